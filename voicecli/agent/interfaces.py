@@ -1,0 +1,278 @@
+"""Contracts inside the local agent.
+
+- A :class:`ServerDialect` turns one provider's client frames into :class:`UserInput`
+  values and :class:`AgentOutput` values into that provider's server frames. It is pure
+  (no sockets, no asyncio), like the client adapters in ``voicecli.protocol``.
+- The conversation engine (dialect-agnostic) consumes user inputs, runs turn-taking,
+  barge-in and pacing, and asks a :class:`Brain` for replies, a :class:`Synthesizer`
+  for audio and a :class:`Recognizer` for user transcripts.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, ClassVar, Mapping, Protocol
+
+Frame = str | bytes
+
+# ---- what a client sent, dialect-free ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserInput:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class UserAudio(UserInput):
+    """PCM16 mono at the dialect's input rate (encoded clips are decoded by the dialect
+    through ``voicecli.audio.codecs``)."""
+
+    pcm: bytes
+    rate: int
+    whole_utterance: bool = False  # VoiceAgent: one clip is one complete user turn
+
+
+@dataclass(frozen=True, slots=True)
+class UserText(UserInput):
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserCommit(UserInput):
+    """End of the user's turn now (commit / PTT release), where the dialect has it."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserInterrupt(UserInput):
+    reason: str = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class UserContext(UserInput):
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserPong(UserInput):
+    event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserToolResult(UserInput):
+    call_id: str
+    result: Any
+    is_error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ClientClose(UserInput):
+    """The client asked to end the session (atoms ``session.close``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolViolation(UserInput):
+    """The client broke the protocol; ``close_code`` set means close with it."""
+
+    message: str
+    code: str = "invalid_event"
+    close_code: int | None = None
+
+
+# ---- what the agent says, dialect-free --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentOutput:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ready(AgentOutput):
+    """The session is open (atoms session.created, elevenlabs metadata, ...)."""
+
+    session_id: str
+    input_rate: int
+    output_rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class TalkStart(AgentOutput):
+    turn: int
+
+
+@dataclass(frozen=True, slots=True)
+class TalkStop(AgentOutput):
+    turn: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioOut(AgentOutput):
+    """PCM16 mono at the dialect's output rate, one paced chunk (20-40 ms)."""
+
+    pcm: bytes
+    turn: int
+    seq: int
+    text: str | None = None  # the sentence this audio speaks (VoiceAgent chunks carry it)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptOut(AgentOutput):
+    role: str  # "user" | "agent"
+    text: str
+    final: bool
+    turn: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextOut(AgentOutput):
+    """Streamed reply text (chat parts, VoiceAgent text_delta)."""
+
+    text: str
+    turn: int
+    phase: str = "delta"  # start | delta | stop
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted(AgentOutput):
+    turn: int
+    heard_text: str  # the agent's text truncated to what was sent
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDone(AgentOutput):
+    turn: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PingOut(AgentOutput):
+    event_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallOut(AgentOutput):
+    call_id: str
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorOut(AgentOutput):
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closing(AgentOutput):
+    """The session ends: send the dialect's end message, then close with ``close_code``."""
+
+    reason: str
+    close_code: int = 1000
+
+
+# ---- server-side dialect ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpgradeRequest:
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # lower-case names
+
+
+@dataclass(frozen=True)
+class Reject:
+    status: int
+    body: str
+
+
+class ServerDialect(ABC):
+    """One provider's protocol, server side. One instance per connection."""
+
+    name: ClassVar[str]
+    path: ClassVar[str]  # the provider's real WebSocket path
+
+    input_rate: int = 16000
+    output_rate: int = 16000
+
+    @abstractmethod
+    def accept(self, request: UpgradeRequest, keys: "KeyCheck") -> Reject | None:
+        """Check auth and parameters before the upgrade; ``None`` accepts."""
+
+    def on_open(self) -> list[Frame]:
+        """Frames to send as soon as the socket is open (before :class:`Ready`)."""
+        return []
+
+    @property
+    def ready_on_open(self) -> bool:
+        """True: the engine emits Ready at once; False: wait for a client message
+        (elevenlabs initiation data, token-pcm's token)."""
+        return True
+
+    @abstractmethod
+    def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
+        """A client frame → inputs for the engine. A dialect may also answer directly
+        with outputs (e.g. Ready after auth, pong handling)."""
+
+    @abstractmethod
+    def encode(self, output: AgentOutput) -> list[Frame]:
+        """An engine output → frames for the wire."""
+
+
+class KeyCheck(Protocol):
+    """How dialects check credentials against the server's configured key."""
+
+    def valid_key(self, key: str | None) -> bool: ...
+
+    def issue_token(self, scope: Mapping[str, Any], ttl_s: float) -> str: ...
+
+    def redeem_token(self, token: str) -> Mapping[str, Any] | None:
+        """The scope of a valid, unexpired token (single use), or None."""
+        ...
+
+    def agent_exists(self, agent_id: str | None) -> bool: ...
+
+
+# ---- the agent's mind and voice ---------------------------------------------------------
+
+
+class Brain(Protocol):
+    """Decides what the agent says. Implementations: echo, rules, llm."""
+
+    name: str
+
+    def greeting(self) -> str | None: ...
+
+    def reply(self, user_text: str) -> AsyncIterator[str]:
+        """The reply as text pieces, streamed (whole sentences or smaller deltas)."""
+        ...
+
+
+class Synthesizer(Protocol):
+    """Text → speech. ``synthesize`` is CPU-bound: the engine runs it in a thread."""
+
+    name: str
+    rate: int
+
+    def synthesize(self, text: str) -> bytes:
+        """PCM16 mono at ``self.rate`` for one sentence."""
+        ...
+
+
+class Recognizer(Protocol):
+    """Streaming speech → text for one utterance at a time. CPU-bound: run in a thread."""
+
+    name: str
+    rate: int  # the rate it wants (16000 for pocketsphinx)
+
+    def start(self) -> None: ...
+
+    def feed(self, pcm: bytes) -> str | None:
+        """Audio at ``self.rate``; returns the partial hypothesis when it changed."""
+        ...
+
+    def finish(self) -> str:
+        """The final hypothesis of the utterance ("" when nothing was understood)."""
+        ...

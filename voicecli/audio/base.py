@@ -1,0 +1,114 @@
+"""The audio contract the session layer uses: backends open capture and playback streams.
+
+All audio crossing this boundary is PCM16 little-endian mono (``bytes``). Streams
+resample internally between the device's native rate and the session's rate.
+"""
+
+from __future__ import annotations
+
+from typing import AsyncIterator, Protocol, runtime_checkable
+
+FRAME_MS = 20
+
+
+def frame_bytes(rate: int, frame_ms: int = FRAME_MS) -> int:
+    """Bytes of one PCM16 mono frame: 20 ms at 16 kHz is 640 bytes."""
+    return rate * frame_ms // 1000 * 2
+
+
+@runtime_checkable
+class CaptureStream(Protocol):
+    """A microphone (or a file standing in for one) at the session rate."""
+
+    rate: int
+
+    def frames(self) -> AsyncIterator[bytes]:
+        """Exact ``frame_ms`` frames of PCM16 mono at ``rate``, in capture order.
+        Each frame is paired with its capture time via ``last_capture_time``."""
+        ...
+
+    @property
+    def last_capture_time(self) -> float:
+        """``time.monotonic()`` at which the first sample of the last frame was captured."""
+        ...
+
+    @property
+    def level_db(self) -> float:
+        """RMS level of the most recent frame in dBFS (-100 for silence)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """True once a file source has delivered its last real sample (silence follows)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class PlaybackStream(Protocol):
+    """A speaker (or a file standing in for one) fed with agent audio."""
+
+    rate: int
+
+    def write(self, pcm: bytes, rate: int | None = None) -> None:
+        """Queue PCM16 mono at ``rate`` (default: the stream's rate). Never blocks."""
+        ...
+
+    def flush(self) -> float:
+        """Drop everything queued so the next callback plays silence (barge-in).
+        Returns the seconds of audio dropped."""
+        ...
+
+    @property
+    def played_seconds(self) -> float:
+        """Agent audio actually handed to the device since the stream opened."""
+        ...
+
+    @property
+    def buffered_seconds(self) -> float:
+        """Audio queued and not yet played."""
+        ...
+
+    @property
+    def level_db(self) -> float:
+        """RMS level of the audio being played now, in dBFS."""
+        ...
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until everything queued has been played (or ``timeout`` passes)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class AudioBackend(Protocol):
+    """Opens streams. ``None`` from an ``open_*`` call means "not available: go on
+    without it" (the backend's ``notice`` says why)."""
+
+    name: str
+    notice: str | None
+
+    async def open_capture(self, rate: int, frame_ms: int = FRAME_MS) -> CaptureStream | None: ...
+
+    async def open_playback(self, rate: int) -> PlaybackStream | None: ...
+
+    async def close(self) -> None: ...
+
+
+class NullBackend:
+    """No audio at all: text-only sessions (no device, or ``--no-audio``)."""
+
+    name = "none"
+
+    def __init__(self, notice: str | None = None) -> None:
+        self.notice = notice
+
+    async def open_capture(self, rate: int, frame_ms: int = FRAME_MS) -> CaptureStream | None:
+        return None
+
+    async def open_playback(self, rate: int) -> PlaybackStream | None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,221 @@
+"""Smallest AI Atoms realtime agent, client side (PROTOCOLS.md section A)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, ClassVar
+
+from voicecli.errors import AuthError, ProtocolError, UsageError
+from voicecli.protocol.base import (
+    Adapter,
+    Capabilities,
+    DialectConfig,
+    Frame,
+    Handshake,
+    HttpRequest,
+    default_handshake_error,
+    http_url,
+    ws_url,
+)
+from voicecli.protocol.commands import Close, CommitAudio, Command, SendAudio, SendText
+from voicecli.protocol.events import (
+    AgentAudio,
+    AgentStartedTalking,
+    AgentStoppedTalking,
+    AudioFormat,
+    ErrorEvent,
+    Event,
+    Interruption,
+    Role,
+    SessionEnded,
+    SessionStarted,
+    TranscriptDelta,
+    TranscriptFinal,
+    Unknown,
+)
+
+CONNECT_PATH = "/atoms/v1/agent/connect"
+REGISTER_CALL_PATH = "/atoms/v1/conversation/register-call"
+RATES = (8000, 16000, 24000, 48000)
+DEFAULT_RATE = 24000
+TOKEN_RATE = 24000  # a wct_ token fixes the rate
+NO_RETRY_CODES = (4000, 4401, 4403)
+MODES = ("webcall", "chat")
+# reserved variable names the server strips (sent anyway: the server decides)
+AUTH_MODES = ("header", "query", "register-call")
+
+
+def _role(value: Any) -> Role:
+    return "user" if value == "user" else "agent"
+
+
+class AtomsAdapter(Adapter):
+    name: ClassVar[str] = "atoms"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        text_input=True, interruption_signal=True, client_interrupt=False,
+        client_turns=False, context_update=False, keepalive=False)
+    known_hosts: ClassVar[tuple[str, ...]] = ("api.smallest.ai",)
+
+    def __init__(self, config: DialectConfig) -> None:
+        super().__init__(config)
+        rate = config.sample_rate or DEFAULT_RATE
+        if rate not in RATES:
+            raise UsageError(f"atoms supports sample rates {', '.join(map(str, RATES))}; got {rate}")
+        mode = config.mode or "webcall"
+        if mode not in MODES:
+            raise UsageError(f"atoms mode must be webcall or chat; got {mode!r}")
+        auth = str(config.options.get("auth", "header"))
+        if auth not in AUTH_MODES:
+            raise UsageError(f"atoms auth must be one of {', '.join(AUTH_MODES)}; got {auth!r}")
+        self.rate = rate
+        self.mode = mode
+        self.auth = auth
+        self._token: str | None = None  # a wct_ token from register-call
+        if config.api_key and config.api_key.reveal().startswith("wct_"):
+            self._token = config.api_key.reveal()
+        self._dropping = False  # after interruption, until the next agent_start_talking
+        self._closed_reason: str | None = None
+        self._last_error: ErrorEvent | None = None
+        self.session_rate = rate
+
+    # ---- handshake ---------------------------------------------------------------------
+
+    def prepare(self) -> HttpRequest | None:
+        if self.auth != "register-call" or self._token is not None:
+            return None
+        key = self._key()
+        body: dict[str, Any] = {"agent_id": self._agent_id()}
+        if self.config.mode:
+            body["mode"] = self.mode
+        if self.config.variables:
+            body["variables"] = dict(self.config.variables)
+        return HttpRequest.json("POST", http_url(self.config.url, REGISTER_CALL_PATH), body,
+                                {"Authorization": f"Bearer {key}"}, purpose="register-call")
+
+    def on_http_response(self, status: int, body: bytes) -> None:
+        if status not in (200, 201):
+            raise default_handshake_error(status, body, "atoms register-call")
+        try:
+            data = json.loads(body)["data"]
+            token = data["access_token"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProtocolError("atoms register-call answered without data.access_token") from exc
+        if not isinstance(token, str) or not token:
+            raise ProtocolError("atoms register-call answered an empty access token")
+        from voicecli.secrets import register
+
+        register(token)
+        self._token = token
+
+    def handshake(self) -> Handshake:
+        query: dict[str, Any] = {}
+        headers: dict[str, str] = dict(self.config.headers)
+        if self._token is not None:
+            credential = self._token
+            self.session_rate = TOKEN_RATE
+        else:
+            credential = self._key()
+            query["agent_id"] = self._agent_id()
+            if self.config.mode:
+                query["mode"] = self.mode
+            query["sample_rate"] = self.rate
+            if self.config.variables:
+                query["variables"] = json.dumps(dict(self.config.variables), separators=(",", ":"))
+        if self.auth == "header":
+            headers["Authorization"] = f"Bearer {credential}"
+        else:
+            query["token"] = credential
+        return Handshake(url=ws_url(self.config.url, CONNECT_PATH, query), headers=headers)
+
+    def handshake_error(self, status: int, body: bytes) -> Exception:
+        if status == 401:
+            return AuthError("atoms refused the connection (HTTP 401): bad or missing API key, "
+                             "expired or used token, or unknown agent id")
+        return default_handshake_error(status, body, "the atoms server")
+
+    def _key(self) -> str:
+        if not self.config.api_key:
+            raise AuthError("no API key for atoms: set SMALLEST_API_KEY")
+        return self.config.api_key.reveal()
+
+    def _agent_id(self) -> str:
+        if not self.config.agent_id:
+            raise UsageError("atoms needs an agent id: pass --agent ID")
+        return self.config.agent_id
+
+    # ---- frames ------------------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> list[Event]:
+        try:
+            message = json.loads(frame)
+        except (ValueError, UnicodeDecodeError):
+            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return [Unknown(type="<no type>", raw=frame, malformed=True)]
+        kind = message["type"]
+        try:
+            return self._dispatch(kind, message)
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            return [Unknown(type=kind, raw=frame, malformed=True)]
+
+    def _dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
+        if kind == "session.created":
+            rate = int(m.get("sample_rate") or self.session_rate)
+            channels = int(m.get("channels") or 1)
+            self.session_rate = rate
+            fmt = AudioFormat("pcm16", rate, channels)
+            return [SessionStarted(input_format=fmt, output_format=fmt,
+                                   session_id=m.get("session_id"), conversation_id=m.get("call_id"))]
+        if kind == "output_audio.delta":
+            if self._dropping:
+                return []
+            audio = base64.b64decode(m["audio"], validate=True)
+            return [AgentAudio(data=audio, format=AudioFormat("pcm16", self.session_rate))]
+        if kind == "agent_start_talking":
+            self._dropping = False
+            return [AgentStartedTalking(timestamp=m.get("timestamp"))]
+        if kind == "agent_stop_talking":
+            return [AgentStoppedTalking(timestamp=m.get("timestamp"))]
+        if kind == "interruption":
+            self._dropping = True
+            return [Interruption()]
+        if kind == "transcript":
+            return [TranscriptFinal(role=_role(m["role"]), text=str(m["text"]))]
+        if kind == "transcript.delta":
+            return [TranscriptDelta(role=_role(m["role"]), text=str(m["text"]), cumulative=True)]
+        if kind == "session.closed":
+            self._closed_reason = str(m.get("reason") or "closed")
+            return [SessionEnded(reason=self._closed_reason)]
+        if kind == "error":
+            err = ErrorEvent(code=str(m.get("code", "error")), message=str(m.get("message", "")))
+            self._last_error = err
+            return [err]
+        return [Unknown(type=kind, raw=json.dumps(m))]
+
+    def encode(self, command: Command) -> list[Frame]:
+        if isinstance(command, SendAudio):
+            if self.mode == "chat":
+                return []
+            data = base64.b64encode(command.pcm).decode("ascii")
+            return [json.dumps({"type": "input_audio_buffer.append", "audio": data})]
+        if isinstance(command, CommitAudio):
+            return [json.dumps({"type": "input_audio_buffer.commit"})]
+        if isinstance(command, SendText):
+            if not command.text:
+                return []
+            return [json.dumps({"type": "input_text.send", "text": command.text})]
+        if isinstance(command, Close):
+            return [json.dumps({"type": "session.close"})]
+        return []  # Interrupt, Pong, ContextUpdate...: no such message in this protocol
+
+    def on_close(self, code: int | None, reason: str) -> list[Event]:
+        if code in NO_RETRY_CODES:
+            detail = self._last_error.message if self._last_error else (reason or "setup or auth failure")
+            return [SessionEnded(reason=self._closed_reason or "rejected", close_code=code,
+                                 retryable=False, error=f"atoms closed the session (code {code}): {detail}")]
+        if self._closed_reason is not None or code in (1000, 1001):
+            return [SessionEnded(reason=self._closed_reason or "closed", close_code=code)]
+        return [SessionEnded(reason=reason or "connection lost", close_code=code, retryable=True,
+                             error=f"connection closed unexpectedly (code {code})")]

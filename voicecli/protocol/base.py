@@ -1,0 +1,206 @@
+"""The dialect adapter contract, and the plain data it exchanges with the I/O layers.
+
+A session with any provider runs the same steps:
+
+1. ``adapter.prepare()`` may return an :class:`HttpRequest` to run first (a token
+   exchange or a signed URL); its answer goes back through ``adapter.on_http_response``.
+   Repeat until ``prepare()`` returns ``None``.
+2. ``adapter.handshake()`` gives the WebSocket URL, headers and the frames to send
+   at once after the socket opens.
+3. Every frame received goes to ``adapter.feed(frame)``, which returns events;
+   every command goes through ``adapter.encode(command)``, which returns frames.
+4. When the socket closes, ``adapter.on_close(code, reason)`` gives the final events.
+
+Adapters raise :class:`voicecli.errors.VoicecliError` subclasses for failures that
+end the session before it started (auth, not found); mid-session problems are events.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from voicecli.errors import UsageError
+from voicecli.protocol.commands import Command
+from voicecli.protocol.events import Event, SessionEnded
+from voicecli.secrets import Secret
+
+Frame = str | bytes
+
+
+@dataclass(frozen=True)
+class DialectConfig:
+    """What a user configured for one provider connection (already resolved from
+    flags, environment and profile)."""
+
+    url: str  # a provider base URL (http/https/ws/wss, no path) or a full ws(s):// URL
+    agent_id: str | None = None
+    api_key: Secret | None = None
+    sample_rate: int | None = None  # requested rate, where the provider lets us choose
+    mode: str | None = None  # atoms: webcall|chat
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)  # dialect-specific extras
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    purpose: str = "request"  # shown in error messages: "token request", "signed URL"
+
+    @staticmethod
+    def json(method: str, url: str, payload: Any, headers: Mapping[str, str] | None = None,
+             purpose: str = "request") -> "HttpRequest":
+        merged = {"Content-Type": "application/json", "Accept": "application/json"}
+        merged.update(headers or {})
+        return HttpRequest(method, url, merged, json.dumps(payload).encode(), purpose)
+
+
+@dataclass(frozen=True)
+class Handshake:
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    subprotocols: tuple[str, ...] = ()
+    initial_frames: tuple[Frame, ...] = ()
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a dialect can do; the session and the UI adapt to it."""
+
+    text_input: bool = True
+    interruption_signal: bool = True  # the server tells us when the agent was cut off
+    client_interrupt: bool = False  # we can ask the agent to stop
+    client_turns: bool = False  # the client must end user turns (VAD or PTT) itself
+    context_update: bool = False
+    keepalive: bool = False
+    transcripts: bool = True
+
+
+class Adapter(ABC):
+    """One provider's wire protocol, client side. Subclasses are pure objects."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    # host names that select this dialect when none is given
+    known_hosts: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: DialectConfig) -> None:
+        self.config = config
+
+    def prepare(self) -> HttpRequest | None:
+        """An HTTP request to run before connecting, or ``None`` when ready."""
+        return None
+
+    def on_http_response(self, status: int, body: bytes) -> None:  # pragma: no cover
+        """Take the answer to the request ``prepare`` returned."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def handshake(self) -> Handshake: ...
+
+    @abstractmethod
+    def feed(self, frame: Frame) -> list[Event]: ...
+
+    @abstractmethod
+    def encode(self, command: Command) -> list[Frame]: ...
+
+    def handshake_error(self, status: int, body: bytes) -> Exception:
+        """The error for an HTTP status that refused the WebSocket upgrade."""
+        return default_handshake_error(status, body, f"the {self.name} server")
+
+    def on_close(self, code: int | None, reason: str) -> list[Event]:
+        """Events for a closed socket. Subclasses map their documented close codes."""
+        clean = code in (1000, 1001, None)
+        return [SessionEnded(reason=reason or ("closed" if clean else f"closed with code {code}"),
+                             close_code=code, error=None if clean else (reason or f"close code {code}"))]
+
+
+# ---- URL helpers shared by the adapters -------------------------------------------------
+
+def split_base(url: str) -> tuple[str, str, str]:
+    """Return (http_base, ws_base, path) for a user-given URL.
+
+    ``http://h:1`` gives ("http://h:1", "ws://h:1", ""); ``wss://h/x`` gives
+    ("https://h", "wss://h", "/x").
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
+        raise UsageError(f"not a usable URL: {url!r} (expected http(s):// or ws(s)://HOST)")
+    secure = scheme in ("https", "wss")
+    http = urlunsplit(("https" if secure else "http", parts.netloc, "", "", ""))
+    ws = urlunsplit(("wss" if secure else "ws", parts.netloc, "", "", ""))
+    return http, ws, parts.path.rstrip("/")
+
+
+def ws_url(config_url: str, default_path: str, query: Mapping[str, Any] | None = None) -> str:
+    """The WebSocket URL for a dialect: the user's full ws(s) URL when it has a path,
+    otherwise the base URL plus the dialect's real path. Query items are appended."""
+    parts = urlsplit(config_url)
+    http, ws, path = split_base(config_url)
+    if parts.scheme in ("ws", "wss") and path:
+        base = urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+    else:
+        base = ws + default_path
+    items = {k: v for k, v in (query or {}).items() if v is not None}
+    if not items:
+        return base
+    sep = "&" if "?" in base else "?"
+    return base + sep + urlencode(items)
+
+
+def http_url(config_url: str, path: str) -> str:
+    http, _ws, _path = split_base(config_url)
+    return http + path
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def is_loopback(url: str) -> bool:
+    host = host_of(url)
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def default_handshake_error(status: int, body: bytes, what: str = "the server") -> Exception:
+    """Map an HTTP status that refused a WebSocket upgrade or a token request."""
+    from voicecli.errors import AuthError, NetworkError, NotFoundError, ProtocolError
+
+    detail = _body_detail(body)
+    suffix = f": {detail}" if detail else ""
+    if status in (401, 403):
+        return AuthError(f"{what} refused the credentials (HTTP {status}){suffix}")
+    if status == 404:
+        return NotFoundError(f"{what} has no such endpoint or agent (HTTP 404){suffix}")
+    if status in (502, 503, 504):
+        return NetworkError(f"{what} is unavailable (HTTP {status}); try again later{suffix}",
+                            retryable=True)
+    return ProtocolError(f"{what} answered HTTP {status}{suffix}")
+
+
+def _body_detail(body: bytes) -> str:
+    text = body[:400].decode("utf-8", "replace").strip()
+    if not text:
+        return ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.splitlines()[0][:200]
+    if isinstance(data, dict):
+        for key in ("message", "detail", "error", "errors"):
+            value = data.get(key)
+            if isinstance(value, list) and value:
+                value = value[0]
+            if isinstance(value, dict):
+                value = value.get("message") or value.get("status")
+            if isinstance(value, str) and value:
+                return value[:200]
+    return ""

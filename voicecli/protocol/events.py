@@ -1,0 +1,182 @@
+"""Events: what a dialect adapter reports after reading a server frame.
+
+Every provider's server messages map onto these frozen types (see the cross-protocol
+table in PROTOCOLS.md): the session and the UI never see wire JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+Role = Literal["user", "agent"]
+Encoding = Literal["pcm16", "ulaw", "mp3", "opus", "wav", "webm", "ogg"]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    """How audio travels on the wire. PCM16 is little-endian signed 16-bit."""
+
+    encoding: Encoding = "pcm16"
+    sample_rate: int = 16000
+    channels: int = 1
+
+    @property
+    def is_pcm(self) -> bool:
+        return self.encoding in ("pcm16", "ulaw")
+
+    def __str__(self) -> str:
+        return f"{self.encoding}@{self.sample_rate}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every protocol event."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(Event):
+    """The server is ready: streaming may begin. Formats are the negotiated ones."""
+
+    input_format: AudioFormat
+    output_format: AudioFormat
+    session_id: str | None = None
+    conversation_id: str | None = None  # call_id / conversation_id where the provider has one
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated(Event):
+    """An intermediate handshake step passed (token-pcm's ``connected``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAudio(Event):
+    """A chunk of agent audio. ``data`` is raw PCM16 for pcm formats (µ-law is decoded
+    by the adapter), or one standalone encoded file (mp3/opus/wav) otherwise."""
+
+    data: bytes
+    format: AudioFormat
+    event_id: int | None = None
+    chunk_id: int | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStartedTalking(Event):
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStoppedTalking(Event):
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptDelta(Event):
+    """Text of the turn in progress. ``cumulative`` deltas replace the turn's text,
+    others append to it."""
+
+    role: Role
+    text: str
+    cumulative: bool = True
+    event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptFinal(Event):
+    """The final text of a turn (for the agent: truncated to what was heard)."""
+
+    role: Role
+    text: str
+    event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptCorrection(Event):
+    """The agent's last turn was rewritten (ElevenLabs' agent_response_correction)."""
+
+    original: str
+    corrected: str
+    event_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta(Event):
+    """Streamed agent text that is not a spoken transcript (chat parts, reasoning)."""
+
+    text: str
+    kind: Literal["text", "reasoning"] = "text"
+    phase: Literal["start", "delta", "stop"] = "delta"
+
+
+@dataclass(frozen=True, slots=True)
+class Interruption(Event):
+    """The agent was cut off: flush playback now."""
+
+    event_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnComplete(Event):
+    """The agent finished producing a reply (its audio may still be playing)."""
+
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall(Event):
+    call_id: str
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    client_side: bool = False  # True: the client is expected to answer it
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult(Event):
+    call_id: str
+    name: str
+    result: Any = None
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(Event):
+    """Application-level keepalive; the session answers with :class:`Pong` at once."""
+
+    event_id: int | None = None
+    ping_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VadScore(Event):
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(Event):
+    """An error the server reported. ``fatal`` errors end the session."""
+
+    code: str
+    message: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded(Event):
+    """The session is over. ``error`` is set when it ended because of a failure."""
+
+    reason: str
+    close_code: int | None = None
+    retryable: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown(Event):
+    """A message the adapter does not know, or one it could not parse."""
+
+    type: str
+    raw: str | bytes
+    malformed: bool = False
