@@ -1,0 +1,49 @@
+"""The local agent's offline voice (hibari) and ears (PocketSphinx).
+
+Both come with the ``local`` extra; :func:`load_speech` degrades to ``None`` parts and a
+one-line notice when they are missing, and never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from voicecli.agent.interfaces import Recognizer, Synthesizer
+
+INSTALL_NOTICE = "offline speech not installed: pip install 'voicecli[local]'"
+
+log = logging.getLogger(__name__)
+
+
+def load_speech() -> tuple[Synthesizer | None, Recognizer | None, str | None]:
+    """Load the synthesizer and the recognizer: ``(tts, stt, notice)``.
+
+    ``notice`` is ``None`` when both loaded, else one line saying what is missing and why.
+    """
+    problems: list[str] = []
+    missing: list[str] = []
+    tts: Synthesizer | None = None
+    stt: Recognizer | None = None
+    try:
+        from voicecli.agent.speech.tts import HibariSynthesizer
+
+        tts = HibariSynthesizer()
+    except ImportError:
+        missing.append("hibari-tts")
+    except Exception as exc:  # noqa: BLE001 - any model failure must leave the agent usable
+        log.warning("speech synthesis failed to load: %s", exc)
+        problems.append(f"speech synthesis failed to load ({exc})")
+    try:
+        from voicecli.agent.speech.stt import PocketSphinxRecognizer
+
+        stt = PocketSphinxRecognizer()
+    except ImportError:
+        missing.append("pocketsphinx")
+    except Exception as exc:  # noqa: BLE001
+        log.warning("speech recognition failed to load: %s", exc)
+        problems.append(f"speech recognition failed to load ({exc})")
+    if len(missing) == 2:
+        problems.insert(0, INSTALL_NOTICE)
+    elif missing:
+        problems.insert(0, f"{INSTALL_NOTICE} ({missing[0]} is missing)")
+    return tts, stt, "; ".join(problems) or None

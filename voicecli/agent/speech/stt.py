@@ -1,0 +1,80 @@
+"""Offline streaming speech recognition with PocketSphinx and the US English model in its wheel."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+RATE = 16000
+
+
+class PocketSphinxRecognizer:
+    """A :class:`~voicecli.agent.interfaces.Recognizer` over one reused PocketSphinx decoder.
+
+    One utterance at a time: ``start()``, ``feed()`` 16 kHz PCM16 mono as it arrives (each
+    call returns the partial hypothesis when it changed), ``finish()`` for the final text.
+    The decoder is loaded once in the constructor (about 0.2 s); calls are serialised by a
+    lock, so give each concurrent session its own recognizer.
+    """
+
+    name = "pocketsphinx"
+    rate = RATE
+
+    def __init__(
+        self, *, hmm: str | None = None, lm: str | None = None, dictionary: str | None = None
+    ) -> None:
+        from pocketsphinx import Decoder, get_model_path
+
+        model = get_model_path("en-us")
+        self._decoder: Any = Decoder(
+            hmm=hmm or os.path.join(model, "en-us"),
+            lm=lm or os.path.join(model, "en-us.lm.bin"),
+            dict=dictionary or os.path.join(model, "cmudict-en-us.dict"),
+            samprate=RATE,
+            loglevel="FATAL",
+            logfn=os.devnull,
+        )
+        self._lock = threading.Lock()
+        self._active = False
+        self._partial = ""
+        self._odd = b""  # a trailing half sample from the previous feed
+
+    def start(self) -> None:
+        with self._lock:
+            if self._active:
+                self._decoder.end_utt()
+            self._decoder.start_utt()
+            self._active = True
+            self._partial = ""
+            self._odd = b""
+
+    def feed(self, pcm: bytes) -> str | None:
+        with self._lock:
+            if not self._active:
+                self._decoder.start_utt()
+                self._active = True
+            data = self._odd + pcm
+            usable = len(data) - len(data) % 2
+            self._odd = data[usable:]
+            if usable == 0:
+                return None
+            self._decoder.process_raw(data[:usable], False, False)
+            text = self._hypothesis()
+            if text == self._partial or not text:
+                return None
+            self._partial = text
+            return text
+
+    def finish(self) -> str:
+        with self._lock:
+            if not self._active:
+                return ""
+            self._decoder.end_utt()
+            self._active = False
+            self._odd = b""
+            return self._hypothesis()
+
+    def _hypothesis(self) -> str:
+        hyp = self._decoder.hyp()
+        return str(hyp.hypstr).strip() if hyp is not None else ""
