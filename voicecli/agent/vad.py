@@ -1,0 +1,108 @@
+"""Energy voice-activity detection for the local agent (numpy only).
+
+The audio is judged in 10 ms windows whatever the size of the frames fed in:
+
+- speech starts after ``min_speech_ms`` of consecutive windows louder than the threshold
+  (shorter bursts, such as clicks, are ignored);
+- speech ends after ``hangover_ms`` of consecutive quieter windows.
+
+With ``adaptive=True`` the threshold also rises to ``margin_db`` above a slowly tracked noise
+floor, so steady background noise does not count as speech.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SPEECH_START = "speech_start"
+SPEECH_END = "speech_end"
+WINDOW_MS = 10
+SILENCE_DB = -120.0
+
+
+def level_db(pcm16: bytes) -> float:
+    """RMS level of PCM16 samples in dB relative to full scale."""
+    samples = np.frombuffer(pcm16[: len(pcm16) - len(pcm16) % 2], dtype="<i2").astype(np.float64)
+    if samples.size == 0:
+        return SILENCE_DB
+    rms = math.sqrt(float(np.mean(samples * samples))) / 32768.0
+    return max(SILENCE_DB, 20.0 * math.log10(rms)) if rms > 0 else SILENCE_DB
+
+
+class EnergyVad:
+    """Feed PCM16 mono frames; get ``"speech_start"`` / ``"speech_end"`` markers back."""
+
+    def __init__(
+        self,
+        rate: int,
+        threshold_db: float = -40.0,
+        hangover_ms: int = 600,
+        min_speech_ms: int = 60,
+        *,
+        adaptive: bool = False,
+        margin_db: float = 12.0,
+    ) -> None:
+        self.rate = rate
+        self.threshold_db = threshold_db
+        self.hangover_ms = hangover_ms
+        self.min_speech_ms = min_speech_ms
+        self.adaptive = adaptive
+        self.margin_db = margin_db
+        self.noise_floor_db = SILENCE_DB
+        self.level_db = SILENCE_DB  # the last window's level
+        self.speaking = False
+        self._window_bytes = 2 * max(1, rate * WINDOW_MS // 1000)
+        self._pending = b""
+        self._voiced_ms = 0
+        self._quiet_ms = 0
+
+    @property
+    def effective_threshold_db(self) -> float:
+        if not self.adaptive:
+            return self.threshold_db
+        return max(self.threshold_db, self.noise_floor_db + self.margin_db)
+
+    def reset(self) -> None:
+        self.speaking = False
+        self._pending = b""
+        self._voiced_ms = self._quiet_ms = 0
+
+    def feed(self, pcm16_frame: bytes) -> list[str]:
+        data = self._pending + pcm16_frame
+        markers: list[str] = []
+        step = self._window_bytes
+        whole = len(data) - len(data) % step
+        for offset in range(0, whole, step):
+            marker = self._window(data[offset : offset + step])
+            if marker:
+                markers.append(marker)
+        self._pending = data[whole:]
+        return markers
+
+    def _window(self, window: bytes) -> str | None:
+        level = self.level_db = level_db(window)
+        voiced = level >= self.effective_threshold_db
+        if not voiced and self.adaptive:
+            self._track_noise(level)
+        if self.speaking:
+            self._quiet_ms = 0 if voiced else self._quiet_ms + WINDOW_MS
+            if self._quiet_ms >= self.hangover_ms:
+                self.speaking = False
+                self._voiced_ms = self._quiet_ms = 0
+                return SPEECH_END
+            return None
+        self._voiced_ms = self._voiced_ms + WINDOW_MS if voiced else 0
+        if self._voiced_ms >= self.min_speech_ms:
+            self.speaking = True
+            self._quiet_ms = 0
+            return SPEECH_START
+        return None
+
+    def _track_noise(self, level: float) -> None:
+        if self.noise_floor_db <= SILENCE_DB:
+            self.noise_floor_db = level
+        else:  # falls fast, rises slowly (about 2 s to follow a louder room)
+            alpha = 0.3 if level < self.noise_floor_db else 0.005
+            self.noise_floor_db += alpha * (level - self.noise_floor_db)
