@@ -7,7 +7,9 @@ A session with any provider runs the same steps:
    Repeat until ``prepare()`` returns ``None``.
 2. ``adapter.handshake()`` gives the WebSocket URL, headers and the frames to send
    at once after the socket opens.
-3. Every frame received goes to ``adapter.feed(frame)``, which returns events;
+3. Right after the socket opens, ``adapter.on_open()`` gives its events (empty for
+   most dialects; VoiceAgent has no ready message and reports SessionStarted there).
+   Every frame received goes to ``adapter.feed(frame)``, which returns events;
    every command goes through ``adapter.encode(command)``, which returns frames.
 4. When the socket closes, ``adapter.on_close(code, reason)`` gives the final events.
 
@@ -104,6 +106,11 @@ class Adapter(ABC):
 
     @abstractmethod
     def handshake(self) -> Handshake: ...
+
+    def on_open(self) -> list[Event]:
+        """Events for a socket that just opened (called right after the upgrade, before
+        any frame is read). Dialects with no ready message report SessionStarted here."""
+        return []
 
     @abstractmethod
     def feed(self, frame: Frame) -> list[Event]: ...
