@@ -196,6 +196,9 @@ class ServerDialect(ABC):
 
     input_rate: int = 16000
     output_rate: int = 16000
+    audio_out: bool = True  # False: text-only session (atoms chat): no audio is produced
+    ping_interval: float | None = None  # seconds between engine PingOut outputs; None: none
+    max_message: int = 16 * 1024 * 1024  # largest client message accepted (bytes)
 
     @abstractmethod
     def accept(self, request: UpgradeRequest, keys: "KeyCheck") -> Reject | None:
@@ -219,6 +222,35 @@ class ServerDialect(ABC):
     @abstractmethod
     def encode(self, output: AgentOutput) -> list[Frame]:
         """An engine output → frames for the wire."""
+
+
+@dataclass(frozen=True)
+class HttpCall:
+    """A plain HTTP request to the local agent (token exchange, signed URL)."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    base_url: str  # "http://HOST:PORT" as the client addressed the server
+
+
+@dataclass(frozen=True)
+class HttpReply:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+
+    @staticmethod
+    def json(status: int, payload: Any) -> "HttpReply":
+        import json
+
+        return HttpReply(status, json.dumps(payload).encode())
+
+
+class HttpHandler(Protocol):
+    def __call__(self, call: HttpCall, keys: "KeyCheck") -> HttpReply: ...
 
 
 class KeyCheck(Protocol):

@@ -1,0 +1,246 @@
+"""Smallest AI Atoms realtime agent, server side (PROTOCOLS.md section A).
+
+The peer of ``voicecli.protocol.atoms.AtomsAdapter``. Differences from the hosted
+service, on purpose: ``input_audio_buffer.commit`` ends the user's turn at once (the
+hosted gateway accepts it and does nothing), which makes push-to-talk work locally.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from voicecli.agent.dialects import register, register_http
+from voicecli.agent.interfaces import (
+    AgentOutput,
+    AudioOut,
+    ClientClose,
+    Closing,
+    ErrorOut,
+    Frame,
+    HttpCall,
+    HttpReply,
+    Interrupted,
+    KeyCheck,
+    Ready,
+    Reject,
+    ServerDialect,
+    TalkStart,
+    TalkStop,
+    TranscriptOut,
+    UpgradeRequest,
+    UserAudio,
+    UserCommit,
+    UserInput,
+    UserText,
+)
+
+CONNECT_PATH = "/atoms/v1/agent/connect"
+REGISTER_CALL_PATH = "/atoms/v1/conversation/register-call"
+RATES = (8000, 16000, 24000, 48000)
+DEFAULT_RATE = 24000
+TOKEN_RATE = 24000
+TOKEN_PREFIX = "wct_"
+TOKEN_TTL_S = 30
+MODES = ("webcall", "chat")
+RESERVED_VARIABLES = frozenset({
+    "call_id", "conversation_type", "agent_number", "user_number", "current_date", "current_time",
+    "current_day", "agent_gender", "default_language", "supported_languages", "timezone",
+})
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _bearer(headers: Any) -> str | None:
+    value = headers.get("authorization")
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def _variables(raw: Any) -> dict[str, Any] | str:
+    """Clean variables, or an error message."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return "variables must be a JSON object"
+    if not isinstance(raw, dict):
+        return "variables must be a JSON object"
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(value, (str, int, float, bool)):
+            return f"variable {key!r} must be a string, number or boolean"
+        if key not in RESERVED_VARIABLES:
+            out[str(key)] = value
+    return out
+
+
+@register
+class AtomsServer(ServerDialect):
+    name: ClassVar[str] = "atoms"
+    path: ClassVar[str] = CONNECT_PATH
+
+    def __init__(self) -> None:
+        self.input_rate = self.output_rate = DEFAULT_RATE
+        self.mode = "webcall"
+        self.agent_id: str | None = None
+        self.variables: dict[str, Any] = {}
+
+    # ---- handshake ---------------------------------------------------------------------
+
+    def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
+        header = _bearer(request.headers)
+        query_token = request.query.get("token") or None
+        if header and query_token and header != query_token:
+            return Reject(400, "pass the token as ?token= or Authorization: Bearer, not both")
+        credential = header or query_token
+        if credential and credential.startswith(TOKEN_PREFIX):
+            scope = keys.redeem_token(credential[len(TOKEN_PREFIX):])
+            if scope is None or scope.get("dialect") != self.name:
+                return Reject(401, "Unauthorized: the token is invalid, expired or already used")
+            self.agent_id = str(scope.get("agent_id"))
+            self.mode = str(scope.get("mode") or "webcall")
+            self.variables = dict(scope.get("variables") or {})
+            rate = TOKEN_RATE
+        else:
+            if not keys.valid_key(credential):
+                return Reject(401, "Unauthorized: invalid or missing API key")
+            self.agent_id = request.query.get("agent_id") or None
+            if not self.agent_id or not keys.agent_exists(self.agent_id):
+                return Reject(401, "Unauthorized: agent not found")
+            self.mode = request.query.get("mode") or "webcall"
+            if self.mode not in MODES:
+                return Reject(400, f"invalid mode {self.mode!r}: expected webcall or chat")
+            try:
+                rate = int(request.query.get("sample_rate") or DEFAULT_RATE)
+            except ValueError:
+                rate = 0
+            if rate not in RATES:
+                return Reject(400, "invalid sample_rate: expected 8000, 16000, 24000 or 48000")
+            variables = _variables(request.query.get("variables"))
+            if isinstance(variables, str):
+                return Reject(400, variables)
+            self.variables = variables
+        self.input_rate = self.output_rate = rate
+        self.audio_out = self.mode == "webcall"
+        return None
+
+    # ---- client frames -----------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
+        try:
+            message = json.loads(frame)
+        except (ValueError, UnicodeDecodeError):
+            return [ErrorOut("invalid_event", "message is not valid JSON")]
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return [ErrorOut("invalid_event", "type is required")]
+        kind = message["type"]
+        if kind == "input_audio_buffer.append":
+            return self._audio(message.get("audio"))
+        if kind == "input_audio_buffer.commit":
+            return [UserCommit()]
+        if kind == "input_text.send":
+            text = message.get("text")
+            if not isinstance(text, str) or not text:
+                return [ErrorOut("invalid_event", "text is required")]
+            return [UserText(text)]
+        if kind == "session.update":
+            return []
+        if kind == "session.close":
+            return [ClientClose()]
+        return [ErrorOut("invalid_event", f"unknown event type: {kind[:60]}")]
+
+    def _audio(self, data: Any) -> list[UserInput | AgentOutput]:
+        if not isinstance(data, str) or not data:
+            return [ErrorOut("invalid_event", "audio is required")]
+        try:
+            pcm = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return [ErrorOut("invalid_event", "audio must be base64")]
+        if not self.audio_out:
+            return []  # chat mode has no speech recognition
+        if len(pcm) % 2:
+            pcm = pcm[:-1]
+        return [UserAudio(pcm, self.input_rate)] if pcm else []
+
+    # ---- agent outputs -----------------------------------------------------------------
+
+    def encode(self, output: AgentOutput) -> list[Frame]:
+        message = self._message(output)
+        return [json.dumps(message, separators=(",", ":"))] if message is not None else []
+
+    def _message(self, output: AgentOutput) -> dict[str, Any] | None:
+        voice = self.audio_out
+        if isinstance(output, AudioOut):
+            if not voice:
+                return None
+            return {"type": "output_audio.delta", "audio": base64.b64encode(output.pcm).decode("ascii")}
+        if isinstance(output, TranscriptOut):
+            role = "user" if output.role == "user" else "assistant"
+            kind = "transcript" if output.final else "transcript.delta"
+            return {"type": kind, "role": role, "text": output.text}
+        if isinstance(output, TalkStart):
+            return {"type": "agent_start_talking", "timestamp": _timestamp()} if voice else None
+        if isinstance(output, TalkStop):
+            return {"type": "agent_stop_talking", "timestamp": _timestamp()} if voice else None
+        if isinstance(output, Interrupted):
+            return {"type": "interruption"} if voice else None
+        if isinstance(output, Ready):
+            call_id = f"CALL-{int(time.time() * 1000)}-{uuid.uuid4().hex[:6]}"
+            return {"type": "session.created", "session_id": output.session_id, "call_id": call_id,
+                    "sample_rate": self.output_rate, "channels": 1}
+        if isinstance(output, ErrorOut):
+            return {"type": "error", "code": output.code, "message": output.message}
+        if isinstance(output, Closing):
+            # a fatal setup failure ends with error + 4000 and no session.closed
+            return None if output.close_code == 4000 else {"type": "session.closed", "reason": output.reason}
+        return None  # TextOut, TurnDone, PingOut, ToolCallOut: no such message
+
+
+# ---- POST /atoms/v1/conversation/register-call ---------------------------------------------
+
+
+def _fail(status: int, message: str) -> HttpReply:
+    return HttpReply.json(status, {"status": False, "errors": [message]})
+
+
+def register_call(call: HttpCall, keys: KeyCheck) -> HttpReply:
+    if not keys.valid_key(_bearer(call.headers)):
+        return _fail(401, "Unauthorized: invalid or missing API key")
+    try:
+        body = json.loads(call.body or b"{}")
+    except ValueError:
+        return _fail(400, "body must be JSON")
+    if not isinstance(body, dict):
+        return _fail(400, "body must be a JSON object")
+    agent_id = body.get("agent_id")
+    if not isinstance(agent_id, str) or not agent_id:
+        return _fail(400, "agent_id is required")
+    if not keys.agent_exists(agent_id):
+        return _fail(404, "Agent not found")
+    mode = body.get("mode") or "webcall"
+    if mode not in MODES:
+        return _fail(400, f"invalid mode {mode!r}: expected webcall or chat")
+    variables = _variables(body.get("variables"))
+    if isinstance(variables, str):
+        return _fail(400, variables)
+    scope = {"dialect": AtomsServer.name, "agent_id": agent_id, "mode": mode, "variables": variables}
+    token = TOKEN_PREFIX + keys.issue_token(scope, TOKEN_TTL_S)
+    return HttpReply.json(201, {"status": True, "data": {
+        "access_token": token, "expires_in": TOKEN_TTL_S, "sample_rate": TOKEN_RATE}})
+
+
+register_http("POST", REGISTER_CALL_PATH, register_call)
