@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, ClassVar, Mapping, Protocol
+from typing import Any, ClassVar, Protocol
 
 Frame = str | bytes
 
@@ -201,7 +202,7 @@ class ServerDialect(ABC):
     max_message: int = 16 * 1024 * 1024  # largest client message accepted (bytes)
 
     @abstractmethod
-    def accept(self, request: UpgradeRequest, keys: "KeyCheck") -> Reject | None:
+    def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
         """Check auth and parameters before the upgrade; ``None`` accepts."""
 
     def on_open(self) -> list[Frame]:
@@ -243,14 +244,14 @@ class HttpReply:
     content_type: str = "application/json"
 
     @staticmethod
-    def json(status: int, payload: Any) -> "HttpReply":
+    def json(status: int, payload: Any) -> HttpReply:
         import json
 
         return HttpReply(status, json.dumps(payload).encode())
 
 
 class HttpHandler(Protocol):
-    def __call__(self, call: HttpCall, keys: "KeyCheck") -> HttpReply: ...
+    def __call__(self, call: HttpCall, keys: KeyCheck) -> HttpReply: ...
 
 
 class KeyCheck(Protocol):
