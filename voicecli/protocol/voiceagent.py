@@ -1,0 +1,324 @@
+"""The VoiceAgent SDK protocol (npm ``voice-agent-ai-sdk``; seed 003; PROTOCOLS.md section D),
+client side.
+
+- No authentication and no handshake: the socket is live once open, so
+  :meth:`VoiceAgentAdapter.on_open` reports :class:`SessionStarted`. Headers from
+  ``DialectConfig.headers`` are sent as given (for deployments that check one).
+- The URL is used as given when it has a path; otherwise the option ``path``
+  (default ``/``) is appended to the base URL.
+- Typed text: ``{"type": "transcript", "text": ...}``.
+- Speech: the server wants one encoded clip per utterance. ``SendAudio`` frames (PCM16
+  mono at the session's input rate) are buffered, and ``CommitAudio`` sends them as one
+  ``{"type": "audio", "data": <base64 WAV>, "format": "wav"}`` message. The client ends
+  turns itself (``capabilities.client_turns``). The buffer is capped below the server's
+  default 10 MB limit (base64 included); frames beyond it are dropped and counted.
+- ``Interrupt`` → ``{"type": "interrupt", "reason": ...}``. ``Close`` sends nothing.
+- Agent audio: ``audio_chunk{chunkId, data, format, text}`` and ``audio{data, format}``
+  are standalone encoded files; they are reported as-is with the encoding taken from
+  ``format`` (``mpeg``/``mpga`` read as mp3, ``pcm`` as raw PCM16). The server sends
+  chunks in ``chunkId`` order from a per-connection counter starting at 0; a chunk that
+  arrives early is held until the missing ones arrive, at most
+  ``REORDER_WINDOW`` chunks, or until ``speech_stream_end`` (ids may have gaps: a chunk
+  whose synthesis failed is never sent). After ``speech_interrupted`` every chunk with
+  an id at or below the highest seen is dropped as stale, and the next chunk to arrive
+  starts the new sequence (the ids of the chunks the server discarded never come).
+- ``speech_stream_start`` → :class:`AgentStartedTalking`. ``speech_stream_end`` means the
+  server has *sent* the last chunk of the stream, not that playback finished; it is
+  reported as :class:`AgentStoppedTalking` with ``timestamp="stream_end"`` so the session
+  can tell it from a playback-based stop. ``response_complete`` → an agent
+  :class:`TranscriptFinal` plus :class:`TurnComplete`; audio arriving after it still plays.
+
+Options: ``path``, ``output_format`` (the encoding announced in SessionStarted before
+any chunk arrives; default ``mp3``), ``output_rate`` (default 24000), ``max_clip_bytes``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import wave
+from typing import Any, ClassVar, cast
+
+from voicecli.errors import UsageError
+from voicecli.protocol.base import (
+    Adapter,
+    Capabilities,
+    DialectConfig,
+    Frame,
+    Handshake,
+    default_handshake_error,
+    split_base,
+    ws_url,
+)
+from voicecli.protocol.commands import Close, Command, CommitAudio, Interrupt, SendAudio, SendText
+from voicecli.protocol.events import (
+    AgentAudio,
+    AgentStartedTalking,
+    AgentStoppedTalking,
+    AudioFormat,
+    Encoding,
+    ErrorEvent,
+    Event,
+    Interruption,
+    SessionEnded,
+    SessionStarted,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+    TranscriptFinal,
+    TurnComplete,
+    Unknown,
+)
+
+DEFAULT_INPUT_RATE = 16000
+DEFAULT_OUTPUT_RATE = 24000
+REORDER_WINDOW = 4
+# 10 MB server limit on the base64 text: 3/4 of it, minus the WAV header and margin
+MAX_CLIP_BYTES = 7_000_000
+STREAM_END = "stream_end"
+
+_ENCODINGS: dict[str, Encoding] = {
+    "mp3": "mp3", "mpeg": "mp3", "mpga": "mp3", "audio/mpeg": "mp3", "audio/mp3": "mp3",
+    "opus": "opus", "audio/opus": "opus",
+    "wav": "wav", "wave": "wav", "audio/wav": "wav", "audio/x-wav": "wav",
+    "webm": "webm", "audio/webm": "webm",
+    "ogg": "ogg", "audio/ogg": "ogg",
+    "pcm": "pcm16", "pcm16": "pcm16",
+}
+
+# server messages with nothing for the client to show
+_IGNORED = frozenset({
+    "stream_start", "stream_finish", "step_start", "step_finish", "stream_abort",
+    "tool_input_start", "tool_input_delta", "tool_input_end", "source", "file",
+    "capture_frame", "frame_ack", "session_init",
+})
+
+
+def encoding_of(value: Any) -> Encoding:
+    """The event encoding for a wire ``format`` string (``audio/webm;codecs=opus`` too)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("missing audio format")
+    key = value.strip().lower().split(";", 1)[0]
+    if key in _ENCODINGS:
+        return _ENCODINGS[key]
+    raise ValueError(f"unknown audio format {value!r}")
+
+
+def wav_bytes(pcm: bytes, rate: int) -> bytes:
+    """PCM16 mono as a complete WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return out.getvalue()
+
+
+class VoiceAgentAdapter(Adapter):
+    name: ClassVar[str] = "voiceagent"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        text_input=True, interruption_signal=True, client_interrupt=True,
+        client_turns=True, context_update=False, keepalive=False, transcripts=True)
+    known_hosts: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: DialectConfig) -> None:
+        super().__init__(config)
+        split_base(config.url)  # validates the URL early
+        o = config.options
+        self.path = str(o.get("path", "/"))
+        self.input_rate = int(config.sample_rate or DEFAULT_INPUT_RATE)
+        if not 8000 <= self.input_rate <= 48000:
+            raise UsageError(f"voiceagent sample rate must be 8000..48000; got {self.input_rate}")
+        try:
+            out_encoding = encoding_of(o.get("output_format", "mp3"))
+        except ValueError as exc:
+            raise UsageError(f"voiceagent output_format: {exc}") from exc
+        self.output_format = AudioFormat(out_encoding, int(o.get("output_rate", DEFAULT_OUTPUT_RATE)))
+        self.max_clip_bytes = int(o.get("max_clip_bytes", MAX_CLIP_BYTES))
+        self._clip = bytearray()
+        self.dropped_audio_frames = 0
+        self.dropped_chunks = 0
+        self._next_chunk = 0
+        self._held: dict[int, AgentAudio] = {}
+        self._max_seen = -1
+        self._stale_below = 0  # chunk ids below this are dropped (after an interruption)
+        self._resync = False
+
+    # ---- handshake ----------------------------------------------------------------------
+
+    def handshake(self) -> Handshake:
+        return Handshake(url=ws_url(self.config.url, self.path if self.path != "/" else ""),
+                         headers=dict(self.config.headers))
+
+    def on_open(self) -> list[Event]:
+        fmt_in = AudioFormat("pcm16", self.input_rate)
+        return [SessionStarted(input_format=fmt_in, output_format=self.output_format,
+                               details={"clip_format": "wav"})]
+
+    def handshake_error(self, status: int, body: bytes) -> Exception:
+        return default_handshake_error(status, body, "the VoiceAgent server")
+
+    # ---- frames -------------------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> list[Event]:
+        try:
+            message = json.loads(frame)
+        except (ValueError, UnicodeDecodeError):
+            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return [Unknown(type="<no type>", raw=frame, malformed=True)]
+        kind: str = message["type"]
+        try:
+            return self._dispatch(kind, message)
+        except (KeyError, TypeError, ValueError, binascii.Error):
+            return [Unknown(type=kind, raw=frame, malformed=True)]
+
+    def _dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
+        if kind == "audio_chunk":
+            chunk_id = m["chunkId"]
+            if not isinstance(chunk_id, int) or isinstance(chunk_id, bool) or chunk_id < 0:
+                raise TypeError("chunkId is not a non-negative integer")
+            audio = self._audio(m, chunk_id)
+            return self._reorder(audio)
+        if kind == "audio":
+            return [self._audio(m, None)]
+        if kind == "text_delta":
+            return [TextDelta(text=_text(m, "text"))]
+        if kind == "text_start":
+            return [TextDelta(text="", phase="start")]
+        if kind == "text_end":
+            return [TextDelta(text="", phase="stop")]
+        if kind == "reasoning_delta":
+            return [TextDelta(text=_text(m, "text"), kind="reasoning")]
+        if kind == "reasoning_start":
+            return [TextDelta(text="", kind="reasoning", phase="start")]
+        if kind == "reasoning_end":
+            return [TextDelta(text="", kind="reasoning", phase="stop")]
+        if kind == "tool_call":
+            args = m.get("input")
+            arguments = args if isinstance(args, dict) else ({} if args is None else {"input": args})
+            return [ToolCall(call_id=_id(m), name=_tool_name(m), arguments=arguments, client_side=False)]
+        if kind == "tool_result":
+            return [ToolResult(call_id=_id(m), name=_tool_name(m), result=m.get("result"))]
+        if kind == "tool_error":
+            return [ToolResult(call_id=_id(m), name=_tool_name(m), result=m.get("error"), is_error=True)]
+        if kind == "transcription_result":
+            return [TranscriptFinal(role="user", text=_text(m, "text"))]
+        if kind == "speech_stream_start":
+            return [AgentStartedTalking()]
+        if kind == "speech_stream_end":
+            return [*self._flush_held(), AgentStoppedTalking(timestamp=STREAM_END)]
+        if kind == "speech_interrupted":
+            self._held.clear()
+            self._stale_below = max(self._stale_below, self._max_seen + 1)
+            self._next_chunk = self._stale_below
+            self._resync = True  # the server dropped its queued chunks: their ids never come
+            reason = m.get("reason")
+            return [Interruption(reason=reason if isinstance(reason, str) else None)]
+        if kind == "response_complete":
+            text = m.get("text")
+            text = text if isinstance(text, str) else ""
+            return [TranscriptFinal(role="agent", text=text), TurnComplete(text=text)]
+        if kind in ("error", "stream_error", "transcription_error"):
+            detail = m.get("error", m.get("message"))
+            if isinstance(detail, dict):
+                detail = detail.get("message") or json.dumps(detail)
+            return [ErrorEvent(code=kind, message=str(detail) if detail else kind, fatal=False)]
+        if kind in _IGNORED:
+            return []
+        return [Unknown(type=kind, raw=json.dumps(m))]
+
+    def _audio(self, m: dict[str, Any], chunk_id: int | None) -> AgentAudio:
+        data = base64.b64decode(m["data"], validate=True)
+        encoding = encoding_of(m.get("format") or self.output_format.encoding)
+        rate = self.output_format.sample_rate
+        fmt = AudioFormat(encoding, rate)
+        text = m.get("text")
+        return AgentAudio(data=data, format=fmt, chunk_id=chunk_id,
+                          text=text if isinstance(text, str) else None)
+
+    def _reorder(self, audio: AgentAudio) -> list[Event]:
+        cid = cast(int, audio.chunk_id)
+        if cid < self._stale_below or cid < self._next_chunk or cid in self._held:
+            self.dropped_chunks += 1
+            return []
+        if self._resync:
+            self._resync = False
+            self._next_chunk = cid
+        self._max_seen = max(self._max_seen, cid)
+        self._held[cid] = audio
+        out = self._release()
+        if len(self._held) > REORDER_WINDOW:
+            # a missing id is not coming (failed synthesis): skip the gap
+            out.extend(self._flush_held())
+        return out
+
+    def _release(self) -> list[Event]:
+        out: list[Event] = []
+        while self._next_chunk in self._held:
+            out.append(self._held.pop(self._next_chunk))
+            self._next_chunk += 1
+        return out
+
+    def _flush_held(self) -> list[Event]:
+        out: list[Event] = []
+        for cid in sorted(self._held):
+            out.append(self._held.pop(cid))
+            self._next_chunk = cid + 1
+        return out
+
+    def encode(self, command: Command) -> list[Frame]:
+        if isinstance(command, SendAudio):
+            if len(self._clip) + len(command.pcm) > self.max_clip_bytes:
+                self.dropped_audio_frames += 1
+                return []
+            self._clip.extend(command.pcm)
+            return []
+        if isinstance(command, CommitAudio):
+            if not self._clip:
+                return []
+            pcm = bytes(self._clip[: len(self._clip) - len(self._clip) % 2])
+            self._clip.clear()
+            data = base64.b64encode(wav_bytes(pcm, self.input_rate)).decode("ascii")
+            return [json.dumps({"type": "audio", "data": data, "format": "wav"})]
+        if isinstance(command, SendText):
+            if not command.text:
+                return []
+            self._clip.clear()  # the typed turn replaces any half-spoken one
+            return [json.dumps({"type": "transcript", "text": command.text})]
+        if isinstance(command, Interrupt):
+            return [json.dumps({"type": "interrupt", "reason": command.reason})]
+        if isinstance(command, Close):
+            self._clip.clear()
+        return []  # no keepalive, context or tool-result message in this protocol
+
+    def on_close(self, code: int | None, reason: str) -> list[Event]:
+        if code == 1008:
+            return [SessionEnded(reason=reason or "policy violation", close_code=code,
+                                 error=f"the VoiceAgent server refused the session (code 1008): "
+                                       f"{reason or 'unauthorized'}; set the header it expects")]
+        return super().on_close(code, reason)
+
+
+def _text(m: dict[str, Any], key: str) -> str:
+    value = m[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is not a string")
+    return value
+
+
+def _id(m: dict[str, Any]) -> str:
+    value = m["toolCallId"]
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise TypeError("toolCallId is not a string")
+    return str(value)
+
+
+def _tool_name(m: dict[str, Any]) -> str:
+    value = m.get("toolName", m.get("name"))  # the wire uses toolName; older docs say name
+    if not isinstance(value, str):
+        raise TypeError("toolName is not a string")
+    return value
