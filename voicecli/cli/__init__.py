@@ -1,0 +1,1 @@
+"""Typer commands: the composition root. Textual is imported only by ``talk``."""

@@ -1,0 +1,79 @@
+"""The ``voicecli`` command: Typer app, one module per command, errors mapped in one place."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from voicecli import __version__
+from voicecli.cli.output import print_error
+from voicecli.errors import EXIT_INTERRUPTED, VoicecliError
+
+app = typer.Typer(
+    name="voicecli",
+    help="Talk to hosted realtime voice agents from your terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # tracebacks with locals would print secrets
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"voicecli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Talk to hosted realtime voice agents from your terminal."""
+
+
+def _register() -> None:
+    from voicecli.cli.smoke import smoke
+
+    app.command("smoke")(smoke)
+    for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.serve", "serve"),
+                         ("voicecli.cli.devices", "devices")):
+        try:
+            mod = __import__(module, fromlist=[name])
+        except ImportError:
+            continue
+        command: Callable[..., Any] | None = getattr(mod, name, None)
+        if command is not None:
+            app.command(name)(command)
+
+
+_register()
+
+
+def main() -> None:
+    """Console entry point: known errors become one line and an exit code."""
+    try:
+        rc = app(standalone_mode=False)
+    except VoicecliError as exc:
+        print_error(str(exc))
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print_error("aborted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,32 @@
+"""One place for what the CLI prints: data to stdout, messages to stderr, all redacted."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from voicecli.errors import VoicecliError
+from voicecli.secrets import redact
+
+
+def error_line(message: str) -> str:
+    return redact(f"voicecli: error: {message}")
+
+
+def print_error(message: str) -> None:
+    print(error_line(message), file=sys.stderr, flush=True)
+
+
+def print_notice(message: str) -> None:
+    print(redact(f"voicecli: {message}"), file=sys.stderr, flush=True)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(redact(json.dumps(data, ensure_ascii=False, default=str)) + "\n")
+    sys.stdout.flush()
+
+
+def fail(exc: VoicecliError) -> int:
+    print_error(str(exc))
+    return exc.exit_code

@@ -1,0 +1,350 @@
+"""``voicecli smoke``: a scripted, headless conversation for CI probes.
+
+Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each turn waits
+for the agent's reply to finish (or, with ``--interrupt-after S``, for S seconds of the
+agent's reply before the next turn barges in). Figures per turn: time from the end of
+the input to the first agent audio, agent audio seconds, transcripts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from voicecli.audio.scripted import ScriptedBackend, read_wav_mono, write_wav
+from voicecli.cli.common import endpoint, setup_logging
+from voicecli.cli.config import parse_vars, resolve
+from voicecli.cli.output import print_error, print_json
+from voicecli.errors import ExpectationFailed, SessionTimeout, UsageError, VoicecliError
+from voicecli.protocol.commands import SendText
+from voicecli.protocol.events import (
+    AgentAudio,
+    AgentStartedTalking,
+    Event,
+    Interruption,
+    TextDelta,
+    TranscriptDelta,
+    TranscriptFinal,
+    TurnComplete,
+)
+from voicecli.secrets import redact
+from voicecli.session import Session, SessionOptions
+from voicecli.session.events import Connected, SessionClosed, TurnLatency
+from voicecli.session.transcript import Transcript
+
+IDLE_S = 1.0  # agent silence that ends a reply
+GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
+
+
+@dataclass
+class TurnReport:
+    index: int
+    input: str  # "text" | "audio"
+    content: str
+    first_audio_ms: float | None = None
+    reply_ms: float | None = None  # input end → reply finished
+    agent_audio_s: float = 0.0
+    user_transcript: str = ""
+    agent_transcript: str = ""
+    interrupted: bool = False
+
+
+@dataclass
+class SmokeReport:
+    ok: bool = False
+    dialect: str = ""
+    url: str = ""
+    connect_ms: float | None = None
+    session_ready_ms: float | None = None
+    session_id: str | None = None
+    conversation_id: str | None = None
+    greeting: str = ""
+    turns: list[TurnReport] = field(default_factory=list)
+    agent_audio_s: float = 0.0
+    error: str | None = None
+    exit_code: int = 0
+
+
+@dataclass
+class Step:
+    kind: str  # "text" | "audio"
+    value: str
+
+
+class SmokeRunner:
+    """Drives one session through the planned steps and fills a :class:`SmokeReport`."""
+
+    def __init__(self, session: Session, backend: ScriptedBackend, steps: list[Step],
+                 interrupt_after: float | None) -> None:
+        self.session = session
+        self.backend = backend
+        self.steps = steps
+        self.interrupt_after = interrupt_after
+        self.report = SmokeReport(dialect=session.adapter.name)
+        self.transcript = Transcript()
+        self.current: TurnReport | None = None
+        self.last_activity = 0.0
+        self.activity_since_input = asyncio.Event()
+        self.closed: SessionClosed | None = None
+        self._changed = asyncio.Event()
+
+    async def run(self) -> SmokeReport:
+        session_task = asyncio.create_task(self.session.run())
+        consumer = asyncio.create_task(self._consume())
+        try:
+            started = asyncio.create_task(self.session.wait_started())
+            await asyncio.wait({started, session_task}, return_when=asyncio.FIRST_COMPLETED)
+            started.cancel()
+            if self.session.session_started is not None:
+                await self._greeting()
+                for index, step in enumerate(self.steps, 1):
+                    if self.closed is not None:
+                        break
+                    await self._turn(index, step, last=index == len(self.steps))
+                if self.closed is None:
+                    self.session.close()
+            await session_task
+            await consumer
+        finally:
+            for task in (session_task, consumer):
+                if not task.done():
+                    task.cancel()
+        return self._finish()
+
+    # ---- event intake ----------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        async for event in self.session.events():
+            self._take(event)
+            self._changed.set()
+
+    def _take(self, event: Event) -> None:
+        now = time.monotonic()
+        self.transcript.apply(event)
+        if isinstance(event, Connected):
+            self.report.url = event.url
+        elif isinstance(event, SessionClosed):
+            self.closed = event
+        agent_activity = isinstance(event, (AgentAudio, AgentStartedTalking, TextDelta, TurnComplete)) or (
+            isinstance(event, (TranscriptDelta, TranscriptFinal)) and event.role == "agent")
+        if agent_activity:
+            self.last_activity = now
+            self.activity_since_input.set()
+        turn = self.current
+        if turn is None:
+            if isinstance(event, TranscriptFinal) and event.role == "agent":
+                self.report.greeting = event.text
+            return
+        if isinstance(event, TurnLatency) and turn.first_audio_ms is None:
+            turn.first_audio_ms = round(event.ms, 1)
+        elif isinstance(event, TranscriptFinal):
+            if event.role == "user":
+                turn.user_transcript = " ".join(filter(None, [turn.user_transcript, event.text]))
+            else:
+                turn.agent_transcript = event.text
+        elif isinstance(event, Interruption):
+            turn.interrupted = True  # during a barge-in clip, the turn being cut is still current
+
+    # ---- steps -----------------------------------------------------------------------------
+
+    async def _greeting(self) -> None:
+        await self._wait_for(lambda: self.last_activity > 0, GREETING_WAIT_S)
+        if self.last_activity > 0:
+            await self._wait_quiet()
+
+    async def _turn(self, index: int, step: Step, last: bool) -> None:
+        turn = TurnReport(index=index, input=step.kind, content=step.value)
+        self.report.turns.append(turn)
+        audio_before = self.session.agent_audio_s
+        self.activity_since_input = asyncio.Event()
+        if step.kind == "text":
+            self.current = turn
+            self.session.submit(SendText(step.value))
+            input_end = time.monotonic()
+        else:
+            capture = self.backend.capture
+            if capture is None:
+                raise UsageError("this session has no audio input (the provider negotiated text only)")
+            pcm = read_wav_mono(Path(step.value), capture.rate)
+            done = capture.say(pcm)
+            await done.wait()
+            self.current = turn
+            input_end = time.monotonic()
+            self.activity_since_input = asyncio.Event()
+        got = await self._wait_for(lambda: self.activity_since_input.is_set() or self.closed is not None,
+                                   None)
+        if not got or self.closed is not None:
+            return
+        if self.interrupt_after is not None and not last:
+            await asyncio.sleep(self.interrupt_after)
+        else:
+            await self._wait_quiet()
+        turn.reply_ms = round((time.monotonic() - input_end) * 1000, 1)
+        turn.agent_audio_s = round(self.session.agent_audio_s - audio_before, 3)
+
+    async def _wait_quiet(self) -> None:
+        while self.closed is None:
+            playback = self.session.playback
+            buffered = playback.buffered_seconds if playback is not None else 0.0
+            idle = time.monotonic() - self.last_activity
+            if idle >= IDLE_S and not self.session.agent_talking and buffered <= 0:
+                return
+            await self._wait_for(lambda: False, max(0.05, min(IDLE_S - idle, 0.2)))
+
+    async def _wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not predicate():
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return predicate()
+        return True
+
+    def _finish(self) -> SmokeReport:
+        report = self.report
+        session = self.session
+        report.connect_ms = _ms(session.connect_ms)
+        report.session_ready_ms = _ms(session.ready_ms)
+        if session.session_started is not None:
+            report.session_id = session.session_started.session_id
+            report.conversation_id = session.session_started.conversation_id
+        report.agent_audio_s = round(session.agent_audio_s, 3)
+        closed = self.closed or session.closed
+        if closed is not None and closed.error:
+            report.error = closed.error
+            report.exit_code = closed.exit_code or 7
+        elif session.session_started is None:
+            report.error = "the session never started"
+            report.exit_code = 7
+        else:
+            silent = [t.index for t in report.turns if t.reply_ms is None]
+            if silent:
+                report.error = f"no reply to turn {silent[0]}"
+                report.exit_code = SessionTimeout.exit_code
+        report.ok = report.exit_code == 0
+        return report
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_insecure: bool,
+                    interrupt_after: float | None, out: Path | None) -> SmokeReport:
+    async with endpoint(target) as ep:
+        backend = ScriptedBackend(realtime=True)
+        options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(timeout, 10.0),
+                                 ready_timeout=min(timeout, 15.0))
+        session = Session(ep.adapter, backend, options)
+        runner = SmokeRunner(session, backend, steps, interrupt_after)
+        try:
+            report = await asyncio.wait_for(runner.run(), timeout)
+        except TimeoutError:
+            report = runner._finish()
+            report.ok = False
+            report.error = f"timed out after {timeout:g} s"
+            report.exit_code = SessionTimeout.exit_code
+        if out is not None and backend.playback is not None:
+            write_wav(out, backend.playback.pcm(), backend.playback.rate)
+        return report
+
+
+def _print_human(report: SmokeReport) -> None:
+    def fmt(value: float | None, unit: str = " ms") -> str:
+        return "-" if value is None else f"{value:g}{unit}"
+
+    print(f"{report.dialect} {report.url}")
+    print(f"  connect {fmt(report.connect_ms)}, session ready {fmt(report.session_ready_ms)}"
+          + (f", session {report.session_id}" if report.session_id else ""))
+    if report.greeting:
+        print(f"  greeting: {report.greeting}")
+    for turn in report.turns:
+        flag = " (interrupted)" if turn.interrupted else ""
+        print(f"turn {turn.index} [{turn.input}] {turn.content}{flag}")
+        print(f"  first audio {fmt(turn.first_audio_ms)}, reply done {fmt(turn.reply_ms)}, "
+              f"agent audio {turn.agent_audio_s:g} s")
+        if turn.user_transcript:
+            print(f"  you:   {turn.user_transcript}")
+        if turn.agent_transcript:
+            print(f"  agent: {turn.agent_transcript}")
+    print("ok" if report.ok else f"failed: {report.error}")
+
+
+def smoke(
+    text: Annotated[list[str] | None, typer.Option("--text", "-t", help="A typed turn (repeatable).")] = None,
+    audio: Annotated[list[Path] | None, typer.Option("--audio", "-a",
+                                                     help="A WAV file spoken as a turn (repeatable).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", "-p", envvar="VOICECLI_PROFILE",
+                                                help="Profile from the config file.")] = None,
+    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL",
+                                            help="Provider base URL or full ws(s):// URL.")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", "-d", envvar="VOICECLI_DIALECT",
+                                                help="atoms, elevenlabs, token-pcm, voiceagent, perfvoice.")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", envvar="VOICECLI_AGENT", help="Agent id.")] = None,
+    var: Annotated[list[str] | None, typer.Option("--var", help="A variable KEY=VALUE (repeatable).")] = None,
+    sample_rate: Annotated[int | None, typer.Option("--sample-rate", help="Requested audio rate.")] = None,
+    expect: Annotated[str | None, typer.Option("--expect", help="Regex the agent's transcript must match.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the agent's audio to this WAV.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Give up after this many seconds.")] = 60.0,
+    interrupt_after: Annotated[float | None, typer.Option(
+        "--interrupt-after", help="Start each next turn this many seconds into the agent's reply (barge-in).")] = None,
+    allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
+                                                 help="Allow ws:// to non-loopback hosts.")] = False,
+    config: Annotated[str | None, typer.Option("--config", help="Config file path.")] = None,
+) -> int:
+    """Run a scripted conversation headless and report figures (CI probe).
+
+    With no --url and no profile, it talks to the built-in local agent.
+    """
+    setup_logging()
+    report: SmokeReport | None = None
+    try:
+        steps = [Step("text", t) for t in text or []] + [Step("audio", str(a)) for a in audio or []]
+        if not steps:
+            steps = [Step("text", "hello")]
+        for step in steps:
+            if step.kind == "audio" and not Path(step.value).is_file():
+                raise UsageError(f"audio file not found: {step.value}")
+        pattern = _compile(expect)
+        target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
+                         variables=parse_vars(var or []), config_file=config)
+        report = asyncio.run(run_smoke(target, steps, timeout=timeout, allow_insecure=allow_insecure,
+                                       interrupt_after=interrupt_after, out=out))
+        if report.ok and pattern is not None:
+            said = "\n".join(filter(None, [report.greeting] + [t.agent_transcript for t in report.turns]))
+            if not pattern.search(said):
+                raise ExpectationFailed(f"the agent's transcript does not match {expect!r}")
+    except VoicecliError as exc:
+        report = report or SmokeReport(dialect=dialect or "")
+        report.ok, report.error, report.exit_code = False, redact(str(exc)), exc.exit_code
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return 130
+    if json_out:
+        print_json(asdict(report))
+    else:
+        _print_human(report)
+    if report.error:
+        print_error(report.error)
+    return report.exit_code
+
+
+def _compile(expect: str | None) -> re.Pattern[str] | None:
+    if expect is None:
+        return None
+    try:
+        return re.compile(expect, re.IGNORECASE)
+    except re.error as exc:
+        raise UsageError(f"--expect is not a valid regex: {exc}") from None

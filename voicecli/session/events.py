@@ -1,0 +1,80 @@
+"""Session-level events, emitted beside the protocol events on the same stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voicecli.protocol.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting(Event):
+    url: str  # redacted
+    dialect: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connected(Event):
+    url: str  # redacted
+    dialect: str
+    connect_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStatus(Event):
+    """Which audio is live. ``None`` for a direction means text-only for it."""
+
+    input: str | None
+    output: str | None
+    input_rate: int | None = None
+    output_rate: int | None = None
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Levels(Event):
+    """Throttled meters (about 10 per second), in dBFS."""
+
+    mic_db: float
+    agent_db: float
+    mic_open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLatency(Event):
+    """End of the user's input → first agent audio received (and played, when known)."""
+
+    ms: float
+    source: str  # "speech" | "text" | "commit"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackFlushed(Event):
+    """Agent audio dropped at an interruption; ``heard_s`` is what the user heard of the turn."""
+
+    dropped_s: float
+    heard_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    text: str
+    level: str = "info"  # info | warning | error
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed(Event):
+    """The worker stopped. ``error`` holds the one-line message when it failed;
+    ``exit_code`` is the CLI exit code that matches it."""
+
+    reason: str
+    close_code: int | None = None
+    error: str | None = None
+    exit_code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TextSent(Event):
+    """The user typed a message; the session emits it when the text is sent."""
+
+    text: str

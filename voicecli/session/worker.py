@@ -1,0 +1,493 @@
+"""The session worker: one conversation with one provider.
+
+Tasks, all on one asyncio loop:
+
+- receive: socket frame → ``adapter.feed`` → events (audio to playback, pings answered);
+- send: command queue → ``adapter.encode`` → socket;
+- mic: capture frames (20 ms, session rate) → ``SendAudio`` → socket, gated by mute/PTT;
+- meters: throttled mic and agent levels.
+
+The first task to finish ends the session; the others are cancelled, the streams and
+the socket closed. ``run()`` returns the final :class:`SessionClosed` (also emitted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
+from voicecli.errors import AudioDeviceError, ProtocolError, SessionTimeout, VoicecliError
+from voicecli.protocol.base import Adapter, Frame, Handshake, HttpRequest
+from voicecli.protocol.commands import (
+    Close,
+    Command,
+    CommitAudio,
+    Interrupt,
+    Pong,
+    SendAudio,
+    SendText,
+    SendToolResult,
+)
+from voicecli.protocol.events import (
+    AgentAudio,
+    AgentStartedTalking,
+    AgentStoppedTalking,
+    ErrorEvent,
+    Event,
+    Interruption,
+    Ping,
+    SessionEnded,
+    SessionStarted,
+    ToolCall,
+)
+from voicecli.secrets import redact
+from voicecli.session.events import (
+    AudioStatus,
+    Connected,
+    Connecting,
+    Levels,
+    Notice,
+    PlaybackFlushed,
+    SessionClosed,
+    TextSent,
+    TurnLatency,
+)
+from voicecli.session.vad import EnergyVad
+from voicecli.transport import Connection, ConnectionEnded, HandshakeRejected, http_request
+from voicecli.transport import connect as ws_connect
+
+log = logging.getLogger("voicecli.session")
+
+Connector = Callable[..., Awaitable[Connection]]
+HttpCaller = Callable[[HttpRequest], Awaitable[tuple[int, bytes]]]
+ToolHandler = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass
+class SessionOptions:
+    open_timeout: float = 10.0
+    ready_timeout: float = 15.0  # socket open → the provider's ready message
+    allow_insecure: bool = False
+    frame_ms: int = 20
+    start_muted: bool = False
+    half_duplex: bool = False
+    half_duplex_tail_ms: int = 200
+    vad_threshold_db: float = -40.0
+    vad_hangover_ms: int = 600
+    level_interval_s: float = 0.1
+    close_grace_s: float = 2.0
+    client_tools: Mapping[str, ToolHandler] = field(default_factory=dict)
+    recorder: Any = None  # voicecli.audio.recorder.Recorder, or None
+    audio_output: bool = True
+    audio_input: bool = True
+
+
+class Session:
+    """One conversation. Use ``run()`` in a task, read ``events()``, call ``submit()``."""
+
+    def __init__(self, adapter: Adapter, audio: AudioBackend | None = None,
+                 options: SessionOptions | None = None, *, connector: Connector = ws_connect,
+                 http: HttpCaller = http_request) -> None:
+        self.adapter = adapter
+        self.audio = audio
+        self.options = options or SessionOptions()
+        self._connector = connector
+        self._http = http
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._commands: asyncio.Queue[Command] = asyncio.Queue()
+        self._conn: Connection | None = None
+        self._capture: CaptureStream | None = None
+        self._playback: PlaybackStream | None = None
+        self._started = asyncio.Event()
+        self._closing = False
+        self._ended: SessionEnded | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._mic_task: asyncio.Task[None] | None = None
+        self._send_lock = asyncio.Lock()
+        self.muted = self.options.start_muted
+        self.gate_open = True  # push-to-talk gate; True = open mic
+        self.agent_talking = False
+        self.session_started: SessionStarted | None = None
+        self.closed: SessionClosed | None = None
+        # figures
+        self.t_start = 0.0
+        self.connect_ms: float | None = None
+        self.ready_ms: float | None = None
+        self.agent_audio_s = 0.0
+        self.frames_sent = 0
+        self.silence_frames_sent = 0
+        self._turn_end: tuple[float, str] | None = None
+        self._turn_audio_start_played = 0.0
+        self._vad = EnergyVad(self.options.frame_ms, self.options.vad_threshold_db,
+                              self.options.vad_hangover_ms)
+        self._last_voiced = 0.0
+        self._half_duplex_until = 0.0
+
+    # ---- public API ------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event, protocol and session-level, ending with :class:`SessionClosed`."""
+        while True:
+            event = await self._events.get()
+            yield event
+            if isinstance(event, SessionClosed):
+                return
+
+    def submit(self, command: Command) -> None:
+        """Queue a command (text, commit, interrupt, close, ...). Never blocks."""
+        if isinstance(command, SendText):
+            self._mark_turn_end("text")
+            self._emit(TextSent(command.text))
+        elif isinstance(command, CommitAudio):
+            self._mark_turn_end("commit")
+        elif isinstance(command, Interrupt):
+            self._flush_playback()
+        self._commands.put_nowait(command)
+
+    def close(self) -> None:
+        """End the session cleanly (the provider's close message, then the socket)."""
+        self.submit(Close())
+
+    def set_muted(self, muted: bool) -> None:
+        """Muted: the mic keeps streaming silence, so the provider's VAD sees no gap."""
+        self.muted = muted
+
+    def set_gate(self, open_: bool) -> None:
+        """Push-to-talk: open or close the mic. Closing commits the user's turn."""
+        was_open = self.gate_open
+        self.gate_open = open_
+        if was_open and not open_:
+            self.submit(CommitAudio())
+
+    @property
+    def mic_open(self) -> bool:
+        return not self.muted and self.gate_open
+
+    @property
+    def playback(self) -> PlaybackStream | None:
+        return self._playback
+
+    @property
+    def capture(self) -> CaptureStream | None:
+        return self._capture
+
+    async def wait_started(self, timeout: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self._started.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def run(self) -> SessionClosed:
+        """Connect, converse until the session ends, clean up. Never raises for
+        expected failures: they come back as ``SessionClosed(error=..., exit_code=...)``."""
+        self.t_start = time.monotonic()
+        try:
+            closed = await self._run()
+        except VoicecliError as exc:
+            closed = SessionClosed(reason=exc.kind, error=redact(str(exc)), exit_code=exc.exit_code)
+        except Exception as exc:  # noqa: BLE001 - reported as one line, never a traceback
+            log.debug("session failed", exc_info=True)
+            closed = SessionClosed(reason="internal", exit_code=1,
+                                   error=redact(f"internal error: {exc.__class__.__name__}: {exc}"))
+        except asyncio.CancelledError:
+            await self._teardown()
+            closed = SessionClosed(reason="cancelled")
+            self.closed = closed
+            self._emit(closed)
+            raise
+        await self._teardown()
+        self.closed = closed
+        self._emit(closed)
+        return closed
+
+    # ---- the run ---------------------------------------------------------------------------
+
+    async def _run(self) -> SessionClosed:
+        while (request := self.adapter.prepare()) is not None:
+            status, body = await self._http(request)
+            self.adapter.on_http_response(status, body)
+        handshake = self.adapter.handshake()
+        self._emit(Connecting(url=redact(handshake.url), dialect=self.adapter.name))
+        self._conn = await self._open(handshake)
+        self.connect_ms = (time.monotonic() - self.t_start) * 1000
+        self._emit(Connected(url=redact(handshake.url), dialect=self.adapter.name,
+                             connect_ms=self.connect_ms))
+        for frame in handshake.initial_frames:
+            await self._send_frame(frame)
+        on_open = getattr(self.adapter, "on_open", None)
+        if callable(on_open):
+            for event in on_open():
+                await self._handle(event)
+
+        receive = asyncio.create_task(self._receive_loop(), name="session-receive")
+        send = asyncio.create_task(self._send_loop(), name="session-send")
+        meters = asyncio.create_task(self._meter_loop(), name="session-meters")
+        self._tasks = [receive, send, meters]
+        ready = asyncio.create_task(self._started.wait())
+        done, _ = await asyncio.wait({receive, ready}, timeout=self.options.ready_timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if not done:
+            ready.cancel()
+            raise SessionTimeout(f"no ready message from the {self.adapter.name} server within "
+                                 f"{self.options.ready_timeout:g} s")
+        if ready not in done:
+            ready.cancel()
+        await asyncio.wait({receive, send}, return_when=asyncio.FIRST_COMPLETED)
+        if send.done() and not send.cancelled() and send.exception() is None and not receive.done():
+            # the send loop ended because we asked to close: give the server a moment to answer
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(receive), self.options.close_grace_s)
+        for task in (receive, send):
+            if task.done() and not task.cancelled():
+                exc = task.exception()
+                if exc is not None:
+                    raise exc
+        return self._closed_from_end()
+
+    async def _open(self, handshake: Handshake) -> Connection:
+        try:
+            return await self._connector(handshake, open_timeout=self.options.open_timeout,
+                                         allow_insecure=self.options.allow_insecure)
+        except HandshakeRejected as exc:
+            error = self.adapter.handshake_error(exc.status, exc.body)
+            if isinstance(error, VoicecliError):
+                raise error from None
+            raise ProtocolError(str(error)) from None
+
+    def _closed_from_end(self) -> SessionClosed:
+        end = self._ended
+        if end is None:
+            return SessionClosed(reason="closed")
+        if end.error and not self._closing:
+            exit_code = ProtocolError.exit_code
+            if end.close_code in (4001, 4003, 4401, 4403):
+                exit_code = 4
+            return SessionClosed(reason=end.reason, close_code=end.close_code,
+                                 error=redact(end.error), exit_code=exit_code)
+        return SessionClosed(reason=end.reason, close_code=end.close_code)
+
+    async def _receive_loop(self) -> None:
+        assert self._conn is not None
+        while True:
+            try:
+                frame = await self._conn.recv()
+            except ConnectionEnded as exc:
+                for event in self.adapter.on_close(exc.code, exc.reason):
+                    await self._handle(event)
+                return
+            for event in self.adapter.feed(frame):
+                await self._handle(event)
+
+    async def _send_loop(self) -> None:
+        while True:
+            command = await self._commands.get()
+            if isinstance(command, Close):
+                self._closing = True
+            try:
+                for frame in self.adapter.encode(command):
+                    await self._send_frame(frame)
+            except ConnectionEnded:
+                return
+            if isinstance(command, Close):
+                return
+
+    async def _send_frame(self, frame: Frame) -> None:
+        assert self._conn is not None
+        async with self._send_lock:
+            await self._conn.send(frame)
+
+    # ---- events ----------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        self._events.put_nowait(event)
+
+    async def _handle(self, event: Event) -> None:
+        if isinstance(event, Ping):
+            for frame in self.adapter.encode(Pong(event.event_id)):
+                with contextlib.suppress(ConnectionEnded):
+                    await self._send_frame(frame)
+        elif isinstance(event, SessionStarted):
+            await self._on_started(event)
+        elif isinstance(event, AgentAudio):
+            self._on_audio(event)
+        elif isinstance(event, AgentStartedTalking):
+            self.agent_talking = True
+            if self._playback is not None:
+                self._turn_audio_start_played = self._playback.played_seconds
+        elif isinstance(event, AgentStoppedTalking):
+            self.agent_talking = False
+        elif isinstance(event, Interruption):
+            self.agent_talking = False
+            self._flush_playback()
+        elif isinstance(event, ToolCall) and event.client_side:
+            await self._answer_tool(event)
+        elif isinstance(event, SessionEnded):
+            if self._ended is None or (event.error and not self._ended.error):
+                self._ended = event
+        elif isinstance(event, ErrorEvent) and event.fatal and self._ended is None:
+            self._ended = SessionEnded(reason="error", error=f"{event.code}: {event.message}")
+        self._emit(event)
+
+    async def _on_started(self, event: SessionStarted) -> None:
+        self.session_started = event
+        self.ready_ms = (time.monotonic() - self.t_start) * 1000
+        self._started.set()
+        await self._open_audio(event)
+
+    async def _open_audio(self, event: SessionStarted) -> None:
+        audio = self.audio
+        if audio is None:
+            self._emit(AudioStatus(input=None, output=None, notice="text only (no audio)"))
+            return
+        notice = getattr(audio, "notice", None)
+        try:
+            if self.options.audio_output:
+                self._playback = await audio.open_playback(event.output_format.sample_rate)
+            if self.options.audio_input:
+                self._capture = await audio.open_capture(event.input_format.sample_rate,
+                                                         self.options.frame_ms)
+        except AudioDeviceError as exc:
+            notice = str(exc)
+        recorder = self.options.recorder
+        if recorder is not None and self._playback is not None:
+            attach = getattr(recorder, "attach_playback", None)
+            if callable(attach):
+                attach(self._playback)
+        name = getattr(audio, "name", "audio")
+        self._emit(AudioStatus(
+            input=name if self._capture else None, output=name if self._playback else None,
+            input_rate=event.input_format.sample_rate if self._capture else None,
+            output_rate=event.output_format.sample_rate if self._playback else None,
+            notice=notice))
+        if self._capture is not None:
+            self._mic_task = asyncio.create_task(self._mic_loop(self._capture), name="session-mic")
+            self._tasks.append(self._mic_task)
+
+    def _on_audio(self, event: AgentAudio) -> None:
+        pcm, rate = event.data, event.format.sample_rate
+        if not event.format.is_pcm or event.format.encoding == "ulaw":
+            try:
+                from voicecli.audio.codecs import decode
+
+                pcm, rate = decode(event.data, event.format.encoding)
+            except Exception as exc:  # noqa: BLE001 - a bad chunk must not end the session
+                self._emit(Notice(f"could not decode {event.format.encoding} audio: {exc}", "warning"))
+                return
+        if rate <= 0:
+            return
+        seconds = len(pcm) / 2 / rate
+        self.agent_audio_s += seconds
+        if self._turn_end is not None:
+            started, source = self._turn_end
+            self._turn_end = None
+            self._emit(TurnLatency(ms=(time.monotonic() - started) * 1000, source=source))
+        if self._playback is not None:
+            self._playback.write(pcm, rate)
+            if self.options.half_duplex:
+                tail = self.options.half_duplex_tail_ms / 1000
+                self._half_duplex_until = time.monotonic() + self._playback.buffered_seconds + tail
+
+    def _flush_playback(self) -> None:
+        if self._playback is None:
+            return
+        dropped = self._playback.flush()
+        heard = max(0.0, self._playback.played_seconds - self._turn_audio_start_played)
+        self._half_duplex_until = 0.0
+        self._emit(PlaybackFlushed(dropped_s=dropped, heard_s=heard))
+
+    async def _answer_tool(self, call: ToolCall) -> None:
+        handler = self.options.client_tools.get(call.name)
+        if handler is None:
+            result: Any = "no client tools configured"
+            is_error = True
+        else:
+            try:
+                result, is_error = handler(call.arguments), False
+            except Exception as exc:  # noqa: BLE001 - a tool's failure is reported to the agent
+                result, is_error = f"{exc.__class__.__name__}: {exc}", True
+        self.submit(SendToolResult(call_id=call.call_id, result=result, is_error=is_error))
+
+    def _mark_turn_end(self, source: str, at: float | None = None) -> None:
+        self._turn_end = (at if at is not None else time.monotonic(), source)
+
+    # ---- mic and meters --------------------------------------------------------------------
+
+    async def _mic_loop(self, capture: CaptureStream) -> None:
+        caps = self.adapter.capabilities
+        silence: bytes | None = None
+        was_finished = False
+        try:
+            async for frame in capture.frames():
+                now = time.monotonic()
+                gated = not self.mic_open or (self.options.half_duplex and now < self._half_duplex_until)
+                if gated:
+                    if silence is None or len(silence) != len(frame):
+                        silence = bytes(len(frame))
+                    frame = silence
+                    self.silence_frames_sent += 1
+                await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt)
+                for out in self.adapter.encode(SendAudio(frame)):
+                    await self._send_frame(out)
+                self.frames_sent += 1
+                if self.options.recorder is not None:
+                    self.options.recorder.mic(frame, capture.rate)
+                if capture.finished and not was_finished:
+                    was_finished = True
+                    if not self._vad.speaking and self._turn_end is None:
+                        self._mark_turn_end("speech", self._last_voiced or now)
+        except ConnectionEnded:
+            return
+        except (AudioDeviceError, OSError) as exc:
+            self._capture = None
+            self._emit(Notice(f"microphone lost: {exc}; going on text-only", "warning"))
+            self._emit(AudioStatus(input=None, output="audio" if self._playback else None))
+
+    async def _on_mic_frame(self, frame: bytes, now: float, client_turns: bool,
+                            client_interrupt: bool) -> None:
+        for marker in self._vad.feed(frame):
+            if marker == "speech_start":
+                self._turn_end = None
+                if client_interrupt and (self.agent_talking or self._playback_busy()):
+                    self.submit(Interrupt("user_speaking"))
+            elif marker == "speech_end":
+                self._mark_turn_end("speech", self._last_voiced)
+                if client_turns:
+                    self._commands.put_nowait(CommitAudio())
+        if self._vad.speaking and self._vad.voiced:
+            self._last_voiced = now + self.options.frame_ms / 1000
+
+    def _playback_busy(self) -> bool:
+        return self._playback is not None and self._playback.buffered_seconds > 0.05
+
+    async def _meter_loop(self) -> None:
+        await self._started.wait()
+        while True:
+            await asyncio.sleep(self.options.level_interval_s)
+            if self._capture is None and self._playback is None:
+                continue
+            mic = self._capture.level_db if self._capture is not None else -100.0
+            agent = self._playback.level_db if self._playback is not None else -100.0
+            self._emit(Levels(mic_db=mic, agent_db=agent, mic_open=self.mic_open))
+
+    async def _teardown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self._capture is not None:
+            with contextlib.suppress(Exception):
+                await self._capture.close()
+        if self._playback is not None:
+            with contextlib.suppress(Exception):
+                await self._playback.close()
+        if self._conn is not None:
+            await self._conn.close()
