@@ -19,7 +19,7 @@ from voicecli.protocol.base import (
     http_url,
     ws_url,
 )
-from voicecli.protocol.commands import Close, CommitAudio, Command, SendAudio, SendText
+from voicecli.protocol.commands import Close, Command, CommitAudio, SendAudio, SendText
 from voicecli.protocol.events import (
     AgentAudio,
     AgentStartedTalking,

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from voicecli.errors import UsageError
@@ -58,7 +59,7 @@ class HttpRequest:
 
     @staticmethod
     def json(method: str, url: str, payload: Any, headers: Mapping[str, str] | None = None,
-             purpose: str = "request") -> "HttpRequest":
+             purpose: str = "request") -> HttpRequest:
         merged = {"Content-Type": "application/json", "Accept": "application/json"}
         merged.update(headers or {})
         return HttpRequest(method, url, merged, json.dumps(payload).encode(), purpose)

@@ -6,8 +6,9 @@ table in PROTOCOLS.md): the session and the UI never see wire JSON.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 Role = Literal["user", "agent"]
 Encoding = Literal["pcm16", "ulaw", "mp3", "opus", "wav", "webm", "ogg"]

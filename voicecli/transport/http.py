@@ -11,8 +11,8 @@ from voicecli.transport.netmap import map_os_error
 
 
 def _run(request: HttpRequest, timeout: float) -> tuple[int, bytes]:
-    req = urllib.request.Request(request.url, data=request.body, method=request.method,
-                                 headers=dict(request.headers))
+    req = urllib.request.Request(  # noqa: S310 - only http(s) reaches here
+        request.url, data=request.body, method=request.method, headers=dict(request.headers))
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) only
             return resp.status, resp.read(1 << 20)

@@ -55,7 +55,7 @@ class Connection:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         try:
             await asyncio.wait_for(self._ws.close(code, reason), timeout=3)
-        except (asyncio.TimeoutError, ConnectionClosed, OSError):
+        except (TimeoutError, ConnectionClosed, OSError):
             pass
 
     @property
@@ -101,7 +101,7 @@ async def connect(handshake: Handshake, *, open_timeout: float = 10.0,
         raise UsageError(f"not a WebSocket URL: {where(url)}") from None
     except InvalidHandshake as exc:
         raise ProtocolError(f"WebSocket handshake with {where(url)} failed: {exc.__class__.__name__}") from None
-    except (OSError, asyncio.TimeoutError, TimeoutError) as exc:
+    except (OSError, TimeoutError) as exc:
         raise map_os_error(exc, url, open_timeout) from None
     except ConnectionClosed:
         raise NetworkError(f"{where(url)} closed the connection during the handshake") from None
