@@ -6,8 +6,9 @@ The audio is judged in 10 ms windows whatever the size of the frames fed in:
   (shorter bursts, such as clicks, are ignored);
 - speech ends after ``hangover_ms`` of consecutive quieter windows.
 
-With ``adaptive=True`` the threshold also rises to ``margin_db`` above a slowly tracked noise
-floor, so steady background noise does not count as speech.
+With ``adaptive=True`` the threshold also rises to ``margin_db`` above a tracked noise floor
+(it follows quiet levels at once and louder ones over a few seconds), so steady background
+noise does not count as speech.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class EnergyVad:
     def _window(self, window: bytes) -> str | None:
         level = self.level_db = level_db(window)
         voiced = level >= self.effective_threshold_db
-        if not voiced and self.adaptive:
+        if self.adaptive:
             self._track_noise(level)
         if self.speaking:
             self._quiet_ms = 0 if voiced else self._quiet_ms + WINDOW_MS
