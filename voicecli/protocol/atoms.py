@@ -213,8 +213,11 @@ class AtomsAdapter(Adapter):
     def on_close(self, code: int | None, reason: str) -> list[Event]:
         if code in NO_RETRY_CODES:
             detail = self._last_error.message if self._last_error else (reason or "setup or auth failure")
+            auth = code in (4401, 4403) or (self._last_error is not None
+                                            and self._last_error.code in ("401", "403"))
             return [SessionEnded(reason=self._closed_reason or "rejected", close_code=code,
-                                 retryable=False, error=f"atoms closed the session (code {code}): {detail}")]
+                                 retryable=False, error=f"atoms closed the session (code {code}): {detail}",
+                                 failure="auth" if auth else "protocol")]
         if self._closed_reason is not None or code in (1000, 1001):
             return [SessionEnded(reason=self._closed_reason or "closed", close_code=code)]
         return [SessionEnded(reason=reason or "connection lost", close_code=code, retryable=True,

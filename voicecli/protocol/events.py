@@ -172,6 +172,9 @@ class SessionEnded(Event):
     close_code: int | None = None
     retryable: bool = False
     error: str | None = None
+    # what kind of failure ended it, when the provider says: "auth", "not_found",
+    # "timeout", "network" or "protocol" (maps to the CLI exit codes)
+    failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,8 @@ from voicecli.transport import connect as ws_connect
 
 log = logging.getLogger("voicecli.session")
 
+FAILURE_EXIT_CODES = {"auth": 4, "not_found": 5, "network": 6, "protocol": 7, "timeout": 8}
+
 Connector = Callable[..., Awaitable[Connection]]
 HttpCaller = Callable[[HttpRequest], Awaitable[tuple[int, bytes]]]
 ToolHandler = Callable[[Mapping[str, Any]], Any]
@@ -266,9 +268,7 @@ class Session:
         if end is None:
             return SessionClosed(reason="closed")
         if end.error and not self._closing:
-            exit_code = ProtocolError.exit_code
-            if end.close_code in (4001, 4003, 4401, 4403):
-                exit_code = 4
+            exit_code = FAILURE_EXIT_CODES.get(end.failure or "protocol", ProtocolError.exit_code)
             return SessionClosed(reason=end.reason, close_code=end.close_code,
                                  error=redact(end.error), exit_code=exit_code)
         return SessionClosed(reason=end.reason, close_code=end.close_code)
@@ -329,8 +329,7 @@ class Session:
         elif isinstance(event, ToolCall) and event.client_side:
             await self._answer_tool(event)
         elif isinstance(event, SessionEnded):
-            if self._ended is None or (event.error and not self._ended.error):
-                self._ended = event
+            self._ended = event if self._ended is None else _merge_end(self._ended, event)
         elif isinstance(event, ErrorEvent) and event.fatal and self._ended is None:
             self._ended = SessionEnded(reason="error", error=f"{event.code}: {event.message}")
         self._emit(event)
@@ -491,3 +490,11 @@ class Session:
                 await self._playback.close()
         if self._conn is not None:
             await self._conn.close()
+
+
+def _merge_end(first: SessionEnded, later: SessionEnded) -> SessionEnded:
+    """A provider's end message followed by the socket close: keep the message's reason,
+    take the close code from the socket, and keep whichever error is known."""
+    return SessionEnded(reason=first.reason, close_code=later.close_code if later.close_code is not None
+                        else first.close_code, retryable=first.retryable and later.retryable,
+                        error=first.error or later.error, failure=first.failure or later.failure)

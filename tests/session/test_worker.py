@@ -1,0 +1,200 @@
+"""The session worker with a scripted in-memory connection (unit level; the real socket
+paths are covered by the smoke and TUI tests against the local agent)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from voicecli.audio.scripted import ScriptedBackend
+from voicecli.protocol.atoms import AtomsAdapter
+from voicecli.protocol.base import DialectConfig, Frame, Handshake
+from voicecli.protocol.commands import SendText
+from voicecli.protocol.events import AgentAudio, Interruption, Ping
+from voicecli.secrets import Secret
+from voicecli.session import Session, SessionOptions
+from voicecli.session.events import AudioStatus, PlaybackFlushed, SessionClosed, TurnLatency
+from voicecli.transport import ConnectionEnded, HandshakeRejected
+
+CLOSE = object()
+
+
+class FakeConnection:
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.sent: list[Frame] = []
+        self.closed_with: int | None = None
+
+    def server(self, message: dict[str, Any] | object) -> None:
+        self.inbox.put_nowait(message if message is CLOSE or isinstance(message, tuple) else json.dumps(message))
+
+    async def send(self, frame: Frame) -> None:
+        self.sent.append(frame)
+        if isinstance(frame, str) and json.loads(frame).get("type") == "session.close":
+            self.server({"type": "session.closed", "reason": "client_requested"})
+            self.server((1000, ""))
+
+    async def recv(self) -> Frame:
+        item = await self.inbox.get()
+        if isinstance(item, tuple):
+            raise ConnectionEnded(*item)
+        return item
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed_with = code
+
+    def sent_types(self) -> list[str]:
+        return [json.loads(f)["type"] for f in self.sent if isinstance(f, str)]
+
+
+def make_session(conn: FakeConnection, audio: Any = None, **options: Any) -> Session:
+    async def connector(handshake: Handshake, **_: Any) -> FakeConnection:
+        return conn
+
+    adapter = AtomsAdapter(DialectConfig(url="http://127.0.0.1:9", agent_id="a", api_key=Secret("sk_unit_1234"),
+                                         sample_rate=16000))
+    return Session(adapter, audio, SessionOptions(**options), connector=connector)  # type: ignore[arg-type]
+
+
+def created(rate: int = 16000) -> dict[str, Any]:
+    return {"type": "session.created", "session_id": "s1", "call_id": "c1", "sample_rate": rate, "channels": 1}
+
+
+def audio_delta(ms: int, rate: int = 16000, value: int = 3000) -> dict[str, Any]:
+    samples = (value.to_bytes(2, "little", signed=True)) * (rate * ms // 1000)
+    return {"type": "output_audio.delta", "audio": base64.b64encode(samples).decode()}
+
+
+async def collect(session: Session) -> list[Any]:
+    return [event async for event in session.events()]
+
+
+async def test_text_turn_latency_and_clean_close() -> None:
+    conn = FakeConnection()
+    session = make_session(conn)
+    conn.server(created())
+    run = asyncio.create_task(session.run())
+    events = asyncio.create_task(collect(session))
+    assert await session.wait_started(2)
+    session.submit(SendText("hello"))
+    await asyncio.sleep(0.05)
+    conn.server({"type": "agent_start_talking", "timestamp": "2026-01-01T00:00:00"})
+    conn.server(audio_delta(40))
+    await asyncio.sleep(0.05)
+    session.close()
+    closed = await asyncio.wait_for(run, 5)
+    seen = await events
+    assert closed == SessionClosed(reason="client_requested", close_code=1000)
+    assert conn.sent_types() == ["input_text.send", "session.close"]
+    latency = [e for e in seen if isinstance(e, TurnLatency)]
+    assert len(latency) == 1 and latency[0].source == "text" and 40 <= latency[0].ms < 1000
+    assert any(isinstance(e, AudioStatus) and e.input is None for e in seen)  # text-only: no backend
+
+
+async def test_interruption_flushes_playback_and_drops_stale_audio() -> None:
+    conn = FakeConnection()
+    backend = ScriptedBackend()
+    session = make_session(conn, backend)
+    conn.server(created())
+    run = asyncio.create_task(session.run())
+    events = asyncio.create_task(collect(session))
+    assert await session.wait_started(2)
+    conn.server({"type": "agent_start_talking"})
+    conn.server(audio_delta(2000))  # two seconds queued
+    await asyncio.sleep(0.2)
+    conn.server({"type": "interruption"})
+    conn.server(audio_delta(500))  # stale: must not play
+    await asyncio.sleep(0.1)
+    assert backend.playback is not None
+    assert backend.playback.buffered_seconds == 0
+    session.close()
+    await asyncio.wait_for(run, 5)
+    seen = await events
+    flushed = [e for e in seen if isinstance(e, PlaybackFlushed)]
+    assert len(flushed) == 1
+    assert 1.5 < flushed[0].dropped_s < 1.9
+    assert 0.1 < flushed[0].heard_s < 0.5
+    assert sum(1 for e in seen if isinstance(e, AgentAudio)) == 1
+    assert any(isinstance(e, Interruption) for e in seen)
+
+
+async def test_mute_sends_silence_frames_keeping_the_stream() -> None:
+    conn = FakeConnection()
+    backend = ScriptedBackend()
+    session = make_session(conn, backend, start_muted=True)
+    conn.server(created())
+    run = asyncio.create_task(session.run())
+    assert await session.wait_started(2)
+    await asyncio.sleep(0.05)
+    assert backend.capture is not None
+    backend.capture.say(b"\x10\x27" * 16000)  # loud audio while muted
+    await asyncio.sleep(0.3)
+    session.close()
+    await asyncio.wait_for(run, 5)
+    appended = [json.loads(f)["audio"] for f in conn.sent if isinstance(f, str) and "append" in f]
+    assert len(appended) >= 10
+    assert all(set(base64.b64decode(a)) == {0} for a in appended)
+    assert session.silence_frames_sent == len(appended)
+
+
+async def test_close_4000_is_a_no_retry_error() -> None:
+    conn = FakeConnection()
+    session = make_session(conn)
+    conn.server({"type": "error", "code": "401", "message": "invalid api key"})
+    conn.server((4000, ""))
+    closed = await asyncio.wait_for(session.run(), 5)
+    assert closed.exit_code == 4
+    assert closed.error == "atoms closed the session (code 4000): invalid api key"
+
+
+async def test_ready_timeout() -> None:
+    conn = FakeConnection()
+    session = make_session(conn, ready_timeout=0.2)
+    closed = await asyncio.wait_for(session.run(), 5)
+    assert closed.exit_code == 8
+    assert closed.error == "no ready message from the atoms server within 0.2 s"
+
+
+async def test_handshake_rejection_uses_the_dialect_wording() -> None:
+    async def connector(handshake: Handshake, **_: Any) -> FakeConnection:
+        raise HandshakeRejected(401, b"")
+
+    adapter = AtomsAdapter(DialectConfig(url="http://127.0.0.1:9", agent_id="a", api_key=Secret("sk_unit_1234")))
+    closed = await Session(adapter, connector=connector).run()  # type: ignore[arg-type]
+    assert closed.exit_code == 4
+    assert closed.error is not None and closed.error.startswith("atoms refused the connection (HTTP 401)")
+
+
+@pytest.mark.parametrize("event_id", [7, None])
+async def test_ping_is_answered_at_once(event_id: int | None) -> None:
+    class PingAdapter(AtomsAdapter):
+        def _dispatch(self, kind: str, m: dict[str, Any]):  # type: ignore[override]
+            if kind == "ping":
+                return [Ping(event_id=m.get("event_id"))]
+            return super()._dispatch(kind, m)
+
+        def encode(self, command):  # type: ignore[override]
+            from voicecli.protocol.commands import Pong
+
+            if isinstance(command, Pong):
+                return [json.dumps({"type": "pong", "event_id": command.event_id})]
+            return super().encode(command)
+
+    conn = FakeConnection()
+
+    async def connector(handshake: Handshake, **_: Any) -> FakeConnection:
+        return conn
+
+    adapter = PingAdapter(DialectConfig(url="http://127.0.0.1:9", agent_id="a", api_key=Secret("sk_unit_1234")))
+    session = Session(adapter, connector=connector)  # type: ignore[arg-type]
+    conn.server(created())
+    conn.server({"type": "ping", "event_id": event_id})
+    run = asyncio.create_task(session.run())
+    await asyncio.sleep(0.1)
+    session.close()
+    await asyncio.wait_for(run, 5)
+    assert json.loads(conn.sent[0]) == {"type": "pong", "event_id": event_id}
