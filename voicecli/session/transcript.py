@@ -9,6 +9,7 @@ appends each settled turn to a JSONL file as it happens, so a crash loses nothin
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,7 +167,7 @@ class Transcript:
         if fraction >= 0.98:
             return []
         words = turn.text.split()
-        keep = max(0, round(len(words) * fraction))
+        keep = math.ceil(len(words) * fraction)  # the word being spoken was partly heard
         turn.text = " ".join(words[:keep]) + (" …" if keep < len(words) else "")
         return [turn]
 
