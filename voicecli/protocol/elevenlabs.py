@@ -273,7 +273,6 @@ class ElevenLabsAdapter(Adapter):
             message["dynamic_variables"] = {str(k): _json_value(v) for k, v in self.config.variables.items()}
         if o.get("user_id") is not None:
             message["user_id"] = str(o["user_id"])
-        message["source_info"] = {"source": SOURCE, "version": __version__}
         return message
 
     def handshake_error(self, status: int, body: bytes) -> Exception:

@@ -1,0 +1,119 @@
+"""Extract the client → server message payload schemas from a vendor AsyncAPI document.
+
+The result is committed under ``tests/fixtures/schemas/`` so the tests need no spec
+file. Regenerate with::
+
+    .venv/bin/python tests/protocol/schema_extract.py SPEC_DIR
+
+where SPEC_DIR holds ``elevenlabs-agent.asyncapi.yaml`` and ``atoms-agent-ws.asyncapi.yaml``.
+
+Output layout: ``{"$defs": {...named schemas...}, "messages": {wire_type: schema}}``;
+local references are rewritten from ``#/components/schemas/X`` to ``#/$defs/X``. The
+ElevenLabs audio message has no ``type``; it is keyed ``user_audio_chunk``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "schemas"
+
+ELEVENLABS_CLIENT_MESSAGES = (
+    "UserAudio", "Pong", "UserMessage", "UserActivity", "UserFeedback", "ClientToolResult",
+    "MCPToolApprovalResult", "ContextualUpdate", "ConversationInitiation", "MultimodalMessage",
+)
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def _rewrite(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
+                out[key] = "#/$defs/" + value.rsplit("/", 1)[1]
+            else:
+                out[key] = _rewrite(value)
+        return out
+    if isinstance(node, list):
+        return [_rewrite(v) for v in node]
+    return node
+
+
+def _wire_type(payload: dict[str, Any], schemas: dict[str, Any]) -> str:
+    if "$ref" in payload:
+        payload = schemas[payload["$ref"].rsplit("/", 1)[1]]
+    type_prop = payload.get("properties", {}).get("type", {})
+    if "const" in type_prop:
+        return str(type_prop["const"])
+    required = payload.get("required", [])
+    return str(required[0])  # the typeless audio message: keyed by its only field
+
+
+def extract(spec: dict[str, Any], message_names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    components = spec["components"]
+    schemas: dict[str, Any] = components.get("schemas", {})
+    messages: dict[str, Any] = components["messages"]
+    if message_names is None:  # AsyncAPI 3: the messages of every "send" operation
+        message_names = tuple(
+            ref["$ref"].rsplit("/", 1)[1]
+            for op in spec.get("operations", {}).values() if op.get("action") == "send"
+            for ref in op.get("messages", []))
+    out_messages: dict[str, Any] = {}
+    needed: set[str] = set()
+    for name in message_names:
+        payload = copy.deepcopy(messages[name]["payload"])
+        out_messages[_wire_type(payload, schemas)] = payload
+        needed |= _refs(payload)
+    defs: dict[str, Any] = {}
+    todo = sorted(needed)
+    while todo:
+        name = todo.pop()
+        if name in defs:
+            continue
+        defs[name] = copy.deepcopy(schemas[name])
+        todo.extend(sorted(_refs(defs[name]) - defs.keys()))
+    return {"$defs": _rewrite(dict(sorted(defs.items()))), "messages": _rewrite(out_messages)}
+
+
+def build(spec_dir: Path) -> dict[str, dict[str, Any]]:
+    el = yaml.safe_load((spec_dir / "elevenlabs-agent.asyncapi.yaml").read_text())
+    atoms = yaml.safe_load((spec_dir / "atoms-agent-ws.asyncapi.yaml").read_text())
+    return {
+        "elevenlabs_client.json": extract(el, ELEVENLABS_CLIENT_MESSAGES),
+        "atoms_client.json": extract(atoms),
+    }
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__)
+        return 2
+    spec_dir = Path(argv[1])
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    for name, doc in build(spec_dir).items():
+        (FIXTURES / name).write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+        print(f"wrote {FIXTURES / name}: {', '.join(doc['messages'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
