@@ -15,7 +15,8 @@ FRAME_MS = 20
 def tone(ms: int, dbfs: float = -20.0, freq: float = 440.0) -> bytes:
     t = np.arange(RATE * ms // 1000) / RATE
     amplitude = 32767 * 10 ** (dbfs / 20) * np.sqrt(2)  # RMS of the sine = dbfs
-    return (amplitude * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes()
+    pcm: bytes = (amplitude * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes()
+    return pcm
 
 
 def noise(ms: int, dbfs: float, seed: int = 0) -> bytes:

@@ -17,7 +17,7 @@ import re
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -116,7 +116,7 @@ class LlmBrain:
     def reset(self) -> None:
         self.history.clear()
 
-    async def reply(self, user_text: str) -> AsyncIterator[str]:
+    async def reply(self, user_text: str) -> AsyncGenerator[str, None]:
         self.history.append({"role": "user", "content": user_text})
         messages = [{"role": "system", "content": self.system_prompt}, *self.history[-self.max_history :]]
         loop = asyncio.get_running_loop()

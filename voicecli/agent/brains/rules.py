@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from fractions import Fraction
 
@@ -39,7 +39,7 @@ class RulesBrain:
     def greeting(self) -> str | None:
         return GREETING
 
-    async def reply(self, user_text: str) -> AsyncIterator[str]:
+    async def reply(self, user_text: str) -> AsyncGenerator[str, None]:
         for sentence in self.answer(user_text):
             yield sentence
             await asyncio.sleep(0)
