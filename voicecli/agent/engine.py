@@ -1,0 +1,258 @@
+"""The conversation engine: turn-taking, barge-in and real-time pacing, for any dialect.
+
+The connection feeds :class:`UserInput` values to :meth:`Engine.handle` (synchronous
+and quick) and receives :class:`AgentOutput` values through the ``emit`` callback, in
+order. Turn-taking:
+
+- user audio goes through an energy VAD; ``hangover_ms`` of silence ends the user's
+  turn, a ``UserCommit`` ends it at once, a whole-utterance clip is a turn by itself;
+- typed text is a turn by itself;
+- user speech (or text) while the agent talks interrupts it: ``Interrupted`` at once,
+  the reply stops, and the agent's final transcript is what had been sent.
+
+The agent's audio leaves in ``chunk_ms`` chunks paced in real time, with cumulative
+transcript deltas revealed word by word as the audio goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from voicecli.agent.interfaces import (
+    AgentOutput,
+    Brain,
+    ClientClose,
+    Closing,
+    ErrorOut,
+    Interrupted,
+    PingOut,
+    ProtocolViolation,
+    Ready,
+    Recognizer,
+    Synthesizer,
+    TalkStop,
+    TranscriptOut,
+    TurnDone,
+    UserAudio,
+    UserCommit,
+    UserContext,
+    UserInput,
+    UserInterrupt,
+    UserText,
+)
+from voicecli.agent.listener import Listener
+from voicecli.agent.speaker import Speaker
+from voicecli.agent.vad import SPEECH_END, SPEECH_START, EnergyVad
+
+log = logging.getLogger(__name__)
+
+PREROLL_MS = 300
+MAX_UTTERANCE_S = 60
+
+Emit = Callable[[AgentOutput], None]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    greeting: str | None = None  # None: the brain's greeting; "": none
+    hangover_ms: int = 600
+    threshold_db: float = -40.0
+    min_speech_ms: int = 60
+    barge_in: bool = True
+    chunk_ms: int = 40
+    ping_interval: float | None = None
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    yield text
+
+
+class Engine:
+    """One session's conversation. Create it, call :meth:`start` once the session is
+    ready, :meth:`handle` every user input, and :meth:`close` at the end."""
+
+    def __init__(self, *, brain: Brain, synth: Synthesizer, recognizer: Recognizer | None,
+                 input_rate: int, output_rate: int, audio_out: bool, emit: Emit,
+                 options: EngineOptions | None = None) -> None:
+        self.brain = brain
+        self.options = options or EngineOptions()
+        self.input_rate = input_rate
+        self.session_id = str(uuid.uuid4())
+        self._emit = emit
+        self._speaker = Speaker(synth=synth, rate=output_rate, audio_out=audio_out, emit=emit,
+                                chunk_ms=self.options.chunk_ms)
+        self._stt = Listener(recognizer, input_rate, emit) if recognizer is not None and audio_out else None
+        self._vad = EnergyVad(input_rate, threshold_db=self.options.threshold_db,
+                              hangover_ms=self.options.hangover_ms, min_speech_ms=self.options.min_speech_ms)
+        self._turn_task: asyncio.Task[None] | None = None
+        self._ping_task: asyncio.Task[None] | None = None
+        self._preroll: deque[bytes] = deque()
+        self._preroll_bytes = 0
+        self._utterance: bytearray | None = None
+        self._started = False
+        self._closed = False
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    def start(self, *, send_ready: bool = True, input_rate: int | None = None,
+              output_rate: int | None = None) -> None:
+        """The session is open: emit Ready (unless the dialect sent it) and greet."""
+        if self._started or self._closed:
+            return
+        self._started = True
+        if input_rate and input_rate != self.input_rate:
+            self.input_rate = input_rate
+            self._vad = EnergyVad(input_rate, threshold_db=self.options.threshold_db,
+                                  hangover_ms=self.options.hangover_ms,
+                                  min_speech_ms=self.options.min_speech_ms)
+            if self._stt is not None:
+                self._stt.input_rate = input_rate
+        if output_rate:
+            self._speaker.rate = output_rate
+        if send_ready:
+            self._emit(Ready(self.session_id, self.input_rate, self._speaker.rate))
+        if self._stt is not None:
+            self._stt.start_worker()
+        if self.options.ping_interval:
+            self._ping_task = asyncio.create_task(self._pinger(self.options.ping_interval))
+        greeting = self.options.greeting
+        if greeting is None:
+            greeting = self.brain.greeting()
+        if greeting:
+            self._begin_turn(self._speaker.speak(_once(greeting)))
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = [t for t in (self._turn_task, self._ping_task) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if self._stt is not None:
+            tasks.extend(self._stt.stop())
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # ---- inputs ------------------------------------------------------------------------
+
+    def handle(self, item: UserInput) -> None:
+        if self._closed:
+            return
+        if isinstance(item, UserAudio):
+            if item.whole_utterance:
+                self.interrupt()
+                self._begin_turn(self._user_turn(item.pcm, item.rate))
+            else:
+                self._on_audio(item.pcm)
+        elif isinstance(item, UserText):
+            self.interrupt()
+            self._begin_turn(self._speaker.speak(self.brain.reply(item.text)))
+        elif isinstance(item, UserCommit):
+            if self._utterance is not None:
+                self._vad.reset()
+                self._end_utterance()
+        elif isinstance(item, UserInterrupt):
+            self.interrupt()
+        elif isinstance(item, UserContext):
+            add = getattr(self.brain, "add_context", None)
+            if callable(add):
+                add(item.text)
+        elif isinstance(item, ClientClose):
+            self.interrupt()
+            self._emit(Closing("client_requested", 1000))
+            self._closed = True
+        elif isinstance(item, ProtocolViolation):
+            self._emit(ErrorOut(item.code, item.message))
+            if item.close_code is not None:
+                self.interrupt()
+                self._emit(Closing("protocol_error", item.close_code))
+                self._closed = True
+        # UserPong, UserToolResult: nothing to do for the local brains
+
+    def interrupt(self) -> None:
+        """Stop the current agent turn now; if it was audible, report what was heard."""
+        task, self._turn_task = self._turn_task, None
+        if task is None or task.done():
+            return
+        task.cancel()
+        turn, heard = self._speaker.cut()
+        if turn is not None:
+            self._emit(Interrupted(turn, heard))
+            self._emit(TranscriptOut("agent", heard, final=True, turn=turn))
+            self._emit(TalkStop(turn))
+            self._emit(TurnDone(turn, heard))
+
+    # ---- user audio --------------------------------------------------------------------
+
+    def _on_audio(self, pcm: bytes) -> None:
+        if self._utterance is not None:
+            if len(self._utterance) < MAX_UTTERANCE_S * self.input_rate * 2:
+                self._utterance += pcm
+            if self._stt is not None:
+                self._stt.feed(pcm)
+        else:
+            self._preroll.append(pcm)
+            self._preroll_bytes += len(pcm)
+            limit = self.input_rate * 2 * PREROLL_MS // 1000
+            while self._preroll_bytes - len(self._preroll[0]) >= limit:
+                self._preroll_bytes -= len(self._preroll.popleft())
+        for marker in self._vad.feed(pcm):
+            if marker == SPEECH_START and self._utterance is None:
+                self._start_utterance()
+            elif marker == SPEECH_END and self._utterance is not None:
+                self._end_utterance()
+
+    def _start_utterance(self) -> None:
+        if self.options.barge_in or not self._speaker.talking:
+            self.interrupt()
+        self._utterance = bytearray(b"".join(self._preroll))
+        self._preroll.clear()
+        self._preroll_bytes = 0
+        if self._stt is not None:
+            self._stt.begin(bytes(self._utterance))
+
+    def _end_utterance(self) -> None:
+        audio, self._utterance = bytes(self._utterance or b""), None
+        if self._speaker.talking and not self.options.barge_in:
+            return  # spoke over the agent with barge-in off: ignored
+        self._begin_turn(self._user_turn(audio, self.input_rate, streamed=True))
+
+    async def _user_turn(self, audio: bytes, rate: int, streamed: bool = False) -> None:
+        text = ""
+        if self._stt is not None:
+            text = await (self._stt.finish() if streamed else self._stt.recognize(audio, rate))
+        if text:
+            self._emit(TranscriptOut("user", text, final=True))
+        playback = audio if getattr(self.brain, "plays_back_audio", False) else None
+        await self._speaker.speak(self.brain.reply(text), playback=playback, playback_rate=rate)
+
+    # ---- tasks -------------------------------------------------------------------------
+
+    def _begin_turn(self, work: object) -> None:
+        async def run() -> None:
+            try:
+                await work  # type: ignore[misc]
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a failing brain must not kill the session
+                log.exception("agent turn failed")
+                self._speaker.cut()
+                self._emit(ErrorOut("internal_error", "the agent failed to answer"))
+
+        self._turn_task = asyncio.create_task(run())
+
+    async def _pinger(self, interval: float) -> None:
+        event_id = 0
+        while True:
+            await asyncio.sleep(interval)
+            event_id += 1
+            self._emit(PingOut(event_id))

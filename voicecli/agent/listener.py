@@ -1,0 +1,120 @@
+"""The agent's ears: runs a :class:`Recognizer` for one session, off the event loop.
+
+Recognizer calls are CPU-bound and not thread-safe, so one worker task runs them one at
+a time in a thread, in the order the engine asked for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from voicecli.agent.interfaces import AgentOutput, Recognizer, TranscriptOut
+
+
+class _Converter:
+    """PCM16 at one rate → PCM16 at the recognizer's rate, seamless across chunks."""
+
+    def __init__(self, in_rate: int, out_rate: int) -> None:
+        self._stream: Any = None
+        if in_rate != out_rate:
+            from voicecli.audio.resample import StreamResampler
+
+            self._stream = StreamResampler(in_rate, out_rate)
+
+    def __call__(self, pcm: bytes, last: bool = False) -> bytes:
+        if self._stream is None:
+            return pcm
+        from voicecli.audio.resample import float_to_pcm16, pcm16_to_float
+
+        return float_to_pcm16(self._stream.process(pcm16_to_float(pcm), last=last))
+
+
+class Listener:
+    def __init__(self, recognizer: Recognizer, input_rate: int, emit: Callable[[AgentOutput], None]) -> None:
+        self.recognizer = recognizer
+        self.input_rate = input_rate
+        self._emit = emit
+        self._queue: deque[tuple[str, Any]] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._convert = _Converter(input_rate, recognizer.rate)
+
+    def start_worker(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def stop(self) -> list[asyncio.Task[None]]:
+        if self._task is None:
+            return []
+        self._task.cancel()
+        return [self._task]
+
+    def begin(self, pcm: bytes) -> None:
+        self._put(("begin", pcm))
+
+    def feed(self, pcm: bytes) -> None:
+        self._put(("feed", pcm))
+
+    async def finish(self) -> str:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._put(("finish", future))
+        return await future
+
+    async def recognize(self, pcm: bytes, rate: int) -> str:
+        """The text of one whole clip."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._put(("clip", (pcm, rate, future)))
+        return await future
+
+    def _put(self, item: tuple[str, Any]) -> None:
+        self._queue.append(item)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        rec = self.recognizer
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            kind, arg = self._queue.popleft()
+            if kind == "begin":
+                self._convert = _Converter(self.input_rate, rec.rate)
+                await asyncio.to_thread(rec.start)
+                await self._feed(arg)
+            elif kind == "feed":
+                chunks = [arg]
+                while self._queue and self._queue[0][0] == "feed":
+                    chunks.append(self._queue.popleft()[1])
+                await self._feed(b"".join(chunks))
+            elif kind == "finish":
+                tail = self._convert(b"", last=True)
+                text = await asyncio.to_thread(self._finish, tail)
+                if not arg.done():
+                    arg.set_result(text)
+            elif kind == "clip":
+                pcm, rate, future = arg
+                text = await asyncio.to_thread(self._clip, pcm, rate)
+                if not future.done():
+                    future.set_result(text)
+
+    async def _feed(self, pcm: bytes) -> None:
+        data = self._convert(pcm)
+        if not data:
+            return
+        partial = await asyncio.to_thread(self.recognizer.feed, data)
+        if partial:
+            self._emit(TranscriptOut("user", partial, final=False))
+
+    def _finish(self, tail: bytes) -> str:
+        if tail:
+            self.recognizer.feed(tail)
+        return self.recognizer.finish().strip()
+
+    def _clip(self, pcm: bytes, rate: int) -> str:
+        convert = _Converter(rate, self.recognizer.rate)
+        self.recognizer.start()
+        self.recognizer.feed(convert(pcm, last=True))
+        return self.recognizer.finish().strip()
