@@ -38,6 +38,8 @@ async def test_date(brain: RulesBrain) -> None:
     assert await say(brain, "what is the date today") == ["Today is Sunday, the 22nd of November 2026."]
     first = RulesBrain(now=lambda: datetime(2026, 5, 1, 9, 0))
     assert await say(first, "what day is it") == ["Today is Friday, the 1st of May 2026."]
+    # how the recogniser usually writes "what is the date today"
+    assert await say(first, "what is the day to day") == ["Today is Friday, the 1st of May 2026."]
 
 
 @pytest.mark.parametrize(

@@ -64,3 +64,17 @@ def test_recognizer_loads_fast_and_quietly(capfd) -> None:  # type: ignore[no-un
     out, err = capfd.readouterr()
     assert elapsed < 2.0
     assert out == "" and err == ""
+
+
+def test_a_spoken_question_gets_the_right_answer(synth: HibariSynthesizer, recognizer: PocketSphinxRecognizer) -> None:
+    """hibari asks, PocketSphinx hears, the rules brain answers: the offline agent's loop."""
+    from voicecli.agent.brains.rules import RulesBrain
+
+    from .conftest import to_16k
+
+    pcm = to_16k(synth.synthesize("What is twelve plus seven?"))
+    recognizer.start()
+    for chunk in frames(pcm):
+        recognizer.feed(chunk)
+    heard = recognizer.finish()
+    assert RulesBrain().answer(heard) == ["12 plus 7 is 19."], heard

@@ -20,6 +20,8 @@ HELP = [
 ]
 GREETING = "Hello! I'm your local voice agent. Ask me the time, the date, or a sum, or say help."
 
+# "what is the date today" often comes out of the recogniser as "what is the day to day"
+_DATE_PHRASES = ("date", "what day", "which day", "the day", "day is it", "is today", "month", "year")
 _ORDINAL = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
 
 
@@ -51,7 +53,8 @@ class RulesBrain:
         if not words:
             return ["Sorry, I didn't catch that.", "Could you say it again?"]
         hello = ["Hello!"] if _has(words, text, "hello", "hi", "hey", "howdy", "good morning") else []
-        for rule in (self._arithmetic, self._help, self._time, self._date, self._small_talk):
+        rules = (self._arithmetic, self._help, self._weather, self._time, self._date, self._small_talk)
+        for rule in rules:
             sentences = rule(text, words)
             if sentences:
                 return hello + sentences
@@ -83,20 +86,18 @@ class RulesBrain:
         return [f"It's {hour}:{now.minute:02d} {'AM' if now.hour < 12 else 'PM'}."]
 
     def _date(self, text: str, words: set[str]) -> list[str]:
-        if not _has(
-            words, text, "date", "what day", "which day", "day is it", "day of the week", "month", "year"
-        ):
+        if not _has(words, text, *_DATE_PHRASES):
             return []
         now = self._now()
         suffix = _ORDINAL.get(now.day, "th")
         return [f"Today is {now:%A}, the {now.day}{suffix} of {now:%B} {now.year}."]
 
-    def _small_talk(self, text: str, words: set[str]) -> list[str]:
+    def _weather(self, text: str, words: set[str]) -> list[str]:
         if _has(words, text, "weather", "forecast", "temperature"):
-            return [
-                "I can't check the weather: I have no internet connection.",
-                "I can tell you the time, though.",
-            ]
+            return ["I can't check the weather: I have no internet connection.", "I can tell you the time, though."]
+        return []
+
+    def _small_talk(self, text: str, words: set[str]) -> list[str]:
         if _has(words, text, "how are you"):
             return ["I'm doing well, thank you.", "How can I help?"]
         if _has(words, text, "your name", "who are you"):
