@@ -6,7 +6,8 @@ resample internally between the device's native rate and the session's rate.
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol, runtime_checkable
 
 FRAME_MS = 20
 
@@ -112,3 +113,34 @@ class NullBackend:
 
     async def close(self) -> None:
         return None
+
+
+PlaybackTap = Callable[[bytes, int, float], None]
+"""Receives agent audio as played: ``(pcm16_mono, rate, monotonic_time_of_first_sample)``.
+Called on the event loop thread, never from an audio callback."""
+
+
+@runtime_checkable
+class TappablePlayback(Protocol):
+    """A playback stream that can hand out what it plays (for a recorder or an echo canceller)."""
+
+    def add_tap(self, tap: PlaybackTap) -> None: ...
+
+    def remove_tap(self, tap: PlaybackTap) -> None: ...
+
+    @property
+    def audible(self) -> bool:
+        """True while agent audio is coming out of the speaker (for half-duplex)."""
+        ...
+
+
+@runtime_checkable
+class MonitoredStream(Protocol):
+    """A stream that can fail under the session (device unplugged): it then stops
+    raising, ``failed`` turns True and ``notice`` says why in one line."""
+
+    @property
+    def failed(self) -> bool: ...
+
+    @property
+    def notice(self) -> str | None: ...

@@ -1,0 +1,246 @@
+"""Microphone capture: PortAudio input callback -> asyncio -> mono -> session rate -> 20 ms frames."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from voicecli.audio.base import FRAME_MS
+from voicecli.audio.devices import load_sounddevice, quiet_stderr, unavailable_reason
+from voicecli.audio.framer import Frame, Framer
+from voicecli.audio.levels import SILENCE_DB, rms_db
+from voicecli.audio.resample import StreamResampler, downmix
+from voicecli.errors import AudioDeviceError
+
+_Block = tuple[npt.NDArray[np.float32], float]
+
+
+class InputTimeMap:
+    """Maps a position in the resampled output back to the capture time of the input.
+
+    Input blocks are recorded as ``(first_input_index, capture_time)``; output sample
+    ``j`` is input position ``j * in_rate / out_rate`` (soxr keeps the two aligned).
+    """
+
+    def __init__(self, in_rate: int, out_rate: int, keep: int = 64) -> None:
+        self.in_rate = in_rate
+        self.out_rate = out_rate
+        self._blocks: deque[tuple[int, float]] = deque(maxlen=keep)
+        self._in_count = 0
+
+    def add_block(self, n: int, capture_time: float) -> None:
+        self._blocks.append((self._in_count, capture_time))
+        self._in_count += n
+
+    def time_of_output(self, j: int) -> float:
+        pos = j * self.in_rate / self.out_rate
+        if not self._blocks:
+            return time.monotonic()
+        chosen = self._blocks[0]
+        for start, t in reversed(self._blocks):
+            if start <= pos:
+                chosen = (start, t)
+                break
+        return chosen[1] + (pos - chosen[0]) / self.in_rate
+
+
+class DeviceCapture:
+    """A ``CaptureStream`` on a PortAudio input device.
+
+    The callback only copies the block and hands it to the event loop; resampling and
+    framing happen in ``frames()``. The queue between them is bounded: when the consumer
+    falls behind, the oldest blocks are dropped (``overflows`` counts them).
+    """
+
+    def __init__(
+        self,
+        rate: int,
+        frame_ms: int = FRAME_MS,
+        *,
+        device: int | None = None,
+        device_rate: int | None = None,
+        channels: int | None = None,
+        block_ms: int = 10,
+        max_queue_blocks: int = 100,
+        stall_check_s: float = 1.0,
+    ) -> None:
+        self.rate = rate
+        self.frame_ms = frame_ms
+        self._device = device
+        self._requested_rate = device_rate
+        self._requested_channels = channels
+        self._block_ms = block_ms
+        self._stall_check_s = stall_check_s
+        self._queue: asyncio.Queue[_Block] = asyncio.Queue(maxsize=max_queue_blocks)
+        self._stream: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._offset = 0.0
+        self._closed = False
+        self._failed = False
+        self._notice: str | None = None
+        self._last_capture_time = 0.0
+        self._level_db = SILENCE_DB
+        self.device_rate = 0
+        self.channels = 0
+        self.overflows = 0
+        """Input blocks dropped because the consumer fell behind."""
+        self.device_overflows = 0
+        """Blocks the device reported as overflowed (PortAudio status flag)."""
+        self.callbacks = 0
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        sd = load_sounddevice()
+        if sd is None:
+            raise AudioDeviceError(unavailable_reason() or "audio unavailable")
+        self._loop = asyncio.get_running_loop()
+        with quiet_stderr():
+            info = sd.query_devices(self._device, "input")
+        self.device_rate = int(self._requested_rate or round(float(info["default_samplerate"])))
+        max_ch = int(info["max_input_channels"])
+        if max_ch < 1:
+            raise AudioDeviceError(f"device {info['name']!r} has no input channels")
+        # Mono and stereo microphones are covered by the first two channels; opening all
+        # 32 channels of a sound server's virtual device would only cost CPU.
+        self.channels = min(self._requested_channels or max_ch, 2)
+        self._resampler = StreamResampler(self.device_rate, self.rate)
+        self._timemap = InputTimeMap(self.device_rate, self.rate)
+        self._framer = Framer(self.rate, self.rate * self.frame_ms // 1000)
+        self._out_count = 0
+        try:
+            with quiet_stderr():
+                self._stream = sd.InputStream(
+                    device=self._device,
+                    samplerate=self.device_rate,
+                    channels=self.channels,
+                    dtype="float32",
+                    blocksize=self.device_rate * self._block_ms // 1000,
+                    latency="low",
+                    callback=self._callback,
+                    finished_callback=self._on_finished,
+                )
+                self._stream.start()
+                self._offset = float(self._stream.time) - time.monotonic()
+        except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError from sounddevice
+            self._stream = None
+            raise AudioDeviceError(
+                f"cannot open input device {info['name']!r} at {self.device_rate} Hz: "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+
+    async def close(self) -> None:
+        self._closed = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):  # a vanished device may refuse; nothing to do
+                with quiet_stderr():
+                    stream.abort()
+                    stream.close()
+
+    # --- audio thread ------------------------------------------------------------------
+    def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        with contextlib.suppress(Exception):  # never raise into PortAudio (loop closed, ...)
+            self.callbacks += 1
+            if status.input_overflow:
+                self.device_overflows += 1
+            adc = float(time_info.inputBufferAdcTime)
+            if adc <= 0.0:
+                adc = float(time_info.currentTime) - frames / self.device_rate
+            block = downmix(indata).copy()
+            loop = self._loop
+            if loop is not None and not self._closed:
+                loop.call_soon_threadsafe(self._deliver, block, adc - self._offset)
+
+    def _on_finished(self) -> None:
+        if not self._closed:
+            loop = self._loop
+            try:
+                if loop is not None:
+                    loop.call_soon_threadsafe(self._mark_failed, "input device stopped")
+            except RuntimeError:
+                self._mark_failed("input device stopped")
+
+    # --- event loop ---------------------------------------------------------------------
+    def _deliver(self, block: npt.NDArray[np.float32], t: float) -> None:
+        if self._queue.full():
+            try:
+                self._queue.get_nowait()
+                self.overflows += 1
+            except asyncio.QueueEmpty:
+                pass
+        self._queue.put_nowait((block, t))
+
+    def _mark_failed(self, why: str) -> None:
+        if not self._failed and not self._closed:
+            self._failed = True
+            self._notice = f"microphone lost ({why}); continuing without it"
+            if not self._queue.full():  # wake up frames()
+                self._queue.put_nowait((np.zeros(0, dtype=np.float32), 0.0))
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """Exact frames at ``rate``. Ends when the stream is closed; raises
+        ``AudioDeviceError`` once (and ``failed`` turns True) if the device goes away."""
+        while not self._closed:
+            if self._failed:
+                raise AudioDeviceError(self._notice or "microphone lost")
+            try:
+                block, t = await asyncio.wait_for(self._queue.get(), self._stall_check_s)
+            except TimeoutError:
+                self._check_alive()
+                continue
+            if block.size == 0:
+                continue
+            for frame in self._process(block, t):
+                if self._closed:
+                    return
+                self._last_capture_time = frame.start_time
+                self._level_db = rms_db(frame.pcm)
+                yield frame.pcm
+
+    def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
+        self._timemap.add_block(int(block.size), t)
+        out = self._resampler.process(block)
+        if out.size == 0:
+            return []
+        start_time = self._timemap.time_of_output(self._out_count)
+        self._out_count += int(out.size)
+        return self._framer.push(out, start_time)
+
+    def _check_alive(self) -> None:
+        stream = self._stream
+        if stream is None or self._closed:
+            return
+        try:
+            active = bool(stream.active)
+        except Exception:  # noqa: BLE001
+            active = False
+        if not active:
+            self._mark_failed("input stream stopped")
+
+    # --- properties ---------------------------------------------------------------------
+    @property
+    def last_capture_time(self) -> float:
+        return self._last_capture_time
+
+    @property
+    def level_db(self) -> float:
+        return self._level_db
+
+    @property
+    def finished(self) -> bool:
+        return False
+
+    @property
+    def failed(self) -> bool:
+        return self._failed
+
+    @property
+    def notice(self) -> str | None:
+        return self._notice

@@ -1,0 +1,201 @@
+"""Device discovery and selection on top of PortAudio (sounddevice), as plain data.
+
+``sounddevice`` is imported lazily and with PortAudio's stderr chatter (ALSA, JACK)
+silenced, so that importing ``voicecli.audio`` never needs PortAudio and never prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from types import ModuleType
+from typing import Any, Literal
+
+from voicecli.errors import AudioDeviceError
+
+Direction = Literal["input", "output"]
+DeviceSpec = int | str | None
+
+_stderr_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration (native libraries print there).
+
+    Only where ``os.dup2`` works on a real descriptor 2; elsewhere a no-op."""
+    with _stderr_lock:
+        try:
+            sys.stderr.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 2)
+            finally:
+                os.close(devnull)
+        except OSError:
+            os.close(saved)
+            yield
+            return
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_sd: ModuleType | None = None
+_sd_error: str | None = None
+
+
+def load_sounddevice() -> ModuleType | None:
+    """Import sounddevice once (quietly). ``None`` when PortAudio is unavailable;
+    ``unavailable_reason()`` then says why."""
+    global _sd, _sd_error
+    if _sd is not None or _sd_error is not None:
+        return _sd
+    try:
+        with quiet_stderr():
+            import sounddevice
+
+        _sd = sounddevice
+    except (OSError, ImportError) as exc:
+        _sd_error = f"audio unavailable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+    return _sd
+
+
+def unavailable_reason() -> str | None:
+    return _sd_error
+
+
+def reinitialize() -> None:
+    """Make PortAudio enumerate devices again (it does so only at initialisation)."""
+    sd = load_sounddevice()
+    if sd is None:
+        return
+    with quiet_stderr():
+        sd._terminate()
+        sd._initialize()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    index: int
+    name: str
+    hostapi: str
+    max_input_channels: int
+    max_output_channels: int
+    default_samplerate: float
+    default_input: bool
+    default_output: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def channels(self, direction: Direction) -> int:
+        return self.max_input_channels if direction == "input" else self.max_output_channels
+
+
+def list_devices() -> list[DeviceInfo]:
+    """Every PortAudio device, or ``[]`` when there is no PortAudio or no device."""
+    sd = load_sounddevice()
+    if sd is None:
+        return []
+    try:
+        with quiet_stderr():
+            raw = sd.query_devices()
+            apis = sd.query_hostapis()
+            default_in, default_out = _default_indices(sd)
+    except Exception:  # noqa: BLE001 - PortAudio errors vary by host API; no device is the answer
+        return []
+    out: list[DeviceInfo] = []
+    for dev in raw:
+        idx = int(dev["index"])
+        api = apis[int(dev["hostapi"])]["name"] if int(dev["hostapi"]) < len(apis) else "?"
+        out.append(
+            DeviceInfo(
+                index=idx,
+                name=str(dev["name"]),
+                hostapi=str(api),
+                max_input_channels=int(dev["max_input_channels"]),
+                max_output_channels=int(dev["max_output_channels"]),
+                default_samplerate=float(dev["default_samplerate"]),
+                default_input=idx == default_in,
+                default_output=idx == default_out,
+            )
+        )
+    return out
+
+
+def _default_indices(sd: ModuleType) -> tuple[int, int]:
+    pair = sd.default.device
+    try:
+        default_in, default_out = int(pair[0]), int(pair[1])
+    except (TypeError, ValueError, IndexError):
+        default_in = default_out = -1
+    if default_in < 0 or default_out < 0:
+        # fall back to the host API's defaults (what PortAudio opens for device=None)
+        with contextlib.suppress(Exception):
+            api = sd.query_hostapis(0)
+            if default_in < 0:
+                default_in = int(api["default_input_device"])
+            if default_out < 0:
+                default_out = int(api["default_output_device"])
+    return default_in, default_out
+
+
+def find_device(spec: DeviceSpec, direction: Direction, devices: list[DeviceInfo] | None = None) -> DeviceInfo:
+    """The device for ``spec``: an index, a case-insensitive name substring, or ``None``
+    for the default. Raises ``AudioDeviceError`` when nothing fits."""
+    devs = list_devices() if devices is None else devices
+    usable = [d for d in devs if d.channels(direction) > 0]
+    if not usable:
+        raise AudioDeviceError(f"no {direction} device found")
+    if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "default")):
+        for d in usable:
+            if (d.default_input if direction == "input" else d.default_output):
+                return d
+        return usable[0]
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        idx = int(spec)
+        for d in devs:
+            if d.index == idx:
+                if d.channels(direction) == 0:
+                    raise AudioDeviceError(f"device {idx} ({d.name}) has no {direction} channels")
+                return d
+        raise AudioDeviceError(f"no audio device with index {idx} (see `voicecli devices`)")
+    needle = spec.strip().lower()
+    exact = [d for d in usable if d.name.lower() == needle]
+    if exact:
+        return exact[0]
+    matches = [d for d in usable if needle in d.name.lower()]
+    if not matches:
+        raise AudioDeviceError(f"no {direction} device matches {spec!r} (see `voicecli devices`)")
+    return matches[0]
+
+
+def check_rate(device: DeviceInfo, direction: Direction, rate: int, channels: int) -> None:
+    """Raise ``AudioDeviceError`` unless the device accepts ``rate`` Hz."""
+    sd = load_sounddevice()
+    if sd is None:
+        raise AudioDeviceError(unavailable_reason() or "audio unavailable")
+    check = sd.check_input_settings if direction == "input" else sd.check_output_settings
+    try:
+        with quiet_stderr():
+            check(device=device.index, samplerate=rate, channels=channels, dtype="float32")
+    except Exception as exc:  # noqa: BLE001 - sounddevice raises PortAudioError or ValueError
+        raise AudioDeviceError(
+            f"{direction} device {device.index} ({device.name}) does not support {rate} Hz: "
+            f"{str(exc).splitlines()[0]}"
+        ) from None

@@ -1,0 +1,58 @@
+"""Cut a stream of samples into exact fixed-size PCM16 frames, carrying the remainder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from voicecli.audio.resample import float_to_pcm16
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    pcm: bytes
+    """PCM16 mono, exactly ``frame_samples`` samples."""
+    start_time: float
+    """``time.monotonic()`` of the frame's first sample."""
+
+
+class Framer:
+    """Accumulates mono float chunks and emits exact frames of ``frame_samples`` samples.
+
+    Each chunk comes with the capture time of its first sample; a frame's time is the
+    time of its own first sample, even when it starts in a carried-over remainder.
+    """
+
+    def __init__(self, rate: int, frame_samples: int) -> None:
+        if frame_samples <= 0:
+            raise ValueError("frame_samples must be positive")
+        self.rate = rate
+        self.frame_samples = frame_samples
+        self._carry = np.zeros(0, dtype=np.float32)
+        self._carry_time = 0.0
+
+    @property
+    def pending_samples(self) -> int:
+        return int(self._carry.size)
+
+    def push(self, samples: npt.NDArray[np.floating], start_time: float) -> list[Frame]:
+        chunk = np.asarray(samples, dtype=np.float32)
+        if self._carry.size:
+            data = np.concatenate((self._carry, chunk))
+            t0 = self._carry_time
+        else:
+            data = chunk
+            t0 = start_time
+        n = self.frame_samples
+        whole = data.size // n
+        frames = [
+            Frame(float_to_pcm16(data[i * n : (i + 1) * n]), t0 + i * n / self.rate) for i in range(whole)
+        ]
+        self._carry = data[whole * n :].copy()
+        self._carry_time = t0 + whole * n / self.rate
+        return frames
+
+    def reset(self) -> None:
+        self._carry = np.zeros(0, dtype=np.float32)

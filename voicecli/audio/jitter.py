@@ -1,0 +1,131 @@
+"""The playback buffer: a ring buffer behind an adaptive jitter threshold.
+
+Pure logic (no devices); the playback callback calls ``read`` with the current time,
+the event loop calls ``write`` and ``flush``. One lock serialises them; every critical
+section is a handful of numpy copies.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from voicecli.audio.ringbuffer import RingBuffer
+
+
+@dataclass
+class JitterPolicy:
+    start_ms: float = 40.0
+    """Audio held back before playback starts (or restarts after running dry)."""
+    min_ms: float = 40.0
+    max_ms: float = 200.0
+    grow_ms: float = 20.0
+    """Added to the threshold after each underrun."""
+    shrink_after_s: float = 10.0
+    """Seconds of stable playback after which the threshold shrinks by ``grow_ms``."""
+    underrun_window_s: float = 0.5
+    """Audio arriving within this long after the buffer ran dry means the buffer ran
+    dry mid-stream (an underrun), not at the end of an utterance."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    real: int
+    """Samples of queued audio placed at the start of the block (the rest is silence)."""
+    started: bool
+    """True when this block is the first of a playback run."""
+
+
+class PlaybackBuffer:
+    def __init__(self, rate: int, capacity_seconds: float = 60.0, policy: JitterPolicy | None = None) -> None:
+        self.rate = rate
+        self.policy = policy or JitterPolicy()
+        self._ring = RingBuffer(max(1, int(capacity_seconds * rate)))
+        self._lock = threading.Lock()
+        self._threshold_ms = self.policy.start_ms
+        self._playing = False
+        self._first_pending: float | None = None
+        self._dry_since: float | None = None
+        self._last_change: float | None = None
+        self.underruns = 0
+        self.played_samples = 0
+        self.flushed_samples = 0
+
+    # --- state -------------------------------------------------------------------------
+    @property
+    def threshold_ms(self) -> float:
+        return self._threshold_ms
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @property
+    def buffered_samples(self) -> int:
+        return len(self._ring)
+
+    @property
+    def overflow_samples(self) -> int:
+        return self._ring.dropped
+
+    # --- producer side -----------------------------------------------------------------
+    def write(self, samples: npt.NDArray[np.floating], now: float) -> int:
+        with self._lock:
+            if samples.size and self._dry_since is not None:
+                if now - self._dry_since <= self.policy.underrun_window_s:
+                    self.underruns += 1
+                    self._threshold_ms = min(self.policy.max_ms, self._threshold_ms + self.policy.grow_ms)
+                    self._last_change = now
+                self._dry_since = None
+            if self._first_pending is None and samples.size:
+                self._first_pending = now
+            return self._ring.write(samples)
+
+    def flush(self) -> int:
+        """Drop all queued audio; the next ``read`` returns silence. Returns samples dropped."""
+        with self._lock:
+            n = self._ring.clear()
+            self._playing = False
+            self._first_pending = None
+            self._dry_since = None
+            self.flushed_samples += n
+            return n
+
+    # --- consumer side (audio callback) --------------------------------------------------
+    def read(self, out: npt.NDArray[np.float32], now: float) -> ReadResult:
+        """Fill ``out`` entirely: queued audio first, silence after it."""
+        with self._lock:
+            started = False
+            if not self._playing:
+                level = len(self._ring)
+                if level == 0:
+                    out.fill(0.0)
+                    return ReadResult(0, False)
+                waited = self._first_pending is not None and (now - self._first_pending) * 1000.0 >= (
+                    self._threshold_ms
+                )
+                if level * 1000.0 / self.rate < self._threshold_ms and not waited:
+                    out.fill(0.0)
+                    return ReadResult(0, False)
+                self._playing = True
+                started = True
+                if self._last_change is None:
+                    self._last_change = now
+            n = self._ring.read_into(out)
+            if n < out.size:
+                out[n:] = 0.0
+                self._playing = False
+                self._first_pending = None
+                self._dry_since = now
+            elif (
+                self._last_change is not None
+                and self._threshold_ms > self.policy.min_ms
+                and now - self._last_change >= self.policy.shrink_after_s
+            ):
+                self._threshold_ms = max(self.policy.min_ms, self._threshold_ms - self.policy.grow_ms)
+                self._last_change = now
+            self.played_samples += n
+            return ReadResult(n, started)

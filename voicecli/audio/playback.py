@@ -1,0 +1,262 @@
+"""Speaker playback: resample on write, a jitter-buffered ring, a 10 ms PortAudio callback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+
+from voicecli.audio.base import PlaybackTap
+from voicecli.audio.devices import load_sounddevice, quiet_stderr, unavailable_reason
+from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
+from voicecli.audio.levels import SILENCE_DB, float_rms_db
+from voicecli.audio.resample import StreamResampler, float_to_pcm16, pcm16_to_float
+from voicecli.errors import AudioDeviceError
+
+_TAIL_AFTER_S = 0.05
+"""With no write for this long, the resampler's held-back tail is pushed out."""
+
+
+class DevicePlayback:
+    """A ``PlaybackStream`` on a PortAudio output device.
+
+    ``write`` resamples to the device rate and queues into a bounded ``PlaybackBuffer``;
+    the callback copies ~10 ms blocks out of it (silence when it is empty or still filling
+    up) and never raises. ``flush`` empties the buffer so the very next callback is silent.
+    Taps receive what was played, on the event loop thread.
+    """
+
+    def __init__(
+        self,
+        rate: int,
+        *,
+        device: int | None = None,
+        device_rate: int | None = None,
+        block_ms: int = 10,
+        capacity_seconds: float = 60.0,
+        policy: JitterPolicy | None = None,
+    ) -> None:
+        self.rate = rate
+        self._device = device
+        self._requested_rate = device_rate
+        self._block_ms = block_ms
+        self._capacity_seconds = capacity_seconds
+        self._policy = policy
+        self._stream: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._offset = 0.0
+        self._resampler: StreamResampler | None = None
+        self._taps: list[PlaybackTap] = []
+        self._closed = False
+        self._failed = False
+        self._notice: str | None = None
+        self._level_db = SILENCE_DB
+        self._write_seq = 0
+        self._tail_handle: asyncio.TimerHandle | None = None
+        self.device_rate = 0
+        self.channels = 0
+        self.device_underflows = 0
+        """Blocks PortAudio reported as output underflow (the callback came too late)."""
+        self.last_run_start = 0.0
+        """``time.monotonic()`` in the callback that started the latest playback run."""
+        self.last_audible_callback = 0.0
+        """``time.monotonic()`` at the end of the latest callback that produced agent audio."""
+        self.output_latency = 0.0
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        sd = load_sounddevice()
+        if sd is None:
+            raise AudioDeviceError(unavailable_reason() or "audio unavailable")
+        self._loop = asyncio.get_running_loop()
+        with quiet_stderr():
+            info = sd.query_devices(self._device, "output")
+        self.device_rate = int(self._requested_rate or round(float(info["default_samplerate"])))
+        max_ch = int(info["max_output_channels"])
+        if max_ch < 1:
+            raise AudioDeviceError(f"device {info['name']!r} has no output channels")
+        self.channels = min(max_ch, 2)
+        self._buffer = PlaybackBuffer(self.device_rate, self._capacity_seconds, self._policy)
+        block = max(1, self.device_rate * self._block_ms // 1000)
+        self._scratch = np.zeros(block * 8, dtype=np.float32)
+        try:
+            with quiet_stderr():
+                self._stream = sd.OutputStream(
+                    device=self._device,
+                    samplerate=self.device_rate,
+                    channels=self.channels,
+                    dtype="float32",
+                    blocksize=block,
+                    latency="low",
+                    callback=self._callback,
+                    finished_callback=self._on_finished,
+                )
+                self._stream.start()
+                self._offset = float(self._stream.time) - time.monotonic()
+                self.output_latency = float(self._stream.latency)
+        except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError from sounddevice
+            self._stream = None
+            raise AudioDeviceError(
+                f"cannot open output device {info['name']!r} at {self.device_rate} Hz: "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._tail_handle is not None:
+            self._tail_handle.cancel()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(Exception):  # a vanished device may refuse; nothing to do
+                with quiet_stderr():
+                    stream.abort()
+                    stream.close()
+
+    # --- producer side ---------------------------------------------------------------------
+    def write(self, pcm: bytes, rate: int | None = None) -> None:
+        if self._closed or self._failed or not pcm:
+            return
+        src_rate = rate or self.rate
+        if self._resampler is None or self._resampler.in_rate != src_rate:
+            self._resampler = StreamResampler(src_rate, self.device_rate)
+        samples = self._resampler.process(pcm16_to_float(pcm))
+        self._buffer.write(samples, time.monotonic())
+        self._write_seq += 1
+        if not self._resampler.passthrough and self._loop is not None:
+            if self._tail_handle is not None:
+                self._tail_handle.cancel()
+            self._tail_handle = self._loop.call_later(_TAIL_AFTER_S, self._push_tail, self._write_seq)
+
+    def _push_tail(self, seq: int) -> None:
+        self._tail_handle = None
+        if seq == self._write_seq and self._resampler is not None and not self._closed:
+            tail = self._resampler.push_out_tail()
+            if tail.size:
+                self._buffer.write(tail, time.monotonic())
+
+    def flush(self) -> float:
+        if self.device_rate == 0:  # never started
+            return 0.0
+        if self._tail_handle is not None:
+            self._tail_handle.cancel()
+            self._tail_handle = None
+        dropped = self._buffer.flush()
+        if self._resampler is not None:
+            self._resampler.reset()
+        return dropped / self.device_rate
+
+    async def drain(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self._failed and self._stream is not None:
+            if self._buffer.buffered_samples == 0 and self._tail_handle is None:
+                return
+            await asyncio.sleep(0.01)
+
+    def add_tap(self, tap: PlaybackTap) -> None:
+        self._taps.append(tap)
+
+    def remove_tap(self, tap: PlaybackTap) -> None:
+        if tap in self._taps:
+            self._taps.remove(tap)
+
+    # --- audio thread ------------------------------------------------------------------
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        try:
+            if status.output_underflow:
+                self.device_underflows += 1
+            if frames > self._scratch.size:
+                self._scratch = np.zeros(frames, dtype=np.float32)
+            block = self._scratch[:frames]
+            now = time.monotonic()
+            result = self._buffer.read(block, now)
+            outdata[:] = block[:, None]
+            if result.real:
+                self._level_db = float_rms_db(block[: result.real])
+                if result.started:
+                    self.last_run_start = now
+                self.last_audible_callback = time.monotonic()
+                if self._taps and self._loop is not None:
+                    dac = float(time_info.outputBufferDacTime)
+                    t_play = dac - self._offset if dac > 0 else now + self.output_latency
+                    self._loop.call_soon_threadsafe(self._dispatch, block[: result.real].copy(), t_play)
+            else:
+                self._level_db = SILENCE_DB
+        except Exception:  # noqa: BLE001 - never raise into PortAudio; play silence instead
+            with contextlib.suppress(Exception):
+                outdata.fill(0)
+
+    def _on_finished(self) -> None:
+        if self._closed:
+            return
+        try:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._mark_failed, "output device stopped")
+                return
+        except RuntimeError:
+            pass
+        self._mark_failed("output device stopped")
+
+    # --- event loop ---------------------------------------------------------------------
+    def _dispatch(self, block: np.ndarray[Any, np.dtype[np.float32]], t_play: float) -> None:
+        pcm = float_to_pcm16(block)
+        for tap in list(self._taps):
+            try:
+                tap(pcm, self.device_rate, t_play)
+            except Exception:  # noqa: BLE001 - a faulty tap must not stop playback
+                self.remove_tap(tap)
+
+    def _mark_failed(self, why: str) -> None:
+        if not self._failed and not self._closed:
+            self._failed = True
+            self._notice = f"speaker lost ({why}); continuing without audio output"
+
+    def check_alive(self) -> bool:
+        """Poll the stream; marks the stream failed if the device stopped under it."""
+        stream = self._stream
+        if stream is not None and not self._closed and not self._failed:
+            try:
+                active = bool(stream.active)
+            except Exception:  # noqa: BLE001
+                active = False
+            if not active:
+                self._mark_failed("output stream stopped")
+        return not self._failed
+
+    # --- properties ---------------------------------------------------------------------
+    @property
+    def played_seconds(self) -> float:
+        return self._buffer.played_samples / self.device_rate if self.device_rate else 0.0
+
+    @property
+    def buffered_seconds(self) -> float:
+        return self._buffer.buffered_samples / self.device_rate if self.device_rate else 0.0
+
+    @property
+    def level_db(self) -> float:
+        return self._level_db
+
+    @property
+    def underruns(self) -> int:
+        """Times the buffer ran dry in the middle of a stream of agent audio."""
+        return self._buffer.underruns
+
+    @property
+    def jitter_threshold_ms(self) -> float:
+        return self._buffer.threshold_ms
+
+    @property
+    def audible(self) -> bool:
+        if self._buffer.buffered_samples > 0:
+            return True
+        return time.monotonic() - self.last_audible_callback < self.output_latency + 0.02
+
+    @property
+    def failed(self) -> bool:
+        return self._failed
+
+    @property
+    def notice(self) -> str | None:
+        return self._notice

@@ -1,0 +1,120 @@
+"""WAV files: read any PCM WAV as mono float at a chosen rate, write PCM16, and an
+incremental writer whose header is kept valid while it grows."""
+
+from __future__ import annotations
+
+import struct
+import wave
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from voicecli.audio.resample import FloatArray, float_to_int16, resample
+from voicecli.errors import UsageError
+
+
+def read_wav(path: str | Path) -> tuple[npt.NDArray[np.float32], int]:
+    """A PCM WAV file (8/16/24/32-bit, any channels) as ``(float32 (frames, channels), rate)``."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            raw = wav.readframes(wav.getnframes())
+    except FileNotFoundError:
+        raise UsageError(f"audio file not found: {path}") from None
+    except (wave.Error, EOFError) as exc:
+        raise UsageError(f"not a PCM WAV file: {path} ({exc})") from None
+    if width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8
+        data = ints.astype(np.float32) / 8388608.0
+    elif width == 4:
+        data = (np.frombuffer(raw, dtype="<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
+    else:
+        raise UsageError(f"unsupported WAV sample width ({width} bytes): {path}")
+    return data.reshape(-1, channels), rate
+
+
+def read_wav_mono(path: str | Path, rate: int | None = None) -> tuple[FloatArray, int]:
+    """A WAV file downmixed to mono and, if ``rate`` is given, resampled to it."""
+    data, src_rate = read_wav(path)
+    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else np.ascontiguousarray(data[:, 0])
+    if rate is None or rate == src_rate:
+        return mono, src_rate
+    return resample(mono, src_rate, rate), rate
+
+
+def write_wav(path: str | Path, pcm: bytes, rate: int, channels: int = 1) -> None:
+    """Write PCM16 little-endian bytes (interleaved when ``channels`` > 1)."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+
+
+def wav_bytes(pcm: bytes, rate: int, channels: int = 1) -> bytes:
+    """A complete in-memory PCM16 WAV file."""
+    return _header(rate, channels, len(pcm)) + pcm
+
+
+def _header(rate: int, channels: int, data_len: int) -> bytes:
+    block_align = channels * 2
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_len)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block_align, block_align, 16)
+        + b"data"
+        + struct.pack("<I", data_len)
+    )
+
+
+class IncrementalWavWriter:
+    """A PCM16 WAV file written in pieces. ``sync()`` patches the header sizes and flushes
+    to the OS, so a crash leaves a playable file holding everything written before it."""
+
+    def __init__(self, path: str | Path, rate: int, channels: int = 1) -> None:
+        self.path = Path(path)
+        self.rate = rate
+        self.channels = channels
+        self._data_len = 0
+        self._synced_len = -1
+        self._fh: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        self._fh.write(_header(rate, channels, 0))
+        self._fh.flush()
+
+    @property
+    def frames_written(self) -> int:
+        return self._data_len // (2 * self.channels)
+
+    def write(self, samples: npt.NDArray[np.floating] | bytes) -> None:
+        """Append float samples (shape ``(n,)`` or ``(n, channels)``) or PCM16 bytes."""
+        if self._fh is None:
+            return
+        data = samples if isinstance(samples, bytes) else float_to_int16(samples).astype("<i2").tobytes()
+        self._fh.write(data)
+        self._data_len += len(data)
+
+    def sync(self) -> None:
+        fh = self._fh
+        if fh is None or self._synced_len == self._data_len:
+            return
+        fh.seek(4)
+        fh.write(struct.pack("<I", 36 + self._data_len))
+        fh.seek(40)
+        fh.write(struct.pack("<I", self._data_len))
+        fh.seek(0, 2)
+        fh.flush()
+        self._synced_len = self._data_len
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self.sync()
+            self._fh.close()
+            self._fh = None
