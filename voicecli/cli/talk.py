@@ -1,0 +1,175 @@
+"""``voicecli talk``: a conversation in a terminal UI.
+
+With no provider configured it talks to the embedded local agent (offline). Textual is
+imported inside the command so the other commands never load it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from voicecli.cli.common import endpoint, setup_logging
+from voicecli.cli.config import Target, api_key, key_required, parse_vars, resolve
+from voicecli.cli.output import print_error, print_notice
+from voicecli.errors import UsageError
+
+if TYPE_CHECKING:
+    from voicecli.audio.base import AudioBackend
+    from voicecli.session.worker import SessionOptions
+    from voicecli.tui.binding import LiveSession, Recorder, SessionLike
+
+
+def transcript_file(directory: Path | None, dialect: str, now: float | None = None) -> Path:
+    """``<data dir>/transcripts/<timestamp>-<dialect>.jsonl`` (XDG_DATA_HOME is honoured)."""
+    if directory is None:
+        from platformdirs import user_data_path
+
+        directory = user_data_path("voicecli") / "transcripts"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return directory.expanduser() / f"{stamp}-{dialect}.jsonl"
+
+
+def _device(spec: str | None) -> str | int | None:
+    if spec is None:
+        return None
+    return int(spec) if spec.isdigit() else spec
+
+
+def audio_backend(no_audio: bool, input_device: str | None, output_device: str | None) -> AudioBackend:
+    """The sound card backend, or a text-only one that says why."""
+    from voicecli.audio.base import NullBackend
+
+    if no_audio:
+        return NullBackend("text only (--no-audio)")
+    try:
+        from voicecli.audio.backends import SoundDeviceBackend
+
+        backend: AudioBackend = SoundDeviceBackend(_device(input_device), _device(output_device))
+    except Exception as exc:  # noqa: BLE001 - no audio stack: go on text-only, say why
+        return NullBackend(f"audio unavailable ({exc.__class__.__name__}: {exc}); text only")
+    return backend
+
+
+def recorder_hook() -> Recorder | None:
+    """Start recording a live session into a directory, when a recorder exists."""
+    try:
+        from voicecli.audio import recorder as recorder_module  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    factory: Callable[..., Any] | None = getattr(recorder_module, "Recorder", None)
+    if factory is None:
+        return None
+
+    def start(session: SessionLike, directory: Path) -> str:
+        options = getattr(session, "options", None)
+        if options is None:
+            return "recording is not available for this session"
+        recorder = factory(directory)
+        options.recorder = recorder
+        playback = getattr(session, "playback", None)
+        attach = getattr(recorder, "attach_playback", None)
+        if playback is not None and callable(attach):
+            attach(playback)
+        return f"recording to {directory}"
+
+    return start
+
+
+def session_factory(target: Target, backend: AudioBackend,
+                    options: SessionOptions) -> Callable[[], contextlib.AbstractAsyncContextManager[LiveSession]]:
+    from voicecli.session.worker import Session
+    from voicecli.tui.binding import LiveSession
+
+    @contextlib.asynccontextmanager
+    async def factory() -> AsyncIterator[LiveSession]:
+        try:
+            async with endpoint(target) as ep:
+                yield LiveSession(Session(ep.adapter, backend, options), ep.label, ep.local, target.agent_id)
+        finally:
+            with contextlib.suppress(Exception):
+                await backend.close()
+
+    return factory
+
+
+def talk(
+    agent: Annotated[str | None, typer.Option("--agent", envvar="VOICECLI_AGENT", metavar="ID",
+                                              help="Agent id (alone: Atoms at api.smallest.ai).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", envvar="VOICECLI_PROFILE",
+                                                help="Profile from the config file.")] = None,
+    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL",
+                                            help="Provider base URL or full ws(s):// URL.")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", envvar="VOICECLI_DIALECT",
+                                                help="Wire protocol (default: from the URL).")] = None,
+    var: Annotated[list[str] | None, typer.Option("--var", metavar="KEY=VALUE",
+                                                  help="Agent variable; repeatable.")] = None,
+    sample_rate: Annotated[int | None, typer.Option("--sample-rate", metavar="HZ",
+                                                    help="Requested audio rate.")] = None,
+    ptt: Annotated[str, typer.Option("--ptt", metavar="off|toggle|hold",
+                                     help="Push-to-talk mode (default off: open mic).")] = "off",
+    input_device: Annotated[str | None, typer.Option("--input-device", metavar="NAME|INDEX",
+                                                     help="Microphone.")] = None,
+    output_device: Annotated[str | None, typer.Option("--output-device", metavar="NAME|INDEX",
+                                                      help="Speaker.")] = None,
+    no_audio: Annotated[bool, typer.Option("--no-audio", help="Text only: no mic, no speaker.")] = False,
+    record: Annotated[Path | None, typer.Option("--record", metavar="DIR",
+                                                help="Record the conversation as WAV files.")] = None,
+    half_duplex: Annotated[bool, typer.Option("--half-duplex",
+                                              help="Mute the mic while the agent talks.")] = False,
+    allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
+                                                 help="Allow ws:// to non-loopback hosts.")] = False,
+    config: Annotated[str | None, typer.Option("--config", metavar="PATH", help="Config file.")] = None,
+    transcript_dir: Annotated[Path | None, typer.Option("--transcript-dir", metavar="DIR",
+                                                        help="Where transcripts are saved.")] = None,
+) -> None:
+    """Talk with an agent in a terminal UI (the local offline agent by default)."""
+    setup_logging()
+    from voicecli.session.worker import SessionOptions
+    from voicecli.tui.ptt import PttMode
+
+    try:
+        mode = PttMode.parse(ptt)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
+                     variables=parse_vars(var or []), config_file=config)
+    if not target.local:
+        api_key(target, required=key_required(target))  # a missing key fails here, in one line
+    backend = audio_backend(no_audio, input_device, output_device)
+    hook = recorder_hook()
+    notices: list[str] = []
+    options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex)
+    if record is not None:
+        if hook is None:
+            notices.append("recording is not available")
+        else:
+            options.recorder = _start_recorder(record)
+    path = transcript_file(transcript_dir, target.dialect)
+
+    from voicecli.tui import TalkSettings, create_app
+
+    settings = TalkSettings(dialect=target.dialect, agent=target.agent_id, ptt=mode, transcript_path=path,
+                            recorder=hook, notices=notices)
+    app = create_app(session_factory(target, backend, options), settings)
+    app.run()
+    code = app.exit_code
+    if app.transcript_path is not None:
+        print_notice(f"transcript saved to {app.transcript_path}")
+    if app.failure is not None and app.failure.error:
+        print_error(app.failure.error)
+    elif app.closed is not None and app.closed.error:
+        print_error(app.closed.error)
+    if code:
+        raise typer.Exit(code)
+
+
+def _start_recorder(directory: Path) -> Any:
+    from voicecli.audio import recorder as recorder_module  # type: ignore[attr-defined]
+
+    return recorder_module.Recorder(directory)

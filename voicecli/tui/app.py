@@ -1,0 +1,486 @@
+"""The ``voicecli talk`` app: a conversation pane, meters, push-to-talk and a message box.
+
+The session runs in a Textual worker; each session event becomes a
+:class:`VoiceApp.SessionEvent` message, and the handlers set widget reactives. Nothing
+here waits on audio or the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from voicecli.errors import VoicecliError
+from voicecli.protocol.commands import ContextUpdate, Interrupt, SendText
+from voicecli.protocol.events import (
+    AgentStartedTalking,
+    AgentStoppedTalking,
+    ErrorEvent,
+    Event,
+    Interruption,
+    Ping,
+    SessionEnded,
+    SessionStarted,
+)
+from voicecli.secrets import redact
+from voicecli.session.events import (
+    AudioStatus,
+    Connected,
+    Connecting,
+    Levels,
+    Notice,
+    SessionClosed,
+    TurnLatency,
+)
+from voicecli.session.transcript import Transcript, TranscriptLog, Turn, to_markdown
+from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkSettings
+from voicecli.tui.commands import SlashCommand, SlashError, parse_slash, unescape
+from voicecli.tui.ptt import PttMode, PushToTalk
+from voicecli.tui.widgets.controls import MuteButton
+from voicecli.tui.widgets.help import HelpScreen
+from voicecli.tui.widgets.input import MessageInput
+from voicecli.tui.widgets.meters import LevelMeter, TalkingIndicator
+from voicecli.tui.widgets.ptt import HoldButton, PttIndicator
+from voicecli.tui.widgets.status import StatusBar
+from voicecli.tui.widgets.transcript import TranscriptView
+
+PTT_POLL_S = 0.02
+
+
+class VoiceApp(App[int]):
+    """One conversation. Build it with :func:`create_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "voicecli talk"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("ctrl+c,ctrl+q", "quit_session", "quit", priority=True),
+        Binding("f1", "help", "help"),
+        Binding("question_mark", "help", "help", show=False),
+        Binding("f2", "toggle_mute", "mute"),
+        Binding("m", "toggle_mute", "mute", show=False),
+        Binding("f3", "cycle_ptt", "PTT mode"),
+        Binding("f4", "interrupt", "interrupt"),
+        Binding("ctrl+@,ctrl+space", "talk_key", "talk", show=False, priority=True),
+        Binding("space", "talk_key", "talk", show=False),
+        Binding("escape", "leave_input", "leave box", show=False),
+        Binding("i", "focus_input", "message box", show=False),
+    ]
+
+    class SessionOpened(Message):
+        """The factory gave a session (the endpoint is up; the handshake follows)."""
+
+        def __init__(self, live: LiveSession) -> None:
+            super().__init__()
+            self.live = live
+
+    class SessionEvent(Message):
+        """One event from the session, in order."""
+
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    class SessionFinished(Message):
+        """The worker is done: the session and its endpoint are closed."""
+
+    def __init__(self, factory: SessionFactory, settings: TalkSettings) -> None:
+        super().__init__()
+        self.factory = factory
+        self.settings = settings
+        self.transcript = Transcript()
+        self.ptt = PushToTalk(settings.ptt)
+        self.live: LiveSession | None = None
+        self.started = False
+        self.closed: SessionClosed | None = None
+        self.failure: SessionClosed | None = None  # a handshake failure: the CLI prints it
+        self.transcript_path: Path | None = None
+        self._tlog: TranscriptLog | None = None
+        self._leaving = False
+        self._finished = False
+        self._ptt_timer: Timer | None = None
+        self._worker: Worker[None] | None = None
+
+    # ---- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TranscriptView(id="transcript")
+        with Horizontal(id="meters"):
+            yield TalkingIndicator(id="talking")
+            yield LevelMeter("mic", id="mic-meter")
+            yield LevelMeter("agent", id="agent-meter")
+            yield MuteButton(id="mute")
+        with Horizontal(id="ptt-row"):
+            yield PttIndicator(id="ptt")
+            yield HoldButton(id="hold")
+        yield MessageInput(placeholder="Type a message and press Enter · /help · F1 keys", id="message")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TranscriptView).border_title = "conversation"
+        status = self.query_one(StatusBar)
+        status.agent = self.settings.agent or ""
+        status.label = self.settings.dialect
+        self._show_ptt()
+        self._ptt_timer = self.set_interval(PTT_POLL_S, self._poll_ptt, pause=True)
+        for line in self.settings.notices:
+            self.query_one(TranscriptView).notice(line)
+        self.query_one(MessageInput).focus()
+        self._worker = self._run_session()
+
+    # ---- the session worker ----------------------------------------------------------------
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def _run_session(self) -> None:
+        try:
+            async with self.factory() as live:
+                live.session.gate_open = self.ptt.gate_open  # no commit: nothing was said yet
+                self.post_message(self.SessionOpened(live))
+                runner = asyncio.create_task(live.session.run(), name="talk-session")
+                try:
+                    async for event in live.session.events():
+                        self.post_message(self.SessionEvent(event))
+                finally:
+                    if not runner.done():
+                        runner.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await runner
+        except VoicecliError as exc:
+            self.post_message(self.SessionEvent(SessionClosed(
+                reason=exc.kind, error=redact(str(exc)), exit_code=exc.exit_code)))
+        except Exception as exc:  # noqa: BLE001 - one line in the UI, never a traceback
+            self.post_message(self.SessionEvent(SessionClosed(
+                reason="internal", error=redact(f"internal error: {exc.__class__.__name__}: {exc}"),
+                exit_code=1)))
+        finally:
+            self.post_message(self.SessionFinished())
+
+    @on(SessionOpened)
+    def _opened(self, message: SessionOpened) -> None:
+        self.live = message.live
+        status = self.query_one(StatusBar)
+        status.label = message.live.label
+        if message.live.agent:
+            status.agent = message.live.agent
+
+    @on(SessionFinished)
+    def _finished_worker(self) -> None:
+        self._finished = True
+        if self._leaving:
+            self._exit_now()
+
+    @on(SessionEvent)
+    def _session_event(self, message: SessionEvent) -> None:
+        event = message.event
+        self._show(self.transcript.apply(event))
+        status = self.query_one(StatusBar)
+        view = self.query_one(TranscriptView)
+        if isinstance(event, Levels):
+            self.query_one("#mic-meter", LevelMeter).set_level(event.mic_db)
+            self.query_one("#agent-meter", LevelMeter).set_level(event.agent_db)
+        elif isinstance(event, AgentStartedTalking):
+            self.query_one(TalkingIndicator).talking = True
+        elif isinstance(event, (AgentStoppedTalking, Interruption)):
+            self.query_one(TalkingIndicator).talking = False
+        elif isinstance(event, TurnLatency):
+            status.latency_ms = event.ms
+        elif isinstance(event, Ping) and event.ping_ms is not None:
+            status.rtt_ms = event.ping_ms
+        elif isinstance(event, Connecting):
+            status.state = "connecting"
+        elif isinstance(event, Connected):
+            status.state = "connected"
+        elif isinstance(event, SessionStarted):
+            self.started = True
+            status.state = "live"
+            status.rate = event.input_format.sample_rate
+            self._open_log()
+        elif isinstance(event, AudioStatus):
+            self._audio_status(event)
+        elif isinstance(event, Notice):
+            view.notice(event.text, event.level)
+        elif isinstance(event, ErrorEvent) and event.fatal:
+            status.state, status.failed = f"error: {event.code}", True
+        elif isinstance(event, SessionEnded):
+            status.state = f"ended: {event.reason}"
+            status.failed = bool(event.error)
+        elif isinstance(event, SessionClosed):
+            self._session_closed(event)
+
+    def _audio_status(self, event: AudioStatus) -> None:
+        mic = self.query_one("#mic-meter", LevelMeter)
+        if event.input is None:
+            mic.state = "no mic"
+        if event.output_rate or event.input_rate:
+            self.query_one(StatusBar).rate = event.input_rate or event.output_rate
+        if event.notice:
+            self.query_one(TranscriptView).notice(event.notice)
+
+    def _session_closed(self, event: SessionClosed) -> None:
+        self.closed = event
+        status = self.query_one(StatusBar)
+        self.query_one(TalkingIndicator).talking = False
+        if self._tlog is not None:
+            self._tlog.end(event)
+        if event.error and not self.started:
+            self.failure = event
+            self._leave()
+            return
+        code = f" (close code {event.close_code})" if event.close_code is not None else ""
+        if event.error:
+            status.state, status.failed = f"failed: {event.reason}", True
+            self.query_one(TranscriptView).notice(f"session ended: {event.error}{code}", "error")
+        else:
+            status.state = "closed"
+            self.query_one(TranscriptView).notice(f"session ended: {event.reason}{code}")
+        if self._leaving:
+            return
+        self.query_one(TranscriptView).notice("press ctrl+c to leave")
+
+    def _show(self, turns: list[Turn]) -> None:
+        if not turns:
+            return
+        self.query_one(TranscriptView).show_turns(turns)
+        if self._tlog is None and any(t.final for t in turns):
+            self._open_log()
+        if self._tlog is not None:
+            self._tlog.update(turns)
+
+    def _open_log(self) -> None:
+        path = self.settings.transcript_path
+        if self._tlog is not None or path is None:
+            return
+        try:
+            self._tlog = TranscriptLog(path, {"dialect": self.settings.dialect, "agent": self.settings.agent,
+                                             "endpoint": self.live.label if self.live else None})
+        except OSError as exc:
+            self.settings.transcript_path = None
+            self.query_one(TranscriptView).notice(f"cannot save the transcript: {exc}", "warning")
+            return
+        self.transcript_path = path
+        self._tlog.update([t for t in self.transcript.turns if t.final])
+
+    # ---- typed text and commands -----------------------------------------------------------
+
+    @on(MessageInput.Submitted)
+    async def _submitted(self, event: MessageInput.Submitted) -> None:
+        event.input.clear()
+        try:
+            command = parse_slash(event.value)
+        except SlashError as exc:
+            self.notice(str(exc), "warning")
+            return
+        if command is None:
+            text = unescape(event.value)
+            if text:
+                self.send_text(text)
+        else:
+            await self.run_slash(command)
+
+    def send_text(self, text: str) -> None:
+        session = self._session()
+        if session is None:
+            return
+        if not session.adapter.capabilities.text_input:
+            self.notice("this provider does not accept typed text", "warning")
+            return
+        session.submit(SendText(text))
+
+    async def run_slash(self, command: SlashCommand) -> None:
+        name, arg = command.name, command.argument
+        if name == "mute":
+            self.action_toggle_mute()
+        elif name == "ptt":
+            try:
+                self.set_ptt_mode(PttMode.parse(arg))
+            except ValueError as exc:
+                self.notice(str(exc), "warning")
+        elif name == "record":
+            self._record(Path(arg).expanduser())
+        elif name == "export":
+            self._export(Path(arg).expanduser())
+        elif name == "context":
+            session = self._session()
+            if session is None:
+                return
+            if not session.adapter.capabilities.context_update:
+                self.notice("this provider does not accept context updates", "warning")
+                return
+            session.submit(ContextUpdate(arg))
+            self.notice("context sent")
+        elif name == "interrupt":
+            self.action_interrupt()
+        elif name == "help":
+            self.action_help()
+        elif name == "quit":
+            self.action_quit_session()
+
+    def _record(self, directory: Path) -> None:
+        session = self._session()
+        if session is None:
+            return
+        if self.settings.recorder is None:
+            self.notice("recording is not available", "warning")
+            return
+        try:
+            self.notice(self.settings.recorder(session, directory))
+        except (OSError, VoicecliError) as exc:
+            self.notice(f"cannot record: {exc}", "error")
+
+    def _export(self, path: Path) -> None:
+        title = f"voicecli talk — {self.settings.agent or self.settings.dialect}"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(to_markdown(self.transcript, title), encoding="utf-8")
+        except OSError as exc:
+            self.notice(f"cannot export: {exc.strerror or exc}", "error")
+            return
+        self.notice(f"conversation saved to {path}")
+
+    def notice(self, text: str, level: str = "info") -> None:
+        self.query_one(TranscriptView).notice(text, level)
+
+    def _session(self) -> SessionLike | None:
+        """The live session, or None (with a notice) when there is none to talk to."""
+        if self.live is None or self.closed is not None:
+            self.notice("not connected" if self.closed is None else "the session has ended", "warning")
+            return None
+        return self.live.session
+
+    # ---- mute and push-to-talk -------------------------------------------------------------
+
+    def action_toggle_mute(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        session.set_muted(not session.muted)
+        self._show_ptt()
+
+    def set_ptt_mode(self, mode: PttMode) -> None:
+        self._apply_gate(self.ptt.set_mode(mode))
+        self._show_ptt()
+        self.notice(f"push-to-talk: {mode.value} ({mode.describe()})")
+
+    def action_cycle_ptt(self) -> None:
+        order = list(PttMode)
+        self.set_ptt_mode(order[(order.index(self.ptt.mode) + 1) % len(order)])
+
+    def action_talk_key(self) -> None:
+        if self.ptt.mode is PttMode.OFF:
+            self.notice("push-to-talk is off (open mic); F3 or /ptt toggle|hold turns it on")
+            return
+        self._apply_gate(self.ptt.key())
+
+    @on(MessageInput.TalkKey)
+    def _talk_key_in_box(self) -> None:
+        if self.ptt.mode is not PttMode.OFF:
+            self._apply_gate(self.ptt.key())
+
+    @on(HoldButton.Pressed)
+    def _hold_down(self) -> None:
+        self._apply_gate(self.ptt.button(True))
+
+    @on(HoldButton.Released)
+    def _hold_up(self) -> None:
+        self._apply_gate(self.ptt.button(False))
+
+    @on(MuteButton.Clicked)
+    def _mute_clicked(self) -> None:
+        self.action_toggle_mute()
+
+    def _poll_ptt(self) -> None:
+        change, why = self.ptt.poll()
+        self._apply_gate(change)
+        if why == "max_hold":
+            self.notice("the talk key was held for the maximum time: mic closed", "warning")
+
+    def _apply_gate(self, change: bool | None) -> None:
+        if change is not None and self.live is not None and self.closed is None:
+            self.live.session.set_gate(change)
+        if self._ptt_timer is not None:
+            if self.ptt.polling:
+                self._ptt_timer.resume()
+            else:
+                self._ptt_timer.pause()
+        self._show_ptt()
+
+    def _show_ptt(self) -> None:
+        indicator = self.query_one(PttIndicator)
+        muted = self.live.session.muted if self.live is not None else False
+        indicator.mode, indicator.gate_open, indicator.muted = self.ptt.mode, self.ptt.gate_open, muted
+        self.query_one(MuteButton).muted = muted
+        hold = self.query_one(HoldButton)
+        hold.display = self.ptt.mode is not PttMode.OFF
+        self.query_one(StatusBar).ptt = self.ptt.mode.value
+        mic = self.query_one("#mic-meter", LevelMeter)
+        if mic.state != "no mic":
+            mic.state = "muted" if muted else ("" if self.ptt.gate_open else "closed")
+
+    # ---- other actions ---------------------------------------------------------------------
+
+    def action_interrupt(self) -> None:
+        session = self._session()
+        if session is None:
+            return
+        if self.query_one(TalkingIndicator).talking:
+            self._show(self.transcript.apply(Interruption(reason="user")))
+            self.query_one(TalkingIndicator).talking = False
+        session.submit(Interrupt())
+        if not session.adapter.capabilities.client_interrupt:
+            self.notice("this provider has no interrupt message: playback stopped here only")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_leave_input(self) -> None:
+        self.query_one(TranscriptView).focus()
+
+    def action_focus_input(self) -> None:
+        self.query_one(MessageInput).focus()
+
+    def action_quit_session(self) -> None:
+        """Close the session with the provider's close message, wait for the worker, leave.
+        A second ctrl+c leaves at once."""
+        if self._leaving or self.live is None or self.closed is not None:
+            self._exit_now() if self._leaving or self._finished else self._leave()
+            return
+        self.query_one(StatusBar).state = "closing"
+        self.live.session.close()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._leaving = True
+        if self._finished:
+            self._exit_now()
+        else:
+            self.set_timer(self.settings.close_timeout, self._exit_now)
+
+    def _exit_now(self) -> None:
+        if self._worker is not None and not self._finished:
+            self._worker.cancel()
+        self.exit(self.exit_code)
+
+    @property
+    def exit_code(self) -> int:
+        if self.failure is not None:
+            return self.failure.exit_code
+        if self.closed is not None and self.closed.error:
+            return self.closed.exit_code
+        return 0
+
+
+def create_app(factory: SessionFactory, settings: TalkSettings | None = None) -> VoiceApp:
+    """The one way to build the app, for the CLI and the tests alike."""
+    return VoiceApp(factory, settings or TalkSettings())

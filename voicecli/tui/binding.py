@@ -1,0 +1,73 @@
+"""What the app needs from a session, and how it is given one.
+
+The app never builds a session itself: it takes a :data:`SessionFactory`, an async
+context manager factory that yields a :class:`LiveSession` (the session plus what the
+status bar shows about the connection). The CLI's factory opens the endpoint (starting
+the local agent when needed); tests pass factories of real or fake sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from voicecli.protocol.base import Capabilities
+from voicecli.protocol.commands import Command
+from voicecli.protocol.events import Event
+from voicecli.session.events import SessionClosed
+from voicecli.tui.ptt import PttMode
+
+
+class AdapterLike(Protocol):
+    name: str
+    capabilities: Capabilities
+
+
+class SessionLike(Protocol):
+    """The part of :class:`voicecli.session.worker.Session` the app uses."""
+
+    adapter: Any  # AdapterLike; Any so adapters with ClassVar attributes fit
+    muted: bool
+    gate_open: bool
+
+    async def run(self) -> SessionClosed: ...
+
+    def events(self) -> AsyncIterator[Event]: ...
+
+    def submit(self, command: Command) -> None: ...
+
+    def close(self) -> None: ...
+
+    def set_muted(self, muted: bool) -> None: ...
+
+    def set_gate(self, open_: bool) -> None: ...
+
+
+@dataclass
+class LiveSession:
+    session: SessionLike
+    label: str  # "local agent, offline" or the provider URL (redacted)
+    local: bool = False
+    agent: str | None = None  # the agent id in use, when the endpoint chose it
+
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[LiveSession]]
+
+#: starts recording the live session into a directory; returns a line to show
+Recorder = Callable[[SessionLike, Path], str]
+
+
+@dataclass
+class TalkSettings:
+    """Everything about a talk run that is not the session itself."""
+
+    dialect: str = "atoms"
+    agent: str | None = None
+    ptt: PttMode = PttMode.OFF
+    transcript_path: Path | None = None  # JSONL, appended as the conversation goes
+    recorder: Recorder | None = None  # None: "/record" says recording is not available
+    notices: list[str] = field(default_factory=list)  # shown in the transcript at start
+    close_timeout: float = 4.0  # how long quitting waits for the provider to close

@@ -1,0 +1,77 @@
+"""Level meters for the mic and the agent, and the agent-talking indicator."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+FLOOR_DB = -60.0
+BAR_CELLS = 16
+MIN_REDRAW_S = 0.08  # at most about 12 redraws a second, whatever the event rate
+
+
+def bar(level_db: float, cells: int = BAR_CELLS) -> str:
+    """``level_db`` (dBFS) as a bar of ``cells`` characters, floor at -60 dB."""
+    fraction = (max(FLOOR_DB, min(0.0, level_db)) - FLOOR_DB) / -FLOOR_DB
+    full = round(fraction * cells)
+    return "█" * full + "░" * (cells - full)
+
+
+class LevelMeter(Widget):
+    """``label ▕██████░░░░▏ -32 dB``, plus a state word (muted, closed) for the mic."""
+
+    DEFAULT_CSS = "LevelMeter { height: 1; width: auto; }"
+
+    level: reactive[float] = reactive(-100.0, layout=False)
+    state: reactive[str] = reactive("")
+
+    def __init__(self, label: str, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.label = label
+        self._drawn_at = 0.0
+        self._cells = -1
+
+    def set_level(self, level_db: float) -> None:
+        """Throttled: redraws only when the bar changes, and not too often."""
+        cells = round((max(FLOOR_DB, min(0.0, level_db)) - FLOOR_DB) / -FLOOR_DB * BAR_CELLS)
+        now = time.monotonic()
+        if cells == self._cells and now - self._drawn_at < 1.0:
+            return
+        if now - self._drawn_at < MIN_REDRAW_S and cells != 0:
+            return
+        self._drawn_at, self._cells = now, cells
+        self.level = level_db
+
+    def render(self) -> Text:
+        text = Text(f"{self.label} ")
+        text.append(f"▕{bar(self.level)}▏", style="bold" if self.level > -45 else "")
+        shown = "  --" if self.level <= -99 else f"{self.level:4.0f}"
+        text.append(f" {shown} dB")
+        if self.state:
+            text.append(f" {self.state}", style="bold")
+        return text
+
+    def get_content_width(self, container: object, viewport: object) -> int:  # type: ignore[override]
+        return len(self.label) + BAR_CELLS + 11 + (len(self.state) + 1 if self.state else 0)
+
+
+class TalkingIndicator(Widget):
+    """Says whether the agent is talking (text, so it reads without colour)."""
+
+    DEFAULT_CSS = "TalkingIndicator { height: 1; width: auto; }"
+
+    talking: reactive[bool] = reactive(False)
+
+    def render(self) -> Text:
+        if self.talking:
+            return Text("● agent talking", style="bold")
+        return Text("○ agent listening")
+
+    def watch_talking(self, talking: bool) -> None:
+        self.set_class(talking, "-talking")
+
+    def get_content_width(self, container: object, viewport: object) -> int:  # type: ignore[override]
+        return 17

@@ -1,0 +1,114 @@
+"""The conversation pane: one bubble per turn, rewritten in place while it streams."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from voicecli.session.transcript import Turn
+
+_WHO = {"user": "You", "agent": "Agent", "system": "voicecli"}
+
+
+def render_turn(turn: Turn) -> Text:
+    """A turn as styled text; every state is also spelled out, not only coloured."""
+    text = Text()
+    if turn.kind == "error":
+        text.append("⚠ ", style="bold")
+        text.append(turn.text)
+        return text
+    if turn.kind == "tool":
+        text.append("⚙ ", style="bold")
+        text.append(turn.text)
+        return text
+    who = _WHO.get(turn.role, turn.role)
+    if turn.kind == "reasoning":
+        text.append(f"{who} (thinking) ", style="bold")
+        text.append(turn.text, style="italic")
+    else:
+        label = f"{who} (typed)" if turn.kind == "typed" else who
+        text.append(f"{label}  ", style="bold")
+        text.append(turn.text or "…")
+    if turn.interrupted:
+        text.append("  ⏹ interrupted", style="bold")
+    elif not turn.final:
+        text.append(" ▍")
+    return text
+
+
+class Bubble(Static):
+    """One turn. ``show(turn)`` redraws it and sets classes for the stylesheet."""
+
+    DEFAULT_CSS = "Bubble { height: auto; }"
+
+    def __init__(self, turn: Turn) -> None:
+        rendered = render_turn(turn)
+        super().__init__(rendered, classes=self.classes_for(turn))
+        self.turn_index = turn.index
+        self.plain = rendered.plain
+
+    @staticmethod
+    def classes_for(turn: Turn) -> str:
+        names = [f"-{turn.role}", f"-{turn.kind}"]
+        if not turn.final:
+            names.append("-streaming")
+        if turn.interrupted:
+            names.append("-interrupted")
+        return " ".join(names)
+
+    def show(self, turn: Turn) -> None:
+        rendered = render_turn(turn)
+        self.plain = rendered.plain
+        self.set_classes(self.classes_for(turn))
+        self.update(rendered)
+
+
+class NoticeLine(Static):
+    """A line from the client itself (not part of the conversation or its log)."""
+
+    DEFAULT_CSS = "NoticeLine { height: auto; }"
+
+    def __init__(self, text: str, level: str = "info") -> None:
+        mark = {"warning": "! ", "error": "⚠ "}.get(level, "· ")
+        super().__init__(Text(mark + text), classes=f"-{level}")
+        self.level = level
+        self.text = text
+
+
+class TranscriptView(VerticalScroll, can_focus=True):
+    """The transcript pane. Follows the newest turn unless the user scrolled up."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self._bubbles: dict[int, Bubble] = {}
+
+    def show_turns(self, turns: list[Turn]) -> None:
+        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        for turn in turns:
+            bubble = self._bubbles.get(turn.index)
+            if bubble is None:
+                bubble = Bubble(turn)
+                self._bubbles[turn.index] = bubble
+                self.mount(bubble)
+            else:
+                bubble.show(turn)
+        if turns and follow:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def notice(self, text: str, level: str = "info") -> None:
+        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        self.mount(NoticeLine(text, level))
+        if follow:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    @property
+    def texts(self) -> list[str]:
+        """What the pane shows, one string per line item (for tests and exports)."""
+        out: list[str] = []
+        for child in self.children:
+            if isinstance(child, Bubble):
+                out.append(child.plain)
+            elif isinstance(child, NoticeLine):
+                out.append(child.text)
+        return out
