@@ -23,8 +23,8 @@ from voicecli.protocol.commands import (
 )
 from voicecli.protocol.events import (
     AgentAudio,
-    Authenticated,
     AudioFormat,
+    Authenticated,
     ErrorEvent,
     SessionEnded,
     SessionStarted,
