@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 import wave
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -15,10 +15,10 @@ from voicecli.audio.resample import FloatArray, float_to_int16, resample
 from voicecli.errors import UsageError
 
 
-def read_wav(path: str | Path) -> tuple[npt.NDArray[np.float32], int]:
+def read_wav(path: str | Path | IO[bytes]) -> tuple[npt.NDArray[np.float32], int]:
     """A PCM WAV file (8/16/24/32-bit, any channels) as ``(float32 (frames, channels), rate)``."""
     try:
-        with wave.open(str(path), "rb") as wav:
+        with wave.open(str(path) if isinstance(path, (str, Path)) else path, "rb") as wav:
             channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             raw = wav.readframes(wav.getnframes())
     except FileNotFoundError:

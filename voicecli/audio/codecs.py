@@ -1,0 +1,173 @@
+"""Compressed and companded audio: decode agent audio to PCM16 mono, encode clips.
+
+Each call handles one standalone file or chunk: ``mp3``, ``opus`` (Ogg or WebM), ``wav``
+and ``ulaw`` (G.711 mu-law, headerless). mp3 and Opus go through PyAV, which bundles
+libmp3lame and libopus; mu-law and WAV need nothing but numpy.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from voicecli.audio.resample import float_to_pcm16, pcm16_to_float, resample
+from voicecli.audio.wav import wav_bytes
+from voicecli.errors import UsageError
+
+ULAW_RATE = 8000
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+
+class CodecError(ValueError):
+    """The data could not be decoded or encoded in the named encoding."""
+
+
+def _normalise(encoding: str) -> str:
+    enc = encoding.lower().replace("-", "_")
+    aliases = {"mulaw": "ulaw", "pcm_mulaw": "ulaw", "g711_ulaw": "ulaw", "mu_law": "ulaw",
+               "ogg": "opus", "ogg_opus": "opus", "webm": "opus", "webm_opus": "opus", "mpeg": "mp3"}
+    return aliases.get(enc, enc)
+
+
+# --- mu-law (G.711) -----------------------------------------------------------------------
+_BIAS = 0x84
+_CLIP14 = 8159
+_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)
+
+
+def _ulaw_decode_table() -> npt.NDArray[np.int16]:
+    u = ~np.arange(256, dtype=np.int32) & 0xFF
+    sign = u & 0x80
+    exponent = (u >> 4) & 0x07
+    mantissa = u & 0x0F
+    magnitude = (((mantissa << 3) + _BIAS) << exponent) - _BIAS
+    table: npt.NDArray[np.int16] = np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
+    return table
+
+
+_ULAW_TABLE = _ulaw_decode_table()
+
+
+def ulaw_decode(data: bytes) -> bytes:
+    """G.711 mu-law bytes to PCM16 little-endian."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    out: bytes = _ULAW_TABLE[codes].astype("<i2").tobytes()
+    return out
+
+
+def ulaw_encode(pcm: bytes) -> bytes:
+    """PCM16 little-endian to G.711 mu-law bytes (the reference 14-bit algorithm, bit-exact
+    with the classic ``linear2ulaw``)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.int32) >> 2
+    negative = x < 0
+    mag = np.minimum(np.where(negative, -x, x), _CLIP14) + (_BIAS >> 2)
+    seg = np.searchsorted(_SEG_END, mag, side="left")
+    uval = (np.minimum(seg, 7) << 4) | ((mag >> (np.minimum(seg, 7) + 1)) & 0x0F)
+    uval = np.where(seg >= 8, 0x7F, uval)
+    codes = np.where(negative, uval ^ 0x7F, uval ^ 0xFF)
+    out: bytes = codes.astype(np.uint8).tobytes()
+    return out
+
+
+# --- PyAV ---------------------------------------------------------------------------------
+def _decode_av(data: bytes) -> tuple[bytes, int]:
+    import av
+
+    try:
+        container: Any = av.open(io.BytesIO(data), mode="r")
+    except Exception as exc:  # noqa: BLE001 - PyAV raises many error types for bad input
+        raise CodecError(f"cannot open audio: {str(exc).splitlines()[0]}") from None
+    with container:
+        if not container.streams.audio:
+            raise CodecError("no audio stream in data")
+        stream = container.streams.audio[0]
+        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        parts: list[bytes] = []
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    parts.append(out.to_ndarray().astype("<i2").tobytes())
+            for out in resampler.resample(None):
+                parts.append(out.to_ndarray().astype("<i2").tobytes())
+        except Exception as exc:  # noqa: BLE001
+            raise CodecError(f"cannot decode audio: {str(exc).splitlines()[0]}") from None
+    if rate <= 0:
+        raise CodecError("audio stream has no sample rate")
+    return b"".join(parts), rate
+
+
+def _encode_av(pcm: bytes, rate: int, container_format: str, codec: str, codec_rate: int) -> bytes:
+    import av
+
+    buf = io.BytesIO()
+    out: Any = av.open(buf, mode="w", format=container_format)
+    with out:
+        stream: Any = out.add_stream(codec, rate=codec_rate)
+        stream.layout = "mono"
+        samples = np.frombuffer(pcm, dtype="<i2").reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=codec_rate)
+        for f in [*resampler.resample(frame), *resampler.resample(None)]:
+            for packet in stream.encode(f):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()
+
+
+# --- WAV ----------------------------------------------------------------------------------
+def _decode_wav(data: bytes) -> tuple[bytes, int]:
+    import wave
+
+    from voicecli.audio.wav import read_wav
+
+    try:
+        samples, rate = read_wav(io.BytesIO(data))
+    except (wave.Error, EOFError, ValueError, UsageError) as exc:
+        raise CodecError(f"not a PCM WAV file ({exc})") from None
+    mono = samples.mean(axis=1) if samples.shape[1] > 1 else samples[:, 0]
+    return float_to_pcm16(mono), rate
+
+
+# --- public API -----------------------------------------------------------------------------
+def decode(data: bytes, encoding: str, rate: int | None = None) -> tuple[bytes, int]:
+    """One standalone chunk to ``(pcm16_mono_bytes, sample_rate)``.
+
+    ``rate`` is only used for headerless encodings (``ulaw``, ``pcm16``); mu-law defaults
+    to 8 kHz. Raises ``CodecError`` for data that is not what ``encoding`` says."""
+    enc = _normalise(encoding)
+    if enc == "ulaw":
+        return ulaw_decode(data), rate or ULAW_RATE
+    if enc in ("pcm16", "pcm", "linear16", "s16le"):
+        if rate is None:
+            raise CodecError("raw PCM needs a sample rate")
+        return bytes(data[: len(data) - len(data) % 2]), rate
+    if enc == "wav":
+        return _decode_wav(data)
+    if enc in ("mp3", "opus"):
+        return _decode_av(data)
+    raise CodecError(f"unsupported audio encoding: {encoding}")
+
+
+def encode(pcm: bytes, rate: int, encoding: str) -> bytes:
+    """PCM16 mono at ``rate`` to one standalone file/chunk (mp3, Ogg Opus, WAV or mu-law).
+
+    mu-law output is at 8 kHz (resampled when ``rate`` differs)."""
+    enc = _normalise(encoding)
+    if enc == "ulaw":
+        if rate != ULAW_RATE:
+            pcm = float_to_pcm16(resample(pcm16_to_float(pcm), rate, ULAW_RATE))
+        return ulaw_encode(pcm)
+    if enc == "wav":
+        return wav_bytes(pcm, rate)
+    if enc == "mp3":
+        return _encode_av(pcm, rate, "mp3", "libmp3lame", rate)
+    if enc == "opus":
+        codec_rate = rate if rate in _OPUS_RATES else 48000
+        return _encode_av(pcm, rate, "ogg", "libopus", codec_rate)
+    raise CodecError(f"unsupported audio encoding: {encoding}")
