@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from voicecli.cli.config import Target, api_key, key_required
 from voicecli.protocol.base import Adapter
 from voicecli.protocol.registry import adapter_class
-from voicecli.secrets import RedactingFilter
+from voicecli.secrets import RedactingFilter, Secret
 
 LOCAL_AGENT_ID = "local"
 
@@ -35,15 +35,17 @@ async def endpoint(target: Target, *, greeting: str | None = None,
         key = api_key(target, required=key_required(target))
         yield Endpoint(cls(target.dialect_config(api_key=key)), target.url or "", local=False)
         return
-    from voicecli.agent.server import AgentConfig, LocalAgent
+    from voicecli.agent.config import AgentConfig
+    from voicecli.agent.server import LocalAgent
 
-    config = AgentConfig(api_key=None, greeting=greeting) if greeting is not None else AgentConfig(api_key=None)
-    if faults:
-        config.allow_faults = True
+    config = AgentConfig(api_key=None, greeting=greeting, allow_faults=faults)
     async with LocalAgent(config) as agent:
         if target.agent_id is None:
             target.agent_id = LOCAL_AGENT_ID
-        yield Endpoint(cls(target.dialect_config(url=agent.url)), "local agent, offline", local=True)
+        # the embedded agent checks no key; dialects that always send one get a placeholder
+        placeholder = Secret("sk_local_embedded")
+        yield Endpoint(cls(target.dialect_config(url=agent.url, api_key=placeholder)),
+                       "local agent, offline", local=True)
 
 
 def setup_logging(level: str | None = None) -> None:

@@ -21,22 +21,24 @@ import typer
 from voicecli.audio.scripted import ScriptedBackend, read_wav_mono, write_wav
 from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import parse_vars, resolve
-from voicecli.cli.output import print_error, print_json
+from voicecli.cli.output import print_error, print_json, print_notice
 from voicecli.errors import ExpectationFailed, SessionTimeout, UsageError, VoicecliError
 from voicecli.protocol.commands import SendText
 from voicecli.protocol.events import (
     AgentAudio,
     AgentStartedTalking,
+    ErrorEvent,
     Event,
     Interruption,
     TextDelta,
     TranscriptDelta,
     TranscriptFinal,
     TurnComplete,
+    Unknown,
 )
 from voicecli.secrets import redact
 from voicecli.session import Session, SessionOptions
-from voicecli.session.events import Connected, SessionClosed, TurnLatency
+from voicecli.session.events import Connected, Notice, SessionClosed, TurnLatency
 from voicecli.session.transcript import Transcript
 
 IDLE_S = 1.0  # agent silence that ends a reply
@@ -68,6 +70,7 @@ class SmokeReport:
     greeting: str = ""
     turns: list[TurnReport] = field(default_factory=list)
     agent_audio_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
     error: str | None = None
     exit_code: int = 0
 
@@ -130,6 +133,12 @@ class SmokeRunner:
         self.transcript.apply(event)
         if isinstance(event, Connected):
             self.report.url = event.url
+        elif isinstance(event, Unknown) and event.malformed:
+            self.report.warnings.append(f"ignored a malformed {event.type} frame from the server")
+        elif isinstance(event, ErrorEvent):
+            self.report.warnings.append(f"the server reported error {event.code}: {event.message}")
+        elif isinstance(event, Notice) and event.level != "info":
+            self.report.warnings.append(event.text)
         elif isinstance(event, SessionClosed):
             self.closed = event
         agent_activity = isinstance(event, (AgentAudio, AgentStartedTalking, TextDelta, TurnComplete)) or (
@@ -336,6 +345,8 @@ def smoke(
         print_json(asdict(report))
     else:
         _print_human(report)
+    for warning in report.warnings:
+        print_notice(f"warning: {warning}")
     if report.error:
         print_error(report.error)
     return report.exit_code

@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any, ClassVar
 
-from voicecli.errors import AuthError, ProtocolError, UsageError
+from voicecli.errors import AuthError, ConfigError, ProtocolError, UsageError
 from voicecli.protocol.base import (
     Adapter,
     Capabilities,
@@ -137,7 +137,7 @@ class AtomsAdapter(Adapter):
 
     def _key(self) -> str:
         if not self.config.api_key:
-            raise AuthError("no API key for atoms: set SMALLEST_API_KEY")
+            raise ConfigError("no API key for atoms: set SMALLEST_API_KEY")
         return self.config.api_key.reveal()
 
     def _agent_id(self) -> str:
@@ -220,5 +220,10 @@ class AtomsAdapter(Adapter):
                                  failure="auth" if auth else "protocol")]
         if self._closed_reason is not None or code in (1000, 1001):
             return [SessionEnded(reason=self._closed_reason or "closed", close_code=code)]
-        return [SessionEnded(reason=reason or "connection lost", close_code=code, retryable=True,
-                             error=f"connection closed unexpectedly (code {code})")]
+        if code is None or code == 1006:
+            return [SessionEnded(reason="connection lost", close_code=code, retryable=True,
+                                 error="the connection to the atoms server was lost (no close frame)",
+                                 failure="network")]
+        return [SessionEnded(reason=reason or "closed", close_code=code, retryable=True,
+                             error=f"atoms closed the connection unexpectedly (code {code}"
+                                   + (f": {reason})" if reason else ")"))]

@@ -1,0 +1,69 @@
+"""Fixtures for CLI tests: a local agent in a thread, and the real console command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voicecli.agent.config import AgentConfig
+from voicecli.agent.server import start_in_thread
+
+TEST_KEY = "sk_test_smoke_Zq81x0"
+
+
+@dataclass
+class Cli:
+    env: dict[str, str]
+
+    def run(self, *args: str, timeout: float = 60, extra_env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        env.update(extra_env or {})
+        return subprocess.run([sys.executable, "-m", "voicecli", *args], capture_output=True, text=True,
+                              timeout=timeout, env=env)
+
+    def smoke_json(self, *args: str, **kw: Any) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+        proc = self.run("smoke", "--json", *args, **kw)
+        assert proc.stdout.count("\n") == 1, proc.stdout + proc.stderr
+        return proc, json.loads(proc.stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "VOICECLI_LOG"}
+    env.update({"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+                "SMALLEST_API_KEY": TEST_KEY, "NO_COLOR": "1"})
+    return Cli(env)
+
+
+@pytest.fixture(scope="module")
+def agent_url() -> Iterator[str]:
+    """A local agent with auth, no greeting, the tone voice (fast) and faults allowed."""
+    url, stop = start_in_thread(AgentConfig(api_key=TEST_KEY, agent_ids={"agent_1"}, greeting="",
+                                            speech=False, brain="echo", allow_faults=True))
+    yield url
+    stop()
+
+
+def tone_wav(path: Path, seconds: float = 0.8, rate: int = 44100, channels: int = 2, freq: float = 440.0,
+             lead_silence: float = 0.2) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    tone = 0.4 * np.sin(2 * np.pi * freq * t)
+    data = np.concatenate([np.zeros(int(lead_silence * rate)), tone])
+    pcm = (np.repeat(data[:, None], channels, axis=1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.tobytes())
+    return path
