@@ -273,6 +273,8 @@ def _print_human(report: SmokeReport) -> None:
     def fmt(value: float | None, unit: str = " ms") -> str:
         return "-" if value is None else f"{value:g}{unit}"
 
+    if not report.url:
+        return  # never connected: the error line on stderr says it all
     print(f"{report.dialect} {report.url}")
     print(f"  connect {fmt(report.connect_ms)}, session ready {fmt(report.session_ready_ms)}"
           + (f", session {report.session_id}" if report.session_id else ""))
