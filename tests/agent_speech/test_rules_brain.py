@@ -89,6 +89,7 @@ async def test_help_says_what_it_can_do(brain: RulesBrain) -> None:
 
 async def test_greeting_and_small_talk(brain: RulesBrain) -> None:
     assert await say(brain, "hello") == ["Hello!", "How can I help you?"]
+    assert await say(brain, "how're you") == ["I'm doing well, thank you.", "How can I help?"]
     weather = await say(brain, "hello there what is the weather in paris today")
     assert weather[0] == "Hello!" and "weather" in weather[1]
 

@@ -98,7 +98,7 @@ class RulesBrain:
         return []
 
     def _small_talk(self, text: str, words: set[str]) -> list[str]:
-        if _has(words, text, "how are you"):
+        if _has(words, text, "how are you", "how re you"):  # the recogniser writes "how're you"
             return ["I'm doing well, thank you.", "How can I help?"]
         if _has(words, text, "your name", "who are you"):
             return ["I'm the local voice agent.", "I run entirely on this computer."]
