@@ -1,0 +1,77 @@
+"""Tone voice, echo brain, key checks and the voice factory."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from voicecli.agent.brains.echo import EchoBrain
+from voicecli.agent.config import AgentConfig
+from voicecli.agent.factory import build_voice
+from voicecli.agent.keys import LocalKeys
+from voicecli.agent.tone import ToneSynthesizer, tone_pattern
+from voicecli.agent.vad import EnergyVad
+
+
+def test_tone_length_scales_with_text_and_is_audible() -> None:
+    short = tone_pattern("Hi.", 16000)
+    long = tone_pattern("Hi. This is a much longer sentence with many words.", 16000)
+    assert len(long) > 4 * len(short) > 0
+    assert len(short) % 2 == 0 and tone_pattern("", 16000) == b""
+    vad = EnergyVad(16000)
+    assert "speech_start" in vad.feed(short)
+    assert ToneSynthesizer(8000).synthesize("Hi.") == tone_pattern("Hi.", 8000)
+    assert tone_pattern("same words", 24000) == tone_pattern("same words", 24000)
+
+
+async def _reply(brain: EchoBrain, text: str) -> str:
+    return "".join([piece async for piece in brain.reply(text)])
+
+
+async def test_echo_brain() -> None:
+    brain = EchoBrain()
+    assert await _reply(brain, "  hello   world ") == "You said: hello world."
+    assert await _reply(brain, "really?") == "You said: really?"
+    assert await _reply(brain, "") == "I heard you."
+    assert brain.greeting() and brain.plays_back_audio
+
+
+def test_keys() -> None:
+    keys = LocalKeys("sk_a", {"agent-1"})
+    assert keys.valid_key("sk_a") and not keys.valid_key("sk_b") and not keys.valid_key(None)
+    assert keys.agent_exists("agent-1") and not keys.agent_exists("agent-2") and not keys.agent_exists(None)
+    token = keys.issue_token({"x": 1}, 10)
+    assert keys.redeem_token(token) == {"x": 1}
+    assert keys.redeem_token(token) is None  # single use
+    stale = keys.issue_token({}, 0.01)
+    time.sleep(0.02)
+    assert keys.redeem_token(stale) is None
+    open_keys = LocalKeys(None, None)
+    assert open_keys.valid_key(None) and open_keys.valid_key("anything") and open_keys.agent_exists("any")
+
+
+def test_factory_without_speech_uses_tone_and_the_chosen_brain() -> None:
+    voice = build_voice(AgentConfig(brain="echo", speech=False))
+    assert voice.brain_name == "echo" and voice.synth.name == "tone"
+    assert voice.acquire_recognizer() is None
+    assert isinstance(voice.make_brain(), EchoBrain)
+
+
+def test_factory_falls_back_when_parts_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from voicecli.agent import factory
+
+    real = factory._import
+    monkeypatch.setattr(factory, "_import", lambda name: None if "speech" in name or "rules" in name
+                        else real(name))
+    voice = build_voice(AgentConfig(brain="rules", speech=True))
+    assert voice.brain_name == "echo" and voice.synth.name == "tone"
+    assert voice.acquire_recognizer() is None
+    assert any("rules" in n for n in voice.notices) and any("tones" in n for n in voice.notices)
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError):
+        AgentConfig(brain="oracle")
+    with pytest.raises(ValueError):
+        AgentConfig(chunk_ms=5)

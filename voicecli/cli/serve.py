@@ -1,0 +1,95 @@
+"""``voicecli serve``: run the local agent server until Ctrl+C.
+
+The command function is plain Python; the Typer app registers it with its options.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from voicecli.errors import ConfigError, NetworkError, UsageError
+
+if TYPE_CHECKING:
+    from voicecli.agent.config import AgentConfig
+
+KEY_PREFIX = "sk_local_"
+
+
+def _resolve_key(api_key_env: str | None, out: TextIO) -> str:
+    if api_key_env:
+        value = os.environ.get(api_key_env, "").strip()
+        if not value:
+            raise ConfigError(f"--api-key-env {api_key_env}: that environment variable is empty or unset")
+        return value
+    key = KEY_PREFIX + secrets.token_urlsafe(24)
+    print(f"API key for this server: {key}", file=out)
+    return key
+
+
+def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | None = None,
+                  greeting: str | None = None, brain: str = "auto", allow_faults: bool = False,
+                  faults: str | None = None, speech: bool = True, agent_ids: Sequence[str] | None = None,
+                  hangover_ms: int = 600, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Serve every dialect on ``host:port`` until interrupted; returns the exit code.
+
+    Clients authenticate with the key held in the environment variable ``api_key_env``;
+    without it a random key is made and printed once. ``allow_faults`` lets clients ask
+    for injected faults per connection (``?fault=...``); ``faults`` applies a plan to
+    every connection.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    from voicecli.agent.config import AgentConfig
+    from voicecli.agent.faults import FaultPlan, FaultSpecError
+
+    try:
+        FaultPlan.parse(faults)
+        key = _resolve_key(api_key_env, out)
+        config = AgentConfig(api_key=key, agent_ids=list(agent_ids) if agent_ids else None, greeting=greeting,
+                             brain=brain, speech=speech, vad_hangover_ms=hangover_ms,
+                             allow_faults=allow_faults, faults=faults)
+    except (FaultSpecError, ValueError) as exc:
+        print(f"error: {exc}", file=err)
+        return UsageError.exit_code
+    except ConfigError as exc:
+        print(f"error: {exc}", file=err)
+        return exc.exit_code
+    try:
+        asyncio.run(_serve(config, host, port, out, err))
+    except KeyboardInterrupt:
+        print("stopped", file=err)
+        return 0
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=err)
+        return NetworkError.exit_code
+    return 0
+
+
+async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: TextIO) -> None:
+    from voicecli.agent import dialects
+    from voicecli.agent.server import LocalAgent
+
+    agent = LocalAgent(config)
+    await agent.start(host, port)
+    try:
+        for notice in agent.notices:
+            print(f"note: {notice}", file=err)
+        voice = agent.voice
+        if voice is not None:
+            print(f"brain: {voice.brain_name}, voice: {voice.synth.name}", file=err)
+        print(f"voicecli local agent listening on {agent.url}", file=out)
+        for name, path in sorted(dialects.names().items()):
+            print(f"  {name:<12} ws://{agent.url[7:]}{path}", file=out)
+        if config.allow_faults:
+            print("  fault injection allowed: add ?fault=PLAN to a WebSocket URL", file=out)
+        out.flush()
+        with contextlib.suppress(asyncio.CancelledError):
+            await agent.serve_forever()
+    finally:
+        await agent.stop()
