@@ -165,3 +165,23 @@ async def test_stopping_early_keeps_what_was_said(llm: FakeLlm) -> None:
     await stream.aclose()  # the user barged in
     release.set()
     assert brain.history[-1] == {"role": "assistant", "content": "This part was said."}
+
+
+async def test_chunked_http11_streams_are_read(llm: FakeLlm) -> None:
+    """Servers such as Ollama or llama.cpp answer HTTP/1.1 with chunked transfer encoding."""
+
+    def script(handler: Handler, body: dict[str, Any]) -> None:
+        handler.protocol_version = "HTTP/1.1"
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        events = [chunk("Chunked "), chunk("streams work. "), chunk("Good."), b"data: [DONE]\n\n"]
+        for event in events:
+            for part in (event[:7], event[7:]):  # events split across chunks too
+                handler.send(b"%x\r\n%s\r\n" % (len(part), part))
+        handler.send(b"0\r\n\r\n")
+        handler.close_connection = True
+
+    llm.script = script
+    assert await say(LlmBrain(llm.url, "m"), "hi") == ["Chunked streams work.", "Good."]
