@@ -114,30 +114,53 @@ class VoiceApp(App[int]):
     # ---- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield TranscriptView(id="transcript")
+        # kept as attributes: session events may still arrive while the app shuts down
+        # (the log must get them), when the screen no longer answers queries
+        self.transcript_view = TranscriptView(id="transcript")
+        self.talking_indicator = TalkingIndicator(id="talking")
+        self.mic_meter = LevelMeter("mic", id="mic-meter")
+        self.agent_meter = LevelMeter("agent", id="agent-meter")
+        self.mute_button = MuteButton(id="mute")
+        self.ptt_indicator = PttIndicator(id="ptt")
+        self.hold_button = HoldButton(id="hold")
+        self.message_input = MessageInput(placeholder="Type a message and press Enter · /help · F1 keys",
+                                          id="message")
+        self.status_bar = StatusBar(id="status")
+        yield self.transcript_view
         with Horizontal(id="meters"):
-            yield TalkingIndicator(id="talking")
-            yield LevelMeter("mic", id="mic-meter")
-            yield LevelMeter("agent", id="agent-meter")
-            yield MuteButton(id="mute")
+            yield self.talking_indicator
+            yield self.mic_meter
+            yield self.agent_meter
+            yield self.mute_button
         with Horizontal(id="ptt-row"):
-            yield PttIndicator(id="ptt")
-            yield HoldButton(id="hold")
-        yield MessageInput(placeholder="Type a message and press Enter · /help · F1 keys", id="message")
-        yield StatusBar(id="status")
+            yield self.ptt_indicator
+            yield self.hold_button
+        yield self.message_input
+        yield self.status_bar
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TranscriptView).border_title = "conversation"
-        status = self.query_one(StatusBar)
+        self.transcript_view.border_title = "conversation"
+        status = self.status_bar
         status.agent = self.settings.agent or ""
         status.label = self.settings.dialect
         self._show_ptt()
         self._ptt_timer = self.set_interval(PTT_POLL_S, self._poll_ptt, pause=True)
         for line in self.settings.notices:
-            self.query_one(TranscriptView).notice(line)
-        self.query_one(MessageInput).focus()
+            self.transcript_view.notice(line)
+        self.message_input.focus()
         self._worker = self._run_session()
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report shows locals, which could hold keys: show none."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
+        self._close_messages_no_wait()
 
     # ---- the session worker ----------------------------------------------------------------
 
@@ -169,7 +192,7 @@ class VoiceApp(App[int]):
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
         self.live = message.live
-        status = self.query_one(StatusBar)
+        status = self.status_bar
         status.label = message.live.label
         if message.live.agent:
             status.agent = message.live.agent
@@ -184,15 +207,15 @@ class VoiceApp(App[int]):
     def _session_event(self, message: SessionEvent) -> None:
         event = message.event
         self._show(self.transcript.apply(event))
-        status = self.query_one(StatusBar)
-        view = self.query_one(TranscriptView)
+        status = self.status_bar
+        view = self.transcript_view
         if isinstance(event, Levels):
-            self.query_one("#mic-meter", LevelMeter).set_level(event.mic_db)
-            self.query_one("#agent-meter", LevelMeter).set_level(event.agent_db)
+            self.mic_meter.set_level(event.mic_db)
+            self.agent_meter.set_level(event.agent_db)
         elif isinstance(event, AgentStartedTalking):
-            self.query_one(TalkingIndicator).talking = True
+            self.talking_indicator.talking = True
         elif isinstance(event, (AgentStoppedTalking, Interruption)):
-            self.query_one(TalkingIndicator).talking = False
+            self.talking_indicator.talking = False
         elif isinstance(event, TurnLatency):
             status.latency_ms = event.ms
         elif isinstance(event, Ping) and event.ping_ms is not None:
@@ -219,18 +242,18 @@ class VoiceApp(App[int]):
             self._session_closed(event)
 
     def _audio_status(self, event: AudioStatus) -> None:
-        mic = self.query_one("#mic-meter", LevelMeter)
+        mic = self.mic_meter
         if event.input is None:
             mic.state = "no mic"
         if event.output_rate or event.input_rate:
-            self.query_one(StatusBar).rate = event.input_rate or event.output_rate
+            self.status_bar.rate = event.input_rate or event.output_rate
         if event.notice:
-            self.query_one(TranscriptView).notice(event.notice)
+            self.transcript_view.notice(event.notice)
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
-        status = self.query_one(StatusBar)
-        self.query_one(TalkingIndicator).talking = False
+        status = self.status_bar
+        self.talking_indicator.talking = False
         if self._tlog is not None:
             self._tlog.end(event)
         if event.error and not self.started:
@@ -240,18 +263,18 @@ class VoiceApp(App[int]):
         code = f" (close code {event.close_code})" if event.close_code is not None else ""
         if event.error:
             status.state, status.failed = f"failed: {event.reason}", True
-            self.query_one(TranscriptView).notice(f"session ended: {event.error}{code}", "error")
+            self.transcript_view.notice(f"session ended: {event.error}{code}", "error")
         else:
             status.state = "closed"
-            self.query_one(TranscriptView).notice(f"session ended: {event.reason}{code}")
+            self.transcript_view.notice(f"session ended: {event.reason}{code}")
         if self._leaving:
             return
-        self.query_one(TranscriptView).notice("press ctrl+c to leave")
+        self.transcript_view.notice("press ctrl+c to leave")
 
     def _show(self, turns: list[Turn]) -> None:
         if not turns:
             return
-        self.query_one(TranscriptView).show_turns(turns)
+        self.transcript_view.show_turns(turns)
         if self._tlog is None and any(t.final for t in turns):
             self._open_log()
         if self._tlog is not None:
@@ -266,7 +289,7 @@ class VoiceApp(App[int]):
                                              "endpoint": self.live.label if self.live else None})
         except OSError as exc:
             self.settings.transcript_path = None
-            self.query_one(TranscriptView).notice(f"cannot save the transcript: {exc}", "warning")
+            self.transcript_view.notice(f"cannot save the transcript: {exc}", "warning")
             return
         self.transcript_path = path
         self._tlog.update([t for t in self.transcript.turns if t.final])
@@ -349,7 +372,7 @@ class VoiceApp(App[int]):
         self.notice(f"conversation saved to {path}")
 
     def notice(self, text: str, level: str = "info") -> None:
-        self.query_one(TranscriptView).notice(text, level)
+        self.transcript_view.notice(text, level)
 
     def _session(self) -> SessionLike | None:
         """The live session, or None (with a notice) when there is none to talk to."""
@@ -416,14 +439,14 @@ class VoiceApp(App[int]):
         self._show_ptt()
 
     def _show_ptt(self) -> None:
-        indicator = self.query_one(PttIndicator)
+        indicator = self.ptt_indicator
         muted = self.live.session.muted if self.live is not None else False
         indicator.mode, indicator.gate_open, indicator.muted = self.ptt.mode, self.ptt.gate_open, muted
-        self.query_one(MuteButton).muted = muted
-        hold = self.query_one(HoldButton)
+        self.mute_button.muted = muted
+        hold = self.hold_button
         hold.display = self.ptt.mode is not PttMode.OFF
-        self.query_one(StatusBar).ptt = self.ptt.mode.value
-        mic = self.query_one("#mic-meter", LevelMeter)
+        self.status_bar.ptt = self.ptt.mode.value
+        mic = self.mic_meter
         if mic.state != "no mic":
             mic.state = "muted" if muted else ("" if self.ptt.gate_open else "closed")
 
@@ -433,9 +456,9 @@ class VoiceApp(App[int]):
         session = self._session()
         if session is None:
             return
-        if self.query_one(TalkingIndicator).talking:
+        if self.talking_indicator.talking:
             self._show(self.transcript.apply(Interruption(reason="user")))
-            self.query_one(TalkingIndicator).talking = False
+            self.talking_indicator.talking = False
         session.submit(Interrupt())
         if not session.adapter.capabilities.client_interrupt:
             self.notice("this provider has no interrupt message: playback stopped here only")
@@ -445,10 +468,10 @@ class VoiceApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_leave_input(self) -> None:
-        self.query_one(TranscriptView).focus()
+        self.transcript_view.focus()
 
     def action_focus_input(self) -> None:
-        self.query_one(MessageInput).focus()
+        self.message_input.focus()
 
     def action_quit_session(self) -> None:
         """Close the session with the provider's close message, wait for the worker, leave.
@@ -456,7 +479,7 @@ class VoiceApp(App[int]):
         if self._leaving or self.live is None or self.closed is not None:
             self._exit_now() if self._leaving or self._finished else self._leave()
             return
-        self.query_one(StatusBar).state = "closing"
+        self.status_bar.state = "closing"
         self.live.session.close()
         self._leave()
 
