@@ -185,3 +185,27 @@ async def test_chunked_http11_streams_are_read(llm: FakeLlm) -> None:
 
     llm.script = script
     assert await say(LlmBrain(llm.url, "m"), "hi") == ["Chunked streams work.", "Good."]
+
+
+async def test_an_interrupted_reply_closed_late_keeps_the_history_in_order(llm: FakeLlm) -> None:
+    release = threading.Event()
+
+    def slow(handler: Handler, body: dict[str, Any]) -> None:
+        handler.start_sse()
+        release.wait(5)
+
+    llm.script = slow
+    brain = LlmBrain(llm.url, "m", max_history=4)
+    old = brain.reply("first question")
+    pending = asyncio.ensure_future(old.__anext__())
+    await asyncio.sleep(0.2)  # the first request is waiting for its model
+    llm.script = stream_words("Second answer.")
+    assert await say(brain, "second question") == ["Second answer."]
+    pending.cancel()  # the engine drops the old reply only now
+    await asyncio.gather(pending, return_exceptions=True)
+    await old.aclose()
+    release.set()
+    assert brain.history == [
+        {"role": "user", "content": "second question"},
+        {"role": "assistant", "content": "Second answer."},
+    ]

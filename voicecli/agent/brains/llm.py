@@ -117,7 +117,8 @@ class LlmBrain:
         self.history.clear()
 
     async def reply(self, user_text: str) -> AsyncGenerator[str, None]:
-        self.history.append({"role": "user", "content": user_text})
+        question = {"role": "user", "content": user_text}
+        self.history.append(question)
         messages = [{"role": "system", "content": self.system_prompt}, *self.history[-self.max_history :]]
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -153,13 +154,18 @@ class LlmBrain:
                     break
         finally:
             cancelled.set()
-            self._remember(said)
+            self._remember(question, said)
 
-    def _remember(self, said: list[str]) -> None:
+    def _remember(self, question: dict[str, str], said: list[str]) -> None:
+        """Pair the answer with its question (a newer question may already follow it when an
+        interrupted reply is closed late); an unanswered question is forgotten."""
+        at = next((i for i, m in enumerate(self.history) if m is question), None)
+        if at is None:
+            return
         if said:
-            self.history.append({"role": "assistant", "content": " ".join(said)})
-        else:  # nothing was answered: forget the question too, so the history stays paired
-            self.history.pop()
+            self.history.insert(at + 1, {"role": "assistant", "content": " ".join(said)})
+        else:
+            del self.history[at]
         del self.history[: -self.max_history]
 
     # -- the HTTP side, on the worker thread ----------------------------------------------
