@@ -116,3 +116,14 @@ def test_bad_input(cli: Cli, tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "--expect is not a valid regex" in proc.stderr
     assert_clean(proc.stderr)
+
+
+def test_short_lived_token_via_register_call(cli: Cli, agent_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.t]\ndialect = "atoms"\nurl = "{agent_url}"\nagent = "agent_1"\n'
+                      '[profiles.t.options]\nauth = "register-call"\n')
+    proc, report = cli.smoke_json("--config", str(config), "--profile", "t", "--text", "hi")
+    assert proc.returncode == 0, proc.stderr
+    assert "token=" not in report["url"] and "agent_id" not in report["url"]  # the token rides in the header
+    assert report["turns"][0]["agent_audio_s"] > 0
+    assert TEST_KEY not in proc.stdout + proc.stderr

@@ -40,8 +40,8 @@ def _register() -> None:
     from voicecli.cli.smoke import smoke
 
     app.command("smoke")(smoke)
-    for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.serve", "serve"),
-                         ("voicecli.cli.devices", "devices")):
+    for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),
+                         ("voicecli.cli.commands", "devices")):
         try:
             mod = __import__(module, fromlist=[name])
         except ImportError:

@@ -1,0 +1,49 @@
+"""Typer signatures for ``serve`` and ``devices`` (their work lives in serve.py and devices.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8765,
+    api_key_env: Annotated[str | None, typer.Option(
+        "--api-key-env", metavar="NAME",
+        help="Environment variable holding the key clients must send (default: a random key, printed once).")
+    ] = None,
+    greeting: Annotated[str | None, typer.Option("--greeting", help="What the agent says on connect "
+                                                                    "('' for nothing).")] = None,
+    brain: Annotated[str, typer.Option("--brain", help="auto, echo, rules or llm.")] = "auto",
+    llm_url: Annotated[str | None, typer.Option("--llm-url", help="OpenAI-compatible endpoint (--brain llm).")
+                       ] = None,
+    llm_model: Annotated[str | None, typer.Option("--llm-model", help="Model name (--brain llm).")] = None,
+    agent: Annotated[list[str] | None, typer.Option("--agent", help="Accepted agent id (repeatable; "
+                                                                    "default: any).")] = None,
+    speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Offline TTS/STT, or the tone voice.")
+                      ] = True,
+    hangover_ms: Annotated[int, typer.Option("--hangover-ms", help="Silence that ends a user turn.")] = 600,
+    allow_faults: Annotated[bool, typer.Option("--allow-faults",
+                                               help="Let clients ask for faults with ?fault=PLAN.")] = False,
+    faults: Annotated[str | None, typer.Option("--faults", help="A fault plan for every connection.")] = None,
+) -> int:
+    """Run the local agent: every dialect at its provider's real path, on one port."""
+    from voicecli.cli.serve import serve_command
+
+    extra = {}
+    if llm_url or llm_model:
+        extra = {"llm_url": llm_url, "llm_model": llm_model}
+    return serve_command(host=host, port=port, api_key_env=api_key_env, greeting=greeting, brain=brain,
+                         allow_faults=allow_faults, faults=faults, speech=speech, agent_ids=agent,
+                         hangover_ms=hangover_ms, **extra)
+
+
+def devices(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> int:
+    """List audio devices (index, name, host API, channels, default rate)."""
+    from voicecli.cli.devices import devices_command
+
+    return devices_command(json_out)
