@@ -53,14 +53,15 @@ class FileCapture:
         t0 = time.monotonic()
         i = 0
         while not self._closed:
-            if i < self.total_frames:
+            real = i < self.total_frames
+            if real:
                 frame = self._pcm[i * nbytes : (i + 1) * nbytes]
                 if i == self.total_frames - 1:
                     self._finished = True
             else:
                 frame = silence
                 self._finished = True
-            if self.realtime or self._finished:
+            if self.realtime or not real:
                 if not self.realtime and i == self.total_frames:
                     t0 = time.monotonic() - i * frame_s  # real-time pacing starts now
                 ready = t0 + (i + 1) * frame_s

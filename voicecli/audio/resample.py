@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -73,13 +75,20 @@ class StreamResampler:
     def __init__(self, in_rate: int, out_rate: int, quality: str = "HQ", low_latency: bool = True) -> None:
         self.in_rate = in_rate
         self.out_rate = out_rate
-        self._stream = None
+        self._quality = quality
+        self._low_latency = low_latency
+        self._stream: Any = None
+        self._in_count = 0
+        self._out_count = 0
         if in_rate != out_rate:
-            import soxr
+            self._stream = self._new_stream()
 
-            self._stream = soxr.ResampleStream(
-                in_rate, out_rate, 1, dtype="float32", quality=quality, vr=low_latency
-            )
+    def _new_stream(self) -> Any:
+        import soxr
+
+        return soxr.ResampleStream(
+            self.in_rate, self.out_rate, 1, dtype="float32", quality=self._quality, vr=self._low_latency
+        )
 
     @property
     def passthrough(self) -> bool:
@@ -89,24 +98,46 @@ class StreamResampler:
         arr = np.ascontiguousarray(samples, dtype=np.float32)
         if self._stream is None:
             return arr
-        out: FloatArray = self._stream.resample_chunk(arr, last=last)
-        return out.astype(np.float32, copy=False)
+        out: FloatArray = self._stream.resample_chunk(arr, last=last).astype(np.float32, copy=False)
+        self._in_count += int(arr.size)
+        self._out_count += int(out.size)
+        return out
+
+    @property
+    def _expected_out(self) -> int:
+        return self._in_count * self.out_rate // self.in_rate
 
     @property
     def pending_seconds(self) -> float:
+        """Output the filter owes for the input it has taken (its current lag)."""
         if self._stream is None:
             return 0.0
-        return float(self._stream.delay()) / self.out_rate
+        return max(0, self._expected_out - self._out_count) / self.out_rate
 
     def push_out_tail(self) -> FloatArray:
-        """Feed enough silence to bring out what the filter holds back, without ending
-        the stream (for the end of an utterance)."""
+        """Feed silence until the output has caught up with the input taken so far,
+        without ending the stream (for the end of an utterance). Returns that output."""
         if self._stream is None:
             return np.zeros(0, dtype=np.float32)
-        pad = int(np.ceil(self.pending_seconds * self.in_rate)) + 1
-        return self.process(np.zeros(pad, dtype=np.float32))
+        owed = self._expected_out - self._out_count
+        parts: list[FloatArray] = []
+        step = np.zeros(max(1, self.in_rate // 100), dtype=np.float32)
+        got = 0
+        for _ in range(100):
+            if got >= owed:
+                break
+            out = self._stream.resample_chunk(step).astype(np.float32, copy=False)
+            parts.append(out)
+            got += int(out.size)
+        tail = np.concatenate(parts)[: max(owed, 0)] if parts else np.zeros(0, dtype=np.float32)
+        # the padding we fed is not part of the signal: restart clean so that the next
+        # chunk is not preceded by the filter's memory of that silence
+        self.reset()
+        return tail
 
     def reset(self) -> None:
         """Forget history (after a discontinuity such as a barge-in flush)."""
         if self._stream is not None:
             self._stream.clear()
+            self._in_count = 0
+            self._out_count = 0
