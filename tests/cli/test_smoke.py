@@ -124,6 +124,7 @@ def test_short_lived_token_via_register_call(cli: Cli, agent_url: str, tmp_path:
                       '[profiles.t.options]\nauth = "register-call"\n')
     proc, report = cli.smoke_json("--config", str(config), "--profile", "t", "--text", "hi")
     assert proc.returncode == 0, proc.stderr
-    assert "token=" not in report["url"] and "agent_id" not in report["url"]  # the token rides in the header
+    # the single-use wct_ token carries the agent: the URL has the (masked) token and no agent id
+    assert report["url"].endswith("/atoms/v1/agent/connect?token=***")
     assert report["turns"][0]["agent_audio_s"] > 0
     assert TEST_KEY not in proc.stdout + proc.stderr
