@@ -105,7 +105,7 @@ class Engine:
         return self._started
 
     def start(self, *, send_ready: bool = True, input_rate: int | None = None,
-              output_rate: int | None = None) -> None:
+              output_rate: int | None = None, greeting: str | None = None) -> None:
         """The session is open: emit Ready (unless the dialect sent it) and greet."""
         if self._started or self._closed:
             return
@@ -125,7 +125,8 @@ class Engine:
             self._stt.start_worker()
         if self.options.ping_interval:
             self._ping_task = asyncio.create_task(self._pinger(self.options.ping_interval))
-        greeting = self.options.greeting
+        if greeting is None:
+            greeting = self.options.greeting
         if greeting is None:
             greeting = self.brain.greeting()
         if greeting:

@@ -96,6 +96,7 @@ class Ready(AgentOutput):
     session_id: str
     input_rate: int
     output_rate: int
+    greeting: str | None = None  # a client's override of the first message ("" = none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,7 +148,7 @@ class WsSession:
                 self.emit(item)
                 if isinstance(item, Ready) and not self.engine.started:
                     self.engine.start(send_ready=False, input_rate=item.input_rate,
-                                      output_rate=item.output_rate)
+                                      output_rate=item.output_rate, greeting=item.greeting)
 
     def _on_frame(self, frame: WsFrame) -> None:
         if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
