@@ -76,6 +76,8 @@ def test_serve_refuses_an_empty_key_env() -> None:
     os.environ.pop("VOICECLI_TEST_UNSET", None)
     assert serve_command(port=0, api_key_env="VOICECLI_TEST_UNSET") == 3
     assert serve_command(port=0, faults="explode") == 2
+    assert serve_command(port=0, brain="llm") == 2  # needs --llm-url and --llm-model
+    assert serve_command(port=0, brain="oracle") == 2
 
 
 def test_start_in_thread_for_sync_callers() -> None:

@@ -62,12 +62,22 @@ def test_factory_falls_back_when_parts_are_missing(monkeypatch: pytest.MonkeyPat
     from voicecli.agent import factory
 
     real = factory._import
-    monkeypatch.setattr(factory, "_import", lambda name: None if "speech" in name or "rules" in name
+    monkeypatch.setattr(factory, "_import", lambda name: None if "speech" in name or "brains" in name
                         else real(name))
     voice = build_voice(AgentConfig(brain="rules", speech=True))
     assert voice.brain_name == "echo" and voice.synth.name == "tone"
     assert voice.acquire_recognizer() is None
     assert any("rules" in n for n in voice.notices) and any("tones" in n for n in voice.notices)
+
+
+def test_factory_builds_named_brains_and_falls_back_on_bad_options() -> None:
+    voice = build_voice(AgentConfig(brain="rules", speech=False))
+    assert voice.brain_name == "rules" and voice.make_brain().name == "rules"
+    voice = build_voice(AgentConfig(brain="llm", speech=False))  # no url/model
+    assert voice.brain_name == "echo" and any("llm" in n for n in voice.notices)
+    voice = build_voice(AgentConfig(brain="llm", speech=False,
+                                    brain_options={"url": "http://127.0.0.1:9", "model": "m"}))
+    assert voice.brain_name == "llm" and voice.make_brain() is not voice.make_brain()
 
 
 def test_config_validation() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 BRAINS = ("auto", "echo", "rules", "llm")
 
@@ -17,7 +18,8 @@ class AgentConfig:
     - ``agent_ids``: the agent ids the server answers to; ``None`` = any id.
     - ``greeting``: what the agent says on connect; ``None`` = the brain's greeting,
       ``""`` = no greeting.
-    - ``brain``: ``auto`` (rules when available, else echo), ``echo``, ``rules`` or ``llm``.
+    - ``brain``: ``auto`` (rules when available, else echo), ``echo``, ``rules`` or ``llm``;
+      ``brain_options`` go to the brain (llm: ``url``, ``model``, ``api_key_env``).
     - ``speech``: use the offline synthesizer/recognizer when installed; ``False`` always
       uses the tone voice and no recognizer (fast, deterministic).
     - ``vad_hangover_ms`` / ``vad_threshold_db``: silence that ends a user turn, and the
@@ -32,6 +34,7 @@ class AgentConfig:
     agent_ids: Collection[str] | None = None
     greeting: str | None = None
     brain: str = "auto"
+    brain_options: Mapping[str, Any] = field(default_factory=dict)
     speech: bool = True
     vad_hangover_ms: int = 600
     vad_threshold_db: float = -40.0

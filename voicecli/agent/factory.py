@@ -83,35 +83,28 @@ def _import(name: str) -> ModuleType | None:
         return None
 
 
-def _brain_maker(module: ModuleType, name: str) -> Callable[[], Brain] | None:
-    for attr in ("make_brain", "create_brain"):
-        maker = getattr(module, attr, None)
-        if callable(maker):
-            return maker  # type: ignore[no-any-return]
-    for value in vars(module).values():
-        if isinstance(value, type) and value.__name__.endswith("Brain") and getattr(value, "name", None) == name:
-            return value
-    return None
-
-
 def _choose_brain(config: AgentConfig, notices: list[str]) -> tuple[str, Callable[[], Brain]]:
-    wanted = ["rules"] if config.brain == "auto" else [config.brain]
-    for name in wanted:
-        if name == "echo":
-            break
-        module = _import(f"voicecli.agent.brains.{name}")
-        maker = _brain_maker(module, name) if module is not None else None
-        if maker is None:
-            if config.brain != "auto":
-                notices.append(_notice(f"the {name} brain is not available; using the echo brain"))
-            continue
-        try:
-            maker()  # fail early, at server start, rather than per connection
-        except Exception as exc:  # noqa: BLE001
-            notices.append(_notice(f"the {name} brain failed to start ({exc}); using the echo brain"))
-            continue
-        return name, maker
-    return "echo", lambda: EchoBrain(GREETING)
+    wanted = "rules" if config.brain == "auto" else config.brain
+    echo: tuple[str, Callable[[], Brain]] = ("echo", lambda: EchoBrain(GREETING))
+    if wanted == "echo":
+        return echo
+    module = _import("voicecli.agent.brains.factory")
+    make_brain: Any = getattr(module, "make_brain", None) if module is not None else None
+    if make_brain is None:
+        notices.append(_notice(f"the {wanted} brain is not available; using the echo brain"))
+        return echo
+    options = dict(config.brain_options)
+
+    def maker() -> Brain:
+        brain: Brain = make_brain(wanted, **options)
+        return brain
+
+    try:
+        maker()  # fail early, at server start, rather than per connection
+    except Exception as exc:  # noqa: BLE001 - the agent still works with the echo brain
+        notices.append(_notice(f"the {wanted} brain is not available ({exc}); using the echo brain"))
+        return echo
+    return wanted, maker
 
 
 def _load_speech(notices: list[str]) -> tuple[Synthesizer | None, Callable[[], Recognizer] | None]:
