@@ -1,9 +1,6 @@
-"""The ``voicecli talk`` app: a conversation pane, meters, push-to-talk and a message box.
-
-The session runs in a Textual worker; each session event becomes a
-:class:`VoiceApp.SessionEvent` message, and the handlers set widget reactives. Nothing
-here waits on audio or the network.
-"""
+"""The ``voicecli talk`` app. The session runs in a Textual worker; each session event
+becomes a :class:`VoiceApp.SessionEvent` message whose handler sets widget reactives.
+Nothing here waits on audio or the network."""
 
 from __future__ import annotations
 
@@ -12,7 +9,7 @@ import contextlib
 from pathlib import Path
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
@@ -21,31 +18,16 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from voicecli.errors import VoicecliError
-from voicecli.protocol.commands import ContextUpdate, Interrupt, SendText
-from voicecli.protocol.events import (
-    AgentStartedTalking,
-    AgentStoppedTalking,
-    ErrorEvent,
-    Event,
-    Interruption,
-    Ping,
-    SessionEnded,
-    SessionStarted,
-)
+from voicecli.protocol.commands import Interrupt, SendText
+from voicecli.protocol.events import Event, Interruption, SessionStarted
 from voicecli.secrets import redact
-from voicecli.session.events import (
-    AudioStatus,
-    Connected,
-    Connecting,
-    Levels,
-    Notice,
-    SessionClosed,
-    TurnLatency,
-)
-from voicecli.session.transcript import Transcript, TranscriptLog, Turn, to_markdown
+from voicecli.session.events import AudioStatus, Levels, Notice, SessionClosed
+from voicecli.tui.base import QuietCrashApp
 from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkSettings
-from voicecli.tui.commands import SlashCommand, SlashError, parse_slash, unescape
+from voicecli.tui.commands import SlashError, parse_slash, unescape
+from voicecli.tui.conversation import Conversation
 from voicecli.tui.ptt import PttMode, PushToTalk
+from voicecli.tui.slash import run_slash
 from voicecli.tui.widgets.controls import MuteButton
 from voicecli.tui.widgets.help import HelpScreen
 from voicecli.tui.widgets.input import MessageInput
@@ -57,7 +39,7 @@ from voicecli.tui.widgets.transcript import TranscriptView
 PTT_POLL_S = 0.02
 
 
-class VoiceApp(App[int]):
+class VoiceApp(QuietCrashApp[int]):
     """One conversation. Build it with :func:`create_app`."""
 
     CSS_PATH = "app.tcss"
@@ -98,20 +80,18 @@ class VoiceApp(App[int]):
         super().__init__()
         self.factory = factory
         self.settings = settings
-        self.transcript = Transcript()
+        self.conversation = Conversation(settings.transcript_path)
+        self.conversation.header = {"dialect": settings.dialect, "agent": settings.agent}
+        self.transcript = self.conversation.transcript
         self.ptt = PushToTalk(settings.ptt)
         self.live: LiveSession | None = None
         self.started = False
         self.closed: SessionClosed | None = None
         self.failure: SessionClosed | None = None  # a handshake failure: the CLI prints it
-        self.transcript_path: Path | None = None
-        self._tlog: TranscriptLog | None = None
         self._leaving = False
         self._finished = False
         self._ptt_timer: Timer | None = None
         self._worker: Worker[None] | None = None
-
-    # ---- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         # kept as attributes: session events may still arrive while the app shuts down
@@ -151,21 +131,11 @@ class VoiceApp(App[int]):
         self.message_input.focus()
         self._worker = self._run_session()
 
-    def _fatal_error(self) -> None:
-        """Textual's crash report shows locals, which could hold keys: show none."""
-        import rich
-        from rich.segment import Segments
-        from rich.traceback import Traceback
-
-        self.bell()
-        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
-        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
-        self._close_messages_no_wait()
-
     # ---- the session worker ----------------------------------------------------------------
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _run_session(self) -> None:
+        ended = False
         try:
             async with self.factory() as live:
                 live.session.gate_open = self.ptt.gate_open  # no commit: nothing was said yet
@@ -174,28 +144,28 @@ class VoiceApp(App[int]):
                 try:
                     async for event in live.session.events():
                         self.post_message(self.SessionEvent(event))
+                        ended = ended or isinstance(event, SessionClosed)
                 finally:
                     if not runner.done():
                         runner.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await runner
         except VoicecliError as exc:
-            self.post_message(self.SessionEvent(SessionClosed(
-                reason=exc.kind, error=redact(str(exc)), exit_code=exc.exit_code)))
+            if not ended:
+                self.post_message(self.SessionEvent(SessionClosed(
+                    reason=exc.kind, error=redact(str(exc)), exit_code=exc.exit_code)))
         except Exception as exc:  # noqa: BLE001 - one line in the UI, never a traceback
-            self.post_message(self.SessionEvent(SessionClosed(
-                reason="internal", error=redact(f"internal error: {exc.__class__.__name__}: {exc}"),
-                exit_code=1)))
+            if not ended:
+                error = redact(f"internal error: {exc.__class__.__name__}: {exc}")
+                self.post_message(self.SessionEvent(SessionClosed(reason="internal", error=error, exit_code=1)))
         finally:
             self.post_message(self.SessionFinished())
 
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
         self.live = message.live
-        status = self.status_bar
-        status.label = message.live.label
-        if message.live.agent:
-            status.agent = message.live.agent
+        self.status_bar.label = message.live.label
+        self.status_bar.agent = message.live.agent or self.status_bar.agent
 
     @on(SessionFinished)
     def _finished_worker(self) -> None:
@@ -206,56 +176,29 @@ class VoiceApp(App[int]):
     @on(SessionEvent)
     def _session_event(self, message: SessionEvent) -> None:
         event = message.event
-        self._show(self.transcript.apply(event))
-        status = self.status_bar
-        view = self.transcript_view
+        self._show(event)
+        self.status_bar.apply(event)
+        self.talking_indicator.apply(event)
         if isinstance(event, Levels):
             self.mic_meter.set_level(event.mic_db)
             self.agent_meter.set_level(event.agent_db)
-        elif isinstance(event, AgentStartedTalking):
-            self.talking_indicator.talking = True
-        elif isinstance(event, (AgentStoppedTalking, Interruption)):
-            self.talking_indicator.talking = False
-        elif isinstance(event, TurnLatency):
-            status.latency_ms = event.ms
-        elif isinstance(event, Ping) and event.ping_ms is not None:
-            status.rtt_ms = event.ping_ms
-        elif isinstance(event, Connecting):
-            status.state = "connecting"
-        elif isinstance(event, Connected):
-            status.state = "connected"
         elif isinstance(event, SessionStarted):
             self.started = True
-            status.state = "live"
-            status.rate = event.input_format.sample_rate
             self._open_log()
         elif isinstance(event, AudioStatus):
-            self._audio_status(event)
+            if event.input is None:
+                self.mic_meter.state = "no mic"
+            if event.notice:
+                self.notice(event.notice)
         elif isinstance(event, Notice):
-            view.notice(event.text, event.level)
-        elif isinstance(event, ErrorEvent) and event.fatal:
-            status.state, status.failed = f"error: {event.code}", True
-        elif isinstance(event, SessionEnded):
-            status.state = f"ended: {event.reason}"
-            status.failed = bool(event.error)
+            self.notice(event.text, event.level)
         elif isinstance(event, SessionClosed):
             self._session_closed(event)
-
-    def _audio_status(self, event: AudioStatus) -> None:
-        mic = self.mic_meter
-        if event.input is None:
-            mic.state = "no mic"
-        if event.output_rate or event.input_rate:
-            self.status_bar.rate = event.input_rate or event.output_rate
-        if event.notice:
-            self.transcript_view.notice(event.notice)
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
         status = self.status_bar
-        self.talking_indicator.talking = False
-        if self._tlog is not None:
-            self._tlog.end(event)
+        self.conversation.end(event)
         if event.error and not self.started:
             self.failure = event
             self._leave()
@@ -263,7 +206,8 @@ class VoiceApp(App[int]):
         code = f" (close code {event.close_code})" if event.close_code is not None else ""
         if event.error:
             status.state, status.failed = f"failed: {event.reason}", True
-            self.transcript_view.notice(f"session ended: {event.error}{code}", "error")
+            detail = event.reason if self.conversation.has_error(event.error) else event.error
+            self.transcript_view.notice(f"session ended: {detail}{code}", "error")
         else:
             status.state = "closed"
             self.transcript_view.notice(f"session ended: {event.reason}{code}")
@@ -271,33 +215,31 @@ class VoiceApp(App[int]):
             return
         self.transcript_view.notice("press ctrl+c to leave")
 
-    def _show(self, turns: list[Turn]) -> None:
-        if not turns:
-            return
-        self.transcript_view.show_turns(turns)
-        if self._tlog is None and any(t.final for t in turns):
-            self._open_log()
-        if self._tlog is not None:
-            self._tlog.update(turns)
+    def _show(self, event: Event) -> None:
+        turns = self.conversation.apply(event)
+        if turns:
+            self.transcript_view.show_turns(turns)
+        self._log_problem()
 
     def _open_log(self) -> None:
-        path = self.settings.transcript_path
-        if self._tlog is not None or path is None:
-            return
-        try:
-            self._tlog = TranscriptLog(path, {"dialect": self.settings.dialect, "agent": self.settings.agent,
-                                             "endpoint": self.live.label if self.live else None})
-        except OSError as exc:
-            self.settings.transcript_path = None
-            self.transcript_view.notice(f"cannot save the transcript: {exc}", "warning")
-            return
-        self.transcript_path = path
-        self._tlog.update([t for t in self.transcript.turns if t.final])
+        if self.live is not None:
+            self.conversation.header["endpoint"] = self.live.label
+        self.conversation.open_log()
+        self._log_problem()
+
+    def _log_problem(self) -> None:
+        if self.conversation.log_error:
+            self.notice(self.conversation.log_error, "warning")
+            self.conversation.log_error = None
+
+    @property
+    def transcript_path(self) -> Path | None:
+        return self.conversation.path
 
     # ---- typed text and commands -----------------------------------------------------------
 
     @on(MessageInput.Submitted)
-    async def _submitted(self, event: MessageInput.Submitted) -> None:
+    def _submitted(self, event: MessageInput.Submitted) -> None:
         event.input.clear()
         try:
             command = parse_slash(event.value)
@@ -309,10 +251,10 @@ class VoiceApp(App[int]):
             if text:
                 self.send_text(text)
         else:
-            await self.run_slash(command)
+            run_slash(self, command)
 
     def send_text(self, text: str) -> None:
-        session = self._session()
+        session = self.current_session()
         if session is None:
             return
         if not session.adapter.capabilities.text_input:
@@ -320,61 +262,10 @@ class VoiceApp(App[int]):
             return
         session.submit(SendText(text))
 
-    async def run_slash(self, command: SlashCommand) -> None:
-        name, arg = command.name, command.argument
-        if name == "mute":
-            self.action_toggle_mute()
-        elif name == "ptt":
-            try:
-                self.set_ptt_mode(PttMode.parse(arg))
-            except ValueError as exc:
-                self.notice(str(exc), "warning")
-        elif name == "record":
-            self._record(Path(arg).expanduser())
-        elif name == "export":
-            self._export(Path(arg).expanduser())
-        elif name == "context":
-            session = self._session()
-            if session is None:
-                return
-            if not session.adapter.capabilities.context_update:
-                self.notice("this provider does not accept context updates", "warning")
-                return
-            session.submit(ContextUpdate(arg))
-            self.notice("context sent")
-        elif name == "interrupt":
-            self.action_interrupt()
-        elif name == "help":
-            self.action_help()
-        elif name == "quit":
-            self.action_quit_session()
-
-    def _record(self, directory: Path) -> None:
-        session = self._session()
-        if session is None:
-            return
-        if self.settings.recorder is None:
-            self.notice("recording is not available", "warning")
-            return
-        try:
-            self.notice(self.settings.recorder(session, directory))
-        except (OSError, VoicecliError) as exc:
-            self.notice(f"cannot record: {exc}", "error")
-
-    def _export(self, path: Path) -> None:
-        title = f"voicecli talk — {self.settings.agent or self.settings.dialect}"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(to_markdown(self.transcript, title), encoding="utf-8")
-        except OSError as exc:
-            self.notice(f"cannot export: {exc.strerror or exc}", "error")
-            return
-        self.notice(f"conversation saved to {path}")
-
     def notice(self, text: str, level: str = "info") -> None:
         self.transcript_view.notice(text, level)
 
-    def _session(self) -> SessionLike | None:
+    def current_session(self) -> SessionLike | None:
         """The live session, or None (with a notice) when there is none to talk to."""
         if self.live is None or self.closed is not None:
             self.notice("not connected" if self.closed is None else "the session has ended", "warning")
@@ -384,7 +275,7 @@ class VoiceApp(App[int]):
     # ---- mute and push-to-talk -------------------------------------------------------------
 
     def action_toggle_mute(self) -> None:
-        session = self._session()
+        session = self.current_session()
         if session is None:
             return
         session.set_muted(not session.muted)
@@ -407,16 +298,12 @@ class VoiceApp(App[int]):
 
     @on(MessageInput.TalkKey)
     def _talk_key_in_box(self) -> None:
-        if self.ptt.mode is not PttMode.OFF:
-            self._apply_gate(self.ptt.key())
+        self._apply_gate(self.ptt.key())
 
     @on(HoldButton.Pressed)
-    def _hold_down(self) -> None:
-        self._apply_gate(self.ptt.button(True))
-
     @on(HoldButton.Released)
-    def _hold_up(self) -> None:
-        self._apply_gate(self.ptt.button(False))
+    def _hold_button(self, message: HoldButton.Pressed | HoldButton.Released) -> None:
+        self._apply_gate(self.ptt.button(isinstance(message, HoldButton.Pressed)))
 
     @on(MuteButton.Clicked)
     def _mute_clicked(self) -> None:
@@ -439,25 +326,21 @@ class VoiceApp(App[int]):
         self._show_ptt()
 
     def _show_ptt(self) -> None:
-        indicator = self.ptt_indicator
+        indicator, ptt = self.ptt_indicator, self.ptt
         muted = self.live.session.muted if self.live is not None else False
-        indicator.mode, indicator.gate_open, indicator.muted = self.ptt.mode, self.ptt.gate_open, muted
+        indicator.mode, indicator.gate_open, indicator.muted = ptt.mode, ptt.gate_open, muted
         self.mute_button.muted = muted
-        hold = self.hold_button
-        hold.display = self.ptt.mode is not PttMode.OFF
-        self.status_bar.ptt = self.ptt.mode.value
-        mic = self.mic_meter
-        if mic.state != "no mic":
-            mic.state = "muted" if muted else ("" if self.ptt.gate_open else "closed")
-
-    # ---- other actions ---------------------------------------------------------------------
+        self.hold_button.display = self.message_input.talk_key = ptt.mode is not PttMode.OFF
+        self.status_bar.ptt = ptt.mode.value
+        if self.mic_meter.state != "no mic":
+            self.mic_meter.state = "muted" if muted else ("" if ptt.gate_open else "closed")
 
     def action_interrupt(self) -> None:
-        session = self._session()
+        session = self.current_session()
         if session is None:
             return
         if self.talking_indicator.talking:
-            self._show(self.transcript.apply(Interruption(reason="user")))
+            self._show(Interruption(reason="user"))
             self.talking_indicator.talking = False
         session.submit(Interrupt())
         if not session.adapter.capabilities.client_interrupt:
@@ -476,8 +359,11 @@ class VoiceApp(App[int]):
     def action_quit_session(self) -> None:
         """Close the session with the provider's close message, wait for the worker, leave.
         A second ctrl+c leaves at once."""
-        if self._leaving or self.live is None or self.closed is not None:
-            self._exit_now() if self._leaving or self._finished else self._leave()
+        if self._leaving or self._finished or self.live is None:
+            self._exit_now()
+            return
+        if self.closed is not None:
+            self._leave()
             return
         self.status_bar.state = "closing"
         self.live.session.close()

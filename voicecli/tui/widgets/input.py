@@ -14,8 +14,10 @@ class MessageInput(Input):
     class TalkKey(Message):
         """Space was pressed (or auto-repeated) in the empty box."""
 
+    talk_key = False  # True while push-to-talk is on: space in the empty box is the talk key
+
     async def _on_key(self, event: events.Key) -> None:
-        if event.key == "space" and not self.value:
+        if self.talk_key and event.key == "space" and not self.value:
             event.stop()
             event.prevent_default()
             self.post_message(self.TalkKey())

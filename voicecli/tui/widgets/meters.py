@@ -8,6 +8,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from voicecli.protocol.events import AgentStartedTalking, AgentStoppedTalking, Event, Interruption
+from voicecli.session.events import SessionClosed
+
 FLOOR_DB = -60.0
 BAR_CELLS = 16
 MIN_REDRAW_S = 0.08  # at most about 12 redraws a second, whatever the event rate
@@ -69,6 +72,12 @@ class TalkingIndicator(Widget):
         if self.talking:
             return Text("● agent talking", style="bold")
         return Text("○ agent listening")
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, AgentStartedTalking):
+            self.talking = True
+        elif isinstance(event, (AgentStoppedTalking, Interruption, SessionClosed)):
+            self.talking = False
 
     def watch_talking(self, talking: bool) -> None:
         self.set_class(talking, "-talking")

@@ -6,6 +6,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from voicecli.protocol.events import ErrorEvent, Event, Ping, SessionEnded, SessionStarted
+from voicecli.session.events import AudioStatus, Connected, Connecting, TurnLatency
+
 
 def _khz(rate: int | None) -> str:
     if not rate:
@@ -47,6 +50,27 @@ class StatusBar(Widget):
             text.append(value, style=style)
             first = False
         return text
+
+    def apply(self, event: Event) -> None:
+        """Take what the bar shows from one session event."""
+        if isinstance(event, TurnLatency):
+            self.latency_ms = event.ms
+        elif isinstance(event, Ping) and event.ping_ms is not None:
+            self.rtt_ms = event.ping_ms
+        elif isinstance(event, Connecting):
+            self.state = "connecting"
+        elif isinstance(event, Connected):
+            self.state = "connected"
+        elif isinstance(event, SessionStarted):
+            self.state = "live"
+            self.rate = event.input_format.sample_rate
+        elif isinstance(event, AudioStatus) and (event.input_rate or event.output_rate):
+            self.rate = event.input_rate or event.output_rate
+        elif isinstance(event, ErrorEvent) and event.fatal:
+            self.state, self.failed = f"error: {event.code}", True
+        elif isinstance(event, SessionEnded):
+            self.state = f"ended: {event.reason}"
+            self.failed = bool(event.error)
 
     def watch_failed(self, failed: bool) -> None:
         self.set_class(failed, "-failed")
