@@ -1,0 +1,404 @@
+"""ElevenLabs Conversational AI (Agents), server side (PROTOCOLS.md section B).
+
+The peer of ``voicecli.protocol.elevenlabs.ElevenLabsAdapter``.
+
+- ``GET /v1/convai/conversation/get-signed-url?agent_id=ID`` with ``xi-api-key`` →
+  ``{"signed_url": "ws://HOST:PORT/v1/convai/conversation?agent_id=ID&token=…"}``. The
+  token must be used within 15 minutes and only once (the hosted service makes a
+  signature single-use only with ``include_conversation_id``).
+- ``/v1/convai/conversation?agent_id=ID``: with a signed URL's ``token``; without one
+  the agent is public when the server has no API key, otherwise the upgrade is refused
+  with 403 (private agent) unless an ``xi-api-key`` header carries the key. Unknown
+  agents get 404.
+- The first client message should be ``conversation_initiation_client_data``; the
+  server answers ``conversation_initiation_metadata`` and the conversation starts (any
+  other first message starts it with defaults). Overrides of an unknown shape end the
+  session with ``error{error_type: override_error}`` and close 1008; invalid messages
+  with ``invalid_message`` and 1008. Overrides are checked but not applied (the local
+  agent's voice and greeting are fixed); ``conversation.text_only`` stops audio output.
+- Server events follow ``client_events``: by default ``audio``, ``interruption``,
+  ``agent_response``, ``user_transcript``, ``tentative_user_transcript``,
+  ``conversation_initiation_metadata`` and ``ping``; the ``conversation.client_events``
+  override selects others (``agent_chat_response_part``,
+  ``agent_response_correction``, ``client_tool_call``, …).
+- ``event_id`` grows with every user transcript and every agent reply; ``audio`` and
+  ``interruption`` carry the reply's id, so a client drops stale audio by id.
+- ``agent_response`` carries the reply text when the reply ends (the hosted service
+  sends it with the first audio chunk); after an interruption it is the part that was
+  sent, and ``agent_response_correction`` (when enabled) gives the original and the
+  truncated text.
+- ``ping{event_id, ping_ms}`` every ``PING_INTERVAL_S`` seconds; ``pong`` echoes the id.
+- There is no end message: the server closes with 1000 when the agent ends.
+
+Local additions: the query parameters ``output_format`` and ``input_format``
+(``pcm_8000`` … ``pcm_48000``, ``ulaw_8000``; default ``pcm_16000``) stand in for the
+formats an agent's configuration fixes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from voicecli.agent.dialects import register, register_http
+from voicecli.agent.interfaces import (
+    AgentOutput,
+    AudioOut,
+    ErrorOut,
+    Frame,
+    HttpCall,
+    HttpReply,
+    Interrupted,
+    KeyCheck,
+    PingOut,
+    ProtocolViolation,
+    Ready,
+    Reject,
+    ServerDialect,
+    TalkStart,
+    TextOut,
+    ToolCallOut,
+    TranscriptOut,
+    UpgradeRequest,
+    UserAudio,
+    UserContext,
+    UserInput,
+    UserPong,
+    UserText,
+    UserToolResult,
+)
+from voicecli.audio import codecs
+
+CONVERSATION_PATH = "/v1/convai/conversation"
+SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
+SIGNED_URL_TTL_S = 15 * 60
+PING_INTERVAL_S = 5.0
+DEFAULT_FORMAT = "pcm_16000"
+PCM_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
+DEFAULT_CLIENT_EVENTS = frozenset({
+    "audio", "interruption", "agent_response", "user_transcript", "tentative_user_transcript",
+    "conversation_initiation_metadata", "ping",
+})
+OVERRIDE_KEYS: Mapping[str, frozenset[str]] = {
+    "agent": frozenset({"first_message", "language", "prompt", "native_mcp_server_ids"}),
+    "tts": frozenset({"voice_id", "stability", "speed", "similarity_boost"}),
+    "asr": frozenset({"keywords"}),
+    "conversation": frozenset({"text_only", "client_events"}),
+}
+TTS_RANGES: Mapping[str, tuple[float, float]] = {
+    "stability": (0.0, 1.0), "speed": (0.7, 5.0), "similarity_boost": (0.0, 1.0)}
+INITIATION_KEYS = frozenset({
+    "type", "conversation_config_override", "custom_llm_extra_body", "dynamic_variables", "user_id",
+    "source_info", "tool_mock_config"})
+CLIENT_TYPES = frozenset({
+    "conversation_initiation_client_data", "pong", "user_message", "user_activity", "contextual_update",
+    "client_tool_result", "feedback", "mcp_tool_approval_result", "multimodal_message"})
+# ErrorOut codes -> WebSocket close code in error_event.code
+INPUT_ERRORS = frozenset({"invalid_message", "override_error", "missing_fields", "value_error",
+                          "missing_dynamic_variable", "invalid_event"})
+
+
+def parse_format(value: str) -> tuple[str, int] | None:
+    """``pcm_16000`` → ("pcm", 16000); ``ulaw_8000`` → ("ulaw", 8000); else None."""
+    codec, _, rate_text = value.partition("_")
+    if not rate_text.isdigit():
+        return None
+    rate = int(rate_text)
+    if (codec == "pcm" and rate in PCM_RATES) or (codec == "ulaw" and rate == 8000):
+        return codec, rate
+    return None
+
+
+def _dumps(message: Mapping[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def _xi_key(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("xi-api-key")
+    return value.strip() or None if isinstance(value, str) else None
+
+
+class ElevenLabsShaped(ServerDialect):
+    """The ElevenLabs-shaped server events, shared with PerfVoice."""
+
+    name: ClassVar[str] = "elevenlabs"
+    path: ClassVar[str] = CONVERSATION_PATH
+
+    def __init__(self) -> None:
+        self.input_codec, self.input_rate = "pcm", 16000
+        self.output_codec, self.output_rate = "pcm", 16000
+        self.ping_interval = PING_INTERVAL_S
+        self.client_events: frozenset[str] = DEFAULT_CLIENT_EVENTS
+        self.text_only = False
+        self.started = False
+        self.agent_id: str | None = None
+        self._event_id = 0
+        self._turn_ids: dict[int, int] = {}
+        self._turn_text: dict[int, str] = {}
+        self._interrupted: set[int] = set()
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _metadata(self, output: Ready) -> dict[str, Any]:
+        return {"type": "conversation_initiation_metadata", "conversation_initiation_metadata_event": {
+            "conversation_id": f"conv_{output.session_id.replace('-', '')[:24]}",
+            "agent_output_audio_format": f"{self.output_codec}_{self.output_rate}",
+            "user_input_audio_format": f"{self.input_codec}_{self.input_rate}"}}
+
+    def _turn_id(self, turn: int) -> int:
+        if turn not in self._turn_ids:
+            self._event_id += 1
+            self._turn_ids[turn] = self._event_id
+        return self._turn_ids[turn]
+
+    def _audio_in(self, data: Any) -> list[UserInput | AgentOutput]:
+        if not isinstance(data, str):
+            return [ProtocolViolation("user_audio_chunk must be a base64 string", "invalid_message", 1008)]
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return [ProtocolViolation("user_audio_chunk is not valid base64", "invalid_message", 1008)]
+        pcm = codecs.ulaw_decode(raw) if self.input_codec == "ulaw" else raw[: len(raw) - len(raw) % 2]
+        return [UserAudio(pcm, self.input_rate)] if pcm else []
+
+    def _audio_out(self, pcm: bytes) -> str:
+        data = codecs.ulaw_encode(pcm) if self.output_codec == "ulaw" else pcm
+        return base64.b64encode(data).decode("ascii")
+
+    # ---- agent outputs ---------------------------------------------------------------------
+
+    def encode(self, output: AgentOutput) -> list[Frame]:
+        return [_dumps(m) for m in self._messages(output) if m["type"] in self.client_events
+                or m["type"] in ("conversation_initiation_metadata", "error")]
+
+    def _messages(self, output: AgentOutput) -> list[dict[str, Any]]:
+        if isinstance(output, Ready):
+            return [self._metadata(output)]
+        if isinstance(output, AudioOut):
+            if self.text_only:
+                return []
+            return [{"type": "audio", "audio_event": {
+                "audio_base_64": self._audio_out(output.pcm), "event_id": self._turn_id(output.turn)}}]
+        if isinstance(output, TalkStart):
+            self._turn_id(output.turn)
+            return []
+        if isinstance(output, TextOut):
+            if output.phase == "delta":
+                self._turn_text[output.turn] = self._turn_text.get(output.turn, "") + output.text
+            return [{"type": "agent_chat_response_part", "text_response_part": {
+                "text": output.text, "type": output.phase, "event_id": self._turn_id(output.turn)}}]
+        if isinstance(output, TranscriptOut):
+            return self._transcript(output)
+        if isinstance(output, Interrupted):
+            self._interrupted.add(output.turn)
+            return [{"type": "interruption", "interruption_event": {"event_id": self._turn_id(output.turn)}}]
+        if isinstance(output, PingOut):
+            return [{"type": "ping", "ping_event": {"event_id": output.event_id, "ping_ms": None}}]
+        if isinstance(output, ToolCallOut):
+            self._event_id += 1
+            return [{"type": "client_tool_call", "client_tool_call": {
+                "tool_name": output.name, "tool_call_id": output.call_id,
+                "parameters": dict(output.arguments), "event_id": self._event_id}}]
+        if isinstance(output, ErrorOut):
+            return [self._error(output)]
+        return []  # TalkStop, TurnDone, Closing: no such message (closing is the socket close)
+
+    def _transcript(self, output: TranscriptOut) -> list[dict[str, Any]]:
+        if output.role == "user":
+            if not output.final:
+                return [{"type": "tentative_user_transcript", "tentative_user_transcription_event": {
+                    "user_transcript": output.text, "event_id": self._event_id + 1}}]
+            self._event_id += 1
+            return [{"type": "user_transcript", "user_transcription_event": {
+                "user_transcript": output.text, "event_id": self._event_id}}]
+        if not output.final:
+            return []
+        event_id = self._turn_id(output.turn)
+        messages: list[dict[str, Any]] = [
+            {"type": "agent_response", "agent_response_event": {"agent_response": output.text,
+                                                                 "event_id": event_id}}]
+        original = self._turn_text.pop(output.turn, "").strip()
+        if output.turn in self._interrupted and original and original != output.text:
+            messages.append({"type": "agent_response_correction", "agent_response_correction_event": {
+                "original_agent_response": original, "corrected_agent_response": output.text,
+                "event_id": event_id}})
+        self._interrupted.discard(output.turn)
+        return messages
+
+    def _error(self, output: ErrorOut) -> dict[str, Any]:
+        code = 1008 if output.code in INPUT_ERRORS else 1011
+        error_type = output.code if output.code in INPUT_ERRORS else "unknown"
+        return {"type": "error", "error_event": {"code": code, "error_type": error_type,
+                                                 "message": output.message, "reason": output.message}}
+
+
+@register
+class ElevenLabsServer(ElevenLabsShaped):
+    name: ClassVar[str] = "elevenlabs"
+    path: ClassVar[str] = CONVERSATION_PATH
+
+    @property
+    def ready_on_open(self) -> bool:
+        return False
+
+    # ---- handshake -------------------------------------------------------------------------
+
+    def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
+        q = request.query
+        self.agent_id = q.get("agent_id") or None
+        token = q.get("token")
+        if token:
+            scope = keys.redeem_token(token)
+            if scope is None or scope.get("dialect") != self.name or (
+                    self.agent_id and scope.get("agent_id") != self.agent_id):
+                return Reject(403, "the signed URL is invalid, expired or already used")
+            self.agent_id = str(scope.get("agent_id"))
+        else:
+            header = _xi_key(request.headers)
+            if header is not None and not keys.valid_key(header):
+                return Reject(401, "invalid xi-api-key")
+            if header is None and not keys.valid_key(None):
+                return Reject(403, "this agent is private: connect with a signed URL")
+        if not self.agent_id:
+            return Reject(400, "agent_id is required")
+        if not keys.agent_exists(self.agent_id):
+            return Reject(404, f"agent {self.agent_id} not found")
+        for key in ("output_format", "input_format"):
+            parsed = parse_format(q.get(key) or DEFAULT_FORMAT)
+            if parsed is None:
+                return Reject(400, f"unsupported {key}: {q.get(key)}")
+            if key == "output_format":
+                self.output_codec, self.output_rate = parsed
+            else:
+                self.input_codec, self.input_rate = parsed
+        return None
+
+    # ---- client frames ---------------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
+        try:
+            message = json.loads(frame)
+        except (ValueError, UnicodeDecodeError):
+            return [ProtocolViolation("the message is not valid JSON", "invalid_message", 1008)]
+        if not isinstance(message, dict):
+            return [ProtocolViolation("the message is not a JSON object", "invalid_message", 1008)]
+        kind = message.get("type")
+        if kind is None and "user_audio_chunk" in message:
+            kind = "user_audio_chunk"
+        if kind not in CLIENT_TYPES and kind != "user_audio_chunk":
+            return [ProtocolViolation(f"unknown message type: {str(kind)[:60]}", "invalid_message", 1008)]
+        out: list[UserInput | AgentOutput] = []
+        if not self.started:
+            self.started = True
+            if kind == "conversation_initiation_client_data":
+                problem = self._initiation(message)
+                if problem is not None:
+                    return [problem]
+            out.append(Ready(f"el-{id(self):x}", self.input_rate, self.output_rate))
+            if kind == "conversation_initiation_client_data":
+                return out
+        return out + self._message(kind, message)
+
+    def _initiation(self, m: dict[str, Any]) -> ProtocolViolation | None:
+        extra = set(m) - INITIATION_KEYS
+        if extra:
+            return ProtocolViolation(f"unexpected fields: {', '.join(sorted(extra))}", "invalid_message", 1008)
+        variables = m.get("dynamic_variables")
+        if variables is not None and (not isinstance(variables, dict) or not all(
+                isinstance(v, (str, int, float, bool)) for v in variables.values())):
+            return ProtocolViolation("dynamic_variables must map names to strings, numbers or booleans",
+                                     "invalid_message", 1008)
+        override = m.get("conversation_config_override")
+        if override is None:
+            return None
+        problem = _check_override(override)
+        if problem:
+            return ProtocolViolation(f"Override error: {problem}", "override_error", 1008)
+        conversation = override.get("conversation") or {}
+        if conversation.get("text_only"):
+            self.text_only = True
+        events = conversation.get("client_events")
+        if events:
+            self.client_events = frozenset(str(e) for e in events)
+        return None
+
+    def _message(self, kind: str, m: dict[str, Any]) -> list[UserInput | AgentOutput]:
+        if kind == "user_audio_chunk":
+            return self._audio_in(m.get("user_audio_chunk"))
+        if kind == "user_message":
+            text = m.get("text")
+            if text is not None and not isinstance(text, str):
+                return [ProtocolViolation("text must be a string", "invalid_message", 1008)]
+            return [UserText(text)] if text else []
+        if kind == "multimodal_message":
+            part = m.get("text")
+            text = part.get("text") if isinstance(part, dict) else None
+            return [UserText(text)] if isinstance(text, str) and text else []
+        if kind == "contextual_update":
+            text = m.get("text")
+            if not isinstance(text, str):
+                return [ProtocolViolation("contextual_update needs text", "missing_fields", 1008)]
+            return [UserContext(text)] if text else []
+        if kind == "pong":
+            event_id = m.get("event_id")
+            return [UserPong(event_id if isinstance(event_id, int) else None)]
+        if kind == "client_tool_result":
+            call_id, result = m.get("tool_call_id"), m.get("result")
+            if not isinstance(call_id, str):
+                return [ProtocolViolation("client_tool_result needs tool_call_id", "missing_fields", 1008)]
+            return [UserToolResult(call_id, result, bool(m.get("is_error")))]
+        return []  # user_activity, feedback, mcp approvals, a repeated initiation
+
+
+def _check_override(override: Any) -> str | None:
+    if not isinstance(override, dict):
+        return "conversation_config_override must be an object"
+    for section, value in override.items():
+        allowed = OVERRIDE_KEYS.get(section)
+        if allowed is None:
+            return f"unknown section {section!r}"
+        if not isinstance(value, dict):
+            return f"{section} must be an object"
+        unknown = set(value) - allowed
+        if unknown:
+            return f"{section}.{sorted(unknown)[0]} cannot be overridden"
+    tts = override.get("tts") or {}
+    for key, (low, high) in TTS_RANGES.items():
+        value = tts.get(key)
+        if value is not None and (not isinstance(value, (int, float)) or not low <= value <= high):
+            return f"tts.{key} must be between {low} and {high}"
+    events = (override.get("conversation") or {}).get("client_events")
+    if events is not None and (not isinstance(events, list) or not events
+                               or not all(isinstance(e, str) for e in events)):
+        return "conversation.client_events must be a non-empty list of event names"
+    prompt = (override.get("agent") or {}).get("prompt")
+    if prompt is not None and (not isinstance(prompt, dict) or set(prompt) - {"prompt", "llm"}):
+        return "agent.prompt must be an object with prompt and llm"
+    return None
+
+
+# ---- GET /v1/convai/conversation/get-signed-url ---------------------------------------------
+
+def get_signed_url(call: HttpCall, keys: KeyCheck) -> HttpReply:
+    key = _xi_key(call.headers)
+    if not keys.valid_key(key):
+        return HttpReply.json(401, {"detail": {"status": "invalid_api_key",
+                                               "message": "Invalid or missing xi-api-key"}})
+    agent_id = call.query.get("agent_id")
+    if not agent_id:
+        return HttpReply.json(422, {"detail": [{"loc": ["query", "agent_id"], "msg": "field required"}]})
+    if not keys.agent_exists(agent_id):
+        return HttpReply.json(404, {"detail": {"status": "agent_not_found",
+                                               "message": f"Agent {agent_id} not found"}})
+    token = keys.issue_token({"dialect": ElevenLabsServer.name, "agent_id": agent_id}, SIGNED_URL_TTL_S)
+    base = "ws" + call.base_url[len("http"):] if call.base_url.startswith("http") else call.base_url
+    signed = f"{base}{CONVERSATION_PATH}?{urlencode({'agent_id': agent_id, 'token': token})}"
+    return HttpReply.json(200, {"signed_url": signed})
+
+
+register_http("GET", SIGNED_URL_PATH, get_signed_url)
+
