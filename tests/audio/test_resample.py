@@ -30,7 +30,9 @@ def test_downmix_averages_channels():
     assert downmix(block[:, :1]).tolist() == [1.0, 0.5, -1.0]
 
 
-@pytest.mark.parametrize(("src", "dst"), [(48000, 16000), (44100, 24000), (16000, 48000), (24000, 44100), (8000, 16000)])
+@pytest.mark.parametrize(
+    ("src", "dst"), [(48000, 16000), (44100, 24000), (16000, 48000), (24000, 44100), (8000, 16000)]
+)
 def test_one_shot_resample_keeps_length_and_pitch(src, dst):
     out = resample(tone(1000, src, 0.5), src, dst)
     assert abs(out.size - dst // 2) <= 1

@@ -126,8 +126,10 @@ class DeviceCapture:
                     callback=self._callback,
                     finished_callback=self._on_finished,
                 )
-                self._stream.start()
+                # PortAudio's stream clock is not time.monotonic(): map it once, before
+                # the first callback can run
                 self._offset = float(self._stream.time) - time.monotonic()
+                self._stream.start()
         except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError from sounddevice
             self._stream = None
             raise AudioDeviceError(
