@@ -24,7 +24,7 @@ from voicecli.agent.server import LocalAgent
 from voicecli.errors import AuthError
 from voicecli.protocol.base import DialectConfig, HttpRequest
 from voicecli.protocol.commands import SendAudio
-from voicecli.protocol.events import AgentAudio, Authenticated, AudioFormat, ErrorEvent, SessionEnded, SessionStarted
+from voicecli.protocol.events import AgentAudio, AudioFormat, Authenticated, ErrorEvent, SessionEnded, SessionStarted
 from voicecli.protocol.token_pcm import TokenPcmAdapter
 from voicecli.secrets import Secret
 
