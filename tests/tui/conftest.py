@@ -62,3 +62,10 @@ async def wait_until(pilot: Any, predicate: Callable[[], bool], timeout: float =
 
 def texts(app: VoiceApp) -> list[str]:
     return app.query_one(TranscriptView).texts
+
+
+async def submit(pilot: Any, line: str) -> None:
+    """Put ``line`` in the message box and press Enter (typing long lines key by key is slow)."""
+    pilot.app.message_input.value = line
+    await pilot.press("enter")
+    await pilot.pause()

@@ -185,6 +185,7 @@ class VoiceApp(QuietCrashApp[int]):
         elif isinstance(event, SessionStarted):
             self.started = True
             self._open_log()
+            self.notice("connected: speak or type a message · F1 for keys and commands")
         elif isinstance(event, AudioStatus):
             if event.input is None:
                 self.mic_meter.state = "no mic"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from voicecli.protocol.events import Event
+from voicecli.protocol.events import Event, Interruption
 from voicecli.session.events import SessionClosed
 from voicecli.session.transcript import Transcript, TranscriptLog, Turn
 
@@ -25,6 +25,11 @@ class Conversation:
     def apply(self, event: Event) -> list[Turn]:
         """Fold one event in; returns the changed turns (already logged when final)."""
         turns = self.transcript.apply(event)
+        if isinstance(event, Interruption):
+            # the cut-off turn is over: the agent's next words start a new turn (a late
+            # truncated final from the provider still replaces its text, and is logged again)
+            for turn in turns:
+                turn.final = True
         if turns and self._log is None and any(t.final for t in turns):
             self.open_log()
         if self._log is not None and turns:

@@ -12,7 +12,7 @@ from voicecli.protocol.events import AgentStartedTalking, AgentStoppedTalking, E
 from voicecli.session.events import SessionClosed
 
 FLOOR_DB = -60.0
-BAR_CELLS = 16
+BAR_CELLS = 12
 MIN_REDRAW_S = 0.08  # at most about 12 redraws a second, whatever the event rate
 
 

@@ -1,0 +1,147 @@
+"""The app's behaviour with scripted sessions: commands, notices, errors, quitting."""
+
+from __future__ import annotations
+
+from voicecli.errors import ConfigError
+from voicecli.protocol.base import Capabilities
+from voicecli.protocol.commands import Close, ContextUpdate, Interrupt, SendText
+from voicecli.protocol.events import (
+    AgentStartedTalking,
+    AudioFormat,
+    Ping,
+    SessionEnded,
+    SessionStarted,
+    TranscriptDelta,
+)
+from voicecli.session.events import SessionClosed, TurnLatency
+from voicecli.tui import TalkSettings, create_app
+from voicecli.tui.ptt import PttMode
+from voicecli.tui.widgets.help import HelpScreen
+from voicecli.tui.widgets.transcript import Bubble
+
+from .conftest import SIZE, submit, texts, wait_until
+from .fakes import FakeSession, fake_factory
+
+FMT = AudioFormat("pcm16", 16000)
+STARTED = SessionStarted(FMT, FMT, "sess-1")
+
+
+async def test_typed_text_refused_by_a_provider_without_text_input(tmp_path) -> None:
+    session = FakeSession([STARTED], capabilities=Capabilities(text_input=False))
+    app = create_app(fake_factory(session), TalkSettings(transcript_path=tmp_path / "t.jsonl"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        await pilot.press(*"hello", "enter")
+        await pilot.pause()
+        assert "this provider does not accept typed text" in texts(app)
+        assert not any(isinstance(c, SendText) for c in session.commands)
+
+
+async def test_slash_commands(tmp_path) -> None:
+    session = FakeSession([STARTED, TranscriptDelta("agent", "Hi, I am here.")],
+                          capabilities=Capabilities(context_update=True, client_interrupt=True))
+    app = create_app(fake_factory(session), TalkSettings(agent="a1"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        target = tmp_path / "out" / "chat.md"
+        for line in (f"/export {target}", "/context the user is in Paris", "/record /tmp/x",
+                     "/ptt hold", "/dance", "/mute", "//slash text"):
+            await submit(pilot, line)
+        shown = texts(app)
+        assert f"conversation saved to {target}" in shown
+        markdown = target.read_text()
+        assert markdown.startswith("# voicecli talk — a1") and "**Agent**" in markdown and "Hi, I am here." in markdown
+        assert ContextUpdate("the user is in Paris") in session.commands
+        assert "recording is not available" in shown
+        assert app.ptt.mode is PttMode.HOLD and not session.gate_open
+        assert any(t.startswith("unknown command /dance") for t in shown)
+        assert session.muted
+        assert SendText("/slash text") in session.commands
+        await submit(pilot, "/help")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_context_refused_and_interrupt_marks_the_turn() -> None:
+    session = FakeSession([STARTED, AgentStartedTalking(), TranscriptDelta("agent", "A long answer")])
+    app = create_app(fake_factory(session), TalkSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.talking_indicator.talking)
+        await submit(pilot, "/context x")
+        assert "this provider does not accept context updates" in texts(app)
+        await pilot.press("f4")
+        await pilot.pause()
+        assert Interrupt() in session.commands
+        bubble = app.query(Bubble).last()
+        assert bubble.has_class("-interrupted") and bubble.plain.endswith("⏹ interrupted")
+        assert not app.talking_indicator.talking
+
+
+async def test_status_bar_latency_and_round_trip() -> None:
+    session = FakeSession([STARTED, TurnLatency(812.4, "text"), Ping(event_id=3, ping_ms=47)])
+    app = create_app(fake_factory(session, label="wss://api.example"), TalkSettings(agent="agent-7"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.status_bar.rtt_ms is not None)
+        line = str(app.status_bar.render())
+        for part in ("wss://api.example", "agent agent-7", "live", "16 kHz", "PTT off", "turn 812 ms",
+                     "rtt 47 ms"):
+            assert part in line
+
+
+async def test_handshake_failure_exits_with_its_code(tmp_path) -> None:
+    failure = SessionClosed(reason="auth", error="the atoms server refused the credentials (HTTP 401)",
+                            exit_code=4)
+    session = FakeSession([], end=failure)
+    app = create_app(fake_factory(session), TalkSettings(transcript_path=tmp_path / "t.jsonl"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app.is_running, what="exit")
+    assert app.return_value == 4
+    assert app.failure == failure
+    assert not (tmp_path / "t.jsonl").exists()
+
+
+async def test_factory_errors_exit_with_their_code() -> None:
+    def factory():
+        raise ConfigError("no API key: set the environment variable SMALLEST_API_KEY")
+
+    app = create_app(factory, TalkSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: not app.is_running, what="exit")
+    assert app.return_value == 3
+    assert "SMALLEST_API_KEY" in app.failure.error
+
+
+async def test_mid_session_error_stays_on_screen_then_exits_with_its_code(tmp_path) -> None:
+    session = FakeSession(
+        [STARTED, 0.05, SessionEnded(reason="connection lost", close_code=1006,
+                                     error="connection closed unexpectedly (code 1006)")],
+        end=SessionClosed(reason="connection lost", close_code=1006,
+                          error="connection closed unexpectedly (code 1006)", exit_code=7))
+    app = create_app(fake_factory(session), TalkSettings(transcript_path=tmp_path / "t.jsonl"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.closed is not None)
+        await pilot.pause(0.2)
+        assert app.is_running
+        shown = texts(app)
+        assert "⚠ connection closed unexpectedly (code 1006)" in shown
+        assert "session ended: connection lost (close code 1006)" in shown
+        assert app.status_bar.failed and "failed" in app.status_bar.state
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: not app.is_running, what="exit")
+    assert app.return_value == 7
+    assert '"type": "end"' in (tmp_path / "t.jsonl").read_text()
+
+
+async def test_ctrl_c_closes_the_session_cleanly() -> None:
+    session = FakeSession([STARTED])
+    app = create_app(fake_factory(session), TalkSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: not app.is_running, what="exit")
+    assert session.commands == [Close()]
+    assert app.return_value == 0 and app.closed.reason == "client_requested"

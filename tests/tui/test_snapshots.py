@@ -1,0 +1,53 @@
+"""Snapshots of the main screen, from scripted sessions (stable, no network)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voicecli.protocol.base import Capabilities
+from voicecli.tui import TalkSettings, create_app
+from voicecli.tui.ptt import PttMode
+
+from . import scripts
+from .conftest import wait_until
+from .fakes import FakeSession, fake_factory
+
+SIZE = (100, 32)
+LABEL = "wss://api.smallest.ai"
+
+
+def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF) -> Any:
+    session = FakeSession(script, end=end, capabilities=Capabilities(text_input=True))
+    return create_app(fake_factory(session, LABEL), TalkSettings(dialect="atoms", agent="demo", ptt=ptt))
+
+
+def settled(count: int) -> Any:
+    async def run_before(pilot: Any) -> None:
+        app = pilot.app
+        await wait_until(pilot, lambda: len(app.transcript_view.children) >= count, what="the script")
+        await pilot.pause(0.2)
+
+    return run_before
+
+
+def test_idle(snap_compare: Any) -> None:
+    assert snap_compare(app_for(scripts.IDLE), terminal_size=SIZE, run_before=settled(0))
+
+
+def test_mid_conversation(snap_compare: Any) -> None:
+    app = app_for(scripts.CONVERSATION, ptt=PttMode.TOGGLE)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled(9))
+
+
+def test_error_state(snap_compare: Any) -> None:
+    app = app_for(scripts.ERROR, end=scripts.ERROR_END)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled(5))
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    async def run_before(pilot: Any) -> None:
+        await settled(0)(pilot)
+        await pilot.press("f1")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app_for(scripts.IDLE), terminal_size=(110, 40), run_before=run_before)
