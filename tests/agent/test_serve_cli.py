@@ -56,7 +56,7 @@ def test_serve_with_key_from_env_and_ctrl_c() -> None:
     assert code == 0
 
 
-def test_serve_without_key_env_prints_a_random_key() -> None:
+def test_serve_without_key_env_prints_a_random_key_and_stops_on_sigterm() -> None:
     proc, lines = _start("dict(port=0, brain='echo', speech=False)", {})
     try:
         key_line = next(line for line in lines if line.startswith("API key for this server: "))
@@ -66,8 +66,9 @@ def test_serve_without_key_env_prints_a_random_key() -> None:
         with connect(url) as ws:
             assert json.loads(ws.recv(timeout=5))["type"] == "session.created"
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(10)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(10)
+    assert code == 0
 
 
 def test_serve_refuses_an_empty_key_env() -> None:

@@ -168,25 +168,25 @@ class Engine:
             if callable(add):
                 add(item.text)
         elif isinstance(item, ClientClose):
-            self.interrupt()
+            self.interrupt(report=False)
             self._emit(Closing("client_requested", 1000))
             self._closed = True
         elif isinstance(item, ProtocolViolation):
             self._emit(ErrorOut(item.code, item.message))
             if item.close_code is not None:
-                self.interrupt()
+                self.interrupt(report=False)
                 self._emit(Closing("protocol_error", item.close_code))
                 self._closed = True
         # UserPong, UserToolResult: nothing to do for the local brains
 
-    def interrupt(self) -> None:
+    def interrupt(self, report: bool = True) -> None:
         """Stop the current agent turn now; if it was audible, report what was heard."""
         task, self._turn_task = self._turn_task, None
         if task is None or task.done():
             return
         task.cancel()
         turn, heard = self._speaker.cut()
-        if turn is not None:
+        if turn is not None and report:
             self._emit(Interrupted(turn, heard))
             self._emit(TranscriptOut("agent", heard, final=True, turn=turn))
             self._emit(TalkStop(turn))

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -71,7 +72,6 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
     try:
         asyncio.run(_serve(config, host, port, out, err))
     except KeyboardInterrupt:
-        print("stopped", file=err)
         return 0
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=err)
@@ -85,6 +85,10 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
 
     agent = LocalAgent(config)
     await agent.start(host, port)
+    main = asyncio.current_task()
+    if main is not None:  # SIGTERM stops the server like Ctrl+C
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     try:
         for notice in agent.notices:
             print(f"note: {notice}", file=err)
@@ -99,5 +103,6 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
         out.flush()
         with contextlib.suppress(asyncio.CancelledError):
             await agent.serve_forever()
+        print("stopped", file=err)
     finally:
         await agent.stop()
