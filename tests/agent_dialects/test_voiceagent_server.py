@@ -1,0 +1,165 @@
+"""The local agent's VoiceAgent dialect over a real loopback WebSocket."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.agent_dialects.conftest import (
+    API_KEY,
+    open_adapter,
+    raw_connect,
+    recv_json,
+    silence,
+    tone,
+    until,
+    ws_url,
+)
+from voicecli.agent.server import LocalAgent
+from voicecli.audio import codecs
+from voicecli.protocol.base import DialectConfig
+from voicecli.protocol.commands import CommitAudio, Interrupt, SendAudio, SendText
+from voicecli.protocol.events import (
+    AgentAudio,
+    AgentStartedTalking,
+    AgentStoppedTalking,
+    ErrorEvent,
+    Interruption,
+    SessionStarted,
+    TextDelta,
+    TranscriptFinal,
+    TurnComplete,
+)
+from voicecli.protocol.voiceagent import STREAM_END, VoiceAgentAdapter
+
+PATH = "/voiceagent"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def adapter(agent: LocalAgent, fmt: str | None = None, **kw: object) -> VoiceAgentAdapter:
+    query = {"format": fmt} if fmt else {}
+    kw.setdefault("headers", AUTH)
+    return VoiceAgentAdapter(DialectConfig(url=ws_url(agent, PATH, **query), **kw))  # type: ignore[arg-type]
+
+
+async def test_no_auth_on_an_open_server(open_agent: LocalAgent) -> None:
+    async with raw_connect(ws_url(open_agent, PATH)) as ws:
+        await ws.send(json.dumps({"type": "transcript", "text": "hi"}))
+        assert (await until(ws, "response_complete"))["text"] == "You said: hi."
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
+async def test_header_required_when_the_server_has_a_key(agent: LocalAgent, headers: dict[str, str]) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        async with raw_connect(ws_url(agent, PATH), headers):
+            pass
+    assert info.value.response.status_code == 401
+
+
+async def test_bad_format_refused(agent: LocalAgent) -> None:
+    with pytest.raises(InvalidStatus) as info:
+        async with raw_connect(ws_url(agent, PATH, format="flac"), AUTH):
+            pass
+    assert info.value.response.status_code == 400
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "opus", "wav"])
+async def test_text_turn_through_the_adapter(agent: LocalAgent, fmt: str) -> None:
+    client = await open_adapter(adapter(agent, fmt))
+    async with client.ws:
+        assert isinstance(client.events[0], SessionStarted)
+        await client.send(SendText("good morning to you"))
+        events = await client.until(lambda e: isinstance(e, AgentStoppedTalking))
+    kinds = [type(e) for e in events]
+    assert TextDelta in kinds and AgentStartedTalking in kinds
+    chunks = [e for e in events if isinstance(e, AgentAudio)]
+    assert chunks and [c.chunk_id for c in chunks] == list(range(len(chunks)))
+    assert all(c.format.encoding == fmt for c in chunks)
+    total = 0.0
+    for c in chunks:
+        pcm, rate = codecs.decode(c.data, c.format.encoding)
+        total += len(pcm) / 2 / rate
+    assert total > 0.5
+    assert events[-1] == AgentStoppedTalking(timestamp=STREAM_END)
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert text == "You said: good morning to you."
+
+
+async def test_response_complete(agent: LocalAgent) -> None:
+    client = await open_adapter(adapter(agent))
+    async with client.ws:
+        await client.send(SendText("hello"))
+        events = await client.until(lambda e: isinstance(e, TurnComplete))
+    assert TranscriptFinal(role="agent", text="You said: hello.") in events
+
+
+async def test_audio_turn_as_a_wav_clip(agent: LocalAgent) -> None:
+    client = await open_adapter(adapter(agent, sample_rate=16000))
+    async with client.ws:
+        pcm = tone(600, 16000) + silence(200, 16000)
+        for offset in range(0, len(pcm), 640):
+            await client.send(SendAudio(pcm[offset:offset + 640]))
+        await client.send(CommitAudio())
+        sent = json.loads(client.sent[-1])
+        assert sent["type"] == "audio" and sent["format"] == "wav"
+        events = await client.until(lambda e: isinstance(e, AgentStoppedTalking), timeout=15)
+    assert any(isinstance(e, AgentAudio) for e in events)
+
+
+async def test_barge_in_with_interrupt(agent: LocalAgent) -> None:
+    client = await open_adapter(adapter(agent))
+    async with client.ws:
+        await client.send(SendText("please tell me a rather long story about the sea and the ships on it"))
+        await client.until(lambda e: isinstance(e, AgentAudio))
+        await client.send(Interrupt("user_speaking"))
+        events = await client.until(lambda e: isinstance(e, AgentStoppedTalking))
+        assert any(isinstance(e, Interruption) for e in events)
+        done = await client.until(lambda e: isinstance(e, TurnComplete))
+        assert done[-1].text is not None and len(done[-1].text) < 60  # type: ignore[attr-defined]
+        await client.send(SendText("again"))
+        events = await client.until(lambda e: isinstance(e, TurnComplete))
+    assert any(isinstance(e, AgentAudio) for e in events)
+
+
+async def test_new_text_interrupts_the_reply(agent: LocalAgent) -> None:
+    async with raw_connect(ws_url(agent, PATH), AUTH) as ws:
+        await ws.send(json.dumps({"type": "transcript", "text": "a long reply about many many things please"}))
+        await until(ws, "audio_chunk")
+        await ws.send(json.dumps({"type": "transcript", "text": "stop"}))
+        seen: list[dict[str, object]] = []
+        await until(ws, "speech_interrupted", seen=seen)
+        complete = await until(ws, "response_complete", seen=seen)
+        assert complete["text"] != "You said: a long reply about many many things please."
+        complete = await until(ws, "response_complete")
+    assert complete["text"] == "You said: stop."
+
+
+@pytest.mark.parametrize(("frame", "kind"), [
+    ("not json", "error"), (json.dumps({"type": "transcript"}), "error"),
+    (json.dumps({"type": "audio", "data": "%%%"}), "transcription_error"),
+    (json.dumps({"type": "audio", "data": base64.b64encode(b"definitely not audio").decode(), "format": "mp3"}),
+     "transcription_error"),
+])
+async def test_errors_keep_the_socket_open(agent: LocalAgent, frame: str, kind: str) -> None:
+    async with raw_connect(ws_url(agent, PATH), AUTH) as ws:
+        await ws.send(frame)
+        error = await recv_json(ws)
+        assert error["type"] == kind and error["error"]
+        await ws.send(json.dumps({"type": "transcript", "text": "still there"}))
+        assert (await until(ws, "response_complete"))["text"] == "You said: still there."
+
+
+async def test_errors_through_the_adapter(agent: LocalAgent) -> None:
+    client = await open_adapter(adapter(agent))
+    async with client.ws:
+        await client.ws.send("garbage")
+        error = (await client.until(lambda e: isinstance(e, ErrorEvent)))[-1]
+    assert isinstance(error, ErrorEvent) and error.code == "error"
+
+
+async def test_websocket_keepalive(agent: LocalAgent) -> None:
+    async with raw_connect(ws_url(agent, PATH), AUTH) as ws:
+        await (await ws.ping())
