@@ -162,3 +162,31 @@ def test_register_rejects_a_taken_path() -> None:
 
     with pytest.raises(ValueError):
         dialects.register(Other)
+
+
+class _Broken:
+    name = "broken"
+
+    def greeting(self) -> str | None:
+        return None
+
+    async def reply(self, user_text: str):  # type: ignore[no-untyped-def]
+        yield "First words. "
+        raise RuntimeError("the brain fell over")
+
+
+async def test_a_failing_brain_ends_the_turn_with_an_error(agent: LocalAgent) -> None:
+    from tests.agent.conftest import atoms_connect, recv_json, until
+
+    assert agent.voice is not None
+    agent.voice.make_brain = _Broken  # type: ignore[assignment]
+    async with atoms_connect(agent) as ws:
+        await recv_json(ws)
+        await ws.send(json.dumps({"type": "input_text.send", "text": "hi"}))
+        seen: list[dict] = []
+        await until(ws, "agent_stop_talking", seen=seen)
+        await ws.send(json.dumps({"type": "session.close"}))
+        await until(ws, "session.closed")
+    kinds = [m["type"] for m in seen]
+    assert "error" in kinds and "transcript" in kinds
+    assert kinds.index("agent_start_talking") < kinds.index("error")

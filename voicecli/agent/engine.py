@@ -246,8 +246,12 @@ class Engine:
                 raise
             except Exception:  # noqa: BLE001 - a failing brain must not kill the session
                 log.exception("agent turn failed")
-                self._speaker.cut()
+                turn, heard = self._speaker.cut()
                 self._emit(ErrorOut("internal_error", "the agent failed to answer"))
+                if turn is not None:
+                    self._emit(TranscriptOut("agent", heard, final=True, turn=turn))
+                    self._emit(TalkStop(turn))
+                    self._emit(TurnDone(turn, heard))
 
         self._turn_task = asyncio.create_task(run())
 

@@ -178,6 +178,7 @@ class LocalAgent:
         except Exception:  # noqa: BLE001
             log.exception("local agent: %s %s failed", method, path)
             reply = HttpReply.json(500, {"error": "internal server error"})
+        log.info("%s %s: %d", method, path, reply.status)
         writer.write(_response(reply.status, reply.body, reply.content_type))
         await writer.drain()
 
@@ -202,6 +203,7 @@ class LocalAgent:
         plan = self._faults(query)
 
         def refuse(status: int, text: str) -> None:
+            log.info("refused WebSocket %s: %d %s", path, status, text)
             proto.send_response(proto.reject(status, text + "\n"))
             for data in proto.data_to_send():
                 if data:
@@ -228,7 +230,9 @@ class LocalAgent:
                 writer.write(data)
         if response.status_code != 101:
             return
+        log.info("%s session open on %s%s", dialect.name, path, " with faults" if not plan.empty else "")
         await self._run_session(reader, writer, proto, dialect, FaultGate(plan))
+        log.info("%s session closed", dialect.name)
 
     async def _run_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                            proto: ServerProtocol, dialect: ServerDialect, gate: FaultGate) -> None:
