@@ -145,6 +145,18 @@ async def test_ready_from_the_dialect_can_override_the_greeting(agent: LocalAgen
     assert said["text"] == "Toy hello."
 
 
+async def test_ready_timeout_runs_the_dialects_timeout_outputs(agent: LocalAgent, toy: None,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ToyDialect, "ready_timeout", 0.2, raising=False)
+    async with connect(agent.url.replace("http", "ws") + PATH + "?ok=1") as ws:
+        start = asyncio.get_running_loop().time()
+        bye = await _json(ws, "bye")
+        with pytest.raises(Exception):
+            await asyncio.wait_for(ws.recv(), 3)
+    assert bye["reason"] == "timeout" and ws.close_code == 1008
+    assert asyncio.get_running_loop().time() - start >= 0.2
+
+
 async def test_registered_dialect_can_refuse(agent: LocalAgent, toy: None) -> None:
     from websockets.exceptions import InvalidStatus
 

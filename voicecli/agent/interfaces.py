@@ -216,6 +216,13 @@ class ServerDialect(ABC):
         (elevenlabs initiation data, token-pcm's token)."""
         return True
 
+    ready_timeout: float | None = None  # seconds to wait for that message; None: forever
+
+    def on_ready_timeout(self) -> list[AgentOutput]:
+        """Outputs when ``ready_timeout`` passed without Ready (e.g. an auth-timeout error
+        and a ``Closing`` with the dialect's close code)."""
+        return [Closing("timeout", 1008)]
+
     @abstractmethod
     def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
         """A client frame → inputs for the engine. A dialect may also answer directly

@@ -133,6 +133,12 @@ class WsSession:
             if self.writer.transport.get_write_buffer_size() > 1 << 20:
                 await self.writer.drain()
 
+    def _ready_timeout(self) -> None:
+        if self.engine.started or self._closing or self._done.is_set():
+            return
+        for output in self.dialect.on_ready_timeout():
+            self.emit(output)
+
     # ---- inputs ------------------------------------------------------------------------
 
     def _dispatch(self, message: Frame) -> None:
@@ -193,6 +199,8 @@ class WsSession:
             self._emit_raw(frame)
         if self.dialect.ready_on_open:
             self.engine.start()
+        elif self.dialect.ready_timeout is not None:
+            self._loop.call_later(self.dialect.ready_timeout, self._ready_timeout)
         try:
             await self._read_loop()
         except (ConnectionError, OSError):

@@ -23,7 +23,10 @@ this package is imported by :func:`load_all`, so no other file needs editing):
 3. ``ready_on_open``: True (default) makes the engine emit ``Ready`` at once, then the
    greeting. False: the session waits until ``feed`` returns a ``Ready`` output (after
    ElevenLabs' initiation data or token-pcm's token message); the server sends it and
-   starts the engine then. ``on_open()`` frames go out first either way.
+   starts the engine then. ``on_open()`` frames go out first either way. With
+   ``ready_timeout`` (seconds) set, ``on_ready_timeout()`` outputs are sent when no
+   ``Ready`` came in time (e.g. ``ErrorOut`` + ``Closing(reason, close_code=4001)``).
+   A ``Ready`` may carry ``greeting`` to override the agent's first message.
 4. ``feed(frame)`` returns ``UserInput`` values for the engine and may answer directly
    with ``AgentOutput`` values (``Ready``, ``ErrorOut``, ``Closing``). A
    ``ProtocolViolation`` with ``close_code`` closes the socket with that code after an
