@@ -210,7 +210,7 @@ class Engine:
             if marker == SPEECH_START and self._utterance is None:
                 self._start_utterance()
             elif marker == SPEECH_END and self._utterance is not None:
-                self._end_utterance()
+                self._end_utterance(self.options.hangover_ms)
 
     def _start_utterance(self) -> None:
         if self.options.barge_in or not self._speaker.talking:
@@ -221,8 +221,11 @@ class Engine:
         if self._stt is not None:
             self._stt.begin(bytes(self._utterance))
 
-    def _end_utterance(self) -> None:
+    def _end_utterance(self, trailing_silence_ms: int = 0) -> None:
         audio, self._utterance = bytes(self._utterance or b""), None
+        trim = max(0, trailing_silence_ms - 100) * self.input_rate // 1000 * 2
+        if 0 < trim < len(audio):
+            audio = audio[:-trim]  # the played-back clip keeps only 100 ms of the hangover
         if self._speaker.talking and not self.options.barge_in:
             return  # spoke over the agent with barge-in off: ignored
         self._begin_turn(self._user_turn(audio, self.input_rate, streamed=True))
