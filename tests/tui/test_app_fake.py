@@ -87,7 +87,7 @@ async def test_status_bar_latency_and_round_trip() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.status_bar.rtt_ms is not None)
         line = str(app.status_bar.render())
-        for part in ("wss://api.example", "agent agent-7", "live", "16 kHz", "PTT off", "turn 812 ms",
+        for part in ("wss://api.example", "agent agent-7", "live", "16 kHz", "PTT off", "reply 812 ms",
                      "rtt 47 ms"):
             assert part in line
 

@@ -51,3 +51,10 @@ def test_help_screen(snap_compare: Any) -> None:
         await pilot.pause(0.1)
 
     assert snap_compare(app_for(scripts.IDLE), terminal_size=(110, 40), run_before=run_before)
+
+
+def test_mid_conversation_no_color(snap_compare: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(scripts.CONVERSATION, ptt=PttMode.HOLD)
+    assert app.no_color
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled(9))

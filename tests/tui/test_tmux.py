@@ -95,3 +95,16 @@ def test_talk_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     assert any(t["role"] == "user" and t["text"] == "what is 12 plus 7" for t in turns)
     assert any(t["role"] == "agent" and "19" in t["text"] for t in turns)
     assert records[-1]["type"] == "end" and records[-1]["reason"] == "client_requested"
+
+
+def test_handshake_failure_leaves_the_app_with_one_line_and_its_code(tmux: Tmux) -> None:
+    # nothing listens on port 9 of the loopback: connection refused, exit code 6
+    command = " ".join(shlex.quote(part) for part in [
+        *voicecli_command(), "talk", "--no-audio", "--url", "http://127.0.0.1:9", "--agent", "a1"])
+    tmux.send(f"clear; SMALLEST_API_KEY=sk_test_key {command} 2>&1; echo EXIT=$?", "Enter")
+    screen = tmux.wait_for(lambda s: "EXIT=" in s, "the app to exit", timeout=20)
+    assert "EXIT=6" in screen
+    assert tmux.run("display-message", "-p", "-t", "talk", "#{alternate_on}").strip() == "0"
+    errors = [line for line in screen.splitlines() if line.startswith("voicecli: error:")]
+    assert errors == ["voicecli: error: connection refused by ws://127.0.0.1:9: is the server running?"]
+    assert "transcript saved" not in screen and "Traceback" not in screen

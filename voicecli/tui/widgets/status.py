@@ -38,7 +38,7 @@ class StatusBar(Widget):
             (self.state, "bold" if self.failed else ""),
             (_khz(self.rate) if self.state not in ("starting", "connecting") else "", ""),
             (f"PTT {self.ptt}", ""),
-            (f"turn {self.latency_ms:.0f} ms" if self.latency_ms is not None else "turn – ms", ""),
+            (f"reply {self.latency_ms:.0f} ms" if self.latency_ms is not None else "reply – ms", ""),
             (f"rtt {self.rtt_ms:.0f} ms" if self.rtt_ms is not None else "", ""),
         ]
         first = True
