@@ -122,7 +122,7 @@ class WsSession:
                 await asyncio.sleep(delay)
             if self.gate.stalled:
                 continue
-            frames = [item] if isinstance(item, (str, bytes)) else self.dialect.encode(item)
+            frames = [item] if isinstance(item, (str, bytes)) else self._encode(item)
             for frame in frames:
                 self._send(frame)
                 if self._fire():
@@ -132,6 +132,13 @@ class WsSession:
                 return
             if self.writer.transport.get_write_buffer_size() > 1 << 20:
                 await self.writer.drain()
+
+    def _encode(self, output: AgentOutput) -> list[Frame]:
+        try:
+            return self.dialect.encode(output)
+        except Exception:  # noqa: BLE001 - skip the output, keep the session
+            log.exception("dialect %s failed to encode %s", self.dialect.name, type(output).__name__)
+            return []
 
     def _ready_timeout(self) -> None:
         if self.engine.started or self._closing or self._done.is_set():
