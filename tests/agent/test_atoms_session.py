@@ -199,3 +199,20 @@ async def test_greeting_is_spoken_on_connect() -> None:
             assert (await recv_json(ws))["type"] == "agent_start_talking"
             final = await until(ws, "transcript")
     assert final["text"] == "Welcome back."
+
+
+@pytest.mark.parametrize("rate", [8000, 48000])
+async def test_audio_is_resampled_to_the_session_rate(rate: int) -> None:
+    from tests.agent.conftest import make_config
+    from voicecli.agent.tone import tone_pattern
+
+    async with LocalAgent(make_config(chunk_ms=20)) as server:
+        async with atoms_connect(server, sample_rate=rate) as ws:
+            await recv_json(ws)
+            await ws.send(json.dumps({"type": "input_text.send", "text": "hi"}))
+            seen: list[dict] = []
+            await until(ws, "agent_stop_talking", seen=seen)
+    expected = len(tone_pattern("You said: hi.", 24000)) / 2 / 24000
+    assert abs(audio_seconds(seen, rate) - expected) < 0.01
+    sizes = {len(base64.b64decode(m["audio"])) for m in seen if m["type"] == "output_audio.delta"}
+    assert max(sizes) == rate * 2 * 20 // 1000
