@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import LocalAgent
@@ -170,7 +170,11 @@ async def open_adapter(adapter: Adapter) -> AdapterClient:
         status, body = await http(request)
         adapter.on_http_response(status, body)
     hs = adapter.handshake()
-    ws = await connect(hs.url, additional_headers=dict(hs.headers), open_timeout=5, max_size=None)
+    try:
+        ws = await connect(hs.url, additional_headers=dict(hs.headers), open_timeout=5, max_size=None)
+    except InvalidStatus as exc:  # what the transport layer does with a refused upgrade
+        response = exc.response
+        raise adapter.handshake_error(response.status_code, bytes(response.body or b"")) from exc
     client = AdapterClient(adapter, ws)
     for frame in hs.initial_frames:
         await ws.send(frame)
