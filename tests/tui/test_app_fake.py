@@ -13,7 +13,7 @@ from voicecli.protocol.events import (
     SessionStarted,
     TranscriptDelta,
 )
-from voicecli.session.events import SessionClosed, TurnLatency
+from voicecli.session.events import AudioStatus, SessionClosed, TurnLatency
 from voicecli.tui import TalkSettings, create_app
 from voicecli.tui.ptt import PttMode
 from voicecli.tui.widgets.help import HelpScreen
@@ -145,3 +145,14 @@ async def test_ctrl_c_closes_the_session_cleanly() -> None:
         await wait_until(pilot, lambda: not app.is_running, what="exit")
     assert session.commands == [Close()]
     assert app.return_value == 0 and app.closed.reason == "client_requested"
+
+
+async def test_missing_audio_devices_are_shown() -> None:
+    session = FakeSession([STARTED, AudioStatus(input=None, output=None)])
+    app = create_app(fake_factory(session), TalkSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.mic_meter.state == "no mic")
+        await pilot.pause()
+        assert "no microphone or speaker: going on without it" in texts(app)
+        assert app.mic_meter.region.width >= len(str(app.mic_meter.render())) and \
+            str(app.mic_meter.render()).endswith("no mic")

@@ -146,10 +146,13 @@ def talk(
     notices: list[str] = []
     options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex)
     if record is not None:
-        if hook is None:
-            notices.append("recording is not available")
+        try:
+            options.recorder = _start_recorder(record) if hook is not None else None
+        except Exception as exc:  # noqa: BLE001 - say so in the app and go on without recording
+            notices.append(f"recording is not available: {exc}")
         else:
-            options.recorder = _start_recorder(record)
+            if options.recorder is None:
+                notices.append("recording is not available")
     path = transcript_file(transcript_dir, target.dialect)
 
     from voicecli.tui import TalkSettings, create_app

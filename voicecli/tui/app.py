@@ -189,8 +189,11 @@ class VoiceApp(QuietCrashApp[int]):
         elif isinstance(event, AudioStatus):
             if event.input is None:
                 self.mic_meter.state = "no mic"
+            missing = [name for name, dev in (("microphone", event.input), ("speaker", event.output)) if not dev]
             if event.notice:
                 self.notice(event.notice)
+            elif missing:
+                self.notice(f"no {' or '.join(missing)}: going on without it", "warning")
         elif isinstance(event, Notice):
             self.notice(event.text, event.level)
         elif isinstance(event, SessionClosed):

@@ -79,6 +79,8 @@ def record(host: SlashHost, directory: Path) -> None:
         host.notice(host.settings.recorder(session, directory))
     except (OSError, VoicecliError) as exc:
         host.notice(f"cannot record: {exc}", "error")
+    except Exception as exc:  # noqa: BLE001 - a recorder failure must not end the conversation
+        host.notice(f"cannot record: {exc.__class__.__name__}: {exc}", "error")
 
 
 def export(host: SlashHost, path: Path) -> None:

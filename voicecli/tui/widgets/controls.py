@@ -17,7 +17,7 @@ class MuteButton(Widget):
     class Clicked(Message):
         """The user clicked the mute button."""
 
-    muted: reactive[bool] = reactive(False)
+    muted: reactive[bool] = reactive(False, layout=True)
 
     def render(self) -> Text:
         return Text("[ muted  (m) ]" if self.muted else "[ mute (m) ]", style="bold" if self.muted else "")

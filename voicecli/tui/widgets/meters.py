@@ -29,7 +29,7 @@ class LevelMeter(Widget):
     DEFAULT_CSS = "LevelMeter { height: 1; width: auto; }"
 
     level: reactive[float] = reactive(-100.0, layout=False)
-    state: reactive[str] = reactive("")
+    state: reactive[str] = reactive("", layout=True)
 
     def __init__(self, label: str, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
