@@ -20,6 +20,9 @@ def serve(
     llm_url: Annotated[str | None, typer.Option("--llm-url", help="OpenAI-compatible endpoint (--brain llm).")
                        ] = None,
     llm_model: Annotated[str | None, typer.Option("--llm-model", help="Model name (--brain llm).")] = None,
+    llm_key_env: Annotated[str | None, typer.Option(
+        "--llm-key-env", metavar="NAME", help="Environment variable with the LLM endpoint's key (--brain llm).")
+    ] = None,
     agent: Annotated[list[str] | None, typer.Option("--agent", help="Accepted agent id (repeatable; "
                                                                     "default: any).")] = None,
     speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Offline TTS/STT, or the tone voice.")
@@ -32,12 +35,10 @@ def serve(
     """Run the local agent: every dialect at its provider's real path, on one port."""
     from voicecli.cli.serve import serve_command
 
-    extra = {}
-    if llm_url or llm_model:
-        extra = {"llm_url": llm_url, "llm_model": llm_model}
     return serve_command(host=host, port=port, api_key_env=api_key_env, greeting=greeting, brain=brain,
                          allow_faults=allow_faults, faults=faults, speech=speech, agent_ids=agent,
-                         hangover_ms=hangover_ms, **extra)
+                         hangover_ms=hangover_ms, llm_url=llm_url, llm_model=llm_model,
+                         llm_api_key_env=llm_key_env)
 
 
 def devices(
