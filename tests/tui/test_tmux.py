@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def test_talk_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     assert "You (typed)  what is 12 plus 7" in screen
     tmux.send("/quit")
     tmux.send("Enter")
-    screen = tmux.wait_for(lambda s: "EXIT=" in s, "the app to exit", timeout=15)
+    screen = tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=15)
     assert "EXIT=0" in screen
     assert tmux.run("display-message", "-p", "-t", "talk", "#{alternate_on}").strip() == "0"
     lines = [line for line in screen.splitlines() if line.strip()]
@@ -102,7 +103,7 @@ def test_handshake_failure_leaves_the_app_with_one_line_and_its_code(tmux: Tmux)
     command = " ".join(shlex.quote(part) for part in [
         *voicecli_command(), "talk", "--no-audio", "--url", "http://127.0.0.1:9", "--agent", "a1"])
     tmux.send(f"clear; SMALLEST_API_KEY=sk_test_key {command} 2>&1; echo EXIT=$?", "Enter")
-    screen = tmux.wait_for(lambda s: "EXIT=" in s, "the app to exit", timeout=20)
+    screen = tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=20)
     assert "EXIT=6" in screen
     assert tmux.run("display-message", "-p", "-t", "talk", "#{alternate_on}").strip() == "0"
     errors = [line for line in screen.splitlines() if line.startswith("voicecli: error:")]
