@@ -156,3 +156,30 @@ async def test_missing_audio_devices_are_shown() -> None:
         assert "no microphone or speaker: going on without it" in texts(app)
         assert app.mic_meter.region.width >= len(str(app.mic_meter.render())) and \
             str(app.mic_meter.render()).endswith("no mic")
+
+
+async def test_keys_outside_and_inside_the_message_box() -> None:
+    session = FakeSession([STARTED])
+    app = create_app(fake_factory(session), TalkSettings(ptt=PttMode.TOGGLE))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        await pilot.press("m")  # in the box, m is a letter
+        assert app.message_input.value == "m" and not session.muted
+        await pilot.press("space")  # the box is not empty: space is a space
+        assert app.message_input.value == "m " and not session.gate_open
+        await pilot.press("ctrl+space")  # the talk key anywhere
+        assert session.gate_open
+        await pilot.press("escape")
+        assert app.focused is app.transcript_view
+        await pilot.press("m")
+        assert session.muted and "muted" in str(app.ptt_indicator.render())
+        await pilot.pause(0.3)
+        await pilot.press("space")  # outside the box: the talk key (closes and commits)
+        assert session.gates == [True, False]
+        await pilot.press("i")
+        assert app.focused is app.message_input
+        await pilot.press("f3")
+        assert app.ptt.mode is PttMode.HOLD and not session.gate_open
+        await pilot.press("f3")
+        assert app.ptt.mode is PttMode.OFF and session.gate_open
+        assert "PTT off" in str(app.status_bar.render())
