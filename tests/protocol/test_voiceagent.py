@@ -42,7 +42,7 @@ from voicecli.protocol.events import (
     Unknown,
 )
 from voicecli.protocol.registry import adapter_class
-from voicecli.protocol.voiceagent import REORDER_WINDOW, STREAM_END, VoiceAgentAdapter, encoding_of
+from voicecli.protocol.voiceagent import REORDER_WINDOW, STREAM_END, VoiceAgentAdapter, encoding_of, level_db
 
 
 def make(url: str = "ws://localhost:8080", **kw: object) -> VoiceAgentAdapter:
@@ -116,14 +116,56 @@ def test_commit_sends_one_wav_clip() -> None:
     assert a.encode(CommitAudio()) == []  # the buffer was emptied
 
 
+def loud(n_bytes: int) -> bytes:
+    return (b"\x00\x40\x00\xc0" * (n_bytes // 4 + 1))[:n_bytes]  # +-16384: about -6 dBFS
+
+
+def clip_of(frame: str | bytes) -> bytes:
+    with wave.open(io.BytesIO(base64.b64decode(json.loads(frame)["data"]))) as w:
+        return w.readframes(w.getnframes())
+
+
 def test_clip_size_cap() -> None:
     a = make(options={"max_clip_bytes": 1000})
-    assert a.encode(SendAudio(bytes(800))) == []
-    assert a.encode(SendAudio(bytes(800))) == []
+    assert a.encode(SendAudio(loud(800))) == []
+    assert a.encode(SendAudio(loud(800))) == []
     assert a.dropped_audio_frames == 1
     (frame,) = a.encode(CommitAudio())
-    with wave.open(io.BytesIO(base64.b64decode(json.loads(frame)["data"]))) as w:
-        assert w.getnframes() == 400
+    assert len(clip_of(frame)) == 800
+
+
+def test_leading_silence_is_trimmed_to_the_preroll() -> None:
+    a = make()  # 16 kHz: 300 ms of preroll = 9600 bytes
+    for _ in range(100):  # two seconds of silence between turns
+        a.encode(SendAudio(bytes(640)))
+    a.encode(SendAudio(loud(640)))
+    a.encode(SendAudio(bytes(640)))
+    (frame,) = a.encode(CommitAudio())
+    pcm = clip_of(frame)
+    assert len(pcm) == 9600 + 640 + 640 and pcm[9600:10240] == loud(640)
+
+
+def test_silent_commit_sends_nothing() -> None:
+    a = make()
+    for _ in range(50):
+        a.encode(SendAudio(bytes(640)))
+    assert a.encode(CommitAudio()) == []
+    a.encode(SendAudio(loud(640)))
+    (frame,) = a.encode(CommitAudio())
+    assert clip_of(frame) == loud(640)  # the silence before the last commit was forgotten
+
+
+def test_threshold_option_keeps_everything() -> None:
+    a = make(options={"clip_threshold_db": -100})
+    for _ in range(10):
+        a.encode(SendAudio(b"\x01\x00" * 320))
+    (frame,) = a.encode(CommitAudio())
+    assert len(clip_of(frame)) == 6400
+
+
+def test_level_db() -> None:
+    assert level_db(b"") == -100.0 and level_db(bytes(640)) == -100.0
+    assert -7 < level_db(loud(640)) < -5
 
 
 def test_text_interrupt_and_silent_commands() -> None:

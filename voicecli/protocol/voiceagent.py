@@ -28,8 +28,13 @@ client side.
   can tell it from a playback-based stop. ``response_complete`` → an agent
   :class:`TranscriptFinal` plus :class:`TurnComplete`; audio arriving after it still plays.
 
+The mic keeps sending frames between turns (silence included), so the clip does not
+start until a frame reaches ``clip_threshold_db`` (RMS, dBFS); the ``PREROLL_MS`` before
+it are kept. A commit with no such frame sends nothing.
+
 Options: ``path``, ``output_format`` (the encoding announced in SessionStarted before
-any chunk arrives; default ``mp3``), ``output_rate`` (default 24000), ``max_clip_bytes``.
+any chunk arrives; default ``mp3``), ``output_rate`` (default 24000), ``max_clip_bytes``,
+``clip_threshold_db`` (default -50; -100 keeps everything).
 """
 
 from __future__ import annotations
@@ -38,8 +43,12 @@ import base64
 import binascii
 import io
 import json
+import math
 import wave
+from collections import deque
 from typing import Any, ClassVar, cast
+
+import numpy as np
 
 from voicecli.errors import UsageError
 from voicecli.protocol.base import (
@@ -77,6 +86,8 @@ DEFAULT_OUTPUT_RATE = 24000
 REORDER_WINDOW = 4
 # 10 MB server limit on the base64 text: 3/4 of it, minus the WAV header and margin
 MAX_CLIP_BYTES = 7_000_000
+PREROLL_MS = 300
+CLIP_THRESHOLD_DB = -50.0
 STREAM_END = "stream_end"
 
 _ENCODINGS: dict[str, Encoding] = {
@@ -104,6 +115,16 @@ def encoding_of(value: Any) -> Encoding:
     if key in _ENCODINGS:
         return _ENCODINGS[key]
     raise ValueError(f"unknown audio format {value!r}")
+
+
+def level_db(pcm: bytes) -> float:
+    """RMS level of PCM16 in dBFS (-100 for silence or no samples)."""
+    usable = len(pcm) - len(pcm) % 2
+    if usable <= 0:
+        return -100.0
+    samples = np.frombuffer(pcm[:usable], dtype="<i2").astype(np.float64)
+    rms = float(np.sqrt(np.mean(samples * samples)))
+    return max(-100.0, 20 * math.log10(rms / 32768)) if rms > 0 else -100.0
 
 
 def wav_bytes(pcm: bytes, rate: int) -> bytes:
@@ -138,7 +159,10 @@ class VoiceAgentAdapter(Adapter):
             raise UsageError(f"voiceagent output_format: {exc}") from exc
         self.output_format = AudioFormat(out_encoding, int(o.get("output_rate", DEFAULT_OUTPUT_RATE)))
         self.max_clip_bytes = int(o.get("max_clip_bytes", MAX_CLIP_BYTES))
+        self.clip_threshold_db = float(o.get("clip_threshold_db", CLIP_THRESHOLD_DB))
         self._clip = bytearray()
+        self._voiced = False  # the clip has started (a frame reached the threshold)
+        self._preroll: deque[bytes] = deque()
         self.dropped_audio_frames = 0
         self.dropped_chunks = 0
         self._next_chunk = 0
@@ -272,28 +296,47 @@ class VoiceAgentAdapter(Adapter):
 
     def encode(self, command: Command) -> list[Frame]:
         if isinstance(command, SendAudio):
-            if len(self._clip) + len(command.pcm) > self.max_clip_bytes:
-                self.dropped_audio_frames += 1
-                return []
-            self._clip.extend(command.pcm)
+            self._buffer(command.pcm)
             return []
         if isinstance(command, CommitAudio):
-            if not self._clip:
+            if not self._voiced or not self._clip:
+                self._reset_clip()
                 return []
             pcm = bytes(self._clip[: len(self._clip) - len(self._clip) % 2])
-            self._clip.clear()
+            self._reset_clip()
             data = base64.b64encode(wav_bytes(pcm, self.input_rate)).decode("ascii")
             return [json.dumps({"type": "audio", "data": data, "format": "wav"})]
         if isinstance(command, SendText):
             if not command.text:
                 return []
-            self._clip.clear()  # the typed turn replaces any half-spoken one
+            self._reset_clip()  # the typed turn replaces any half-spoken one
             return [json.dumps({"type": "transcript", "text": command.text})]
         if isinstance(command, Interrupt):
             return [json.dumps({"type": "interrupt", "reason": command.reason})]
         if isinstance(command, Close):
-            self._clip.clear()
+            self._reset_clip()
         return []  # no keepalive, context or tool-result message in this protocol
+
+    def _buffer(self, pcm: bytes) -> None:
+        if not self._voiced:
+            if level_db(pcm) < self.clip_threshold_db:
+                self._preroll.append(pcm)
+                limit = self.input_rate * 2 * PREROLL_MS // 1000
+                while self._preroll and sum(map(len, self._preroll)) - len(self._preroll[0]) >= limit:
+                    self._preroll.popleft()
+                return
+            self._voiced = True
+            self._clip = bytearray(b"".join(self._preroll))
+            self._preroll.clear()
+        if len(self._clip) + len(pcm) > self.max_clip_bytes:
+            self.dropped_audio_frames += 1
+            return
+        self._clip.extend(pcm)
+
+    def _reset_clip(self) -> None:
+        self._clip = bytearray()
+        self._preroll.clear()
+        self._voiced = False
 
     def on_close(self, code: int | None, reason: str) -> list[Event]:
         if code == 1008:
