@@ -82,3 +82,11 @@ def test_log_writes_each_settled_turn_at_once_and_redacts(tmp_path: Path) -> Non
     assert [r["type"] for r in records] == ["session", "turn", "turn", "end"]
     assert "sk_transcript_secret_1" not in path.read_text()
     assert "**You**" in to_markdown(t) and "partial" in to_markdown(t)
+
+
+def test_words_after_an_interruption_start_a_new_agent_turn() -> None:
+    t = Transcript()
+    t.apply(TranscriptDelta("agent", "first reply"))
+    t.apply(Interruption())
+    t.apply(TranscriptDelta("agent", "second", cumulative=False))
+    assert [(x.text, x.interrupted) for x in t.turns] == [("first reply", True), ("second", False)]

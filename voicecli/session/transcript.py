@@ -97,6 +97,7 @@ class Transcript:
             cut = self._last("agent")
             if cut is not None and (not cut.final or cut is self.turns[-1]):
                 cut.interrupted = True
+                cut.final = True  # the agent's next words start a new turn
                 return [cut]
             return []
         if isinstance(event, PlaybackFlushed):
@@ -127,7 +128,7 @@ class Transcript:
     def _open(self, role: str, kind: TurnKind) -> Turn:
         """The open turn of ``role`` and ``kind``, or a new one."""
         for turn in reversed(self.turns):
-            if turn.role == role and turn.kind == kind and not turn.final:
+            if turn.role == role and turn.kind == kind and not turn.final and not turn.interrupted:
                 return turn
             if turn.role == role and turn.kind in ("speech", "typed"):
                 break

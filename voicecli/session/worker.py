@@ -346,7 +346,7 @@ class Session:
         if audio is None:
             self._emit(AudioStatus(input=None, output=None, notice="text only (no audio)"))
             return
-        notice = getattr(audio, "notice", None)
+        failure: str | None = None
         try:
             if self.options.audio_output:
                 self._playback = await audio.open_playback(event.output_format.sample_rate)
@@ -354,7 +354,9 @@ class Session:
                 self._capture = await audio.open_capture(event.input_format.sample_rate,
                                                          self.options.frame_ms)
         except AudioDeviceError as exc:
-            notice = str(exc)
+            failure = str(exc)
+        # the backend says why a stream is missing only once it has tried to open it
+        notice = failure or getattr(audio, "notice", None)
         recorder = self.options.recorder
         if recorder is not None and self._playback is not None:
             attach = getattr(recorder, "attach_playback", None)
