@@ -82,6 +82,22 @@ def test_headers_passed_and_no_auth_by_default() -> None:
     assert make().prepare() is None
 
 
+def test_bearer_auth_option() -> None:
+    from voicecli.errors import ConfigError
+    from voicecli.secrets import Secret
+
+    assert make(api_key=Secret("va_key_1")).handshake().headers == {}  # never sent unasked
+    hs = make(api_key=Secret("va_key_1"), options={"auth": "bearer"}).handshake()
+    assert hs.headers == {"Authorization": "Bearer va_key_1"}
+    hs = make(api_key=Secret("va_key_1"), options={"auth": "bearer"},
+              headers={"authorization": "Token x"}).handshake()
+    assert hs.headers == {"authorization": "Token x"}
+    with pytest.raises(ConfigError):
+        make(options={"auth": "bearer"}).handshake()
+    with pytest.raises(UsageError):
+        make(options={"auth": "basic"})
+
+
 def test_session_started_on_open() -> None:
     (ev,) = make(sample_rate=24000, options={"output_format": "opus", "output_rate": 48000}).on_open()
     assert isinstance(ev, SessionStarted)
