@@ -61,7 +61,7 @@ from voicecli.audio import codecs
 PATH = "/voiceagent"
 OUTPUT_RATE = 24000
 INPUT_RATE = 16000
-CHUNK_MAX_S = 1.0
+CHUNK_MAX_S = 0.5
 MAX_AUDIO_BYTES = 10 * 1024 * 1024
 FORMATS = ("mp3", "opus", "wav")
 _CLIP_FORMATS = {"wav": "wav", "wave": "wav", "mp3": "mp3", "mpeg": "mp3", "opus": "opus", "ogg": "opus",
