@@ -32,17 +32,21 @@ class PulseBedError(RuntimeError):
 
 
 class MicFeeder:
-    """Writes 20 ms frames into the virtual microphone's FIFO at real-time pace, from a
-    thread: queued audio when there is some, silence otherwise (so capture never stalls).
-    ``writes`` keeps ``(monotonic_time, first_sample_index)`` of recent frames."""
+    """Writes ``chunk_ms`` chunks (20 ms by default) into the virtual microphone's FIFO at
+    real-time pace, from a thread: queued audio when there is some, silence otherwise (so
+    capture never stalls). ``writes`` keeps ``(monotonic_time, first_sample_index)`` of
+    recent chunks."""
 
-    def __init__(self, fifo: Path) -> None:
+    def __init__(self, fifo: Path, chunk_ms: int = FRAME_MS) -> None:
         self._fifo = fifo
+        self.chunk_ms = chunk_ms
         self._pending: deque[np.ndarray] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.samples_written = 0
+        self.cpu_seconds = 0.0
+        """CPU time this feeder's thread has used (to leave it out of CPU measurements)."""
         self.writes: deque[tuple[float, int]] = deque(maxlen=5000)
         self.marks: list[tuple[float, int]] = []
         """``(time, sample_index)`` of each ``play`` call's first sample when written."""
@@ -100,7 +104,7 @@ class MicFeeder:
         return out
 
     def _run(self) -> None:
-        n = MIC_RATE * FRAME_MS // 1000
+        n = MIC_RATE * self.chunk_ms // 1000
         fd = os.open(self._fifo, os.O_WRONLY)
         try:
             next_t = time.monotonic()
@@ -108,13 +112,17 @@ class MicFeeder:
                 frame = self._next_frame(n)
                 pcm = np.clip(np.rint(frame * 32768.0), -32768, 32767).astype("<i2").tobytes()
                 now = time.monotonic()
-                os.write(fd, pcm)
+                try:
+                    os.write(fd, pcm)
+                except OSError:  # the server went away (bed stopping)
+                    return
                 self.writes.append((now, self.samples_written))
                 while self._mark_at and self._mark_at[0] < self.samples_written + n:
                     idx = self._mark_at.popleft()
                     self.marks.append((now + (idx - self.samples_written) / MIC_RATE, idx))
                 self.samples_written += n
-                next_t += FRAME_MS / 1000
+                next_t += self.chunk_ms / 1000
+                self.cpu_seconds = time.thread_time()
                 delay = next_t - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
@@ -183,8 +191,9 @@ class PulseBed:
     """A private PulseAudio daemon: sink ``spk`` (default), source ``mic`` (default, fed by
     ``self.mic``), and optional extra null sinks at other rates (``extra_sinks``)."""
 
-    def __init__(self, extra_sinks: dict[str, int] | None = None) -> None:
+    def __init__(self, extra_sinks: dict[str, int] | None = None, mic_chunk_ms: int = FRAME_MS) -> None:
         self.extra_sinks = extra_sinks or {}
+        self.mic_chunk_ms = mic_chunk_ms
         self.dir: Path | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.mic: MicFeeder | None = None
@@ -249,7 +258,7 @@ class PulseBed:
         self._saved_env = {"PULSE_SERVER": os.environ.get("PULSE_SERVER")}
         os.environ["PULSE_SERVER"] = self.server
         self.reinit_portaudio()
-        self.mic = MicFeeder(fifo)
+        self.mic = MicFeeder(fifo, self.mic_chunk_ms)
         self.mic.start()
         return self
 

@@ -16,10 +16,8 @@ from voicecli.audio.base import FRAME_MS
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, unavailable_reason
 from voicecli.audio.framer import Frame, Framer
 from voicecli.audio.levels import SILENCE_DB, rms_db
-from voicecli.audio.resample import StreamResampler, downmix
+from voicecli.audio.resample import OverlapResampler
 from voicecli.errors import AudioDeviceError
-
-_Block = tuple[npt.NDArray[np.float32], float]
 
 
 class InputTimeMap:
@@ -54,9 +52,9 @@ class InputTimeMap:
 class DeviceCapture:
     """A ``CaptureStream`` on a PortAudio input device.
 
-    The callback only copies the block and hands it to the event loop; resampling and
-    framing happen in ``frames()``. The queue between them is bounded: when the consumer
-    falls behind, the oldest blocks are dropped (``overflows`` counts them).
+    The callback downmixes, resamples and cuts frames, then hands whole frames to the event
+    loop. The queue between them is bounded: when the consumer falls behind, the oldest
+    frames are dropped (``overflows`` counts them); the callback never waits.
     """
 
     def __init__(
@@ -68,7 +66,7 @@ class DeviceCapture:
         device_rate: int | None = None,
         channels: int | None = None,
         block_ms: int = 10,
-        max_queue_blocks: int = 100,
+        max_queue_frames: int = 50,
         stall_check_s: float = 1.0,
     ) -> None:
         self.rate = rate
@@ -78,8 +76,9 @@ class DeviceCapture:
         self._requested_channels = channels
         self._block_ms = block_ms
         self._stall_check_s = stall_check_s
-        self._queue: asyncio.Queue[_Block] = asyncio.Queue(maxsize=max_queue_blocks)
+        self._queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=max_queue_frames)
         self._stream: Any = None
+        self._watchdog_handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._offset = 0.0
         self._closed = False
@@ -90,7 +89,7 @@ class DeviceCapture:
         self.device_rate = 0
         self.channels = 0
         self.overflows = 0
-        """Input blocks dropped because the consumer fell behind."""
+        """Frames dropped (oldest first) because the consumer fell behind."""
         self.device_overflows = 0
         """Blocks the device reported as overflowed (PortAudio status flag)."""
         self.callbacks = 0
@@ -110,10 +109,15 @@ class DeviceCapture:
         # Mono and stereo microphones are covered by the first two channels; opening all
         # 32 channels of a sound server's virtual device would only cost CPU.
         self.channels = min(self._requested_channels or max_ch, 2)
-        self._resampler = StreamResampler(self.device_rate, self.rate)
+        self._resampler = OverlapResampler(self.device_rate, self.rate)
         self._timemap = InputTimeMap(self.device_rate, self.rate)
         self._framer = Framer(self.rate, self.rate * self.frame_ms // 1000)
         self._out_count = 0
+        self._mono = np.empty(self.device_rate // 10, dtype=np.float32)
+        self._acc = np.empty(self.device_rate // 5, dtype=np.float32)
+        self._acc_len = 0
+        self._in_total = 0
+        self._next_at = self._resampler.input_needed_for(self._framer.frame_samples)
         try:
             with quiet_stderr():
                 self._stream = sd.InputStream(
@@ -136,9 +140,15 @@ class DeviceCapture:
                 f"cannot open input device {info['name']!r} at {self.device_rate} Hz: "
                 f"{str(exc).splitlines()[0]}"
             ) from None
+        self._watchdog_handle = self._loop.call_later(self._stall_check_s, self._watchdog)
 
     async def close(self) -> None:
         self._closed = True
+        if self._watchdog_handle is not None:
+            self._watchdog_handle.cancel()
+            self._watchdog_handle = None
+        if not self._queue.full():  # wake up a consumer waiting in frames()
+            self._queue.put_nowait(Frame(b"", 0.0))
         stream, self._stream = self._stream, None
         if stream is not None:
             with contextlib.suppress(Exception):  # a vanished device may refuse; nothing to do
@@ -148,6 +158,8 @@ class DeviceCapture:
 
     # --- audio thread ------------------------------------------------------------------
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        # Downmixing, resampling and framing cost ~25 us per 10 ms block here; the event
+        # loop is woken only when a whole frame is ready (every 20 ms, not every block).
         with contextlib.suppress(Exception):  # never raise into PortAudio (loop closed, ...)
             self.callbacks += 1
             if status.input_overflow:
@@ -155,10 +167,49 @@ class DeviceCapture:
             adc = float(time_info.inputBufferAdcTime)
             if adc <= 0.0:
                 adc = float(time_info.currentTime) - frames / self.device_rate
-            block = downmix(indata).copy()
+            ready = self._process(self._downmix(indata, frames), adc - self._offset)
             loop = self._loop
-            if loop is not None and not self._closed:
-                loop.call_soon_threadsafe(self._deliver, block, adc - self._offset)
+            if ready and loop is not None and not self._closed:
+                loop.call_soon_threadsafe(self._deliver, ready)
+
+    def _downmix(self, indata: Any, frames: int) -> npt.NDArray[np.float32]:
+        """Mono view of the block in a preallocated buffer (no allocation per callback)."""
+        if self.channels == 1:
+            mono: npt.NDArray[np.float32] = indata[:, 0]
+            return mono
+        if frames > self._mono.size:
+            self._mono = np.empty(frames, dtype=np.float32)
+        out = self._mono[:frames]
+        np.add(indata[:, 0], indata[:, 1], out=out)
+        out *= np.float32(0.5)
+        return out
+
+    def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
+        """Accumulate input; run the filter only once the next frame can be completed
+        (every ~20 ms), so most callbacks cost one copy."""
+        n = int(block.size)
+        self._timemap.add_block(n, t)
+        if self._acc_len + n > self._acc.size:
+            grown = np.empty(max(self._acc.size * 2, self._acc_len + n), dtype=np.float32)
+            grown[: self._acc_len] = self._acc[: self._acc_len]
+            self._acc = grown
+        self._acc[self._acc_len : self._acc_len + n] = block
+        self._acc_len += n
+        self._in_total += n
+        if self._in_total < self._next_at:
+            return []
+        rs = self._resampler
+        out = rs.process(self._acc[: self._acc_len])
+        self._acc_len = 0
+        framer = self._framer
+        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
+        if out.size == 0:
+            return []
+        start_time = self._timemap.time_of_output(self._out_count)
+        self._out_count += int(out.size)
+        frames = self._framer.push(out, start_time)
+        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
+        return frames
 
     def _on_finished(self) -> None:
         if not self._closed:
@@ -170,21 +221,20 @@ class DeviceCapture:
                 self._mark_failed("input device stopped")
 
     # --- event loop ---------------------------------------------------------------------
-    def _deliver(self, block: npt.NDArray[np.float32], t: float) -> None:
-        if self._queue.full():
-            try:
-                self._queue.get_nowait()
-                self.overflows += 1
-            except asyncio.QueueEmpty:
-                pass
-        self._queue.put_nowait((block, t))
+    def _deliver(self, frames: list[Frame]) -> None:
+        for frame in frames:
+            if self._queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    self._queue.get_nowait()
+                    self.overflows += 1
+            self._queue.put_nowait(frame)
 
     def _mark_failed(self, why: str) -> None:
         if not self._failed and not self._closed:
             self._failed = True
             self._notice = f"microphone lost ({why}); continuing without it"
             if not self._queue.full():  # wake up frames()
-                self._queue.put_nowait((np.zeros(0, dtype=np.float32), 0.0))
+                self._queue.put_nowait(Frame(b"", 0.0))
 
     async def frames(self) -> AsyncIterator[bytes]:
         """Exact frames at ``rate``. Ends when the stream is closed; raises
@@ -192,28 +242,21 @@ class DeviceCapture:
         while not self._closed:
             if self._failed:
                 raise AudioDeviceError(self._notice or "microphone lost")
-            try:
-                block, t = await asyncio.wait_for(self._queue.get(), self._stall_check_s)
-            except TimeoutError:
-                self._check_alive()
+            frame = await self._queue.get()
+            if not frame.pcm or self._closed:
                 continue
-            if block.size == 0:
-                continue
-            for frame in self._process(block, t):
-                if self._closed:
-                    return
-                self._last_capture_time = frame.start_time
-                self._level_db = rms_db(frame.pcm)
-                yield frame.pcm
+            self._last_capture_time = frame.start_time
+            self._level_db = rms_db(frame.pcm)
+            yield frame.pcm
 
-    def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
-        self._timemap.add_block(int(block.size), t)
-        out = self._resampler.process(block)
-        if out.size == 0:
-            return []
-        start_time = self._timemap.time_of_output(self._out_count)
-        self._out_count += int(out.size)
-        return self._framer.push(out, start_time)
+    def _watchdog(self) -> None:
+        """Every ``stall_check_s``: is the stream still running? (One timer, not one per frame.)"""
+        self._watchdog_handle = None
+        if self._closed or self._failed or self._loop is None:
+            return
+        self._check_alive()
+        if not self._failed:
+            self._watchdog_handle = self._loop.call_later(self._stall_check_s, self._watchdog)
 
     def _check_alive(self) -> None:
         stream = self._stream

@@ -70,9 +70,36 @@ def load_sounddevice() -> ModuleType | None:
             import sounddevice
 
         _sd = sounddevice
+        _silence_alsa()
     except (OSError, ImportError) as exc:
         _sd_error = f"audio unavailable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
     return _sd
+
+
+_alsa_handler: Any = None
+
+
+def _silence_alsa() -> None:
+    """ALSA's library prints runtime messages ("underrun occurred") straight to stderr,
+    long after the stream was opened: give it a handler that drops them (Linux only)."""
+    global _alsa_handler
+    if _alsa_handler is not None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if name is None:
+        return
+    try:
+        lib = ctypes.CDLL(name)
+        handler_type = ctypes.CFUNCTYPE(
+            None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+        )
+        _alsa_handler = handler_type(lambda *_: None)
+        lib.snd_lib_error_set_handler(_alsa_handler)
+    except (OSError, AttributeError):
+        _alsa_handler = None
 
 
 def unavailable_reason() -> str | None:

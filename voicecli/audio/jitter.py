@@ -8,6 +8,7 @@ section is a handful of numpy copies.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,8 @@ class PlaybackBuffer:
         self._dry_since: float | None = None
         self._last_change: float | None = None
         self.underruns = 0
+        self.run_starts: deque[float] = deque(maxlen=64)
+        """``now`` of the reads that started each playback run (most recent last)."""
         self.played_samples = 0
         self.flushed_samples = 0
 
@@ -72,9 +75,11 @@ class PlaybackBuffer:
         return self._ring.dropped
 
     # --- producer side -----------------------------------------------------------------
-    def write(self, samples: npt.NDArray[np.floating], now: float) -> int:
+    def write(self, samples: npt.NDArray[np.floating], now: float, tail: bool = False) -> int:
+        """Queue audio. ``tail`` marks the resampler's held-back end of an utterance: it
+        arriving after the buffer ran dry is not an underrun."""
         with self._lock:
-            if samples.size and self._dry_since is not None:
+            if samples.size and self._dry_since is not None and not tail:
                 if now - self._dry_since <= self.policy.underrun_window_s:
                     self.underruns += 1
                     self._threshold_ms = min(self.policy.max_ms, self._threshold_ms + self.policy.grow_ms)
@@ -112,6 +117,7 @@ class PlaybackBuffer:
                     return ReadResult(0, False)
                 self._playing = True
                 started = True
+                self.run_starts.append(now)
                 if self._last_change is None:
                     self._last_change = now
             n = self._ring.read_into(out)

@@ -137,7 +137,7 @@ class DevicePlayback:
         if seq == self._write_seq and self._resampler is not None and not self._closed:
             tail = self._resampler.push_out_tail()
             if tail.size:
-                self._buffer.write(tail, time.monotonic())
+                self._buffer.write(tail, time.monotonic(), tail=True)
 
     def flush(self) -> float:
         if self.device_rate == 0:  # never started
@@ -244,6 +244,11 @@ class DevicePlayback:
     def underruns(self) -> int:
         """Times the buffer ran dry in the middle of a stream of agent audio."""
         return self._buffer.underruns
+
+    @property
+    def run_starts(self) -> list[float]:
+        """``time.monotonic()`` of the callbacks that started recent playback runs."""
+        return list(self._buffer.run_starts)
 
     @property
     def jitter_threshold_ms(self) -> float:

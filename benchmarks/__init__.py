@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks.run`` runs every ``bench_*.py`` module here."""

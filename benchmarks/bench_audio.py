@@ -1,0 +1,258 @@
+"""Audio engine figures, measured on the private PulseAudio test bed (started here).
+
+- ``barge_in_ms_p95``: ``flush()`` call → end of the last callback that still produced
+  agent audio (0 when the next callback is already silent).
+  ``barge_in_monitor_ms_p50`` (information): ``flush()`` → last loud block read back from
+  the speaker's monitor, i.e. including PulseAudio's own buffering (TESTBED floor: ~38 ms).
+- ``mic_to_wire_ms_p95``: newest sample of a frame written into the virtual microphone (the
+  bed feeds it in 10 ms chunks, as a sound card delivers periods) → the frame handed out of
+  ``frames()``. Includes the sound server, PortAudio's block, the resampler's lookahead and
+  the event loop hop; not the 20 ms the frame takes to fill.
+- ``wire_to_speaker_ms`` (median) and ``_p95``: first chunk of an utterance written → its first
+  sample in the output callback, agent audio streamed as 20 ms chunks each late by 0-30 ms;
+  ``wire_to_speaker_underruns``: times the buffer ran dry mid-utterance in that run.
+- ``alias_rejection_db``: worst alias level below a full tone for both live resamplers
+  (soxr streaming for playback, soxr one-shot over a sliding window for capture),
+  48 kHz → 16 kHz in 10 ms chunks, tones across the stop band; ``alias_rejection_db_naive``: the
+  same for nearest-sample decimation.
+- ``cpu_percent_duplex``: process CPU while capture and playback run together for 5 s
+  (mic frames consumed, 20 ms agent chunks played), % of one core; the test bed's own
+  feeder thread is left out. ``cpu_percent_duplex_floor`` (information): the same with
+  PortAudio streams whose callbacks do nothing, i.e. the part no engine code can remove.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.pulse import MIC_RATE, PulseBed  # noqa: E402
+from voicecli.audio.capture import DeviceCapture  # noqa: E402
+from voicecli.audio.playback import DevicePlayback  # noqa: E402
+from voicecli.audio.resample import OverlapResampler, StreamResampler, float_to_pcm16  # noqa: E402
+
+GOALS = {
+    "barge_in_ms_p95": ("<=", 20.0),
+    "mic_to_wire_ms_p95": ("<=", 25.0),
+    "wire_to_speaker_ms": ("<=", 60.0),
+    "wire_to_speaker_underruns": ("<=", 0.0),
+    "alias_rejection_db": (">=", 90.0),
+    "cpu_percent_duplex": ("<=", 2.0),
+}
+
+
+def _tone(freq: float, rate: int, seconds: float, amp: float = 0.5) -> np.ndarray:
+    return (amp * np.sin(2 * np.pi * freq * np.arange(int(rate * seconds)) / rate)).astype(np.float32)
+
+
+def _p(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+async def _barge_in(bed: PulseBed, rounds: int = 15) -> dict[str, float]:
+    play = DevicePlayback(24000)
+    await play.start()
+    ours: list[float] = []
+    monitor: list[float] = []
+    try:
+        for _ in range(rounds):
+            mon = bed.monitor(rate=48000)
+            await asyncio.sleep(0.05)
+            play.write(float_to_pcm16(_tone(500, 24000, 1.0)), 24000)
+            await asyncio.sleep(random.uniform(0.2, 0.3))
+            t_flush = time.monotonic()
+            play.flush()
+            await asyncio.sleep(0.25)
+            mon.stop()
+            ours.append(max(0.0, play.last_audible_callback - t_flush) * 1000)
+            loud = [t for t, chunk in mon.chunks if chunk.size and np.max(np.abs(chunk)) > 0.05]
+            if loud:
+                monitor.append(max(0.0, loud[-1] - t_flush) * 1000)
+    finally:
+        await play.close()
+    return {"barge_in_ms_p95": _p(ours, 95), "barge_in_monitor_ms_p50": _p(monitor, 50)}
+
+
+async def _mic_to_wire(bed: PulseBed, seconds: float = 3.0) -> dict[str, float]:
+    """Each frame's newest sample is traced back to the moment the test bed wrote it into
+    the virtual microphone (aligned once with a click), so this is the whole path: sound
+    server, PortAudio, our callback, the resampler's lookahead and the event loop hop."""
+    mic = bed.mic
+    assert mic is not None
+    cap = DeviceCapture(16000)
+    await cap.start()
+    handed: list[tuple[float, bytes]] = []
+    click = np.zeros(MIC_RATE // 10, dtype=np.float32)
+    click[0] = 0.9
+    marks_before = len(mic.marks)
+    try:
+        t_end = time.monotonic() + seconds
+        clicked = False
+        async for frame in cap.frames():
+            handed.append((time.monotonic(), frame))
+            if not clicked and len(handed) == 15:
+                mic.play(click)
+                clicked = True
+            if time.monotonic() > t_end:
+                break
+    finally:
+        await cap.close()
+    n = len(handed[0][1]) // 2
+    audio = np.concatenate([np.frombuffer(f, dtype="<i2") for _, f in handed]).astype(np.float32) / 32768
+    if len(mic.marks) <= marks_before or np.max(np.abs(audio)) < 0.3:
+        raise RuntimeError("the click written into the virtual microphone never arrived")
+    ours = int(np.argmax(np.abs(audio)))
+    offset = mic.marks[marks_before][1] - ours  # FIFO sample index = our sample index + offset
+    chunk = MIC_RATE * mic.chunk_ms // 1000
+    written = {first // chunk: t for t, first in mic.writes}
+    lat = []
+    for i, (t_handed, _) in enumerate(handed):
+        newest = (i + 1) * n - 1 + offset
+        t_written = written.get(newest // chunk)
+        if t_written is not None and newest >= 0:
+            lat.append((t_handed - t_written) * 1000)
+    return {"mic_to_wire_ms_p95": _p(lat, 95), "mic_to_wire_ms_p50": _p(lat, 50)}
+
+
+async def _wire_to_speaker(utterances: int = 12) -> dict[str, float]:
+    play = DevicePlayback(24000)
+    await play.start()
+    starts: list[float] = []
+    chunk = float_to_pcm16(_tone(300, 24000, 0.02, amp=0.3))
+    rng = random.Random(7)
+    try:
+        for _ in range(utterances):
+            t0 = time.monotonic()
+            first_write = 0.0
+            for i in range(25):  # 0.5 s of audio in 20 ms chunks, each late by 0-30 ms
+                due = t0 + i * 0.02 + rng.uniform(0.0, 0.03)
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                if i == 0:
+                    first_write = time.monotonic()
+                play.write(chunk, 24000)
+            await play.drain(2.0)
+            first_start = [t for t in play.run_starts if t >= first_write]
+            if first_start:
+                starts.append((first_start[0] - first_write) * 1000)
+            await asyncio.sleep(0.6)  # a pause between utterances: not an underrun
+        underruns = float(play.underruns)
+    finally:
+        await play.close()
+    return {"wire_to_speaker_ms": _p(starts, 50), "wire_to_speaker_ms_p95": _p(starts, 95),
+            "wire_to_speaker_underruns": underruns}
+
+
+def _alias_level_db(y: np.ndarray, rate: int, alias_hz: float) -> float:
+    y = y.astype(np.float64)
+    w = np.blackman(y.size)
+    spectrum = np.abs(np.fft.rfft(y * w)) / (w.sum() / 2)
+    freqs = np.fft.rfftfreq(y.size, 1 / rate)
+    i = int(np.argmin(np.abs(freqs - alias_hz)))
+    return float(20 * np.log10(spectrum[max(0, i - 4) : i + 5].max() + 1e-15))
+
+
+def _alias_rejection() -> dict[str, float]:
+    src, dst, amp = 48000, 16000, 0.5
+    ours, naive = [], []
+    for freq in (8600.0, 9000.0, 10000.0, 12000.0, 15000.0, 20000.0):
+        x = _tone(freq, src, 1.0, amp)
+        alias = abs(((freq + dst / 2) % dst) - dst / 2)
+        step = src // 100
+        core = slice(dst // 10, -dst // 10)
+        ref = 20 * np.log10(amp)
+        for rs in (StreamResampler(src, dst), OverlapResampler(src, dst)):  # playback, capture
+            y = np.concatenate([rs.process(x[i : i + step]) for i in range(0, x.size, step)])
+            ours.append(ref - _alias_level_db(y[core], dst, alias))
+        naive.append(ref - _alias_level_db(x[:: src // dst][core], dst, alias))
+    return {"alias_rejection_db": min(ours), "alias_rejection_db_naive": min(naive)}
+
+
+async def _cpu_duplex(bed: PulseBed, seconds: float = 5.0) -> dict[str, float]:
+    assert bed.mic is not None
+    cap = DeviceCapture(16000)
+    play = DevicePlayback(24000)
+    await cap.start()
+    await play.start()
+    chunk = float_to_pcm16(_tone(300, 24000, 0.02, amp=0.3))
+    bed.mic.play(_tone(440, MIC_RATE, seconds + 1.0, amp=0.3))
+
+    async def consume() -> int:
+        n = 0
+        async for _ in cap.frames():
+            n += 1
+        return n
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.sleep(0.5)
+    feeder0 = bed.mic.cpu_seconds
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    t = wall0
+    while time.monotonic() - wall0 < seconds:
+        play.write(chunk, 24000)
+        t += 0.02
+        await asyncio.sleep(max(0.0, t - time.monotonic()))
+    cpu = time.process_time() - cpu0 - (bed.mic.cpu_seconds - feeder0)
+    wall = time.monotonic() - wall0
+    await cap.close()
+    await play.close()
+    consumer.cancel()
+    return {"cpu_percent_duplex": 100.0 * cpu / wall}
+
+
+async def _cpu_floor(bed: PulseBed, seconds: float = 5.0) -> dict[str, float]:
+    """The same duplex run with PortAudio streams whose callbacks do nothing: the cost of
+    the audio path itself (sounddevice, PortAudio, the ALSA plugin, the Pulse client)."""
+    assert bed.mic is not None
+    from voicecli.audio.devices import load_sounddevice
+
+    sd = load_sounddevice()
+    assert sd is not None
+
+    def out_cb(outdata: np.ndarray, frames: int, t: object, status: object) -> None:
+        outdata.fill(0)
+
+    def in_cb(indata: np.ndarray, frames: int, t: object, status: object) -> None:
+        return None
+
+    cap = sd.InputStream(samplerate=44100, channels=2, blocksize=441, latency="low", callback=in_cb)
+    play = sd.OutputStream(samplerate=44100, channels=2, blocksize=441, latency="low", callback=out_cb)
+    cap.start()
+    play.start()
+    await asyncio.sleep(0.5)
+    feeder0 = bed.mic.cpu_seconds
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu = time.process_time() - cpu0 - (bed.mic.cpu_seconds - feeder0)
+    wall = time.monotonic() - wall0
+    for stream in (cap, play):
+        stream.stop()
+        stream.close()
+    return {"cpu_percent_duplex_floor": 100.0 * cpu / wall}
+
+
+async def _run_all() -> dict[str, float]:
+    results: dict[str, float] = {}
+    results.update(_alias_rejection())
+    with PulseBed(mic_chunk_ms=10) as bed:
+        results.update(await _barge_in(bed))
+        results.update(await _mic_to_wire(bed))
+        results.update(await _wire_to_speaker())
+        results.update(await _cpu_duplex(bed))
+        results.update(await _cpu_floor(bed))
+    return results
+
+
+def run() -> dict[str, float]:
+    return asyncio.run(_run_all())
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key:32s} {value:10.3f}")
