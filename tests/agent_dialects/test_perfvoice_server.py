@@ -97,6 +97,7 @@ async def test_audio_before_metadata_closes_1008(agent: LocalAgent) -> None:
             while data := await reader.read(65536):
                 proto.receive_data(data)
                 frames += [e for e in proto.events_received() if isinstance(e, WsFrame)]
+                writer.write(b"".join(proto.data_to_send()))  # answers the close frame
     finally:
         writer.close()
     closes = [CloseFrame.parse(f.data) for f in frames if f.opcode is Opcode.CLOSE]
@@ -119,6 +120,7 @@ async def test_audio_turn_through_the_adapter(agent: LocalAgent) -> None:
                          for e in audio)
 
 
+@pytest.mark.slow
 async def test_barge_in(agent: LocalAgent) -> None:
     client = await open_adapter(adapter(agent))
     async with client.ws:

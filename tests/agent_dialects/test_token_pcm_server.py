@@ -70,6 +70,7 @@ async def test_handshake_and_audio_turn_through_the_adapter(agent: LocalAgent) -
     assert audio and all(len(e.data) == 640 and e.format == AudioFormat("pcm16", RATE) for e in audio)
 
 
+@pytest.mark.slow
 async def test_barge_in_stops_the_frames(agent: LocalAgent) -> None:
     data = await token(agent)
     async with raw_connect(data["ws_url"]) as ws:
