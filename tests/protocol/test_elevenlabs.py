@@ -278,6 +278,14 @@ def test_interruption_drops_audio_up_to_its_event_id() -> None:
     assert a.feed(audio(5)) == []
 
 
+def test_interruption_without_an_id_still_flushes() -> None:
+    a = make()
+    started(a)
+    assert a.feed('{"type":"interruption"}') == [Interruption(event_id=None)]
+    assert a.feed('{"type":"interruption","interruption_event":{}}') == [Interruption(event_id=None)]
+    assert len(a.feed(audio(1))) == 1
+
+
 def test_event_details() -> None:
     a = make()
     started(a)

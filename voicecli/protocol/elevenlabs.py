@@ -316,7 +316,10 @@ class ElevenLabsAdapter(Adapter):
             ev = m["ping_event"]
             return [Ping(event_id=_int_or_none(ev["event_id"]), ping_ms=_int_or_none(ev.get("ping_ms")))]
         if kind == "interruption":
-            event_id = _int_or_none(m["interruption_event"]["event_id"])
+            ev = m.get("interruption_event") or {}
+            if not isinstance(ev, dict):
+                raise TypeError("interruption_event is not an object")
+            event_id = _int_or_none(ev.get("event_id"))  # without an id: flush, drop nothing
             if event_id is not None:
                 self._last_interrupt_id = max(self._last_interrupt_id, event_id)
             return [Interruption(event_id=event_id)]
