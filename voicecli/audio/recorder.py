@@ -7,6 +7,7 @@ every ``sync_every`` seconds, so a crash loses at most the last second.
 
 from __future__ import annotations
 
+import atexit
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -95,6 +96,7 @@ class Recorder:
         self._tracks: tuple[_Track, _Track] | None = None
         self._last_sync = clock()
         self._closed = False
+        atexit.register(self.close)  # finish the file even if the owner never calls close()
 
     # --- inputs -----------------------------------------------------------------------
     def mic(self, frame: bytes, rate: int, t: float | None = None) -> None:
@@ -161,6 +163,7 @@ class Recorder:
             return self.path if self._writer is not None else None
         self.flush(final=True)
         self._closed = True
+        atexit.unregister(self.close)
         if self._writer is None:
             return None
         self._writer.close()

@@ -1,0 +1,66 @@
+"""A whole session on the audio engine: the local agent's reply comes out of the (virtual)
+speaker, the microphone streams, and the recorder gets both sides."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from voicecli.audio.backends import SoundDeviceBackend
+from voicecli.audio.recorder import Recorder
+from voicecli.audio.wav import read_wav
+from voicecli.cli.common import endpoint
+from voicecli.cli.config import Target
+from voicecli.protocol.commands import SendText
+from voicecli.session.events import AudioStatus
+from voicecli.session.worker import Session, SessionOptions
+
+pytestmark = [pytest.mark.pulse, pytest.mark.slow]
+
+
+async def test_local_agent_reply_is_played_and_recorded(pulse_bed, tmp_path):
+    target = Target(dialect="atoms", url=None, agent_id=None, key_env="VOICECLI_TEST_UNUSED_KEY")
+    recorder = Recorder(tmp_path, name="session.wav")
+    backend = SoundDeviceBackend()
+    monitor = pulse_bed.monitor(rate=48000)
+    try:
+        async with endpoint(target, greeting="") as ep:
+            session = Session(ep.adapter, backend, SessionOptions(recorder=recorder))
+            runner = asyncio.create_task(session.run())
+            status = None
+            async with asyncio.timeout(20):
+                async for event in session.events():
+                    if isinstance(event, AudioStatus):
+                        status = event
+                        break
+            assert status is not None and status.input and status.output, status
+            playback = session.playback
+            assert playback is not None and session.capture is not None
+            session.submit(SendText("good morning"))
+            async with asyncio.timeout(20):
+                while playback.played_seconds < 1.0:
+                    await asyncio.sleep(0.05)
+            await playback.drain(10.0)
+            session.close()
+            async with asyncio.timeout(10):
+                await runner
+    finally:
+        recorded = monitor.stop()
+        await backend.close()
+        recorder.close()
+    assert session.frames_sent > 20  # the microphone streamed while the agent spoke
+    played = playback.played_seconds
+    assert played > 1.0
+    assert _voiced_seconds(recorded, 48000) > 0.5 * played, "the agent's reply never reached the speaker"
+    data, rate = read_wav(tmp_path / "session.wav")
+    assert data.shape[1] == 2
+    assert _voiced_seconds(data[:, 1], rate) > 0.5 * played  # right: agent audio as played
+    assert np.max(np.abs(data[:, 0])) < 0.05  # left: the virtual mic heard silence
+
+
+def _voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
+    n = int(rate * win_s)
+    frames = x[: x.size // n * n].reshape(-1, n)
+    return float(np.sum(np.sqrt(np.mean(frames**2, axis=1)) > 0.003) * win_s)
