@@ -5,55 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from voicecli.audio.base import FRAME_MS
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, unavailable_reason
-from voicecli.audio.framer import Frame, Framer
+from voicecli.audio.framer import Frame
 from voicecli.audio.levels import SILENCE_DB, rms_db
-from voicecli.audio.resample import OverlapResampler
+from voicecli.audio.pipeline import CapturePipeline
 from voicecli.errors import AudioDeviceError
-
-
-class InputTimeMap:
-    """Maps a position in the resampled output back to the capture time of the input.
-
-    Input blocks are recorded as ``(first_input_index, capture_time)``; output sample
-    ``j`` is input position ``j * in_rate / out_rate`` (soxr keeps the two aligned).
-    """
-
-    def __init__(self, in_rate: int, out_rate: int, keep: int = 64) -> None:
-        self.in_rate = in_rate
-        self.out_rate = out_rate
-        self._blocks: deque[tuple[int, float]] = deque(maxlen=keep)
-        self._in_count = 0
-
-    def add_block(self, n: int, capture_time: float) -> None:
-        self._blocks.append((self._in_count, capture_time))
-        self._in_count += n
-
-    def time_of_output(self, j: int) -> float:
-        pos = j * self.in_rate / self.out_rate
-        if not self._blocks:
-            return time.monotonic()
-        chosen = self._blocks[0]
-        for start, t in reversed(self._blocks):
-            if start <= pos:
-                chosen = (start, t)
-                break
-        return chosen[1] + (pos - chosen[0]) / self.in_rate
 
 
 class DeviceCapture:
     """A ``CaptureStream`` on a PortAudio input device.
 
-    The callback downmixes, resamples and cuts frames, then hands whole frames to the event
-    loop. The queue between them is bounded: when the consumer falls behind, the oldest
+    The callback feeds a ``CapturePipeline`` (downmix, resample, cut frames) and hands whole
+    frames to the event loop. The queue between them is bounded: when the consumer falls behind, the oldest
     frames are dropped (``overflows`` counts them); the callback never waits.
     """
 
@@ -109,15 +76,7 @@ class DeviceCapture:
         # Mono and stereo microphones are covered by the first two channels; opening all
         # 32 channels of a sound server's virtual device would only cost CPU.
         self.channels = min(self._requested_channels or max_ch, 2)
-        self._resampler = OverlapResampler(self.device_rate, self.rate)
-        self._timemap = InputTimeMap(self.device_rate, self.rate)
-        self._framer = Framer(self.rate, self.rate * self.frame_ms // 1000)
-        self._out_count = 0
-        self._mono = np.empty(self.device_rate // 10, dtype=np.float32)
-        self._acc = np.empty(self.device_rate // 5, dtype=np.float32)
-        self._acc_len = 0
-        self._in_total = 0
-        self._next_at = self._resampler.input_needed_for(self._framer.frame_samples)
+        self._pipeline = CapturePipeline(self.device_rate, self.channels, self.rate, self.frame_ms)
         try:
             with quiet_stderr():
                 self._stream = sd.InputStream(
@@ -167,49 +126,10 @@ class DeviceCapture:
             adc = float(time_info.inputBufferAdcTime)
             if adc <= 0.0:
                 adc = float(time_info.currentTime) - frames / self.device_rate
-            ready = self._process(self._downmix(indata, frames), adc - self._offset)
+            ready = self._pipeline.feed(indata, adc - self._offset)
             loop = self._loop
             if ready and loop is not None and not self._closed:
                 loop.call_soon_threadsafe(self._deliver, ready)
-
-    def _downmix(self, indata: Any, frames: int) -> npt.NDArray[np.float32]:
-        """Mono view of the block in a preallocated buffer (no allocation per callback)."""
-        if self.channels == 1:
-            mono: npt.NDArray[np.float32] = indata[:, 0]
-            return mono
-        if frames > self._mono.size:
-            self._mono = np.empty(frames, dtype=np.float32)
-        out = self._mono[:frames]
-        np.add(indata[:, 0], indata[:, 1], out=out)
-        out *= np.float32(0.5)
-        return out
-
-    def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
-        """Accumulate input; run the filter only once the next frame can be completed
-        (every ~20 ms), so most callbacks cost one copy."""
-        n = int(block.size)
-        self._timemap.add_block(n, t)
-        if self._acc_len + n > self._acc.size:
-            grown = np.empty(max(self._acc.size * 2, self._acc_len + n), dtype=np.float32)
-            grown[: self._acc_len] = self._acc[: self._acc_len]
-            self._acc = grown
-        self._acc[self._acc_len : self._acc_len + n] = block
-        self._acc_len += n
-        self._in_total += n
-        if self._in_total < self._next_at:
-            return []
-        rs = self._resampler
-        out = rs.process(self._acc[: self._acc_len])
-        self._acc_len = 0
-        framer = self._framer
-        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
-        if out.size == 0:
-            return []
-        start_time = self._timemap.time_of_output(self._out_count)
-        self._out_count += int(out.size)
-        frames = self._framer.push(out, start_time)
-        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
-        return frames
 
     def _on_finished(self) -> None:
         if not self._closed:

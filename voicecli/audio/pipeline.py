@@ -1,0 +1,113 @@
+"""The capture signal path, free of devices: PortAudio blocks in, exact session-rate frames
+with capture times out. Runs on the audio callback thread, so it allocates little and runs
+the resampler only when a frame can be completed."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from voicecli.audio.framer import Frame, Framer
+from voicecli.audio.resample import OverlapResampler
+
+
+class InputTimeMap:
+    """Maps a position in the resampled output back to the capture time of the input.
+
+    Input blocks are recorded as ``(first_input_index, capture_time)``; output sample
+    ``j`` is input position ``j * in_rate / out_rate`` (soxr keeps the two aligned).
+    """
+
+    def __init__(self, in_rate: int, out_rate: int, keep: int = 64) -> None:
+        self.in_rate = in_rate
+        self.out_rate = out_rate
+        self._blocks: deque[tuple[int, float]] = deque(maxlen=keep)
+        self._in_count = 0
+
+    def add_block(self, n: int, capture_time: float) -> None:
+        self._blocks.append((self._in_count, capture_time))
+        self._in_count += n
+
+    def time_of_output(self, j: int) -> float:
+        pos = j * self.in_rate / self.out_rate
+        if not self._blocks:
+            return time.monotonic()
+        chosen = self._blocks[0]
+        for start, t in reversed(self._blocks):
+            if start <= pos:
+                chosen = (start, t)
+                break
+        return chosen[1] + (pos - chosen[0]) / self.in_rate
+
+
+class CapturePipeline:
+    """Downmix to mono, resample to ``rate`` with little lookahead, cut ``frame_ms`` frames.
+
+    ``feed(block, capture_time)`` takes a ``(frames, channels)`` float block and the
+    ``time.monotonic()`` of its first sample; it returns the frames completed by it.
+    """
+
+    def __init__(self, device_rate: int, channels: int, rate: int, frame_ms: int) -> None:
+        self.device_rate = device_rate
+        self.channels = channels
+        self.rate = rate
+        self._resampler = OverlapResampler(device_rate, rate)
+        self._timemap = InputTimeMap(device_rate, rate)
+        self._framer = Framer(rate, rate * frame_ms // 1000)
+        self._out_count = 0
+        self._mono = np.empty(max(1, device_rate // 10), dtype=np.float32)
+        self._acc = np.empty(max(1, device_rate // 5), dtype=np.float32)
+        self._acc_len = 0
+        self._in_total = 0
+        self._next_at = self._resampler.input_needed_for(self._framer.frame_samples)
+
+    @property
+    def lookahead_seconds(self) -> float:
+        return self._resampler.lookahead_seconds
+
+    def feed(self, block: Any, capture_time: float) -> list[Frame]:
+        return self._process(self._downmix(block, len(block)), capture_time)
+
+    def _downmix(self, indata: Any, frames: int) -> npt.NDArray[np.float32]:
+        """Mono view of the block in a preallocated buffer (no allocation per callback)."""
+        if self.channels == 1:
+            mono: npt.NDArray[np.float32] = indata[:, 0]
+            return mono
+        if frames > self._mono.size:
+            self._mono = np.empty(frames, dtype=np.float32)
+        out = self._mono[:frames]
+        np.add(indata[:, 0], indata[:, 1], out=out)
+        out *= np.float32(0.5)
+        return out
+
+    def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
+        """Accumulate input; run the filter only once the next frame can be completed
+        (every ~20 ms), so most callbacks cost one copy."""
+        n = int(block.size)
+        self._timemap.add_block(n, t)
+        if self._acc_len + n > self._acc.size:
+            grown = np.empty(max(self._acc.size * 2, self._acc_len + n), dtype=np.float32)
+            grown[: self._acc_len] = self._acc[: self._acc_len]
+            self._acc = grown
+        self._acc[self._acc_len : self._acc_len + n] = block
+        self._acc_len += n
+        self._in_total += n
+        if self._in_total < self._next_at:
+            return []
+        rs = self._resampler
+        out = rs.process(self._acc[: self._acc_len])
+        self._acc_len = 0
+        framer = self._framer
+        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
+        if out.size == 0:
+            return []
+        start_time = self._timemap.time_of_output(self._out_count)
+        self._out_count += int(out.size)
+        frames = self._framer.push(out, start_time)
+        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
+        return frames
+
