@@ -53,10 +53,12 @@ async def test_local_agent_reply_is_played_and_recorded(pulse_bed, tmp_path):
     assert session.frames_sent > 20  # the microphone streamed while the agent spoke
     played = playback.played_seconds
     assert played > 1.0
-    assert _voiced_seconds(recorded, 48000) > 0.5 * played, "the agent's reply never reached the speaker"
     data, rate = read_wav(tmp_path / "session.wav")
     assert data.shape[1] == 2
-    assert _voiced_seconds(data[:, 1], rate) > 0.5 * played  # right: agent audio as played
+    voiced_played = _voiced_seconds(data[:, 1], rate)  # right: agent audio as played (tap)
+    assert voiced_played > 0.3 * played
+    heard = _voiced_seconds(recorded, 48000)  # what actually came out of the speaker
+    assert heard > 0.8 * voiced_played, f"only {heard:.2f} of {voiced_played:.2f} voiced seconds reached the speaker"
     assert np.max(np.abs(data[:, 0])) < 0.05  # left: the virtual mic heard silence
 
 
