@@ -92,3 +92,23 @@ async def test_backend_without_portaudio_goes_text_only(monkeypatch):
     assert "\n" not in backend.notice
     with pytest.raises(AudioDeviceError):
         await SoundDeviceBackend(input_device="usb").open_capture(16000)
+
+
+def test_importing_the_audio_package_does_not_load_portaudio():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, voicecli.audio.backends, voicecli.audio.recorder, voicecli.audio.codecs, "
+        "voicecli.cli.devices; print('sounddevice' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+    assert out.stderr == ""
+
+
+def test_devices_command_prints_no_native_noise(capfd):
+    devices_command(json_out=True)
+    err = capfd.readouterr().err
+    assert "ALSA" not in err and "jack" not in err.lower()
