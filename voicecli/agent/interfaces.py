@@ -195,6 +195,7 @@ class ServerDialect(ABC):
 
     name: ClassVar[str]
     path: ClassVar[str]  # the provider's real WebSocket path
+    aliases: ClassVar[tuple[str, ...]] = ()  # further paths served by the same dialect
 
     input_rate: int = 16000
     output_rate: int = 16000

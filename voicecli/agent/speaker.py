@@ -115,10 +115,16 @@ class Speaker:
                        queue: asyncio.Queue[tuple[str, bytes] | None]) -> None:
         chunker = _Chunker()
         started = False
+        previous = ""
         try:
             async for piece in pieces:
                 if not piece:
                     continue
+                # brains may yield whole sentences ("Hello!", "How can I help?") or raw deltas
+                # that carry their own spaces: keep sentences apart either way
+                if previous and previous[-1] in ".!?…" and not piece[0].isspace():
+                    piece = " " + piece
+                previous = piece
                 if not started:
                     self._emit(TextOut("", turn, "start"))
                     started = True

@@ -174,6 +174,8 @@ class SmokeRunner:
         audio_before = self.session.agent_audio_s
         self.activity_since_input = asyncio.Event()
         if step.kind == "text":
+            if not self.session.adapter.capabilities.text_input:
+                raise UsageError(f"{self.session.adapter.name} does not accept typed text: use --audio FILE.wav")
             self.current = turn
             self.session.submit(SendText(step.value))
             input_end = time.monotonic()

@@ -70,10 +70,11 @@ def register(cls: D) -> D:
     path = cls.path
     if not path.startswith("/"):
         raise ValueError(f"dialect {cls.__name__} path must start with '/': {path!r}")
-    existing = DIALECTS.get(path)
-    if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:
-        raise ValueError(f"path {path} is already served by {existing.__name__}")
-    DIALECTS[path] = cls
+    for where in (path, *getattr(cls, "aliases", ())):
+        existing = DIALECTS.get(where)
+        if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:
+            raise ValueError(f"path {where} is already served by {existing.__name__}")
+        DIALECTS[where] = cls
     return cls
 
 
@@ -117,4 +118,4 @@ def load_all() -> None:
 def names() -> dict[str, str]:
     """Dialect name → path, for listings."""
     load_all()
-    return {cls.name: path for path, cls in DIALECTS.items()}
+    return {cls.name: cls.path for cls in DIALECTS.values()}

@@ -92,6 +92,9 @@ def _clip_format(hint: Any, data: bytes) -> str:
 class VoiceAgentServer(ServerDialect):
     name: ClassVar[str] = "voiceagent"
     path: ClassVar[str] = PATH
+    # VoiceAgent servers have no fixed path; the SDK's example serves "/", which is what a
+    # client given only a base URL connects to
+    aliases: ClassVar[tuple[str, ...]] = ("/",)
 
     def __init__(self) -> None:
         self.input_rate = INPUT_RATE
