@@ -85,3 +85,17 @@ def test_parse_vars() -> None:
     assert parse_vars(["a=1", "b=x", "c=true", "d=1.5"]) == {"a": 1, "b": "x", "c": True, "d": 1.5}
     with pytest.raises(UsageError):
         parse_vars(["novalue"])
+
+
+def test_config_example_is_valid_and_every_profile_connects_somewhere() -> None:
+    from voicecli.protocol.registry import adapter_class
+    from voicecli.secrets import Secret
+
+    example = str(Path(__file__).resolve().parents[2] / "config.example.toml")
+    data = __import__("voicecli.cli.config", fromlist=["load_config"]).load_config(Path(example), True)
+    assert {"atoms", "elevenlabs", "token-pcm", "voiceagent", "perfvoice", "local"} <= set(data["profiles"])
+    for name in data["profiles"]:
+        target = resolve_with(example, profile=name)
+        adapter = adapter_class(target.dialect)(target.dialect_config(api_key=Secret("sk_example_1")))
+        if adapter.prepare() is None:  # token dialects ask an HTTP endpoint first
+            assert adapter.handshake().url.startswith(("ws://", "wss://")), name
