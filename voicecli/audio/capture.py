@@ -52,7 +52,8 @@ class DeviceCapture:
         self._failed = False
         self._notice: str | None = None
         self._last_capture_time = 0.0
-        self._level_db = SILENCE_DB
+        self._level_db: float | None = SILENCE_DB
+        self._last_pcm = b""
         self.device_rate = 0
         self.channels = 0
         self.overflows = 0
@@ -166,7 +167,8 @@ class DeviceCapture:
             if not frame.pcm or self._closed:
                 continue
             self._last_capture_time = frame.start_time
-            self._level_db = rms_db(frame.pcm)
+            self._last_pcm = frame.pcm
+            self._level_db = None  # computed when asked (meters poll far less often than 50 Hz)
             yield frame.pcm
 
     def _watchdog(self) -> None:
@@ -196,6 +198,8 @@ class DeviceCapture:
 
     @property
     def level_db(self) -> float:
+        if self._level_db is None:
+            self._level_db = rms_db(self._last_pcm)
         return self._level_db
 
     @property
