@@ -119,7 +119,7 @@ def talk(
                                                       help="Speaker.")] = None,
     no_audio: Annotated[bool, typer.Option("--no-audio", help="Text only: no mic, no speaker.")] = False,
     record: Annotated[Path | None, typer.Option("--record", metavar="DIR",
-                                                help="Record the conversation as WAV files.")] = None,
+                                                help="Record a stereo WAV (mic, agent) and the transcript.")] = None,
     half_duplex: Annotated[bool, typer.Option("--half-duplex",
                                               help="Mute the mic while the agent talks.")] = False,
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
@@ -153,7 +153,8 @@ def talk(
         else:
             if options.recorder is None:
                 notices.append("recording is not available")
-    path = transcript_file(transcript_dir, target.dialect)
+    # with --record, the transcript goes beside the recording unless told otherwise
+    path = transcript_file(transcript_dir or record, target.dialect)
 
     from voicecli.tui import TalkSettings, create_app
 

@@ -493,6 +493,10 @@ class Session:
                 await self._playback.close()
         if self._conn is not None:
             await self._conn.close()
+        recorder = self.options.recorder
+        if recorder is not None and callable(getattr(recorder, "close", None)):
+            with contextlib.suppress(Exception):
+                recorder.close()
 
 
 def _merge_end(first: SessionEnded, later: SessionEnded) -> SessionEnded:
