@@ -198,3 +198,24 @@ async def test_ping_is_answered_at_once(event_id: int | None) -> None:
     session.close()
     await asyncio.wait_for(run, 5)
     assert json.loads(conn.sent[0]) == {"type": "pong", "event_id": event_id}
+
+
+async def test_half_duplex_mutes_the_mic_while_the_agent_is_heard() -> None:
+    conn = FakeConnection()
+    backend = ScriptedBackend()
+    session = make_session(conn, backend, half_duplex=True, half_duplex_tail_ms=100)
+    conn.server(created())
+    run = asyncio.create_task(session.run())
+    assert await session.wait_started(2)
+    await asyncio.sleep(0.05)
+    assert backend.capture is not None
+    backend.capture.say(b"\x10\x27" * 16000)  # one second of loud mic audio
+    conn.server(audio_delta(400))  # the agent talks for the first 400 ms of it
+    await asyncio.sleep(1.1)
+    session.close()
+    await asyncio.wait_for(run, 5)
+    frames = [base64.b64decode(json.loads(f)["audio"]) for f in conn.sent if isinstance(f, str) and "append" in f]
+    loud = [any(f) for f in frames]
+    first_loud = loud.index(True)
+    assert first_loud >= 20  # 400 ms of agent audio + 100 ms tail = at least 25 silent 20 ms frames
+    assert sum(loud) >= 20  # and the mic is live again afterwards

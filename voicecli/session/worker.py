@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
+from voicecli.audio.echo import HalfDuplexGate
 from voicecli.errors import AudioDeviceError, ProtocolError, SessionTimeout, VoicecliError
 from voicecli.protocol.base import Adapter, Frame, Handshake, HttpRequest
 from voicecli.protocol.commands import (
@@ -129,7 +130,7 @@ class Session:
         self._vad = EnergyVad(self.options.frame_ms, self.options.vad_threshold_db,
                               self.options.vad_hangover_ms)
         self._last_voiced = 0.0
-        self._half_duplex_until = 0.0
+        self._echo: HalfDuplexGate | None = None
 
     # ---- public API ------------------------------------------------------------------------
 
@@ -357,6 +358,11 @@ class Session:
             failure = str(exc)
         # the backend says why a stream is missing only once it has tried to open it
         notice = failure or getattr(audio, "notice", None)
+        if self.options.half_duplex:
+            self._echo = HalfDuplexGate(self.options.half_duplex_tail_ms)
+            add_tap = getattr(self._playback, "add_tap", None)
+            if callable(add_tap):
+                add_tap(self._echo.reference)
         recorder = self.options.recorder
         if recorder is not None and self._playback is not None:
             attach = getattr(recorder, "attach_playback", None)
@@ -378,7 +384,7 @@ class Session:
             try:
                 from voicecli.audio.codecs import decode
 
-                pcm, rate = decode(event.data, event.format.encoding)
+                pcm, rate = decode(event.data, event.format.encoding, event.format.sample_rate)
             except Exception as exc:  # noqa: BLE001 - a bad chunk must not end the session
                 self._emit(Notice(f"could not decode {event.format.encoding} audio: {exc}", "warning"))
                 return
@@ -392,16 +398,14 @@ class Session:
             self._emit(TurnLatency(ms=(time.monotonic() - started) * 1000, source=source))
         if self._playback is not None:
             self._playback.write(pcm, rate)
-            if self.options.half_duplex:
-                tail = self.options.half_duplex_tail_ms / 1000
-                self._half_duplex_until = time.monotonic() + self._playback.buffered_seconds + tail
 
     def _flush_playback(self) -> None:
         if self._playback is None:
             return
         dropped = self._playback.flush()
         heard = max(0.0, self._playback.played_seconds - self._turn_audio_start_played)
-        self._half_duplex_until = 0.0
+        if self._echo is not None:
+            self._echo.reset()
         self._emit(PlaybackFlushed(dropped_s=dropped, heard_s=heard))
 
     async def _answer_tool(self, call: ToolCall) -> None:
@@ -428,12 +432,13 @@ class Session:
         try:
             async for frame in capture.frames():
                 now = time.monotonic()
-                gated = not self.mic_open or (self.options.half_duplex and now < self._half_duplex_until)
-                if gated:
+                if not self.mic_open:  # muted or push-to-talk closed: silence keeps the stream alive
                     if silence is None or len(silence) != len(frame):
                         silence = bytes(len(frame))
                     frame = silence
                     self.silence_frames_sent += 1
+                elif self._echo is not None:
+                    frame = self._echo.process(frame, self._agent_audible(), now)
                 await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt)
                 for out in self.adapter.encode(SendAudio(frame)):
                     await self._send_frame(out)
@@ -465,6 +470,13 @@ class Session:
         if self._vad.speaking and self._vad.voiced:
             self._last_voiced = now + self.options.frame_ms / 1000
 
+    def _agent_audible(self) -> bool:
+        playback = self._playback
+        if playback is None:
+            return False
+        audible = getattr(playback, "audible", None)
+        return bool(audible) if audible is not None else playback.buffered_seconds > 0
+
     def _playback_busy(self) -> bool:
         return self._playback is not None and self._playback.buffered_seconds > 0.05
 
@@ -474,6 +486,11 @@ class Session:
             await asyncio.sleep(self.options.level_interval_s)
             if self._capture is None and self._playback is None:
                 continue
+            if self._playback is not None and getattr(self._playback, "failed", False):
+                reason = getattr(self._playback, "notice", None) or "the speaker stopped"
+                self._playback = None
+                self._emit(Notice(f"{reason}; going on without sound", "warning"))
+                self._emit(AudioStatus(input="audio" if self._capture else None, output=None))
             mic = self._capture.level_db if self._capture is not None else -100.0
             agent = self._playback.level_db if self._playback is not None else -100.0
             self._emit(Levels(mic_db=mic, agent_db=agent, mic_open=self.mic_open))
