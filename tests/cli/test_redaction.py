@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.cli.conftest import Cli
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
-
-from tests.cli.conftest import Cli
 
 KEY = "sk_DISTINCTIVE_redact_7f3a9c"
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import Cli, tone_wav
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
-
-from tests.cli.conftest import Cli, tone_wav
 
 KEY = "sk_dialects_Q7w2"
 KEY_ENVS = {"SMALLEST_API_KEY": KEY, "ELEVENLABS_API_KEY": KEY, "PERFVOICE_API_KEY": KEY,

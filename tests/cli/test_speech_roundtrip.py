@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecli.agent.speech.tts import HibariSynthesizer
-
 from tests.cli.conftest import Cli
+from voicecli.agent.speech.tts import HibariSynthesizer
 
 
 def say(text: str, path: Path) -> Path:

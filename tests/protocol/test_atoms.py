@@ -62,8 +62,19 @@ def test_header_and_query_auth() -> None:
     assert parse_qs(urlsplit(hs.url).query)["token"] == ["sk_test_key_1"]
 
 
-@pytest.mark.skipif(not os.environ.get("VOICECLI_SPEC_DIR"),
-                    reason="set VOICECLI_SPEC_DIR to the folder of the vendor AsyncAPI files")
+def _spec_dir() -> Path | None:
+    """The vendor AsyncAPI files: $VOICECLI_SPEC_DIR, or the shared folder beside the checkout."""
+    env = os.environ.get("VOICECLI_SPEC_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[3] / "shared" / "specs")
+    return next((p for p in candidates if (p / "atoms-agent-ws.asyncapi.yaml").is_file()), None)
+
+
 def test_fixtures_match_the_vendor_specs() -> None:
-    for name, doc in build(Path(os.environ["VOICECLI_SPEC_DIR"])).items():
+    spec_dir = _spec_dir()
+    if spec_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("vendor specs not found: set VOICECLI_SPEC_DIR")
+        pytest.skip("vendor specs not found beside the checkout; set VOICECLI_SPEC_DIR")
+    for name, doc in build(spec_dir).items():
         assert json.loads((SCHEMA_DIR / name).read_text()) == doc, name
