@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any, ClassVar
 
 from voicecli.errors import AuthError, ConfigError, ProtocolError, UsageError
 from voicecli.protocol.base import (
-    Adapter,
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
     HttpRequest,
+    JsonAdapter,
     default_handshake_error,
     http_url,
     ws_url,
@@ -51,7 +50,7 @@ def _role(value: Any) -> Role:
     return "user" if value == "user" else "agent"
 
 
-class AtomsAdapter(Adapter):
+class AtomsAdapter(JsonAdapter):
     name: ClassVar[str] = "atoms"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=False,
@@ -147,20 +146,7 @@ class AtomsAdapter(Adapter):
 
     # ---- frames ------------------------------------------------------------------------
 
-    def feed(self, frame: Frame) -> list[Event]:
-        try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [Unknown(type="<no type>", raw=frame, malformed=True)]
-        kind = message["type"]
-        try:
-            return self._dispatch(kind, message)
-        except (KeyError, TypeError, ValueError, binascii.Error):
-            return [Unknown(type=kind, raw=frame, malformed=True)]
-
-    def _dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
+    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "session.created":
             rate = int(m.get("sample_rate") or self.session_rate)
             channels = int(m.get("channels") or 1)

@@ -28,7 +28,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from voicecli.errors import UsageError
 from voicecli.protocol.commands import Command
-from voicecli.protocol.events import Event, SessionEnded
+from voicecli.protocol.events import Event, SessionEnded, Unknown
 from voicecli.secrets import Secret
 
 Frame = str | bytes
@@ -129,6 +129,35 @@ class Adapter(ABC):
         return [SessionEnded(reason=reason or ("closed" if clean else f"closed with code {code}"),
                              close_code=code, error=None if clean else (reason or f"close code {code}"))]
 
+
+
+class JsonAdapter(Adapter):
+    """An adapter whose server messages are JSON objects with a string ``type``.
+
+    ``feed`` parses and validates the envelope; a subclass maps each type in ``dispatch``.
+    Invalid JSON, a missing type or a message whose fields have the wrong shape becomes
+    ``Unknown(malformed=True)``: a peer's mistake never raises out of the adapter.
+    """
+
+    def feed(self, frame: Frame) -> list[Event]:
+        return self.feed_json(frame)
+
+    def feed_json(self, frame: Frame) -> list[Event]:
+        try:
+            message = json.loads(frame)
+        except (ValueError, UnicodeDecodeError):
+            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return [Unknown(type="<no type>", raw=frame, malformed=True)]
+        kind: str = message["type"]
+        try:
+            return self.dispatch(kind, message)
+        except (KeyError, TypeError, ValueError, AttributeError):  # binascii.Error is a ValueError
+            return [Unknown(type=kind, raw=frame, malformed=True)]
+
+    @abstractmethod
+    def dispatch(self, kind: str, message: dict[str, Any]) -> list[Event]:
+        """Events for one well-formed message of type ``kind``."""
 
 # ---- URL helpers shared by the adapters -------------------------------------------------
 

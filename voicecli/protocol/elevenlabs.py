@@ -43,7 +43,6 @@ reply was cut off) as :class:`TranscriptCorrection`.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -52,12 +51,12 @@ from voicecli import __version__
 from voicecli.errors import AuthError, NotFoundError, ProtocolError, UsageError
 from voicecli.protocol import ulaw
 from voicecli.protocol.base import (
-    Adapter,
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
     HttpRequest,
+    JsonAdapter,
     default_handshake_error,
     http_url,
     is_loopback,
@@ -144,7 +143,7 @@ def _json_value(value: Any) -> str | int | float | bool:
     return json.dumps(value, separators=(",", ":"))
 
 
-class ElevenLabsAdapter(Adapter):
+class ElevenLabsAdapter(JsonAdapter):
     name: ClassVar[str] = "elevenlabs"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=False,
@@ -286,20 +285,7 @@ class ElevenLabsAdapter(Adapter):
 
     # ---- frames -------------------------------------------------------------------------
 
-    def feed(self, frame: Frame) -> list[Event]:
-        try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [Unknown(type="<no type>", raw=frame, malformed=True)]
-        kind: str = message["type"]
-        try:
-            return self._dispatch(kind, message)
-        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error):
-            return [Unknown(type=kind, raw=frame, malformed=True)]
-
-    def _dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
+    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "audio":
             ev = m["audio_event"]
             event_id = _int_or_none(ev.get("event_id"))

@@ -36,18 +36,17 @@ Options: ``path`` (default ``/v1/voice/conversation``).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any, ClassVar
 
 from voicecli.errors import AuthError, NotFoundError, UsageError
 from voicecli.protocol import ulaw
 from voicecli.protocol.base import (
-    Adapter,
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
+    JsonAdapter,
     default_handshake_error,
     split_base,
     ws_url,
@@ -90,7 +89,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-class PerfVoiceAdapter(Adapter):
+class PerfVoiceAdapter(JsonAdapter):
     name: ClassVar[str] = "perfvoice"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=False, interruption_signal=True, client_interrupt=False,
@@ -127,20 +126,7 @@ class PerfVoiceAdapter(Adapter):
 
     # ---- frames -------------------------------------------------------------------------
 
-    def feed(self, frame: Frame) -> list[Event]:
-        try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [Unknown(type="<no type>", raw=frame, malformed=True)]
-        kind: str = message["type"]
-        try:
-            return self._dispatch(kind, message)
-        except (KeyError, TypeError, ValueError, binascii.Error):
-            return [Unknown(type=kind, raw=frame, malformed=True)]
-
-    def _dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
+    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "audio":
             b64 = _first(m, "audio_event", "audio_base_64", "audio", "data")
             if not isinstance(b64, str):

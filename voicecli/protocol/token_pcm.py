@@ -26,12 +26,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from voicecli.errors import AuthError, ConfigError, NetworkError, ProtocolError
 from voicecli.protocol.base import (
-    Adapter,
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
     HttpRequest,
+    JsonAdapter,
     default_handshake_error,
     http_url,
     is_loopback,
@@ -72,7 +72,7 @@ CLOSE_CODES: dict[int, tuple[str, bool]] = {
 }
 
 
-class TokenPcmAdapter(Adapter):
+class TokenPcmAdapter(JsonAdapter):
     name: ClassVar[str] = "token-pcm"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=False, interruption_signal=False, client_interrupt=False,
@@ -157,13 +157,9 @@ class TokenPcmAdapter(Adapter):
             if len(data) % 2:
                 return [Unknown(type="<odd-length audio>", raw=data, malformed=True)]
             return [AgentAudio(data=data, format=FORMAT)]
-        try:
-            message = json.loads(frame)
-        except ValueError:
-            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [Unknown(type="<no type>", raw=frame, malformed=True)]
-        kind: str = message["type"]
+        return self.feed_json(frame)
+
+    def dispatch(self, kind: str, message: dict[str, Any]) -> list[Event]:
         if kind == "connected":
             self.authenticated = True
             return [Authenticated()]
@@ -177,7 +173,7 @@ class TokenPcmAdapter(Adapter):
             return [SessionEnded(reason=self._ended_reason)]
         if kind == "error":
             return [self._error(message)]
-        return [Unknown(type=kind, raw=frame)]
+        return [Unknown(type=kind, raw=json.dumps(message))]
 
     def _error(self, m: dict[str, Any]) -> ErrorEvent:
         code = m.get("code")

@@ -42,7 +42,6 @@ any chunk arrives; default ``mp3``), ``output_rate`` (default 24000), ``max_clip
 from __future__ import annotations
 
 import base64
-import binascii
 import io
 import json
 import math
@@ -54,11 +53,11 @@ import numpy as np
 
 from voicecli.errors import ConfigError, UsageError
 from voicecli.protocol.base import (
-    Adapter,
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
+    JsonAdapter,
     default_handshake_error,
     split_base,
     ws_url,
@@ -140,7 +139,7 @@ def wav_bytes(pcm: bytes, rate: int) -> bytes:
     return out.getvalue()
 
 
-class VoiceAgentAdapter(Adapter):
+class VoiceAgentAdapter(JsonAdapter):
     name: ClassVar[str] = "voiceagent"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=True,
@@ -196,20 +195,7 @@ class VoiceAgentAdapter(Adapter):
 
     # ---- frames -------------------------------------------------------------------------
 
-    def feed(self, frame: Frame) -> list[Event]:
-        try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [Unknown(type="<no type>", raw=frame, malformed=True)]
-        kind: str = message["type"]
-        try:
-            return self._dispatch(kind, message)
-        except (KeyError, TypeError, ValueError, binascii.Error):
-            return [Unknown(type=kind, raw=frame, malformed=True)]
-
-    def _dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
+    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "audio_chunk":
             chunk_id = m["chunkId"]
             if not isinstance(chunk_id, int) or isinstance(chunk_id, bool) or chunk_id < 0:
