@@ -1,4 +1,4 @@
-"""A scripted audio backend for headless runs (``voicecli smoke``).
+"""A scripted audio backend for headless runs (``voicecli smoke``) and UI tests.
 
 The microphone plays queued WAV clips on demand, in real time, and sends silence
 between them (as a real, quiet microphone would); the speaker keeps everything the
@@ -11,53 +11,10 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from pathlib import Path
-
-import numpy as np
 
 from voicecli.audio.base import FRAME_MS, frame_bytes
 from voicecli.audio.levels import SILENCE_DB, rms_db
-from voicecli.errors import UsageError
-
-
-def read_wav_mono(path: Path, rate: int) -> bytes:
-    """A WAV file of any rate and channel count as PCM16 mono at ``rate``."""
-    import wave
-
-    try:
-        with wave.open(str(path), "rb") as wav:
-            channels, width, src_rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
-            raw = wav.readframes(wav.getnframes())
-    except FileNotFoundError:
-        raise UsageError(f"audio file not found: {path}") from None
-    except (wave.Error, EOFError) as exc:
-        raise UsageError(f"not a PCM WAV file: {path} ({exc})") from None
-    if width == 2:
-        data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    elif width == 1:
-        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128) / 128.0
-    elif width == 4:
-        data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
-    else:
-        raise UsageError(f"unsupported WAV sample width {width * 8} bits: {path}")
-    if channels > 1:
-        data = data.reshape(-1, channels).mean(axis=1)
-    if src_rate != rate:
-        import soxr
-
-        data = soxr.resample(data, src_rate, rate, quality="HQ")
-    return bytes((np.clip(data, -1.0, 1.0) * 32767).astype("<i2").tobytes())
-
-
-def write_wav(path: Path, pcm: bytes, rate: int) -> None:
-    import wave
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
+from voicecli.audio.resample import resample_pcm16
 
 
 class ScriptedCapture:
@@ -133,11 +90,7 @@ class CollectingPlayback:
 
     def write(self, pcm: bytes, rate: int | None = None) -> None:
         if rate is not None and rate != self.rate:
-            import soxr
-
-            data = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-            data = soxr.resample(data, rate, self.rate)
-            pcm = (np.clip(data, -1, 1) * 32767).astype("<i2").tobytes()
+            pcm = resample_pcm16(pcm, rate, self.rate)
         now = time.monotonic()
         self._play_end = max(now, self._play_end) + len(pcm) / 2 / self.rate
         self._pcm += pcm

@@ -18,7 +18,9 @@ from typing import Annotated, Any
 
 import typer
 
-from voicecli.audio.scripted import ScriptedBackend, read_wav_mono, write_wav
+from voicecli.audio.resample import float_to_pcm16
+from voicecli.audio.scripted import ScriptedBackend
+from voicecli.audio.wav import read_wav_mono, write_wav
 from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import parse_vars, resolve
 from voicecli.cli.output import print_error, print_json, print_notice
@@ -183,7 +185,8 @@ class SmokeRunner:
             capture = self.backend.capture
             if capture is None:
                 raise UsageError("this session has no audio input (the provider negotiated text only)")
-            pcm = read_wav_mono(Path(step.value), capture.rate)
+            samples, _rate = read_wav_mono(Path(step.value), capture.rate)
+            pcm = float_to_pcm16(samples)
             done = capture.say(pcm)
             await done.wait()
             self.current = turn
@@ -267,6 +270,7 @@ async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_ins
             report.error = f"timed out after {timeout:g} s"
             report.exit_code = SessionTimeout.exit_code
         if out is not None and backend.playback is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
             write_wav(out, backend.playback.pcm(), backend.playback.rate)
         return report
 
