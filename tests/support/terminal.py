@@ -1,0 +1,67 @@
+"""A real terminal for tests: tmux with send-keys and capture-pane."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+PROMPT = "READY>"
+
+
+def voicecli_command() -> list[str]:
+    script = Path(sys.executable).parent / "voicecli"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "voicecli"]
+
+
+class Tmux:
+    def __init__(self, socket: str, session: str) -> None:
+        self.socket, self.session = socket, session
+
+    def run(self, *args: str) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    def send(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.session, *keys)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-J", "-t", self.session)  # -J: wrapped lines joined
+
+    def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
+        end = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if predicate(text):
+                return text
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def open_tmux(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Tmux]:
+    """A 120x40 tmux session running bash with a known prompt and private XDG dirs."""
+    socket = f"voicecli-test-{os.getpid()}-{time.monotonic_ns()}"
+    term = Tmux(socket, "talk")
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TMUX")}
+    env["TERM"] = "xterm-256color"
+    env.update(extra_env or {})
+    subprocess.run(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "talk",
+                    "-x", "120", "-y", "40", "bash --norc --noprofile"],
+                   check=True, env=env, timeout=10)
+    try:
+        term.send(f"export PS1='{PROMPT} ' XDG_DATA_HOME={shlex.quote(str(tmp_path / 'data'))} "
+                  f"XDG_CONFIG_HOME={shlex.quote(str(tmp_path / 'config'))}; unset NO_COLOR", "Enter")
+        term.wait_for(lambda s: PROMPT in s, "the shell prompt", timeout=10)
+        yield term
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)

@@ -1,0 +1,45 @@
+"""The whole product as a person meets it: the real `voicecli talk` in a terminal, the
+embedded local agent, real PortAudio streams on the PulseAudio test bed. A spoken question
+goes into the (virtual) microphone; the answer appears on screen and comes out of the
+(virtual) speaker."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.pulse import PulseBed
+from tests.support.terminal import open_tmux, voicecli_command
+from voicecli.agent.speech.tts import HibariSynthesizer
+
+pytestmark = [pytest.mark.tmux, pytest.mark.pulse, pytest.mark.slow]
+
+
+def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: Path) -> None:
+    assert pulse_bed.mic is not None
+    tts = HibariSynthesizer(warm_up=False, seed=1)
+    question = np.frombuffer(tts.synthesize("What is seven times eight?"), dtype="<i2")
+    with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux:
+        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk"])
+        tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
+        screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
+        assert "text only" not in screen and "no mic" not in screen, screen
+        # the greeting is spoken in full before we speak
+        tmux.wait_for(lambda s: "or say help." in s, "the greeting", timeout=30)
+        with pulse_bed.monitor(rate=24000) as monitor:
+            pulse_bed.mic.play(question, tts.rate)
+            screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=30)
+            tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
+        played = monitor.samples()
+        assert "seven times eight" in screen.lower(), screen  # the user's words, recognised
+        # the speaker really played the answer: a few hundred ms of voice at a speech level
+        loud = np.abs(played) > 0.05
+        assert loud.sum() / 24000 > 0.3, f"only {loud.sum() / 24000:.2f} s of audible output"
+        tmux.send("/quit")
+        tmux.send("Enter")
+        screen = tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=15)
+        assert "EXIT=0" in screen and "Traceback" not in screen
