@@ -14,8 +14,8 @@ from voicecli.audio.wav import read_wav
 from voicecli.cli.common import endpoint
 from voicecli.cli.config import Target
 from voicecli.protocol.commands import SendText
+from voicecli.session import Session, SessionOptions
 from voicecli.session.events import AudioStatus
-from voicecli.session.worker import Session, SessionOptions
 
 pytestmark = [pytest.mark.pulse, pytest.mark.slow]
 

@@ -13,7 +13,7 @@ from voicecli.audio.scripted import ScriptedBackend
 from voicecli.protocol.atoms import AtomsAdapter
 from voicecli.protocol.base import DialectConfig
 from voicecli.secrets import Secret
-from voicecli.session.worker import Session, SessionOptions
+from voicecli.session import Session, SessionOptions
 from voicecli.tui import TalkSettings, VoiceApp, create_app
 from voicecli.tui.binding import LiveSession
 from voicecli.tui.widgets.transcript import TranscriptView

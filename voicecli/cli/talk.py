@@ -21,7 +21,7 @@ from voicecli.errors import UsageError
 
 if TYPE_CHECKING:
     from voicecli.audio.base import AudioBackend
-    from voicecli.session.worker import SessionOptions
+    from voicecli.session.options import SessionOptions
     from voicecli.tui.binding import LiveSession, Recorder, SessionLike
 
 
@@ -130,7 +130,7 @@ def talk(
 ) -> None:
     """Talk with an agent in a terminal UI (the local offline agent by default)."""
     setup_logging()
-    from voicecli.session.worker import SessionOptions
+    from voicecli.session.options import SessionOptions
     from voicecli.tui.ptt import PttMode
 
     try:

@@ -12,7 +12,8 @@ from voicecli.session.events import (
     TextSent,
     TurnLatency,
 )
-from voicecli.session.worker import Session, SessionOptions
+from voicecli.session.options import SessionOptions
+from voicecli.session.worker import Session
 
 __all__ = [
     "AudioStatus", "Connected", "Connecting", "Levels", "Notice", "PlaybackFlushed",

@@ -17,12 +17,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
-from voicecli.audio.echo import HalfDuplexGate
 from voicecli.errors import AudioDeviceError, ProtocolError, SessionTimeout, VoicecliError
 from voicecli.protocol.base import Adapter, Frame, Handshake, HttpRequest
 from voicecli.protocol.commands import (
@@ -48,47 +46,18 @@ from voicecli.protocol.events import (
     ToolCall,
 )
 from voicecli.secrets import redact
-from voicecli.session.events import (
-    AudioStatus,
-    Connected,
-    Connecting,
-    Levels,
-    Notice,
-    PlaybackFlushed,
-    SessionClosed,
-    TextSent,
-    TurnLatency,
-)
+from voicecli.session.audio_link import AudioLink
+from voicecli.session.ending import closed_from_end, merge_end
+from voicecli.session.events import Connected, Connecting, SessionClosed, TextSent, TurnLatency
+from voicecli.session.options import SessionOptions
 from voicecli.session.vad import EnergyVad
 from voicecli.transport import Connection, ConnectionEnded, HandshakeRejected, http_request
 from voicecli.transport import connect as ws_connect
 
 log = logging.getLogger("voicecli.session")
 
-FAILURE_EXIT_CODES = {"auth": 4, "not_found": 5, "network": 6, "protocol": 7, "timeout": 8}
-
 Connector = Callable[..., Awaitable[Connection]]
 HttpCaller = Callable[[HttpRequest], Awaitable[tuple[int, bytes]]]
-ToolHandler = Callable[[Mapping[str, Any]], Any]
-
-
-@dataclass
-class SessionOptions:
-    open_timeout: float = 10.0
-    ready_timeout: float = 15.0  # socket open → the provider's ready message
-    allow_insecure: bool = False
-    frame_ms: int = 20
-    start_muted: bool = False
-    half_duplex: bool = False
-    half_duplex_tail_ms: int = 200
-    vad_threshold_db: float = -40.0
-    vad_hangover_ms: int = 600
-    level_interval_s: float = 0.1
-    close_grace_s: float = 2.0
-    client_tools: Mapping[str, ToolHandler] = field(default_factory=dict)
-    recorder: Any = None  # voicecli.audio.recorder.Recorder, or None
-    audio_output: bool = True
-    audio_input: bool = True
 
 
 class Session:
@@ -105,8 +74,7 @@ class Session:
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._commands: asyncio.Queue[Command] = asyncio.Queue()
         self._conn: Connection | None = None
-        self._capture: CaptureStream | None = None
-        self._playback: PlaybackStream | None = None
+        self.link = AudioLink(audio, self.options, self._emit)
         self._started = asyncio.Event()
         self._closing = False
         self._ended: SessionEnded | None = None
@@ -126,11 +94,9 @@ class Session:
         self.frames_sent = 0
         self.silence_frames_sent = 0
         self._turn_end: tuple[float, str] | None = None
-        self._turn_audio_start_played = 0.0
         self._vad = EnergyVad(self.options.frame_ms, self.options.vad_threshold_db,
                               self.options.vad_hangover_ms)
         self._last_voiced = 0.0
-        self._echo: HalfDuplexGate | None = None
 
     # ---- public API ------------------------------------------------------------------------
 
@@ -150,7 +116,7 @@ class Session:
         elif isinstance(command, CommitAudio):
             self._mark_turn_end("commit")
         elif isinstance(command, Interrupt):
-            self._flush_playback()
+            self.link.flush()
         self._commands.put_nowait(command)
 
     def close(self) -> None:
@@ -174,11 +140,11 @@ class Session:
 
     @property
     def playback(self) -> PlaybackStream | None:
-        return self._playback
+        return self.link.playback
 
     @property
     def capture(self) -> CaptureStream | None:
-        return self._capture
+        return self.link.capture
 
     async def wait_started(self, timeout: float | None = None) -> bool:
         try:
@@ -253,7 +219,7 @@ class Session:
                 exc = task.exception()
                 if exc is not None:
                     raise exc
-        return self._closed_from_end()
+        return closed_from_end(self._ended, asked_to_close=self._closing)
 
     async def _open(self, handshake: Handshake) -> Connection:
         try:
@@ -264,16 +230,6 @@ class Session:
             if isinstance(error, VoicecliError):
                 raise error from None
             raise ProtocolError(str(error)) from None
-
-    def _closed_from_end(self) -> SessionClosed:
-        end = self._ended
-        if end is None:
-            return SessionClosed(reason="closed")
-        if end.error and not self._closing:
-            exit_code = FAILURE_EXIT_CODES.get(end.failure or "protocol", ProtocolError.exit_code)
-            return SessionClosed(reason=end.reason, close_code=end.close_code,
-                                 error=redact(end.error), exit_code=exit_code)
-        return SessionClosed(reason=end.reason, close_code=end.close_code)
 
     async def _receive_loop(self) -> None:
         assert self._conn is not None
@@ -321,17 +277,16 @@ class Session:
             self._on_audio(event)
         elif isinstance(event, AgentStartedTalking):
             self.agent_talking = True
-            if self._playback is not None:
-                self._turn_audio_start_played = self._playback.played_seconds
+            self.link.agent_turn_started()
         elif isinstance(event, AgentStoppedTalking):
             self.agent_talking = False
         elif isinstance(event, Interruption):
             self.agent_talking = False
-            self._flush_playback()
+            self.link.flush()
         elif isinstance(event, ToolCall) and event.client_side:
             await self._answer_tool(event)
         elif isinstance(event, SessionEnded):
-            self._ended = event if self._ended is None else _merge_end(self._ended, event)
+            self._ended = event if self._ended is None else merge_end(self._ended, event)
         elif isinstance(event, ErrorEvent) and event.fatal and self._ended is None:
             self._ended = SessionEnded(reason="error", error=f"{event.code}: {event.message}")
         self._emit(event)
@@ -343,70 +298,22 @@ class Session:
         await self._open_audio(event)
 
     async def _open_audio(self, event: SessionStarted) -> None:
-        audio = self.audio
-        if audio is None:
-            self._emit(AudioStatus(input=None, output=None, notice="text only (no audio)"))
-            return
-        failure: str | None = None
-        try:
-            if self.options.audio_output:
-                self._playback = await audio.open_playback(event.output_format.sample_rate)
-            if self.options.audio_input:
-                self._capture = await audio.open_capture(event.input_format.sample_rate,
-                                                         self.options.frame_ms)
-        except AudioDeviceError as exc:
-            failure = str(exc)
-        # the backend says why a stream is missing only once it has tried to open it
-        notice = failure or getattr(audio, "notice", None)
-        if self.options.half_duplex:
-            self._echo = HalfDuplexGate(self.options.half_duplex_tail_ms)
-            add_tap = getattr(self._playback, "add_tap", None)
-            if callable(add_tap):
-                add_tap(self._echo.reference)
-        recorder = self.options.recorder
-        if recorder is not None and self._playback is not None:
-            attach = getattr(recorder, "attach_playback", None)
-            if callable(attach):
-                attach(self._playback)
-        name = getattr(audio, "name", "audio")
-        self._emit(AudioStatus(
-            input=name if self._capture else None, output=name if self._playback else None,
-            input_rate=event.input_format.sample_rate if self._capture else None,
-            output_rate=event.output_format.sample_rate if self._playback else None,
-            notice=notice))
-        if self._capture is not None:
-            self._mic_task = asyncio.create_task(self._mic_loop(self._capture), name="session-mic")
+        await self.link.open(event)
+        if self.link.capture is not None:
+            self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
             self._tasks.append(self._mic_task)
 
     def _on_audio(self, event: AgentAudio) -> None:
-        pcm, rate = event.data, event.format.sample_rate
-        if not event.format.is_pcm or event.format.encoding == "ulaw":
-            try:
-                from voicecli.audio.codecs import decode
-
-                pcm, rate = decode(event.data, event.format.encoding, event.format.sample_rate)
-            except Exception as exc:  # noqa: BLE001 - a bad chunk must not end the session
-                self._emit(Notice(f"could not decode {event.format.encoding} audio: {exc}", "warning"))
-                return
-        if rate <= 0:
+        decoded = self.link.decode(event)
+        if decoded is None:
             return
-        seconds = len(pcm) / 2 / rate
-        self.agent_audio_s += seconds
+        pcm, rate = decoded
+        self.agent_audio_s += len(pcm) / 2 / rate
         if self._turn_end is not None:
             started, source = self._turn_end
             self._turn_end = None
             self._emit(TurnLatency(ms=(time.monotonic() - started) * 1000, source=source))
-        if self._playback is not None:
-            self._playback.write(pcm, rate)
-
-    def _flush_playback(self) -> None:
-        if self._playback is None:
-            return
-        dropped = self._playback.flush()
-        heard = max(0.0, self._playback.played_seconds - self._turn_audio_start_played)
-        if self._echo is not None:
-            self._echo.reset()
-        self._emit(PlaybackFlushed(dropped_s=dropped, heard_s=heard))
+        self.link.play(pcm, rate)
 
     async def _answer_tool(self, call: ToolCall) -> None:
         handler = self.options.client_tools.get(call.name)
@@ -427,18 +334,12 @@ class Session:
 
     async def _mic_loop(self, capture: CaptureStream) -> None:
         caps = self.adapter.capabilities
-        silence: bytes | None = None
         was_finished = False
         try:
             async for frame in capture.frames():
                 now = time.monotonic()
-                if not self.mic_open:  # muted or push-to-talk closed: silence keeps the stream alive
-                    if silence is None or len(silence) != len(frame):
-                        silence = bytes(len(frame))
-                    frame = silence
-                    self.silence_frames_sent += 1
-                elif self._echo is not None:
-                    frame = self._echo.process(frame, self._agent_audible(), now)
+                frame, silenced = self.link.gate(frame, self.mic_open, now)
+                self.silence_frames_sent += silenced
                 await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt)
                 for out in self.adapter.encode(SendAudio(frame)):
                     await self._send_frame(out)
@@ -452,16 +353,16 @@ class Session:
         except ConnectionEnded:
             return
         except (AudioDeviceError, OSError) as exc:
-            self._capture = None
-            self._emit(Notice(f"microphone lost: {exc}; going on text-only", "warning"))
-            self._emit(AudioStatus(input=None, output="audio" if self._playback else None))
+            self.link.lose_capture(str(exc))
 
     async def _on_mic_frame(self, frame: bytes, now: float, client_turns: bool,
                             client_interrupt: bool) -> None:
+        """Client-side turn marks: the end of the user's speech (for the latency figure and,
+        where the dialect wants it, a commit) and barge-in where the client must interrupt."""
         for marker in self._vad.feed(frame):
             if marker == "speech_start":
                 self._turn_end = None
-                if client_interrupt and (self.agent_talking or self._playback_busy()):
+                if client_interrupt and (self.agent_talking or self.link.busy):
                     self.submit(Interrupt("user_speaking"))
             elif marker == "speech_end":
                 self._mark_turn_end("speech", self._last_voiced)
@@ -470,30 +371,13 @@ class Session:
         if self._vad.speaking and self._vad.voiced:
             self._last_voiced = now + self.options.frame_ms / 1000
 
-    def _agent_audible(self) -> bool:
-        playback = self._playback
-        if playback is None:
-            return False
-        audible = getattr(playback, "audible", None)
-        return bool(audible) if audible is not None else playback.buffered_seconds > 0
-
-    def _playback_busy(self) -> bool:
-        return self._playback is not None and self._playback.buffered_seconds > 0.05
-
     async def _meter_loop(self) -> None:
         await self._started.wait()
         while True:
             await asyncio.sleep(self.options.level_interval_s)
-            if self._capture is None and self._playback is None:
-                continue
-            if self._playback is not None and getattr(self._playback, "failed", False):
-                reason = getattr(self._playback, "notice", None) or "the speaker stopped"
-                self._playback = None
-                self._emit(Notice(f"{reason}; going on without sound", "warning"))
-                self._emit(AudioStatus(input="audio" if self._capture else None, output=None))
-            mic = self._capture.level_db if self._capture is not None else -100.0
-            agent = self._playback.level_db if self._playback is not None else -100.0
-            self._emit(Levels(mic_db=mic, agent_db=agent, mic_open=self.mic_open))
+            levels = self.link.levels(self.mic_open)
+            if levels is not None:
+                self._emit(levels)
 
     async def _teardown(self) -> None:
         for task in self._tasks:
@@ -502,23 +386,6 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        if self._capture is not None:
-            with contextlib.suppress(Exception):
-                await self._capture.close()
-        if self._playback is not None:
-            with contextlib.suppress(Exception):
-                await self._playback.close()
+        await self.link.close()
         if self._conn is not None:
             await self._conn.close()
-        recorder = self.options.recorder
-        if recorder is not None and callable(getattr(recorder, "close", None)):
-            with contextlib.suppress(Exception):
-                recorder.close()
-
-
-def _merge_end(first: SessionEnded, later: SessionEnded) -> SessionEnded:
-    """A provider's end message followed by the socket close: keep the message's reason,
-    take the close code from the socket, and keep whichever error is known."""
-    return SessionEnded(reason=first.reason, close_code=later.close_code if later.close_code is not None
-                        else first.close_code, retryable=first.retryable and later.retryable,
-                        error=first.error or later.error, failure=first.failure or later.failure)

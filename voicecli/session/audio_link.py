@@ -1,0 +1,156 @@
+"""The session's side of the audio devices.
+
+:class:`AudioLink` opens the streams for the formats the provider negotiated, decodes and
+plays agent audio, empties playback at a barge-in, gates the microphone (mute, push-to-talk,
+half-duplex), reads the meters and notices a speaker that stopped working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
+from voicecli.audio.echo import HalfDuplexGate
+from voicecli.errors import AudioDeviceError
+from voicecli.protocol.events import AgentAudio, Event, SessionStarted
+from voicecli.session.events import AudioStatus, Levels, Notice, PlaybackFlushed
+from voicecli.session.options import SessionOptions
+
+SILENT_DB = -100.0
+
+
+class AudioLink:
+    def __init__(self, backend: AudioBackend | None, options: SessionOptions,
+                 emit: Callable[[Event], None]) -> None:
+        self.backend = backend
+        self.options = options
+        self._emit = emit
+        self.capture: CaptureStream | None = None
+        self.playback: PlaybackStream | None = None
+        self._echo: HalfDuplexGate | None = None
+        self._silence = b""
+        self._turn_start_played = 0.0
+
+    async def open(self, event: SessionStarted) -> None:
+        """Open what the backend can give; say in one :class:`AudioStatus` what is live."""
+        backend = self.backend
+        if backend is None:
+            self._emit(AudioStatus(input=None, output=None, notice="text only (no audio)"))
+            return
+        failure: str | None = None
+        try:
+            if self.options.audio_output:
+                self.playback = await backend.open_playback(event.output_format.sample_rate)
+            if self.options.audio_input:
+                self.capture = await backend.open_capture(event.input_format.sample_rate,
+                                                          self.options.frame_ms)
+        except AudioDeviceError as exc:
+            failure = str(exc)
+        # the backend says why a stream is missing only once it has tried to open it
+        notice = failure or getattr(backend, "notice", None)
+        if self.options.half_duplex:
+            self._echo = HalfDuplexGate(self.options.half_duplex_tail_ms)
+            add_tap = getattr(self.playback, "add_tap", None)
+            if callable(add_tap):
+                add_tap(self._echo.reference)
+        recorder = self.options.recorder
+        if recorder is not None and self.playback is not None:
+            attach = getattr(recorder, "attach_playback", None)
+            if callable(attach):
+                attach(self.playback)
+        name = getattr(backend, "name", "audio")
+        self._emit(AudioStatus(
+            input=name if self.capture else None, output=name if self.playback else None,
+            input_rate=event.input_format.sample_rate if self.capture else None,
+            output_rate=event.output_format.sample_rate if self.playback else None,
+            notice=notice))
+
+    # ---- agent audio ---------------------------------------------------------------------
+
+    def decode(self, event: AgentAudio) -> tuple[bytes, int] | None:
+        """PCM16 and its rate for an audio event (encoded chunks decoded), or None."""
+        pcm, rate = event.data, event.format.sample_rate
+        if not event.format.is_pcm or event.format.encoding == "ulaw":
+            try:
+                from voicecli.audio.codecs import decode
+
+                pcm, rate = decode(event.data, event.format.encoding, event.format.sample_rate)
+            except Exception as exc:  # noqa: BLE001 - a bad chunk must not end the session
+                self._emit(Notice(f"could not decode {event.format.encoding} audio: {exc}", "warning"))
+                return None
+        return (pcm, rate) if rate > 0 else None
+
+    def play(self, pcm: bytes, rate: int) -> None:
+        if self.playback is not None:
+            self.playback.write(pcm, rate)
+
+    def agent_turn_started(self) -> None:
+        if self.playback is not None:
+            self._turn_start_played = self.playback.played_seconds
+
+    def flush(self) -> None:
+        """Barge-in: drop queued agent audio so the next callback is silent."""
+        if self.playback is None:
+            return
+        dropped = self.playback.flush()
+        heard = max(0.0, self.playback.played_seconds - self._turn_start_played)
+        if self._echo is not None:
+            self._echo.reset()
+        self._emit(PlaybackFlushed(dropped_s=dropped, heard_s=heard))
+
+    @property
+    def busy(self) -> bool:
+        """Agent audio is still queued (more than a block)."""
+        return self.playback is not None and self.playback.buffered_seconds > 0.05
+
+    def _audible(self) -> bool:
+        playback = self.playback
+        if playback is None:
+            return False
+        audible = getattr(playback, "audible", None)
+        return bool(audible) if audible is not None else playback.buffered_seconds > 0
+
+    # ---- microphone ----------------------------------------------------------------------
+
+    def gate(self, frame: bytes, mic_open: bool, now: float) -> tuple[bytes, bool]:
+        """The frame to send, and whether it was replaced by silence because the mic is
+        closed (muted or push-to-talk): silence keeps the provider's stream alive."""
+        if not mic_open:
+            if len(self._silence) != len(frame):
+                self._silence = bytes(len(frame))
+            return self._silence, True
+        if self._echo is not None:
+            return self._echo.process(frame, self._audible(), now), False
+        return frame, False
+
+    def lose_capture(self, reason: str) -> None:
+        self.capture = None
+        self._emit(Notice(f"microphone lost: {reason}; going on text-only", "warning"))
+        self._emit(AudioStatus(input=None, output="audio" if self.playback else None))
+
+    # ---- meters --------------------------------------------------------------------------
+
+    def levels(self, mic_open: bool) -> Levels | None:
+        """Current meters, after checking that the speaker still works."""
+        if self.playback is not None and getattr(self.playback, "failed", False):
+            reason = getattr(self.playback, "notice", None) or "the speaker stopped"
+            self.playback = None
+            self._emit(Notice(f"{reason}; going on without sound", "warning"))
+            self._emit(AudioStatus(input="audio" if self.capture else None, output=None))
+        if self.capture is None and self.playback is None:
+            return None
+        mic = self.capture.level_db if self.capture is not None else SILENT_DB
+        agent = self.playback.level_db if self.playback is not None else SILENT_DB
+        return Levels(mic_db=mic, agent_db=agent, mic_open=mic_open)
+
+    async def close(self) -> None:
+        for stream in (self.capture, self.playback):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    await stream.close()
+        recorder = self.options.recorder
+        if recorder is not None and callable(getattr(recorder, "close", None)):
+            with contextlib.suppress(Exception):
+                recorder.close()
+

@@ -1,0 +1,28 @@
+"""How a session behaves: timeouts, audio choices, client tools."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ToolHandler = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass
+class SessionOptions:
+    open_timeout: float = 10.0
+    ready_timeout: float = 15.0  # socket open → the provider's ready message
+    allow_insecure: bool = False
+    frame_ms: int = 20
+    start_muted: bool = False
+    half_duplex: bool = False
+    half_duplex_tail_ms: int = 200
+    vad_threshold_db: float = -40.0
+    vad_hangover_ms: int = 600
+    level_interval_s: float = 0.1
+    close_grace_s: float = 2.0
+    client_tools: Mapping[str, ToolHandler] = field(default_factory=dict)
+    recorder: Any = None  # voicecli.audio.recorder.Recorder, or None
+    audio_output: bool = True
+    audio_input: bool = True
