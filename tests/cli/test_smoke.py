@@ -128,3 +128,14 @@ def test_short_lived_token_via_register_call(cli: Cli, agent_url: str, tmp_path:
     assert report["url"].endswith("/atoms/v1/agent/connect?token=***")
     assert report["turns"][0]["agent_audio_s"] > 0
     assert TEST_KEY not in proc.stdout + proc.stderr
+
+
+def test_bad_option_values_are_usage_errors(cli: Cli) -> None:
+    for args, words in ((["smoke", "--timeout", "abc"], "Invalid value for '--timeout'"),
+                        (["smoke", "--nope"], "No such option: --nope"),
+                        (["smoke", "--dialect", "nope"], "unknown dialect 'nope'"),
+                        (["smoke", "--sample-rate", "12345"], "atoms supports sample rates")):
+        proc = cli.run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert words in proc.stderr
+        assert "Traceback" not in proc.stderr

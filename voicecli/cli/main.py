@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -69,11 +70,12 @@ def main() -> None:
     except typer.Abort:
         print_error("aborted")
         sys.exit(EXIT_INTERRUPTED)
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except Exception as exc:  # noqa: BLE001 - nothing reaches the user as a traceback
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):  # a usage error from the option parser
+            show()
+            sys.exit(code)
+        logging.getLogger("voicecli").debug("internal error", exc_info=True)
+        print_error(f"internal error: {exc.__class__.__name__}: {exc} (VOICECLI_LOG=debug shows details)")
+        sys.exit(1)
     sys.exit(rc if isinstance(rc, int) else 0)
