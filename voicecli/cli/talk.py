@@ -47,6 +47,13 @@ def audio_backend(no_audio: bool, input_device: str | None, output_device: str |
 
     if no_audio:
         return NullBackend("text only (--no-audio)")
+    if input_device is not None or output_device is not None:
+        # a device the user named must exist: say so now, not after the app has started
+        from voicecli.audio.devices import find_device
+
+        for spec, direction in ((input_device, "input"), (output_device, "output")):
+            if spec is not None:
+                find_device(_device(spec), direction)  # type: ignore[arg-type]
     try:
         from voicecli.audio.backends import SoundDeviceBackend
 
