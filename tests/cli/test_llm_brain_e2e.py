@@ -7,11 +7,10 @@ from __future__ import annotations
 import contextlib
 import socket
 
-from voicecli.agent.config import AgentConfig
-from voicecli.agent.server import start_in_thread
-
 from tests.agent_speech.fake_llm import running, stream_words
 from tests.cli.conftest import TEST_KEY, Cli
+from voicecli.agent.config import AgentConfig
+from voicecli.agent.server import start_in_thread
 
 
 def agent_with_llm(url: str) -> tuple[str, object]:
