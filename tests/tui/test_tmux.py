@@ -60,3 +60,22 @@ def test_handshake_failure_leaves_the_app_with_one_line_and_its_code(tmux: Tmux)
     errors = [line for line in screen.splitlines() if line.startswith("voicecli: error:")]
     assert errors == ["voicecli: error: connection refused by ws://127.0.0.1:9: is the server running?"]
     assert "transcript saved" not in screen and "Traceback" not in screen
+
+
+@pytest.mark.parametrize(("dialect", "typed", "expect"), [
+    ("elevenlabs", "what is 12 plus 7", "12 plus 7 is 19."),
+    ("voiceagent", "what is 12 plus 7", "12 plus 7 is 19."),
+    ("token-pcm", "hello", "does not accept typed text"),
+])
+def test_talk_speaks_every_dialect_with_the_local_agent(tmux: Tmux, dialect: str, typed: str, expect: str) -> None:
+    command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--no-audio", "--dialect",
+                                                       dialect])
+    tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
+    tmux.wait_for(lambda s: "connected: speak or type" in s, f"the app to connect over {dialect}", timeout=30)
+    tmux.send(typed)
+    tmux.send("Enter")
+    tmux.wait_for(lambda s: expect in s, f"{expect!r} over {dialect}", timeout=30)
+    tmux.send("/quit")
+    tmux.send("Enter")
+    screen = tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=15)
+    assert "EXIT=0" in screen
