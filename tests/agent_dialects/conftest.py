@@ -8,38 +8,20 @@ import json
 import math
 import struct
 import time
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from voicecli.agent.config import AgentConfig
+from tests.agent.conftest import AGENT_ID, API_KEY, agent, make_config, ws_url  # noqa: F401 - shared fixtures
 from voicecli.agent.server import LocalAgent
 from voicecli.protocol.base import Adapter, HttpRequest
 from voicecli.protocol.commands import Command, Pong
 from voicecli.protocol.events import Event, Ping, SessionEnded
-
-API_KEY = "sk_test_local_key"
-AGENT_ID = "agent-1"
-
-
-def make_config(**overrides: Any) -> AgentConfig:
-    options: dict[str, Any] = dict(api_key=API_KEY, agent_ids={AGENT_ID}, greeting="", brain="echo",
-                                   speech=False, allow_faults=True)
-    options.update(overrides)
-    return AgentConfig(**options)
-
-
-@pytest.fixture
-async def agent() -> AsyncIterator[LocalAgent]:
-    async with LocalAgent(make_config()) as server:
-        yield server
+from voicecli.transport import http_request
 
 
 @pytest.fixture
@@ -49,26 +31,12 @@ async def open_agent() -> AsyncIterator[LocalAgent]:
         yield server
 
 
-def ws_url(agent: LocalAgent, path: str, **query: Any) -> str:
-    base = agent.url.replace("http://", "ws://") + path
-    return base + ("?" + urlencode(query) if query else "")
-
-
 def raw_connect(url: str, headers: dict[str, str] | None = None) -> Any:
     return connect(url, additional_headers=headers or {}, open_timeout=5, max_size=None)
 
 
 async def http(request: HttpRequest) -> tuple[int, bytes]:
-    def run() -> tuple[int, bytes]:
-        req = urllib.request.Request(request.url, data=request.body, method=request.method,
-                                     headers=dict(request.headers))
-        try:
-            with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback test server
-                return resp.status, resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    return await asyncio.to_thread(run)
+    return await http_request(request, timeout=5)
 
 
 async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
