@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from voicecli.audio.base import FRAME_MS
-from voicecli.audio.devices import load_sounddevice, quiet_stderr, unavailable_reason
+from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.framer import Frame
 from voicecli.audio.levels import SILENCE_DB, rms_db
 from voicecli.audio.pipeline import CapturePipeline
@@ -68,39 +67,20 @@ class DeviceCapture:
         if sd is None:
             raise AudioDeviceError(unavailable_reason() or "audio unavailable")
         self._loop = asyncio.get_running_loop()
-        with quiet_stderr():
-            info = sd.query_devices(self._device, "input")
-        self.device_rate = int(self._requested_rate or round(float(info["default_samplerate"])))
-        max_ch = int(info["max_input_channels"])
-        if max_ch < 1:
-            raise AudioDeviceError(f"device {info['name']!r} has no input channels")
+        fmt = stream_format(sd, self._device, "input", self._requested_rate)
+        self.device_rate = fmt.rate
         # Mono and stereo microphones are covered by the first two channels; opening all
         # 32 channels of a sound server's virtual device would only cost CPU.
-        self.channels = min(self._requested_channels or max_ch, 2)
+        self.channels = min(self._requested_channels or fmt.max_channels, 2)
         self._pipeline = CapturePipeline(self.device_rate, self.channels, self.rate, self.frame_ms)
-        try:
-            with quiet_stderr():
-                self._stream = sd.InputStream(
-                    device=self._device,
-                    samplerate=self.device_rate,
-                    channels=self.channels,
-                    dtype="float32",
-                    blocksize=self.device_rate * self._block_ms // 1000,
-                    latency="low",
-                    callback=self._callback,
-                    finished_callback=self._on_finished,
-                )
-                # PortAudio's stream clock is not time.monotonic(): map it once, before
-                # the first callback can run
-                self._offset = float(self._stream.time) - time.monotonic()
-                self._stream.start()
-        except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError from sounddevice
-            self._stream = None
-            raise AudioDeviceError(
-                f"cannot open input device {info['name']!r} at {self.device_rate} Hz: "
-                f"{str(exc).splitlines()[0]}"
-            ) from None
+        self._stream = start_stream(
+            sd.InputStream, fmt, "input", self._set_clock_offset, device=self._device, channels=self.channels,
+            blocksize=self.device_rate * self._block_ms // 1000, callback=self._callback,
+            finished_callback=self._on_finished)
         self._watchdog_handle = self._loop.call_later(self._stall_check_s, self._watchdog)
+
+    def _set_clock_offset(self, offset: float) -> None:
+        self._offset = offset
 
     async def close(self) -> None:
         self._closed = True

@@ -10,7 +10,8 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any, Literal
@@ -226,3 +227,41 @@ def check_rate(device: DeviceInfo, direction: Direction, rate: int, channels: in
             f"{direction} device {device.index} ({device.name}) does not support {rate} Hz: "
             f"{str(exc).splitlines()[0]}"
         ) from None
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """What a stream on a device opens with: the requested rate or the device's default,
+    and how many channels the device has in that direction."""
+
+    name: str
+    rate: int
+    max_channels: int
+
+
+def stream_format(sd: ModuleType, device: int | str | None, direction: Direction,
+                  requested_rate: int | None) -> StreamFormat:
+    with quiet_stderr():
+        info = sd.query_devices(device, direction)
+    max_channels = int(info[f"max_{direction}_channels"])
+    if max_channels < 1:
+        raise AudioDeviceError(f"device {info['name']!r} has no {direction} channels")
+    rate = int(requested_rate or round(float(info["default_samplerate"])))
+    return StreamFormat(str(info["name"]), rate, max_channels)
+
+
+def start_stream(factory: Callable[..., Any], fmt: StreamFormat, direction: Direction,
+                 set_clock_offset: Callable[[float], None], **kwargs: Any) -> Any:
+    """Open and start a low-latency float32 stream. Before it starts (so before the first
+    callback can run), ``set_clock_offset`` gets the offset that maps PortAudio's stream
+    clock, which is not ``time.monotonic()``, to the monotonic clock. Failures become
+    one-line ``AudioDeviceError``s."""
+    try:
+        with quiet_stderr():
+            stream = factory(samplerate=fmt.rate, dtype="float32", latency="low", **kwargs)
+            set_clock_offset(float(stream.time) - time.monotonic())
+            stream.start()
+    except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError from sounddevice
+        raise AudioDeviceError(f"cannot open {direction} device {fmt.name!r} at {fmt.rate} Hz: "
+                               f"{str(exc).splitlines()[0]}") from None
+    return stream

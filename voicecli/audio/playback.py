@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from voicecli.audio.base import PlaybackTap
-from voicecli.audio.devices import load_sounddevice, quiet_stderr, unavailable_reason
+from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
 from voicecli.audio.levels import SILENCE_DB, float_rms_db
 from voicecli.audio.resample import StreamResampler, float_to_pcm16, pcm16_to_float
@@ -72,39 +72,19 @@ class DevicePlayback:
         if sd is None:
             raise AudioDeviceError(unavailable_reason() or "audio unavailable")
         self._loop = asyncio.get_running_loop()
-        with quiet_stderr():
-            info = sd.query_devices(self._device, "output")
-        self.device_rate = int(self._requested_rate or round(float(info["default_samplerate"])))
-        max_ch = int(info["max_output_channels"])
-        if max_ch < 1:
-            raise AudioDeviceError(f"device {info['name']!r} has no output channels")
-        self.channels = min(max_ch, 2)
+        fmt = stream_format(sd, self._device, "output", self._requested_rate)
+        self.device_rate = fmt.rate
+        self.channels = min(fmt.max_channels, 2)
         self._buffer = PlaybackBuffer(self.device_rate, self._capacity_seconds, self._policy)
         block = max(1, self.device_rate * self._block_ms // 1000)
         self._scratch = np.zeros(block * 8, dtype=np.float32)
-        try:
-            with quiet_stderr():
-                self._stream = sd.OutputStream(
-                    device=self._device,
-                    samplerate=self.device_rate,
-                    channels=self.channels,
-                    dtype="float32",
-                    blocksize=block,
-                    latency="low",
-                    callback=self._callback,
-                    finished_callback=self._on_finished,
-                )
-                # PortAudio's stream clock is not time.monotonic(): map it once, before
-                # the first callback can run
-                self._offset = float(self._stream.time) - time.monotonic()
-                self._stream.start()
-                self.output_latency = float(self._stream.latency)
-        except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError from sounddevice
-            self._stream = None
-            raise AudioDeviceError(
-                f"cannot open output device {info['name']!r} at {self.device_rate} Hz: "
-                f"{str(exc).splitlines()[0]}"
-            ) from None
+        self._stream = start_stream(
+            sd.OutputStream, fmt, "output", self._set_clock_offset, device=self._device, channels=self.channels, blocksize=block,
+            callback=self._callback, finished_callback=self._on_finished)
+        self.output_latency = float(self._stream.latency)
+
+    def _set_clock_offset(self, offset: float) -> None:
+        self._offset = offset
 
     async def close(self) -> None:
         self._closed = True
