@@ -79,8 +79,8 @@ class DevicePlayback:
         block = max(1, self.device_rate * self._block_ms // 1000)
         self._scratch = np.zeros(block * 8, dtype=np.float32)
         self._stream = start_stream(
-            sd.OutputStream, fmt, "output", self._set_clock_offset, device=self._device, channels=self.channels, blocksize=block,
-            callback=self._callback, finished_callback=self._on_finished)
+            sd.OutputStream, fmt, "output", self._set_clock_offset, device=self._device,
+            channels=self.channels, blocksize=block, callback=self._callback, finished_callback=self._on_finished)
         self.output_latency = float(self._stream.latency)
 
     def _set_clock_offset(self, offset: float) -> None:
