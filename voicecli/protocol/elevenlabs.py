@@ -13,24 +13,14 @@ The first frame is ``conversation_initiation_client_data``; no audio is sent bef
 ``conversation_initiation_metadata`` arrives (frames are dropped and counted in
 :attr:`ElevenLabsAdapter.dropped_audio_frames`).
 
-Options read from ``DialectConfig.options`` (all optional):
+Options read from ``DialectConfig.options`` (all optional): those of the initiation
+message (overrides, ``user_id``, ``custom_llm_extra_body``; see
+:mod:`voicecli.protocol.elevenlabs_initiation`), and
 
-``prompt``, ``llm``, ``first_message``, ``language``
-    ``conversation_config_override.agent`` (``prompt``/``llm`` go to ``agent.prompt``)
-``voice_id``, ``stability``, ``speed``, ``similarity_boost``
-    ``conversation_config_override.tts``
-``keywords``
-    ``conversation_config_override.asr.keywords`` (a list, or a comma-separated string)
-``text_only``, ``client_events``
-    ``conversation_config_override.conversation`` (``mode = "text"`` or ``"chat"`` also
-    sets ``text_only``)
-``user_id``, ``custom_llm_extra_body``
-    top-level fields of the initiation message
 ``environment``, ``branch_id``, ``include_conversation_id``
     query parameters of the signed-URL request (``environment`` also of the socket URL)
 
-``DialectConfig.variables`` become ``dynamic_variables``. Every override must be
-enabled in the agent's security settings, or the server closes with 1008.
+``DialectConfig.variables`` become ``dynamic_variables``.
 
 Interruption follows the Python SDK: after ``interruption{event_id: N}`` every
 ``audio`` whose ``event_id <= N`` is dropped.
@@ -49,14 +39,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from voicecli import __version__
 from voicecli.errors import AuthError, NotFoundError, ProtocolError, UsageError
-from voicecli.protocol import ulaw
 from voicecli.protocol.base import (
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
     HttpRequest,
-    JsonAdapter,
     default_handshake_error,
     http_url,
     is_loopback,
@@ -73,15 +61,14 @@ from voicecli.protocol.commands import (
     SendToolResult,
     UserActivity,
 )
+from voicecli.protocol.convai import ConvaiAdapter, int_or_none
+from voicecli.protocol.convai import parse_format as parse_format  # re-exported
+from voicecli.protocol.elevenlabs_initiation import initiation_message
 from voicecli.protocol.events import (
-    AgentAudio,
     AudioFormat,
-    ErrorEvent,
     Event,
-    Interruption,
     Ping,
     SessionEnded,
-    SessionStarted,
     TextDelta,
     ToolCall,
     ToolResult,
@@ -97,12 +84,7 @@ CONVERSATION_PATH = "/v1/convai/conversation"
 SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
 SOURCE = "voicecli"
 DEFAULT_FORMAT = "pcm_16000"
-FORMAT_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 TEXT_MODES = ("text", "chat")
-
-_AGENT_KEYS = ("first_message", "language")
-_PROMPT_KEYS = ("prompt", "llm")
-_TTS_KEYS = ("voice_id", "stability", "speed", "similarity_boost")
 
 # close code -> (what happened, retryable)
 CLOSE_CODES: dict[int, tuple[str, bool]] = {
@@ -114,36 +96,7 @@ CLOSE_CODES: dict[int, tuple[str, bool]] = {
 }
 
 
-def parse_format(value: Any) -> AudioFormat:
-    """``pcm_16000`` → pcm16@16000, ``ulaw_8000`` → ulaw@8000. Raises ValueError."""
-    if not isinstance(value, str) or "_" not in value:
-        raise ValueError(f"not an audio format: {value!r}")
-    codec, _, rate_text = value.partition("_")
-    rate = int(rate_text)
-    if codec == "pcm" and rate in FORMAT_RATES:
-        return AudioFormat("pcm16", rate)
-    if codec == "ulaw" and rate == 8000:
-        return AudioFormat("ulaw", rate)
-    raise ValueError(f"unsupported audio format: {value!r}")
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _json_value(value: Any) -> str | int | float | bool:
-    """dynamic_variables accept strings, numbers and booleans only."""
-    if isinstance(value, (str, int, float, bool)):
-        return value
-    return json.dumps(value, separators=(",", ":"))
-
-
-class ElevenLabsAdapter(JsonAdapter):
+class ElevenLabsAdapter(ConvaiAdapter):
     name: ClassVar[str] = "elevenlabs"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=False,
@@ -153,21 +106,13 @@ class ElevenLabsAdapter(JsonAdapter):
         "api.in.residency.elevenlabs.io")
 
     def __init__(self, config: DialectConfig) -> None:
-        super().__init__(config)
-        split_base(config.url)  # validates the URL early
+        super().__init__(config, AudioFormat("pcm16", 16000))
         self.options = dict(config.options)
         self.text_only = bool(self.options.get("text_only")) or (config.mode in TEXT_MODES)
         if config.mode is not None and config.mode not in TEXT_MODES + ("voice", "webcall"):
             raise UsageError(f"elevenlabs mode must be voice or text; got {config.mode!r}")
         self._signed_url: str | None = None
-        self.ready = False
-        self.input_format = AudioFormat("pcm16", 16000)
-        self.output_format = AudioFormat("pcm16", 16000)
-        self.conversation_id: str | None = None
-        self.dropped_audio_frames = 0
-        self.dropped_audio_events = 0
-        self._last_interrupt_id = 0
-        self._last_error: ErrorEvent | None = None
+        self._last_interrupt_id = 0  # as the Python SDK: audio with an id <= 0 is never played
         self._client_closing = False
 
     # ---- pre-connect --------------------------------------------------------------------
@@ -238,41 +183,7 @@ class ElevenLabsAdapter(JsonAdapter):
 
     def initiation_message(self) -> dict[str, Any]:
         """The ``conversation_initiation_client_data`` message built from the config."""
-        o = self.options
-        agent: dict[str, Any] = {k: o[k] for k in _AGENT_KEYS if o.get(k) is not None}
-        prompt = {k: o[k] for k in _PROMPT_KEYS if o.get(k) is not None}
-        if prompt:
-            agent["prompt"] = prompt
-        tts = {k: (float(o[k]) if k != "voice_id" else str(o[k]))
-               for k in _TTS_KEYS if o.get(k) is not None}
-        asr: dict[str, Any] = {}
-        keywords = o.get("keywords")
-        if isinstance(keywords, str):
-            keywords = [k.strip() for k in keywords.split(",") if k.strip()]
-        if keywords:
-            asr["keywords"] = [str(k) for k in keywords]
-        conversation: dict[str, Any] = {}
-        if self.text_only:
-            conversation["text_only"] = True
-        events = o.get("client_events")
-        if isinstance(events, str):
-            events = [e.strip() for e in events.split(",") if e.strip()]
-        if events:
-            conversation["client_events"] = [str(e) for e in events]
-        override: dict[str, Any] = {}
-        for key, part in (("agent", agent), ("tts", tts), ("asr", asr), ("conversation", conversation)):
-            if part:
-                override[key] = part
-        message: dict[str, Any] = {"type": "conversation_initiation_client_data"}
-        if override:
-            message["conversation_config_override"] = override
-        if isinstance(o.get("custom_llm_extra_body"), dict):
-            message["custom_llm_extra_body"] = o["custom_llm_extra_body"]
-        if self.config.variables:
-            message["dynamic_variables"] = {str(k): _json_value(v) for k, v in self.config.variables.items()}
-        if o.get("user_id") is not None:
-            message["user_id"] = str(o["user_id"])
-        return message
+        return initiation_message(self.options, self.config.variables, self.text_only)
 
     def handshake_error(self, status: int, body: bytes) -> Exception:
         if status in (401, 403):
@@ -288,49 +199,32 @@ class ElevenLabsAdapter(JsonAdapter):
     def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "audio":
             ev = m["audio_event"]
-            event_id = _int_or_none(ev.get("event_id"))
-            data = base64.b64decode(ev["audio_base_64"], validate=True)
-            if event_id is not None and event_id <= self._last_interrupt_id:
-                self.dropped_audio_events += 1
-                return []
-            fmt = self.output_format
-            if fmt.encoding == "ulaw":
-                data = ulaw.decode(data)
-                fmt = AudioFormat("pcm16", fmt.sample_rate)
-            return [AgentAudio(data=data, format=fmt, event_id=event_id)]
+            event_id = int_or_none(ev.get("event_id"))
+            audio = self._agent_audio(base64.b64decode(ev["audio_base_64"], validate=True), event_id)
+            return [audio] if audio is not None else []
         if kind == "ping":
             ev = m["ping_event"]
-            return [Ping(event_id=_int_or_none(ev["event_id"]), ping_ms=_int_or_none(ev.get("ping_ms")))]
+            return [Ping(event_id=int_or_none(ev["event_id"]), ping_ms=int_or_none(ev.get("ping_ms")))]
         if kind == "interruption":
             ev = m.get("interruption_event") or {}
             if not isinstance(ev, dict):
                 raise TypeError("interruption_event is not an object")
-            event_id = _int_or_none(ev.get("event_id"))  # without an id: flush, drop nothing
-            if event_id is not None:
-                self._last_interrupt_id = max(self._last_interrupt_id, event_id)
-            return [Interruption(event_id=event_id)]
+            return self._interruption(int_or_none(ev.get("event_id")))
         if kind == "conversation_initiation_metadata":
             ev = m["conversation_initiation_metadata_event"]
-            try:
-                out_fmt = parse_format(ev.get("agent_output_audio_format", DEFAULT_FORMAT))
-                in_fmt = parse_format(ev.get("user_input_audio_format", DEFAULT_FORMAT))
-            except ValueError as exc:
-                return [ErrorEvent(code="unsupported_format", message=str(exc), fatal=True)]
-            self.input_format, self.output_format = in_fmt, out_fmt
-            self.conversation_id = str(ev["conversation_id"]) if ev.get("conversation_id") else None
-            self.ready = True
-            return [SessionStarted(input_format=in_fmt, output_format=out_fmt,
-                                   conversation_id=self.conversation_id,
-                                   details={"text_only": self.text_only})]
+            out_raw = ev.get("agent_output_audio_format", DEFAULT_FORMAT)
+            in_raw = ev.get("user_input_audio_format", DEFAULT_FORMAT)
+            cid = str(ev["conversation_id"]) if ev.get("conversation_id") else None
+            return self._session_started(out_raw, in_raw, cid, text_only=self.text_only)
         if kind == "agent_response":
             ev = m["agent_response_event"]
             return [TranscriptFinal(role="agent", text=str(ev["agent_response"]),
-                                    event_id=_int_or_none(ev.get("event_id")))]
+                                    event_id=int_or_none(ev.get("event_id")))]
         if kind == "agent_response_correction":
             ev = m["agent_response_correction_event"]
             return [TranscriptCorrection(original=str(ev["original_agent_response"]),
                                          corrected=str(ev["corrected_agent_response"]),
-                                         event_id=_int_or_none(ev.get("event_id")))]
+                                         event_id=int_or_none(ev.get("event_id")))]
         if kind in ("agent_chat_response_part", "agent_reasoning_response_part"):
             key = "text_response_part" if kind == "agent_chat_response_part" else "reasoning_response_part"
             ev = m[key]
@@ -342,11 +236,11 @@ class ElevenLabsAdapter(JsonAdapter):
         if kind == "tentative_user_transcript":
             ev = m["tentative_user_transcription_event"]
             return [TranscriptDelta(role="user", text=str(ev["user_transcript"]), cumulative=True,
-                                    event_id=_int_or_none(ev.get("event_id")))]
+                                    event_id=int_or_none(ev.get("event_id")))]
         if kind == "user_transcript":
             ev = m["user_transcription_event"]
             return [TranscriptFinal(role="user", text=str(ev["user_transcript"]),
-                                    event_id=_int_or_none(ev.get("event_id")))]
+                                    event_id=int_or_none(ev.get("event_id")))]
         if kind == "internal_tentative_agent_response":
             ev = m["tentative_agent_response_internal_event"]
             return [TranscriptDelta(role="agent", text=str(ev["tentative_agent_response"]), cumulative=True)]
@@ -376,20 +270,15 @@ class ElevenLabsAdapter(JsonAdapter):
                 raise TypeError("error_event is not an object")
             code = ev.get("error_type") or ev.get("code") or "error"
             text = ev.get("message") or ev.get("reason") or ev.get("debug_message") or str(code)
-            err = ErrorEvent(code=str(code), message=str(text), fatal=True)
-            self._last_error = err
-            return [err]
+            return self._fatal_error(str(code), str(text))
         return [Unknown(type=kind, raw=json.dumps(m))]
+
+    def _audio_allowed(self) -> bool:
+        return self.ready and not self.text_only
 
     def encode(self, command: Command) -> list[Frame]:
         if isinstance(command, SendAudio):
-            if not self.ready or self.text_only:
-                self.dropped_audio_frames += 1
-                return []
-            data = command.pcm
-            if self.input_format.encoding == "ulaw":
-                data = ulaw.encode(data)
-            return [json.dumps({"user_audio_chunk": base64.b64encode(data).decode("ascii")})]
+            return self._user_audio(command.pcm)
         if isinstance(command, SendText):
             if not command.text:
                 return []

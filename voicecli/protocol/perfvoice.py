@@ -40,28 +40,21 @@ import json
 from typing import Any, ClassVar
 
 from voicecli.errors import AuthError, NotFoundError, UsageError
-from voicecli.protocol import ulaw
 from voicecli.protocol.base import (
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
-    JsonAdapter,
     default_handshake_error,
-    split_base,
     ws_url,
 )
 from voicecli.protocol.commands import Command, Pong, SendAudio
-from voicecli.protocol.elevenlabs import parse_format
+from voicecli.protocol.convai import ConvaiAdapter, int_or_none, parse_format
 from voicecli.protocol.events import (
-    AgentAudio,
     AudioFormat,
-    ErrorEvent,
     Event,
-    Interruption,
     Ping,
     SessionEnded,
-    SessionStarted,
     TranscriptFinal,
     Unknown,
 )
@@ -80,16 +73,7 @@ def _first(m: dict[str, Any], nested: str, *keys: str) -> Any:
     return None
 
 
-def _int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-class PerfVoiceAdapter(JsonAdapter):
+class PerfVoiceAdapter(ConvaiAdapter):
     name: ClassVar[str] = "perfvoice"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=False, interruption_signal=True, client_interrupt=False,
@@ -97,17 +81,8 @@ class PerfVoiceAdapter(JsonAdapter):
     known_hosts: ClassVar[tuple[str, ...]] = ("api.withperf.pro",)
 
     def __init__(self, config: DialectConfig) -> None:
-        super().__init__(config)
-        split_base(config.url)  # validates the URL early
+        super().__init__(config, DEFAULT_FORMAT)
         self.path = str(config.options.get("path", CONVERSATION_PATH))
-        self.ready = False
-        self.input_format = DEFAULT_FORMAT
-        self.output_format = DEFAULT_FORMAT
-        self.conversation_id: str | None = None
-        self.dropped_audio_frames = 0
-        self.dropped_audio_events = 0
-        self._last_interrupt_id: int | None = None
-        self._last_error: ErrorEvent | None = None
 
     def handshake(self) -> Handshake:
         if not self.config.api_key:
@@ -126,78 +101,56 @@ class PerfVoiceAdapter(JsonAdapter):
 
     # ---- frames -------------------------------------------------------------------------
 
+    def _format(self, raw: Any) -> AudioFormat:
+        return parse_format(raw) if raw is not None else DEFAULT_FORMAT
+
     def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "audio":
             b64 = _first(m, "audio_event", "audio_base_64", "audio", "data")
             if not isinstance(b64, str):
                 raise TypeError("no audio payload")
             data = base64.b64decode(b64, validate=True)
-            event_id = _int_or_none(_first(m, "audio_event", "event_id"))
-            if (event_id is not None and self._last_interrupt_id is not None
-                    and event_id <= self._last_interrupt_id):
-                self.dropped_audio_events += 1
+            audio = self._agent_audio(data, int_or_none(_first(m, "audio_event", "event_id")))
+            if audio is None:
                 return []
-            fmt = self.output_format
-            if fmt.encoding == "ulaw":
-                data, fmt = ulaw.decode(data), AudioFormat("pcm16", fmt.sample_rate)
-            if len(data) % 2:
+            if len(audio.data) % 2:
                 raise ValueError("odd-length PCM16 audio")
-            return [AgentAudio(data=data, format=fmt, event_id=event_id)]
+            return [audio]
         if kind == "ping":
             nested = "ping_event"
-            return [Ping(event_id=_int_or_none(_first(m, nested, "event_id")),
-                         ping_ms=_int_or_none(_first(m, nested, "ping_ms")))]
+            return [Ping(event_id=int_or_none(_first(m, nested, "event_id")),
+                         ping_ms=int_or_none(_first(m, nested, "ping_ms")))]
         if kind == "interruption":
-            event_id = _int_or_none(_first(m, "interruption_event", "event_id"))
-            if event_id is not None:
-                self._last_interrupt_id = max(self._last_interrupt_id or 0, event_id)
-            return [Interruption(event_id=event_id)]
+            return self._interruption(int_or_none(_first(m, "interruption_event", "event_id")))
         if kind == "conversation_initiation_metadata":
             nested = "conversation_initiation_metadata_event"
             out_raw = _first(m, nested, "agent_output_audio_format", "output_format")
             in_raw = _first(m, nested, "user_input_audio_format", "input_format")
-            try:
-                out_fmt = parse_format(out_raw) if out_raw is not None else DEFAULT_FORMAT
-                in_fmt = parse_format(in_raw) if in_raw is not None else DEFAULT_FORMAT
-            except ValueError as exc:
-                return [ErrorEvent(code="unsupported_format", message=str(exc), fatal=True)]
             cid = _first(m, nested, "conversation_id", "conversationId", "session_id")
-            self.conversation_id = str(cid) if cid is not None else None
-            self.input_format, self.output_format = in_fmt, out_fmt
-            self.ready = True
-            return [SessionStarted(input_format=in_fmt, output_format=out_fmt,
-                                   conversation_id=self.conversation_id)]
+            return self._session_started(out_raw, in_raw, str(cid) if cid is not None else None)
         if kind == "agent_response":
             text = _first(m, "agent_response_event", "agent_response", "text")
             if not isinstance(text, str):
                 raise TypeError("no agent_response text")
             return [TranscriptFinal(role="agent", text=text,
-                                    event_id=_int_or_none(_first(m, "agent_response_event", "event_id")))]
+                                    event_id=int_or_none(_first(m, "agent_response_event", "event_id")))]
         if kind == "user_transcript":
             text = _first(m, "user_transcription_event", "user_transcript", "text")
             if not isinstance(text, str):
                 raise TypeError("no user_transcript text")
             return [TranscriptFinal(role="user", text=text,
-                                    event_id=_int_or_none(_first(m, "user_transcription_event", "event_id")))]
+                                    event_id=int_or_none(_first(m, "user_transcription_event", "event_id")))]
         if kind == "error":
             code = _first(m, "error_event", "error_type", "code")
             text = _first(m, "error_event", "message", "error", "reason")
             if isinstance(text, dict):
                 text = text.get("message")
-            err = ErrorEvent(code=str(code or "error"), message=str(text or code or "error"), fatal=True)
-            self._last_error = err
-            return [err]
+            return self._fatal_error(str(code or "error"), str(text or code or "error"))
         return [Unknown(type=kind, raw=json.dumps(m))]
 
     def encode(self, command: Command) -> list[Frame]:
         if isinstance(command, SendAudio):
-            if not self.ready:
-                self.dropped_audio_frames += 1  # the server closes with 1008 otherwise
-                return []
-            data = command.pcm
-            if self.input_format.encoding == "ulaw":
-                data = ulaw.encode(data)
-            return [json.dumps({"user_audio_chunk": base64.b64encode(data).decode("ascii")})]
+            return self._user_audio(command.pcm)  # dropped before the metadata: the server closes with 1008
         if isinstance(command, Pong):
             message: dict[str, Any] = {"type": "pong"}
             if command.event_id is not None:
