@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from voicecli.agent.dialects import register, register_http
+from voicecli.agent.dialects._elevenlabs_overrides import check_initiation
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
@@ -83,17 +84,6 @@ DEFAULT_CLIENT_EVENTS = frozenset({
     "audio", "interruption", "agent_response", "user_transcript", "tentative_user_transcript",
     "conversation_initiation_metadata", "ping",
 })
-OVERRIDE_KEYS: Mapping[str, frozenset[str]] = {
-    "agent": frozenset({"first_message", "language", "prompt", "native_mcp_server_ids"}),
-    "tts": frozenset({"voice_id", "stability", "speed", "similarity_boost"}),
-    "asr": frozenset({"keywords"}),
-    "conversation": frozenset({"text_only", "client_events"}),
-}
-TTS_RANGES: Mapping[str, tuple[float, float]] = {
-    "stability": (0.0, 1.0), "speed": (0.7, 5.0), "similarity_boost": (0.0, 1.0)}
-INITIATION_KEYS = frozenset({
-    "type", "conversation_config_override", "custom_llm_extra_body", "dynamic_variables", "user_id",
-    "source_info", "tool_mock_config"})
 CLIENT_TYPES = frozenset({
     "conversation_initiation_client_data", "pong", "user_message", "user_activity", "contextual_update",
     "client_tool_result", "feedback", "mcp_tool_approval_result", "multimodal_message"})
@@ -304,20 +294,12 @@ class ElevenLabsServer(ElevenLabsShaped):
         return out + self._message(kind, message)
 
     def _initiation(self, m: dict[str, Any]) -> ProtocolViolation | None:
-        extra = set(m) - INITIATION_KEYS
-        if extra:
-            return ProtocolViolation(f"unexpected fields: {', '.join(sorted(extra))}", "invalid_message", 1008)
-        variables = m.get("dynamic_variables")
-        if variables is not None and (not isinstance(variables, dict) or not all(
-                isinstance(v, (str, int, float, bool)) for v in variables.values())):
-            return ProtocolViolation("dynamic_variables must map names to strings, numbers or booleans",
-                                     "invalid_message", 1008)
+        problem = check_initiation(m)
+        if problem is not None:
+            return problem
         override = m.get("conversation_config_override")
         if override is None:
             return None
-        problem = _check_override(override)
-        if problem:
-            return ProtocolViolation(f"Override error: {problem}", "override_error", 1008)
         conversation = override.get("conversation") or {}
         if conversation.get("text_only"):
             self.text_only = True
@@ -352,33 +334,6 @@ class ElevenLabsServer(ElevenLabsShaped):
                 return [ProtocolViolation("client_tool_result needs tool_call_id", "missing_fields", 1008)]
             return [UserToolResult(call_id, result, bool(m.get("is_error")))]
         return []  # user_activity, feedback, mcp approvals, a repeated initiation
-
-
-def _check_override(override: Any) -> str | None:
-    if not isinstance(override, dict):
-        return "conversation_config_override must be an object"
-    for section, value in override.items():
-        allowed = OVERRIDE_KEYS.get(section)
-        if allowed is None:
-            return f"unknown section {section!r}"
-        if not isinstance(value, dict):
-            return f"{section} must be an object"
-        unknown = set(value) - allowed
-        if unknown:
-            return f"{section}.{sorted(unknown)[0]} cannot be overridden"
-    tts = override.get("tts") or {}
-    for key, (low, high) in TTS_RANGES.items():
-        value = tts.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or not low <= value <= high):
-            return f"tts.{key} must be between {low} and {high}"
-    events = (override.get("conversation") or {}).get("client_events")
-    if events is not None and (not isinstance(events, list) or not events
-                               or not all(isinstance(e, str) for e in events)):
-        return "conversation.client_events must be a non-empty list of event names"
-    prompt = (override.get("agent") or {}).get("prompt")
-    if prompt is not None and (not isinstance(prompt, dict) or set(prompt) - {"prompt", "llm"}):
-        return "agent.prompt must be an object with prompt and llm"
-    return None
 
 
 # ---- GET /v1/convai/conversation/get-signed-url ---------------------------------------------
