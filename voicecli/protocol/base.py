@@ -152,7 +152,7 @@ class JsonAdapter(Adapter):
         kind: str = message["type"]
         try:
             return self.dispatch(kind, message)
-        except (KeyError, TypeError, ValueError, AttributeError):  # binascii.Error is a ValueError
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # binascii.Error: ValueError
             return [Unknown(type=kind, raw=frame, malformed=True)]
 
     @abstractmethod
