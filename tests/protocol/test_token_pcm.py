@@ -202,7 +202,7 @@ def test_unknown_error_code_and_missing_fields() -> None:
 
 @pytest.mark.parametrize("code", sorted(CLOSE_CODES))
 def test_documented_close_codes(code: int) -> None:
-    what, retryable = CLOSE_CODES[code]
+    what, retryable, _failure = CLOSE_CODES[code]
     (ev,) = authed().on_close(code, "")
     assert isinstance(ev, SessionEnded) and ev.close_code == code and ev.retryable is retryable
     assert ev.error is not None and what in ev.error and f"code {code}" in ev.error
@@ -227,3 +227,13 @@ def test_clean_and_unclean_closes() -> None:
     a.feed('{"type":"error","code":"SESSION_SETUP_FAILED","message":"x"}')
     (ev,) = a.on_close(1000, "")
     assert ev.error is not None and "SESSION_SETUP_FAILED" in ev.error
+
+
+@pytest.mark.parametrize(("code", "failure"), [(4001, "auth"), (4002, "protocol"), (4003, "auth"),
+                                                (4500, "network")])
+def test_close_codes_name_their_failure_kind(code: int, failure: str) -> None:
+    from voicecli.session.ending import FAILURE_EXIT_CODES, closed_from_end
+
+    (ended,) = make().on_close(code, "")
+    assert ended.failure == failure
+    assert closed_from_end(ended, asked_to_close=False).exit_code == FAILURE_EXIT_CODES[failure]

@@ -64,11 +64,11 @@ ERROR_CODES: dict[str, str] = {
 }
 
 # close code -> (message, retryable)
-CLOSE_CODES: dict[int, tuple[str, bool]] = {
-    4001: ("authentication timed out: no token within 10 s", True),
-    4002: ("the token was missing or the first message was not valid JSON", False),
-    4003: ("authentication failed: the session token is invalid or expired", False),
-    4500: ("the server could not set up the session; try again later", True),
+CLOSE_CODES: dict[int, tuple[str, bool, str]] = {  # message, retryable, failure kind
+    4001: ("authentication timed out: no token within 10 s", True, "auth"),
+    4002: ("the token was missing or the first message was not valid JSON", False, "protocol"),
+    4003: ("authentication failed: the session token is invalid or expired", False, "auth"),
+    4500: ("the server could not set up the session; try again later", True, "network"),
 }
 
 
@@ -203,13 +203,13 @@ class TokenPcmAdapter(JsonAdapter):
 
     def on_close(self, code: int | None, reason: str) -> list[Event]:
         if code in CLOSE_CODES:
-            what, retryable = CLOSE_CODES[code]
+            what, retryable, failure = CLOSE_CODES[code]
             detail = self._last_error.message if self._last_error else reason
             message = f"{what} (code {code})"
             if detail and detail != what:
                 message += f": {detail}"
             return [SessionEnded(reason=reason or what, close_code=code, retryable=retryable,
-                                 error=message)]
+                                 error=message, failure=failure)]
         if self._last_error is not None and self._ended_reason is None:
             return [SessionEnded(reason=reason or "error", close_code=code, retryable=False,
                                  error=f"{self._last_error.code}: {self._last_error.message}")]
