@@ -66,7 +66,7 @@ async def until(ws: ClientConnection, kind: str, timeout: float = 10.0,
     while True:
         message = await recv_json(ws, max(0.01, deadline - time.monotonic()))
         message["_t"] = time.monotonic()
-        if message["type"] == kind:
+        if message.get("type") == kind:
             return message
         if seen is not None:
             seen.append(message)

@@ -4,7 +4,6 @@ and by the client adapters of ``voicecli.protocol`` (no session layer involved).
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import struct
 import time
@@ -16,7 +15,15 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.agent.conftest import AGENT_ID, API_KEY, agent, make_config, ws_url  # noqa: F401 - shared fixtures
+from tests.agent.conftest import (  # noqa: F401 - shared fixtures and helpers
+    AGENT_ID,
+    API_KEY,
+    agent,
+    make_config,
+    recv_json,
+    until,
+    ws_url,
+)
 from voicecli.agent.server import LocalAgent
 from voicecli.protocol.base import Adapter, HttpRequest
 from voicecli.protocol.commands import Command, Pong
@@ -37,23 +44,6 @@ def raw_connect(url: str, headers: dict[str, str] | None = None) -> Any:
 
 async def http(request: HttpRequest) -> tuple[int, bytes]:
     return await http_request(request, timeout=5)
-
-
-async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    raw = await asyncio.wait_for(ws.recv(), timeout)
-    message: dict[str, Any] = json.loads(raw)
-    return message
-
-
-async def until(ws: ClientConnection, kind: str, timeout: float = 10.0,
-                seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        message = await recv_json(ws, max(0.01, deadline - time.monotonic()))
-        if message.get("type") == kind:
-            return message
-        if seen is not None:
-            seen.append(message)
 
 
 async def closed(ws: ClientConnection, timeout: float = 5.0) -> tuple[int | None, str, list[Any]]:
