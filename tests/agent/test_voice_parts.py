@@ -11,7 +11,7 @@ from voicecli.agent.config import AgentConfig
 from voicecli.agent.factory import build_voice
 from voicecli.agent.keys import LocalKeys
 from voicecli.agent.tone import ToneSynthesizer, tone_pattern
-from voicecli.agent.vad import EnergyVad
+from voicecli.audio.vad import EnergyVad
 
 
 def test_tone_length_scales_with_text_and_is_audible() -> None:

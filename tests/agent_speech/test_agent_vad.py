@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecli.agent.vad import EnergyVad, level_db
+from voicecli.audio.vad import EnergyVad, level_db
 
 from .conftest import frames, to_16k
 

@@ -48,7 +48,7 @@ from voicecli.agent.interfaces import (
 )
 from voicecli.agent.listener import Listener
 from voicecli.agent.speaker import Speaker
-from voicecli.agent.vad import SPEECH_END, SPEECH_START, EnergyVad
+from voicecli.audio.vad import SPEECH_END, SPEECH_START, EnergyVad
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
+from voicecli.audio.vad import EnergyVad
 from voicecli.errors import AudioDeviceError, ProtocolError, SessionTimeout, VoicecliError
 from voicecli.protocol.base import Adapter, Frame, Handshake, HttpRequest
 from voicecli.protocol.commands import (
@@ -50,7 +51,6 @@ from voicecli.session.audio_link import AudioLink
 from voicecli.session.ending import closed_from_end, merge_end
 from voicecli.session.events import Connected, Connecting, SessionClosed, TextSent, TurnLatency
 from voicecli.session.options import SessionOptions
-from voicecli.session.vad import EnergyVad
 from voicecli.transport import Connection, ConnectionEnded, HandshakeRejected, http_request
 from voicecli.transport import connect as ws_connect
 
@@ -94,8 +94,7 @@ class Session:
         self.frames_sent = 0
         self.silence_frames_sent = 0
         self._turn_end: tuple[float, str] | None = None
-        self._vad = EnergyVad(self.options.frame_ms, self.options.vad_threshold_db,
-                              self.options.vad_hangover_ms)
+        self._vad = self._new_vad(16000)  # replaced at the capture's rate when the mic opens
         self._last_voiced = 0.0
 
     # ---- public API ------------------------------------------------------------------------
@@ -335,6 +334,7 @@ class Session:
     async def _mic_loop(self, capture: CaptureStream) -> None:
         caps = self.adapter.capabilities
         was_finished = False
+        self._vad = self._new_vad(capture.rate)
         try:
             async for frame in capture.frames():
                 now = time.monotonic()
@@ -370,6 +370,10 @@ class Session:
                     self._commands.put_nowait(CommitAudio())
         if self._vad.speaking and self._vad.voiced:
             self._last_voiced = now + self.options.frame_ms / 1000
+
+    def _new_vad(self, rate: int) -> EnergyVad:
+        return EnergyVad(rate, threshold_db=self.options.vad_threshold_db,
+                         hangover_ms=self.options.vad_hangover_ms)
 
     async def _meter_loop(self) -> None:
         await self._started.wait()

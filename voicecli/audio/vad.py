@@ -1,4 +1,5 @@
-"""Energy voice-activity detection for the local agent (numpy only).
+"""Energy voice-activity detection (numpy only), for the client's turn marks and the local
+agent's turn-taking.
 
 The audio is judged in 10 ms windows whatever the size of the frames fed in:
 
@@ -54,6 +55,7 @@ class EnergyVad:
         self.noise_floor_db = SILENCE_DB
         self.level_db = SILENCE_DB  # the last window's level
         self.speaking = False
+        self.voiced = False  # the last window was above the threshold
         self._window_bytes = 2 * max(1, rate * WINDOW_MS // 1000)
         self._pending = b""
         self._voiced_ms = 0
@@ -84,7 +86,7 @@ class EnergyVad:
 
     def _window(self, window: bytes) -> str | None:
         level = self.level_db = level_db(window)
-        voiced = level >= self.effective_threshold_db
+        voiced = self.voiced = level >= self.effective_threshold_db
         if self.adaptive:
             self._track_noise(level)
         if self.speaking:
