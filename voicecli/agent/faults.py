@@ -13,6 +13,8 @@ frame the server sent on the connection, the ready message included):
 ``jitter:MS``         add a random 0..MS ms to each frame's hold (order is kept)
 ``reject:STATUS``     refuse the WebSocket upgrade with that HTTP status (e.g. 503)
 ``seed:N``            seed the jitter's random numbers (repeatable runs)
+``variant:NAME``      a dialect variant: an event order or timing other than the provider's
+                      real one (the local agent's older orders, kept for tests); repeatable
 ====================  =====================================================================
 
 ``@N`` defaults to ``@0`` (at once). Per connection, a client asks with ``?fault=PLAN`` when
@@ -44,6 +46,7 @@ class FaultPlan:
     jitter_ms: float = 0.0
     reject_status: int | None = None
     seed: int | None = None
+    variants: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
@@ -61,6 +64,8 @@ class FaultPlan:
     def merged(self, other: FaultPlan) -> FaultPlan:
         """This plan with every fault that ``other`` sets."""
         changes = {k: v for k, v in vars(other).items() if v != getattr(FaultPlan(), k)}
+        if "variants" in changes:
+            changes["variants"] = self.variants | other.variants
         return replace(self, **changes)
 
 
@@ -85,7 +90,7 @@ def _apply(plan: FaultPlan, item: str) -> FaultPlan:
     if name in ("drop", "malformed", "stall", "error"):
         if arg:
             raise FaultSpecError(f"{name} takes no value; use {name}@N")
-        return replace(plan, **{f"{name}_after": after})
+        return replace(plan, **{f"{name}_after": after})  # type: ignore[arg-type]
     if name in ("delay", "jitter"):
         if after_text:
             raise FaultSpecError(f"{name} takes no @N")
@@ -95,8 +100,13 @@ def _apply(plan: FaultPlan, item: str) -> FaultPlan:
         return replace(plan, reject_status=_int(arg or "503", "reject status", 400, 599))
     if name == "seed":
         return replace(plan, seed=_int(arg, "seed"))
+    if name == "variant":
+        variant = arg.strip().lower()
+        if not variant or after_text:
+            raise FaultSpecError("variant takes a name and no @N: variant:NAME")
+        return replace(plan, variants=plan.variants | {variant})
     raise FaultSpecError(f"unknown fault {name!r}; known: close, drop, malformed, stall, error, "
-                         "delay, jitter, reject, seed")
+                         "delay, jitter, reject, seed, variant")
 
 
 class FaultGate:

@@ -97,6 +97,25 @@ class Ready(AgentOutput):
     input_rate: int
     output_rate: int
     greeting: str | None = None  # a client's override of the first message ("" = none)
+    # the client asked for no agent audio: replies are whole and unpaced, and a message
+    # typed while a reply is being written never cuts it (it is answered next)
+    text_only: bool = False
+    prompt: str | None = None  # a client's override of the system prompt (the llm brain)
+    language: str | None = None  # a client's override of the conversation language
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyText(AgentOutput):
+    """The whole text of an agent turn, once the brain has finished writing it.
+
+    Emitted once per turn that says anything. When the dialect's ``reply_text_first`` is
+    set it comes before the turn's first :class:`AudioOut` (ElevenLabs sends
+    ``agent_response`` with the first audio chunk); otherwise as soon as the text is
+    complete, which is before the turn's last audio when speech lags the text
+    (VoiceAgent's ``response_complete``)."""
+
+    turn: int
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +220,14 @@ class ServerDialect(ABC):
     output_rate: int = 16000
     audio_out: bool = True  # False: text-only session (atoms chat): no audio is produced
     ping_interval: float | None = None  # seconds between engine PingOut outputs; None: none
+    # the engine holds a turn's audio until its whole text is known (ReplyText first)
+    reply_text_first: bool = False
+    # agent audio leaves in real time (a hosted voice service streams as it speaks);
+    # False: as fast as it is synthesized (VoiceAgent sends one file per sentence group)
+    paced: bool = True
+    # variants asked for by the connection's fault plan (``variant:NAME``): orders or
+    # timings other than the provider's real ones, for tests; set before accept()
+    variants: frozenset[str] = frozenset()
     max_message: int = 16 * 1024 * 1024  # largest client message accepted (bytes)
 
     @abstractmethod

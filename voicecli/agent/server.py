@@ -219,6 +219,7 @@ class LocalAgent:
             refuse(plan.reject_status, "injected fault")
             return
         dialect = cls()
+        dialect.variants = plan.variants
         rejection = dialect.accept(UpgradeRequest(path, query, headers), self.keys)
         if rejection is not None:
             refuse(rejection.status, rejection.body)
