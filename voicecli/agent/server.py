@@ -33,7 +33,7 @@ from voicecli.agent.factory import Voice, build_voice
 from voicecli.agent.faults import FaultGate, FaultPlan, FaultSpecError
 from voicecli.agent.interfaces import AgentOutput, HttpCall, HttpReply, KeyCheck, ServerDialect, UpgradeRequest
 from voicecli.agent.keys import LocalKeys
-from voicecli.agent.wsconn import WsSession
+from voicecli.agent.wsconn import FrameTap, WsSession
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,10 @@ def _response(status: int, body: bytes, content_type: str = "application/json") 
 class LocalAgent:
     """The local agent server. ``await start()``, then use ``url``; ``await stop()``."""
 
-    def __init__(self, config: AgentConfig | None = None) -> None:
+    def __init__(self, config: AgentConfig | None = None, *, tap: FrameTap | None = None) -> None:
+        """``tap`` sees every data frame of every session, both ways (conformance tests)."""
         self.config = config or AgentConfig()
+        self.tap = tap
         self.keys = LocalKeys(self.config.api_key, self.config.agent_ids)
         self.default_faults = FaultPlan.parse(self.config.faults)
         self.voice: Voice | None = None
@@ -252,7 +254,7 @@ class LocalAgent:
                           audio_out=dialect.audio_out, emit=emit, options=options)
 
         try:
-            await WsSession(reader, writer, proto, dialect, gate, make_engine).run()
+            await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()
         finally:
             voice.release_recognizer(recognizer)
 

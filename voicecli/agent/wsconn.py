@@ -24,6 +24,8 @@ from voicecli.agent.interfaces import AgentOutput, Closing, ErrorOut, Frame, Rea
 
 log = logging.getLogger(__name__)
 
+FrameTap = Callable[[str, str, Frame], None]  # (dialect name, "client" | "server", frame)
+
 CLOSE_WAIT_S = 3.0
 READ_SIZE = 65536
 _RAW = object()
@@ -32,8 +34,10 @@ _RAW = object()
 class WsSession:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  proto: ServerProtocol, dialect: ServerDialect, gate: FaultGate,
-                 make_engine: Callable[[Callable[[AgentOutput], None]], Engine]) -> None:
+                 make_engine: Callable[[Callable[[AgentOutput], None]], Engine],
+                 tap: FrameTap | None = None) -> None:
         self.reader = reader
+        self.tap = tap
         self.writer = writer
         self.proto = proto
         self.dialect = dialect
@@ -68,6 +72,8 @@ class WsSession:
     def _send(self, frame: Frame) -> None:
         if self.proto.state is not State.OPEN:
             return
+        if self.tap is not None:
+            self.tap(self.dialect.name, "server", frame)
         if isinstance(frame, str):
             self.proto.send_text(frame.encode())
         else:
@@ -173,13 +179,16 @@ class WsSession:
         if not frame.fin:
             return
         data, self._parts = b"".join(self._parts), []
+        message: Frame = data
         if self._text:
             try:
-                self._dispatch(data.decode("utf-8"))
+                message = data.decode("utf-8")
             except UnicodeDecodeError:
                 self._close(1007, "invalid UTF-8")
-        else:
-            self._dispatch(data)
+                return
+        if self.tap is not None:
+            self.tap(self.dialect.name, "client", message)
+        self._dispatch(message)
 
     async def _read_loop(self) -> None:
         while not self._done.is_set():
