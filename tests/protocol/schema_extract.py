@@ -1,4 +1,4 @@
-"""Extract the client → server message payload schemas from a vendor AsyncAPI document.
+"""Extract the message payload schemas, both ways, from a vendor AsyncAPI document.
 
 The result is committed under ``tests/fixtures/schemas/`` so the tests need no spec
 file. Regenerate with::
@@ -9,7 +9,8 @@ where SPEC_DIR holds ``elevenlabs-agent.asyncapi.yaml`` and ``atoms-agent-ws.asy
 
 Output layout: ``{"$defs": {...named schemas...}, "messages": {wire_type: schema}}``;
 local references are rewritten from ``#/components/schemas/X`` to ``#/$defs/X``. The
-ElevenLabs audio message has no ``type``; it is keyed ``user_audio_chunk``.
+ElevenLabs audio message has no ``type``; it is keyed ``user_audio_chunk``. Client →
+server messages go to ``NAME_client.json``, server → client ones to ``NAME_server.json``.
 """
 
 from __future__ import annotations
@@ -68,14 +69,24 @@ def _wire_type(payload: dict[str, Any], schemas: dict[str, Any]) -> str:
     return str(required[0])  # the typeless audio message: keyed by its only field
 
 
-def extract(spec: dict[str, Any], message_names: tuple[str, ...] | None = None) -> dict[str, Any]:
+def _server_names(spec: dict[str, Any]) -> tuple[str, ...]:
+    """AsyncAPI 2 (ElevenLabs): the messages the agent publishes."""
+    names: list[str] = []
+    for channel in spec.get("channels", {}).values():
+        message = channel.get("publish", {}).get("message", {})
+        names.extend(ref["$ref"].rsplit("/", 1)[1] for ref in message.get("oneOf", []))
+    return tuple(names)
+
+
+def extract(spec: dict[str, Any], message_names: tuple[str, ...] | None = None,
+            action: str = "send") -> dict[str, Any]:
     components = spec["components"]
     schemas: dict[str, Any] = components.get("schemas", {})
     messages: dict[str, Any] = components["messages"]
-    if message_names is None:  # AsyncAPI 3: the messages of every "send" operation
+    if message_names is None:  # AsyncAPI 3: the messages of every "send" (or "receive") operation
         message_names = tuple(
             ref["$ref"].rsplit("/", 1)[1]
-            for op in spec.get("operations", {}).values() if op.get("action") == "send"
+            for op in spec.get("operations", {}).values() if op.get("action") == action
             for ref in op.get("messages", []))
     out_messages: dict[str, Any] = {}
     needed: set[str] = set()
@@ -99,7 +110,9 @@ def build(spec_dir: Path) -> dict[str, dict[str, Any]]:
     atoms = yaml.safe_load((spec_dir / "atoms-agent-ws.asyncapi.yaml").read_text())
     return {
         "elevenlabs_client.json": extract(el, ELEVENLABS_CLIENT_MESSAGES),
+        "elevenlabs_server.json": extract(el, _server_names(el)),
         "atoms_client.json": extract(atoms),
+        "atoms_server.json": extract(atoms, action="receive"),
     }
 
 

@@ -1,4 +1,5 @@
-"""Validate client → server messages against the committed vendor schema fixtures.
+"""Validate messages (client → server by default, or server → client) against the
+committed vendor schema fixtures.
 
 Validation is strict: on top of the vendor schema, an object schema that lists
 ``properties`` and says nothing about others is closed (``additionalProperties:
@@ -30,23 +31,24 @@ def _close(node: Any) -> Any:
 
 
 @cache
-def document(name: str) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads((SCHEMAS / f"{name}_client.json").read_text())
+def document(name: str, side: str = "client") -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((SCHEMAS / f"{name}_{side}.json").read_text())
     return doc
 
 
-def validate(name: str, frame: str | bytes, *, strict: bool = True) -> dict[str, Any]:
-    """Validate one JSON text frame against ``<name>_client.json``; return the message."""
-    assert isinstance(frame, str), f"{name} client messages are text frames, got {frame!r}"
+def validate(name: str, frame: str | bytes, *, strict: bool = True, side: str = "client") -> dict[str, Any]:
+    """Validate one JSON text frame against ``<name>_<side>.json`` (side: ``client`` for
+    what a client sends, ``server`` for what a server sends); return the message."""
+    assert isinstance(frame, str), f"{name} {side} messages are text frames, got {frame!r}"
     message = json.loads(frame)
     assert isinstance(message, dict), frame
-    doc = document(name)
+    doc = document(name, side)
     key = message.get("type")
     if key is None:
         candidates = [k for k in doc["messages"] if k in message]
         assert len(candidates) == 1, f"untyped message matches no schema: {message}"
         key = candidates[0]
-    assert key in doc["messages"], f"{name}: {key!r} is not a client message in the vendor schema"
+    assert key in doc["messages"], f"{name}: {key!r} is not a {side} message in the vendor schema"
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
               "$defs": copy.deepcopy(doc["$defs"]), **copy.deepcopy(doc["messages"][key])}
     if strict:
