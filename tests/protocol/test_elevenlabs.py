@@ -297,18 +297,18 @@ def test_event_details() -> None:
     assert one({"type": "ping", "ping_event": {"event_id": 9, "ping_ms": 120}}) == Ping(9, 120)
     assert one({"type": "ping", "ping_event": {"event_id": 10, "ping_ms": None}}) == Ping(10, None)
     assert one({"type": "agent_response", "agent_response_event": {"agent_response": "Hi", "event_id": 2}}) \
-        == TranscriptFinal(role="agent", text="Hi", event_id=2)
+        == TranscriptFinal(role="agent", text="Hi", event_id=2, turn=2)
     assert one({"type": "agent_response_correction", "agent_response_correction_event": {
         "original_agent_response": "Hi there", "corrected_agent_response": "Hi", "event_id": 2}}) \
-        == TranscriptCorrection(original="Hi there", corrected="Hi", event_id=2)
+        == TranscriptCorrection(original="Hi there", corrected="Hi", event_id=2, turn=2)
     assert one({"type": "tentative_user_transcript", "tentative_user_transcription_event": {
         "user_transcript": "wha", "event_id": 3}}) == TranscriptDelta(role="user", text="wha", event_id=3)
     assert one({"type": "user_transcript", "user_transcription_event": {"user_transcript": "what", "event_id": 3}}) \
         == TranscriptFinal(role="user", text="what", event_id=3)
     assert one({"type": "agent_chat_response_part", "text_response_part": {
-        "text": "He", "type": "delta", "event_id": 4}}) == TextDelta(text="He", phase="delta")
+        "text": "He", "type": "delta", "event_id": 4}}) == TextDelta(text="He", phase="delta", turn=4)
     assert one({"type": "agent_chat_response_part", "text_response_part": {
-        "text": "", "type": "start", "event_id": 4}}) == TextDelta(text="", phase="start")
+        "text": "", "type": "start", "event_id": 4}}) == TextDelta(text="", phase="start", turn=4)
     assert one({"type": "agent_reasoning_response_part", "reasoning_response_part": {
         "text": "hmm", "type": "delta", "event_id": "r1"}}) == TextDelta(text="hmm", kind="reasoning")
     assert one({"type": "vad_score", "vad_score_event": {"vad_score": 0.5}}) == VadScore(0.5)

@@ -243,7 +243,7 @@ def test_stream_end_releases_held_chunks_and_is_not_playback_end() -> None:
     a.feed(chunk(0))
     assert a.feed(chunk(3)) == []
     out = a.feed('{"type":"speech_stream_end"}')
-    assert ids(out) == [3] and out[-1] == AgentStoppedTalking(timestamp=STREAM_END)
+    assert ids(out) == [3] and out[-1] == AgentStoppedTalking(timestamp=STREAM_END, turn=1)
 
 
 def test_interruption_makes_old_chunks_stale_and_resyncs() -> None:
@@ -252,7 +252,7 @@ def test_interruption_makes_old_chunks_stale_and_resyncs() -> None:
     a.feed(chunk(1))
     assert a.feed(chunk(3)) == []
     (ev,) = a.feed('{"type":"speech_interrupted","reason":"user_speaking"}')
-    assert ev == Interruption(reason="user_speaking")
+    assert ev == Interruption(reason="user_speaking", turn=1)
     assert a.feed(chunk(2)) == [] and a.feed(chunk(3)) == []  # held 3 was discarded too
     assert ids(a.feed(chunk(7))) == [7]
     assert ids(a.feed(chunk(8))) == [8]
@@ -263,8 +263,12 @@ def test_audio_after_response_complete_still_plays() -> None:
     a.feed('{"type":"speech_stream_start"}')
     a.feed(chunk(0))
     out = a.feed(json.dumps({"type": "response_complete", "text": "All done.", "toolCalls": [], "toolResults": []}))
-    assert out == [TranscriptFinal(role="agent", text="All done."), TurnComplete(text="All done.")]
-    assert ids(a.feed(chunk(1))) == [1]
+    assert out == [TranscriptFinal(role="agent", text="All done.", turn=1), TurnComplete(text="All done.", turn=1)]
+    (trailing,) = a.feed(chunk(1))  # audio after the text is done belongs to the same turn
+    assert isinstance(trailing, AgentAudio) and trailing.chunk_id == 1 and trailing.turn == 1
+    a.feed('{"type":"speech_stream_end"}')
+    (next_reply,) = a.feed(chunk(2))  # the turn is over once its speech ended: a new one
+    assert isinstance(next_reply, AgentAudio) and next_reply.turn == 2
 
 
 @pytest.mark.parametrize(("wire", "encoding"), [
@@ -291,8 +295,9 @@ def test_text_tool_and_transcription_events() -> None:
         (ev,) = a.feed(json.dumps(m))
         return ev
 
-    assert one({"type": "text_delta", "id": "t", "text": "Hel"}) == TextDelta(text="Hel")
-    assert one({"type": "reasoning_delta", "id": "r", "text": "think"}) == TextDelta(text="think", kind="reasoning")
+    assert one({"type": "text_delta", "id": "t", "text": "Hel"}) == TextDelta(text="Hel", turn=1)
+    assert one({"type": "reasoning_delta", "id": "r", "text": "think"}) \
+        == TextDelta(text="think", kind="reasoning", turn=1)
     assert one({"type": "tool_call", "toolName": "getWeather", "toolCallId": "c1", "input": {"city": "Oslo"}}) \
         == ToolCall(call_id="c1", name="getWeather", arguments={"city": "Oslo"}, client_side=False)
     assert one({"type": "tool_result", "toolName": "getWeather", "toolCallId": "c1", "result": {"t": 3}}) \
@@ -303,7 +308,7 @@ def test_text_tool_and_transcription_events() -> None:
         == ToolResult(call_id="c3", name="getWeather", result="boom", is_error=True)
     assert one({"type": "transcription_result", "text": "hi there", "language": "en"}) \
         == TranscriptFinal(role="user", text="hi there")
-    assert one({"type": "speech_stream_start"}) == AgentStartedTalking()
+    assert one({"type": "speech_stream_start"}) == AgentStartedTalking(turn=1)
 
 
 @pytest.mark.parametrize("kind", ["error", "stream_error", "transcription_error"])

@@ -3,7 +3,9 @@
 Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each turn waits
 for the agent's reply to finish (or, with ``--interrupt-after S``, for S seconds of the
 agent's reply before the next turn barges in). Figures per turn: time from the end of
-the input to the first agent audio, agent audio seconds, transcripts.
+the input to the first agent audio, agent audio seconds, transcripts. Transcripts and
+audio seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`), so a
+reply is reported on the turn that asked for it whatever order its pieces arrived in.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,7 @@ from voicecli.audio.wav import read_wav_mono, write_wav
 from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import parse_vars, resolve
 from voicecli.cli.output import print_error, print_json, print_notice
+from voicecli.cli.smoke_report import SmokeReport, TurnReport, attribute
 from voicecli.errors import ExpectationFailed, SessionTimeout, UsageError, VoicecliError
 from voicecli.protocol.commands import SendText
 from voicecli.protocol.events import (
@@ -31,7 +34,6 @@ from voicecli.protocol.events import (
     AgentStartedTalking,
     ErrorEvent,
     Event,
-    Interruption,
     TextDelta,
     TranscriptDelta,
     TranscriptFinal,
@@ -40,41 +42,11 @@ from voicecli.protocol.events import (
 )
 from voicecli.secrets import redact
 from voicecli.session import Session, SessionOptions
-from voicecli.session.events import Connected, Notice, SessionClosed, TurnLatency
+from voicecli.session.events import Connected, Mark, Notice, SessionClosed, TurnLatency
 from voicecli.session.transcript import Transcript
 
 IDLE_S = 1.0  # agent silence that ends a reply
 GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
-
-
-@dataclass
-class TurnReport:
-    index: int
-    input: str  # "text" | "audio"
-    content: str
-    first_audio_ms: float | None = None
-    reply_ms: float | None = None  # input end → reply finished
-    agent_audio_s: float = 0.0
-    user_transcript: str = ""
-    agent_transcript: str = ""
-    interrupted: bool = False
-
-
-@dataclass
-class SmokeReport:
-    ok: bool = False
-    dialect: str = ""
-    url: str = ""
-    connect_ms: float | None = None
-    session_ready_ms: float | None = None
-    session_id: str | None = None
-    conversation_id: str | None = None
-    greeting: str = ""
-    turns: list[TurnReport] = field(default_factory=list)
-    agent_audio_s: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-    exit_code: int = 0
 
 
 @dataclass
@@ -94,6 +66,7 @@ class SmokeRunner:
         self.interrupt_after = interrupt_after
         self.report = SmokeReport(dialect=session.adapter.name)
         self.transcript = Transcript()
+        self.boundaries: list[int] = []  # where each step's turns begin in the transcript
         self.current: TurnReport | None = None
         self.last_activity = 0.0
         self.activity_since_input = asyncio.Event()
@@ -148,20 +121,10 @@ class SmokeRunner:
         if agent_activity:
             self.last_activity = now
             self.activity_since_input.set()
-        turn = self.current
-        if turn is None:
-            if isinstance(event, TranscriptFinal) and event.role == "agent":
-                self.report.greeting = event.text
-            return
-        if isinstance(event, TurnLatency) and turn.first_audio_ms is None:
-            turn.first_audio_ms = round(event.ms, 1)
-        elif isinstance(event, TranscriptFinal):
-            if event.role == "user":
-                turn.user_transcript = " ".join(filter(None, [turn.user_transcript, event.text]))
-            else:
-                turn.agent_transcript = event.text
-        elif isinstance(event, Interruption):
-            turn.interrupted = True  # during a barge-in clip, the turn being cut is still current
+        if isinstance(event, Mark):
+            self.boundaries.append(len(self.transcript.turns))
+        elif isinstance(event, TurnLatency) and self.current is not None and self.current.first_audio_ms is None:
+            self.current.first_audio_ms = round(event.ms, 1)
 
     # ---- steps -----------------------------------------------------------------------------
 
@@ -173,12 +136,12 @@ class SmokeRunner:
     async def _turn(self, index: int, step: Step, last: bool) -> None:
         turn = TurnReport(index=index, input=step.kind, content=step.value)
         self.report.turns.append(turn)
-        audio_before = self.session.agent_audio_s
         self.activity_since_input = asyncio.Event()
         if step.kind == "text":
             if not self.session.adapter.capabilities.text_input:
                 raise UsageError(f"{self.session.adapter.name} does not accept typed text: use --audio FILE.wav")
             self.current = turn
+            self.session.mark(f"turn {index}")
             self.session.submit(SendText(step.value))
             input_end = time.monotonic()
         else:
@@ -187,6 +150,7 @@ class SmokeRunner:
                 raise UsageError("this session has no audio input (the provider negotiated text only)")
             samples, _rate = read_wav_mono(Path(step.value), capture.rate)
             pcm = float_to_pcm16(samples)
+            self.session.mark(f"turn {index}")
             done = capture.say(pcm)
             await done.wait()
             self.current = turn
@@ -201,7 +165,6 @@ class SmokeRunner:
         else:
             await self._wait_quiet()
         turn.reply_ms = round((time.monotonic() - input_end) * 1000, 1)
-        turn.agent_audio_s = round(self.session.agent_audio_s - audio_before, 3)
 
     async def _wait_quiet(self) -> None:
         while self.closed is None:
@@ -234,6 +197,7 @@ class SmokeRunner:
             report.session_id = session.session_started.session_id
             report.conversation_id = session.session_started.conversation_id
         report.agent_audio_s = round(session.agent_audio_s, 3)
+        attribute(report, self.transcript, self.boundaries)
         closed = self.closed or session.closed
         if closed is not None and closed.error:
             report.error = closed.error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import deque
 from typing import Any, ClassVar
 
 from voicecli.errors import AuthError, ConfigError, ProtocolError, UsageError
@@ -75,6 +76,13 @@ class AtomsAdapter(JsonAdapter):
         if config.api_key and config.api_key.reveal().startswith("wct_"):
             self._token = config.api_key.reveal()
         self._dropping = False  # after interruption, until the next agent_start_talking
+        # agent turns: numbered at each agent_start_talking (or at the first agent message
+        # after a settled turn, where none is sent: chat mode); the assistant's final
+        # transcript settles the oldest turn still waiting for one (it comes after the turn
+        # was spoken, possibly after the next turn began)
+        self._turn = 0
+        self._awaiting_final: deque[int] = deque()
+        self._settled: set[int] = set()
         self._closed_reason: str | None = None
         self._last_error: ErrorEvent | None = None
         self.session_rate = rate
@@ -158,19 +166,25 @@ class AtomsAdapter(JsonAdapter):
             if self._dropping:
                 return []
             audio = base64.b64decode(m["audio"], validate=True)
-            return [AgentAudio(data=audio, format=AudioFormat("pcm16", self.session_rate))]
+            return [AgentAudio(data=audio, format=AudioFormat("pcm16", self.session_rate),
+                               turn=self._current_turn())]
         if kind == "agent_start_talking":
             self._dropping = False
-            return [AgentStartedTalking(timestamp=m.get("timestamp"))]
+            return [AgentStartedTalking(timestamp=m.get("timestamp"), turn=self._new_turn())]
         if kind == "agent_stop_talking":
-            return [AgentStoppedTalking(timestamp=m.get("timestamp"))]
+            return [AgentStoppedTalking(timestamp=m.get("timestamp"), turn=self._turn or None)]
         if kind == "interruption":
             self._dropping = True
-            return [Interruption()]
+            return [Interruption(turn=self._turn or None)]
         if kind == "transcript":
-            return [TranscriptFinal(role=_role(m["role"]), text=str(m["text"]))]
+            role, text = _role(m["role"]), str(m["text"])
+            if role == "user":
+                return [TranscriptFinal(role="user", text=text)]
+            return [TranscriptFinal(role="agent", text=text, turn=self._settle())]
         if kind == "transcript.delta":
-            return [TranscriptDelta(role=_role(m["role"]), text=str(m["text"]), cumulative=True)]
+            role, text = _role(m["role"]), str(m["text"])
+            turn = None if role == "user" else self._current_turn()
+            return [TranscriptDelta(role=role, text=text, cumulative=True, turn=turn)]
         if kind == "session.closed":
             self._closed_reason = str(m.get("reason") or "closed")
             return [SessionEnded(reason=self._closed_reason)]
@@ -179,6 +193,24 @@ class AtomsAdapter(JsonAdapter):
             self._last_error = err
             return [err]
         return [Unknown(type=kind, raw=json.dumps(m))]
+
+    def _new_turn(self) -> int:
+        self._turn += 1
+        self._awaiting_final.append(self._turn)
+        return self._turn
+
+    def _current_turn(self) -> int:
+        """The turn in progress; a new one when the last was settled (or none began)."""
+        if self._turn == 0 or self._turn in self._settled:
+            return self._new_turn()
+        return self._turn
+
+    def _settle(self) -> int:
+        turn = self._awaiting_final.popleft() if self._awaiting_final else self._current_turn()
+        if turn in self._awaiting_final:
+            self._awaiting_final.remove(turn)
+        self._settled.add(turn)
+        return turn
 
     def encode(self, command: Command) -> list[Frame]:
         if isinstance(command, SendAudio):

@@ -12,6 +12,8 @@ objects, PerfVoice leniently); what the values mean is decided here:
   mic audio before it is dropped and counted in ``dropped_audio_frames``;
 - after ``interruption{event_id: N}`` every ``audio`` whose ``event_id <= N`` is dropped
   and counted in ``dropped_audio_events``; an interruption without an id drops nothing;
+- an agent message's ``event_id`` is its agent turn (``turn`` on the event): a reply's
+  ``agent_response`` and its ``audio`` chunks share one id, whatever order they come in;
 - μ-law audio is converted from and to PCM16 at the edge;
 - an ``error`` is fatal and remembered for the close that follows it.
 """
@@ -103,7 +105,7 @@ class ConvaiAdapter(JsonAdapter):
         fmt = self.output_format
         if fmt.encoding == "ulaw":
             data, fmt = ulaw.decode(data), AudioFormat("pcm16", fmt.sample_rate)
-        return AgentAudio(data=data, format=fmt, event_id=event_id)
+        return AgentAudio(data=data, format=fmt, event_id=event_id, turn=event_id)
 
     def _interruption(self, event_id: int | None) -> list[Event]:
         if event_id is not None:  # without an id: the session flushes, nothing is dropped

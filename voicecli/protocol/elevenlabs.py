@@ -27,7 +27,9 @@ Interruption follows the Python SDK: after ``interruption{event_id: N}`` every
 
 ``agent_response`` (the whole reply text, sent with the first audio chunk) is reported
 as an agent :class:`TranscriptFinal`; a later ``agent_response_correction`` (when the
-reply was cut off) as :class:`TranscriptCorrection`.
+reply was cut off) as :class:`TranscriptCorrection`. The reply's ``event_id`` is the
+events' ``turn``: text and audio of one reply share it, so the transcript keeps them
+together in whatever order they arrive.
 """
 
 from __future__ import annotations
@@ -218,13 +220,15 @@ class ElevenLabsAdapter(ConvaiAdapter):
             return self._session_started(out_raw, in_raw, cid, text_only=self.text_only)
         if kind == "agent_response":
             ev = m["agent_response_event"]
-            return [TranscriptFinal(role="agent", text=str(ev["agent_response"]),
-                                    event_id=int_or_none(ev.get("event_id")))]
+            event_id = int_or_none(ev.get("event_id"))
+            return [TranscriptFinal(role="agent", text=str(ev["agent_response"]), event_id=event_id,
+                                    turn=event_id)]
         if kind == "agent_response_correction":
             ev = m["agent_response_correction_event"]
+            event_id = int_or_none(ev.get("event_id"))
             return [TranscriptCorrection(original=str(ev["original_agent_response"]),
                                          corrected=str(ev["corrected_agent_response"]),
-                                         event_id=int_or_none(ev.get("event_id")))]
+                                         event_id=event_id, turn=event_id)]
         if kind in ("agent_chat_response_part", "agent_reasoning_response_part"):
             key = "text_response_part" if kind == "agent_chat_response_part" else "reasoning_response_part"
             ev = m[key]
@@ -232,7 +236,8 @@ class ElevenLabsAdapter(ConvaiAdapter):
             if phase not in ("start", "delta", "stop"):
                 phase = "delta"
             return [TextDelta(text=str(ev.get("text") or ""), phase=phase,
-                              kind="text" if kind == "agent_chat_response_part" else "reasoning")]
+                              kind="text" if kind == "agent_chat_response_part" else "reasoning",
+                              turn=int_or_none(ev.get("event_id")))]
         if kind == "tentative_user_transcript":
             ev = m["tentative_user_transcription_event"]
             return [TranscriptDelta(role="user", text=str(ev["user_transcript"]), cumulative=True,

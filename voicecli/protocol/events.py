@@ -2,6 +2,13 @@
 
 Every provider's server messages map onto these frozen types (see the cross-protocol
 table in PROTOCOLS.md): the session and the UI never see wire JSON.
+
+Agent turns: events about the agent's speech carry ``turn``, the provider's own identity
+of the agent turn they belong to, as the adapter reads it off the wire (ElevenLabs'
+``event_id``, a count of Atoms' ``agent_start_talking``, VoiceAgent's ``stream_start``).
+Providers send a reply's text before, with or after its audio; the transcript files each
+piece under its turn, whatever the order. ``None`` means the provider gives no identity
+(the piece belongs to the agent turn in progress).
 """
 
 from __future__ import annotations
@@ -61,16 +68,19 @@ class AgentAudio(Event):
     event_id: int | None = None
     chunk_id: int | None = None
     text: str | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AgentStartedTalking(Event):
     timestamp: str | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AgentStoppedTalking(Event):
     timestamp: str | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,7 @@ class TranscriptDelta(Event):
     text: str
     cumulative: bool = True
     event_id: int | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +102,7 @@ class TranscriptFinal(Event):
     role: Role
     text: str
     event_id: int | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,7 @@ class TranscriptCorrection(Event):
     original: str
     corrected: str
     event_id: int | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +122,7 @@ class TextDelta(Event):
     text: str
     kind: Literal["text", "reasoning"] = "text"
     phase: Literal["start", "delta", "stop"] = "delta"
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +131,7 @@ class Interruption(Event):
 
     event_id: int | None = None
     reason: str | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +139,7 @@ class TurnComplete(Event):
     """The agent finished producing a reply (its audio may still be playing)."""
 
     text: str | None = None
+    turn: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

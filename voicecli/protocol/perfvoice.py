@@ -132,8 +132,8 @@ class PerfVoiceAdapter(ConvaiAdapter):
             text = _first(m, "agent_response_event", "agent_response", "text")
             if not isinstance(text, str):
                 raise TypeError("no agent_response text")
-            return [TranscriptFinal(role="agent", text=text,
-                                    event_id=int_or_none(_first(m, "agent_response_event", "event_id")))]
+            event_id = int_or_none(_first(m, "agent_response_event", "event_id"))
+            return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id)]
         if kind == "user_transcript":
             text = _first(m, "user_transcription_event", "user_transcript", "text")
             if not isinstance(text, str):

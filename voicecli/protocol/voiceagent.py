@@ -100,9 +100,15 @@ _ENCODINGS: dict[str, Encoding] = {
     "pcm": "pcm16", "pcm16": "pcm16",
 }
 
+# server messages about the agent's reply: stamped with the reply's turn
+_AGENT_KINDS = frozenset({
+    "audio_chunk", "audio", "text_delta", "text_start", "text_end", "reasoning_delta", "reasoning_start",
+    "reasoning_end", "speech_stream_start", "speech_stream_end", "speech_interrupted", "response_complete",
+})
+
 # server messages with nothing for the client to show
 _IGNORED = frozenset({
-    "stream_start", "stream_finish", "step_start", "step_finish", "stream_abort",
+    "stream_finish", "step_start", "step_finish", "stream_abort",
     "tool_input_start", "tool_input_delta", "tool_input_end", "source", "file",
     "capture_frame", "frame_ack", "session_init",
 })
@@ -174,6 +180,12 @@ class VoiceAgentAdapter(JsonAdapter):
         self._max_seen = -1
         self._stale_below = 0  # chunk ids below this are dropped (after an interruption)
         self._resync = False
+        # agent turns: one per LLM stream (``stream_start``); a turn stays open for the
+        # audio that trails its ``response_complete`` until ``speech_stream_end``
+        self._turn = 0
+        self._turn_open = False
+        self._text_done = False
+        self._speech = "none"  # none | started | ended
 
     # ---- handshake ----------------------------------------------------------------------
 
@@ -196,26 +208,69 @@ class VoiceAgentAdapter(JsonAdapter):
     # ---- frames -------------------------------------------------------------------------
 
     def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
+        if kind == "stream_start":
+            self._begin_turn()
+            return []
+        if kind in _IGNORED:
+            return []
+        if kind in _AGENT_KINDS:
+            return self._agent_event(kind, m)
+        return self._other_event(kind, m)
+
+    def _begin_turn(self) -> int:
+        self._turn += 1
+        self._turn_open, self._text_done, self._speech = True, False, "none"
+        return self._turn
+
+    def _current_turn(self) -> int:
+        return self._turn if self._turn_open else self._begin_turn()
+
+    def _agent_event(self, kind: str, m: dict[str, Any]) -> list[Event]:
+        """A message about the agent's reply, stamped with the reply's turn."""
+        turn = self._current_turn()
+        if kind == "speech_stream_start":
+            self._speech = "started"
+        elif kind == "speech_stream_end":
+            self._speech = "ended"
+        elif kind == "response_complete":
+            self._text_done = True
+        events = self._agent_dispatch(kind, m, turn)
+        if self._text_done and self._speech != "started":
+            self._turn_open = False  # text done and no speech still coming
+        return events
+
+    def _agent_dispatch(self, kind: str, m: dict[str, Any], turn: int) -> list[Event]:
         if kind == "audio_chunk":
             chunk_id = m["chunkId"]
             if not isinstance(chunk_id, int) or isinstance(chunk_id, bool) or chunk_id < 0:
                 raise TypeError("chunkId is not a non-negative integer")
-            audio = self._audio(m, chunk_id)
+            audio = self._audio(m, chunk_id, turn)
             return self._reorder(audio)
         if kind == "audio":
-            return [self._audio(m, None)]
-        if kind == "text_delta":
-            return [TextDelta(text=_text(m, "text"))]
-        if kind == "text_start":
-            return [TextDelta(text="", phase="start")]
-        if kind == "text_end":
-            return [TextDelta(text="", phase="stop")]
-        if kind == "reasoning_delta":
-            return [TextDelta(text=_text(m, "text"), kind="reasoning")]
-        if kind == "reasoning_start":
-            return [TextDelta(text="", kind="reasoning", phase="start")]
-        if kind == "reasoning_end":
-            return [TextDelta(text="", kind="reasoning", phase="stop")]
+            return [self._audio(m, None, turn)]
+        if kind in ("text_delta", "text_start", "text_end", "reasoning_delta", "reasoning_start",
+                    "reasoning_end"):
+            family, _, phase = kind.partition("_")
+            text = _text(m, "text") if phase == "delta" else ""
+            return [TextDelta(text=text, kind="text" if family == "text" else "reasoning",
+                              phase="delta" if phase == "delta" else "start" if phase == "start" else "stop",
+                              turn=turn)]
+        if kind == "speech_stream_start":
+            return [AgentStartedTalking(turn=turn)]
+        if kind == "speech_stream_end":
+            return [*self._flush_held(), AgentStoppedTalking(timestamp=STREAM_END, turn=turn)]
+        if kind == "speech_interrupted":
+            self._held.clear()
+            self._stale_below = max(self._stale_below, self._max_seen + 1)
+            self._next_chunk = self._stale_below
+            self._resync = True  # the server dropped its queued chunks: their ids never come
+            reason = m.get("reason")
+            return [Interruption(reason=reason if isinstance(reason, str) else None, turn=turn)]
+        said = m.get("text")  # response_complete
+        final = said if isinstance(said, str) else ""
+        return [TranscriptFinal(role="agent", text=final, turn=turn), TurnComplete(text=final, turn=turn)]
+
+    def _other_event(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "tool_call":
             args = m.get("input")
             arguments = args if isinstance(args, dict) else ({} if args is None else {"input": args})
@@ -226,38 +281,21 @@ class VoiceAgentAdapter(JsonAdapter):
             return [ToolResult(call_id=_id(m), name=_tool_name(m), result=m.get("error"), is_error=True)]
         if kind == "transcription_result":
             return [TranscriptFinal(role="user", text=_text(m, "text"))]
-        if kind == "speech_stream_start":
-            return [AgentStartedTalking()]
-        if kind == "speech_stream_end":
-            return [*self._flush_held(), AgentStoppedTalking(timestamp=STREAM_END)]
-        if kind == "speech_interrupted":
-            self._held.clear()
-            self._stale_below = max(self._stale_below, self._max_seen + 1)
-            self._next_chunk = self._stale_below
-            self._resync = True  # the server dropped its queued chunks: their ids never come
-            reason = m.get("reason")
-            return [Interruption(reason=reason if isinstance(reason, str) else None)]
-        if kind == "response_complete":
-            text = m.get("text")
-            text = text if isinstance(text, str) else ""
-            return [TranscriptFinal(role="agent", text=text), TurnComplete(text=text)]
         if kind in ("error", "stream_error", "transcription_error"):
             detail = m.get("error", m.get("message"))
             if isinstance(detail, dict):
                 detail = detail.get("message") or json.dumps(detail)
             return [ErrorEvent(code=kind, message=str(detail) if detail else kind, fatal=False)]
-        if kind in _IGNORED:
-            return []
         return [Unknown(type=kind, raw=json.dumps(m))]
 
-    def _audio(self, m: dict[str, Any], chunk_id: int | None) -> AgentAudio:
+    def _audio(self, m: dict[str, Any], chunk_id: int | None, turn: int | None = None) -> AgentAudio:
         data = base64.b64decode(m["data"], validate=True)
         encoding = encoding_of(m.get("format") or self.output_format.encoding)
         rate = self.output_format.sample_rate
         fmt = AudioFormat(encoding, rate)
         text = m.get("text")
         return AgentAudio(data=data, format=fmt, chunk_id=chunk_id,
-                          text=text if isinstance(text, str) else None)
+                          text=text if isinstance(text, str) else None, turn=turn)
 
     def _reorder(self, audio: AgentAudio) -> list[Event]:
         cid = cast(int, audio.chunk_id)

@@ -78,3 +78,11 @@ class TextSent(Event):
     """The user typed a message; the session emits it when the text is sent."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mark(Event):
+    """A caller's marker, put in the event stream in order with the session's own events
+    (``Session.mark``): everything before it happened before the caller's step."""
+
+    label: str

@@ -1,8 +1,25 @@
 """The conversation as turns, built from session events, and its files.
 
-:class:`Transcript` folds events into turns (streaming deltas rewrite the open turn,
-finals settle it, interruptions mark and truncate the agent's turn). :class:`TranscriptLog`
-appends each settled turn to a JSONL file as it happens, so a crash loses nothing said;
+:class:`Transcript` folds events into turns in conversation order, whatever order the
+provider sends a reply's pieces in:
+
+- the agent's pieces (text deltas, final text, audio, corrections, interruptions) are
+  filed under the provider's own turn identity (``event.turn``: ElevenLabs' ``event_id``,
+  Atoms' talking turns, VoiceAgent's streams). A reply's text may come before, with or
+  after its audio, and audio may trail its final text: all of it lands on one turn, and a
+  late piece edits its turn in place, wherever that turn now sits;
+- a piece with no identity belongs to the agent turn in progress (the last agent turn,
+  while the user has not spoken since and it is neither settled nor cut), else opens one;
+  the next piece with an identity adopts that turn;
+- a new agent turn is always added at the end, so a reply never sits above the user turn
+  that caused it; no agent turn is made for nothing (text or audio, or it is not shown);
+- user turns: streaming deltas rewrite the open user turn, a final settles it, typed text
+  is a turn of its own (a provider's echo of it as a transcript is not a second turn);
+- an interruption marks the agent turn it cut; the provider's truncated text or
+  correction, or else the share of audio heard (:class:`PlaybackFlushed`), edits it.
+
+:class:`TranscriptLog` appends each settled turn to a JSONL file as it happens, so a crash
+loses nothing said, and writes it again (``"revision": true``) when it changes later;
 :func:`to_markdown` renders the whole conversation for ``/export``.
 """
 
@@ -33,6 +50,7 @@ from voicecli.secrets import redact
 from voicecli.session.events import PlaybackFlushed, SessionClosed, TextSent
 
 TurnKind = Literal["speech", "typed", "reasoning", "tool", "error", "notice"]
+AGENT_KINDS: tuple[TurnKind, ...] = ("speech", "reasoning")
 
 
 @dataclass
@@ -51,6 +69,10 @@ class Turn:
         record["text"] = redact(self.text)
         return record
 
+    @property
+    def empty(self) -> bool:
+        return not self.text.strip() and self.audio_s <= 0
+
 
 class Transcript:
     """Turns in order. ``apply(event)`` returns the turns it changed (for redraws and logs)."""
@@ -59,10 +81,24 @@ class Transcript:
         self.turns: list[Turn] = []
         self.session_id: str | None = None
         self.conversation_id: str | None = None
+        self._by_key: dict[tuple[int, str], Turn] = {}  # (provider turn, kind) -> turn
+        self._key_of: dict[int, int] = {}  # turn index -> provider turn
+        self._cut: Turn | None = None  # the agent turn the last interruption cut
+
+    # ---- what is shown -----------------------------------------------------------------------
+
+    @property
+    def visible(self) -> list[Turn]:
+        """The turns worth showing: every turn but agent turns that hold nothing yet."""
+        return [t for t in self.turns if not (t.role == "agent" and t.empty)]
 
     # ---- folding ---------------------------------------------------------------------------
 
     def apply(self, event: Event) -> list[Turn]:
+        changed = self._apply(event)
+        return [t for t in changed if not (t.role == "agent" and t.empty)]
+
+    def _apply(self, event: Event) -> list[Turn]:
         if isinstance(event, SessionStarted):
             self.session_id = event.session_id
             self.conversation_id = event.conversation_id
@@ -70,36 +106,39 @@ class Transcript:
         if isinstance(event, TextSent):
             return [self._new("user", event.text, "typed", final=True)]
         if isinstance(event, TranscriptDelta):
-            turn = self._open(event.role, "speech")
+            if event.role == "user":
+                turn = self._open_user()
+                turn.text = event.text if event.cumulative else turn.text + event.text
+                return [turn]
+            turn = self._agent(event.turn, "speech")
+            if turn.final:
+                return []  # the settled text wins over a late draft
             turn.text = event.text if event.cumulative else turn.text + event.text
             return [turn]
         if isinstance(event, TranscriptFinal):
-            return self._final(event.role, event.text)
+            return self._user_final(event.text) if event.role == "user" else self._agent_final(event)
         if isinstance(event, TranscriptCorrection):
-            corrected = self._last("agent")
+            corrected = self._corrected(event.turn)
             if corrected is None:
                 return []
             corrected.text = event.corrected
             return [corrected]
         if isinstance(event, TextDelta):
             kind: TurnKind = "reasoning" if event.kind == "reasoning" else "speech"
-            turn = self._open("agent", kind)
+            turn = self._agent(event.turn, kind)
+            if turn.final and kind == "speech":
+                return []
             turn.text += event.text
             if event.phase == "stop" and kind == "reasoning":
                 turn.final = True
             return [turn]
         if isinstance(event, AgentAudio):
-            turn = self._open("agent", "speech")
+            turn = self._agent(event.turn, "speech")
             if event.format.is_pcm and event.format.sample_rate:
                 turn.audio_s += len(event.data) / 2 / event.format.sample_rate
-            return []
+            return []  # audio is not shown; the turn is logged with its text
         if isinstance(event, Interruption):
-            cut = self._last("agent")
-            if cut is not None and (not cut.final or cut is self.turns[-1]):
-                cut.interrupted = True
-                cut.final = True  # the agent's next words start a new turn
-                return [cut]
-            return []
+            return self._interrupt(event.turn)
         if isinstance(event, PlaybackFlushed):
             return self._truncate(event.heard_s)
         if isinstance(event, ToolCall):
@@ -114,55 +153,92 @@ class Transcript:
         if isinstance(event, SessionEnded) and event.error:
             return [self._new("system", event.error, "error", final=True)]
         if isinstance(event, SessionClosed):
-            changed = [t for t in self.turns if not t.final]
-            for turn in changed:
+            for turn in self.turns:
                 turn.final = True
-            return changed
+            return list(self.turns)  # audio may have grown on settled turns: the log compares
         return []
+
+    # ---- turns -----------------------------------------------------------------------------
 
     def _new(self, role: str, text: str, kind: TurnKind, final: bool = False) -> Turn:
         turn = Turn(role=role, text=text, kind=kind, final=final, index=len(self.turns))
         self.turns.append(turn)
         return turn
 
-    def _open(self, role: str, kind: TurnKind) -> Turn:
-        """The open turn of ``role`` and ``kind``, or a new one."""
-        for turn in reversed(self.turns):
-            if turn.role == role and turn.kind == kind and not turn.final and not turn.interrupted:
-                return turn
-            if turn.role == role and turn.kind in ("speech", "typed"):
-                break
-        return self._new(role, "", kind)
+    def _since_user(self) -> list[Turn]:
+        """The turns after the user last spoke or typed."""
+        for pos in range(len(self.turns) - 1, -1, -1):
+            if self.turns[pos].role == "user":
+                return self.turns[pos + 1:]
+        return self.turns
 
-    def _last(self, role: str) -> Turn | None:
-        for turn in reversed(self.turns):
-            if turn.role == role and turn.kind == "speech":
-                return turn
-        return None
+    def _agent(self, key: int | None, kind: TurnKind) -> Turn:
+        """The agent turn of ``kind`` that provider turn ``key`` belongs to."""
+        if key is not None and (key, kind) in self._by_key:
+            return self._by_key[(key, kind)]
+        in_progress = next((t for t in reversed(self._since_user())
+                            if t.role == "agent" and t.kind == kind), None)
+        if in_progress is not None and (in_progress.final or in_progress.interrupted):
+            in_progress = None
+        if in_progress is not None and key is not None and in_progress.index in self._key_of:
+            in_progress = None  # it belongs to another provider turn: this is a new one
+        turn = in_progress or self._new("agent", "", kind)
+        if key is not None:
+            self._by_key[(key, kind)] = turn
+            self._key_of[turn.index] = key
+        return turn
 
-    def _final(self, role: str, text: str) -> list[Turn]:
-        if role == "user":
-            last = self.turns[-1] if self.turns else None
-            # a provider that echoes typed text as a user transcript: keep one turn
-            if last is not None and last.kind == "typed" and last.text.strip() == text.strip():
-                return []
+    def _agent_final(self, event: TranscriptFinal) -> list[Turn]:
+        cut = self._cut
+        if event.turn is None and cut is not None and cut.index not in self._key_of \
+                and not any(t.role == "agent" and t.kind == "speech" for t in self.turns[cut.index + 1:]):
+            turn = cut  # the provider's truncated text of the turn it cut (no identity to go by)
+        else:
+            turn = self._agent(event.turn, "speech")
+        turn.text = event.text
+        turn.final = True
+        return [turn]
+
+    def _open_user(self) -> Turn:
         for turn in reversed(self.turns):
-            if turn.role == role and turn.kind == "speech":
-                if not turn.final:
-                    turn.text = text
-                    turn.final = True
-                    return [turn]
-                if turn.interrupted and role == "agent" and turn is self._last("agent"):
-                    turn.text = text  # the provider's truncated text after an interruption
-                    return [turn]
+            if turn.role == "user":
+                if turn.kind == "speech" and not turn.final:
+                    return turn
                 break
-        return [self._new(role, text, "speech", final=True)]
+        return self._new("user", "", "speech")
+
+    def _user_final(self, text: str) -> list[Turn]:
+        last_user = next((t for t in reversed(self.turns) if t.role == "user"), None)
+        # a provider that echoes typed text as a user transcript: keep one turn
+        if last_user is not None and last_user.kind == "typed" and last_user.text.strip() == text.strip():
+            return []
+        turn = self._open_user()
+        turn.text = text
+        turn.final = True
+        return [turn]
+
+    def _interrupt(self, key: int | None) -> list[Turn]:
+        turn: Turn | None = self._by_key.get((key, "speech")) if key is not None else None
+        if turn is None:
+            turn = next((t for t in reversed(self.turns) if t.role == "agent" and t.kind == "speech"), None)
+        if turn is None or turn.interrupted:
+            return []
+        turn.interrupted = True
+        self._cut = turn
+        return [turn]
+
+    def _corrected(self, key: int | None) -> Turn | None:
+        if key is not None and (key, "speech") in self._by_key:
+            return self._by_key[(key, "speech")]
+        if self._cut is not None:
+            return self._cut
+        return next((t for t in reversed(self.turns) if t.role == "agent" and t.kind == "speech"), None)
 
     def _truncate(self, heard_s: float) -> list[Turn]:
-        """Cut an interrupted agent turn to about what was heard, when the provider
+        """Cut the interrupted agent turn to about what was heard, when the provider
         sends no truncated text of its own (it may still replace it later)."""
-        turn = self._last("agent")
-        if turn is None or not turn.interrupted or turn.audio_s <= 0 or not turn.text:
+        turn = self._cut
+        if turn is None or turn.audio_s <= 0 or not turn.text:
             return []
         fraction = min(1.0, heard_s / turn.audio_s)
         if fraction >= 0.98:
@@ -180,7 +256,7 @@ class TranscriptLog:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = path.open("a", encoding="utf-8")
-        self._written: set[int] = set()
+        self._written: dict[int, dict[str, Any]] = {}  # turn index -> the record last written
         self._write({"type": "session", "at": time.time(), **(header or {})})
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -188,16 +264,18 @@ class TranscriptLog:
         self._file.flush()
 
     def update(self, turns: list[Turn]) -> None:
-        """Write the turns that became final (once each; an interrupted agent turn whose
-        text is corrected later is written again with ``"revision": true``)."""
+        """Write the turns that became final; a settled turn that changed since it was
+        written (a correction, a cut, audio that trailed its text) is written again with
+        ``"revision": true``. Unchanged turns are not written twice."""
         for turn in turns:
             if not turn.final:
                 continue
             record = {"type": "turn", **turn.as_record()}
-            if turn.index in self._written:
-                record["revision"] = True
-            self._written.add(turn.index)
-            self._write(record)
+            last = self._written.get(turn.index)
+            if last == record:
+                continue
+            self._written[turn.index] = record
+            self._write({**record, "revision": True} if last is not None else record)
 
     def end(self, closed: SessionClosed) -> None:
         self._write({"type": "end", "at": time.time(), "reason": closed.reason,
@@ -207,7 +285,7 @@ class TranscriptLog:
 
 def to_markdown(transcript: Transcript, title: str = "Conversation") -> str:
     lines = [f"# {title}", ""]
-    for turn in transcript.turns:
+    for turn in transcript.visible:
         stamp = time.strftime("%H:%M:%S", time.localtime(turn.at))
         who = {"user": "You", "agent": "Agent"}.get(turn.role, "System")
         text = redact(turn.text)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
@@ -38,6 +39,7 @@ from voicecli.protocol.events import (
     AgentAudio,
     AgentStartedTalking,
     AgentStoppedTalking,
+    AudioFormat,
     ErrorEvent,
     Event,
     Interruption,
@@ -49,7 +51,7 @@ from voicecli.protocol.events import (
 from voicecli.secrets import redact
 from voicecli.session.audio_link import AudioLink
 from voicecli.session.ending import closed_from_end, merge_end
-from voicecli.session.events import Connected, Connecting, SessionClosed, TextSent, TurnLatency
+from voicecli.session.events import Connected, Connecting, Mark, SessionClosed, TextSent, TurnLatency
 from voicecli.session.options import SessionOptions
 from voicecli.transport import Connection, ConnectionEnded, HandshakeRejected, http_request
 from voicecli.transport import connect as ws_connect
@@ -117,6 +119,10 @@ class Session:
         elif isinstance(command, Interrupt):
             self.link.flush()
         self._commands.put_nowait(command)
+
+    def mark(self, label: str) -> None:
+        """Put a :class:`Mark` in the event stream, after every event already emitted."""
+        self._emit(Mark(label))
 
     def close(self) -> None:
         """End the session cleanly (the provider's close message, then the socket)."""
@@ -273,7 +279,7 @@ class Session:
         elif isinstance(event, SessionStarted):
             await self._on_started(event)
         elif isinstance(event, AgentAudio):
-            self._on_audio(event)
+            event = self._on_audio(event)
         elif isinstance(event, AgentStartedTalking):
             self.agent_talking = True
             self.link.agent_turn_started()
@@ -302,10 +308,12 @@ class Session:
             self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
             self._tasks.append(self._mic_task)
 
-    def _on_audio(self, event: AgentAudio) -> None:
+    def _on_audio(self, event: AgentAudio) -> AgentAudio:
+        """Play the chunk; returns it as the PCM16 that was played (encoded chunks are
+        decoded once, here, so listeners count seconds the same way for every format)."""
         decoded = self.link.decode(event)
         if decoded is None:
-            return
+            return event
         pcm, rate = decoded
         self.agent_audio_s += len(pcm) / 2 / rate
         if self._turn_end is not None:
@@ -313,6 +321,9 @@ class Session:
             self._turn_end = None
             self._emit(TurnLatency(ms=(time.monotonic() - started) * 1000, source=source))
         self.link.play(pcm, rate)
+        if event.format.encoding == "pcm16" and event.format.channels == 1:
+            return event
+        return replace(event, data=pcm, format=AudioFormat("pcm16", rate))
 
     async def _answer_tool(self, call: ToolCall) -> None:
         handler = self.options.client_tools.get(call.name)

@@ -89,8 +89,14 @@ class TranscriptView(VerticalScroll, can_focus=True):
             bubble = self._bubbles.get(turn.index)
             if bubble is None:
                 bubble = Bubble(turn)
+                # a turn shown late (an agent reply whose audio came before its text) keeps
+                # its place in the conversation: before the turns that came after it
+                later = [i for i in self._bubbles if i > turn.index]
                 self._bubbles[turn.index] = bubble
-                self.mount(bubble)
+                if later:
+                    self.mount(bubble, before=self._bubbles[min(later)])
+                else:
+                    self.mount(bubble)
             else:
                 bubble.show(turn)
         if turns and follow:

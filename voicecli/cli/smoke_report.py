@@ -1,0 +1,69 @@
+"""What ``voicecli smoke`` reports, and which agent turns answer which scripted turn.
+
+The runner puts a :class:`~voicecli.session.events.Mark` in the session's event stream as
+each scripted turn starts; the transcript turns from one mark to the next are that
+turn's: the user's words the provider heard, the agent's replies and their audio. Since
+the transcript files every piece of a reply under the reply's own turn (whatever order
+text and audio came in), a late piece counts for the turn that asked for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voicecli.session.transcript import Transcript, Turn
+
+
+@dataclass
+class TurnReport:
+    index: int
+    input: str  # "text" | "audio"
+    content: str
+    first_audio_ms: float | None = None
+    reply_ms: float | None = None  # input end → reply finished
+    agent_audio_s: float = 0.0
+    user_transcript: str = ""
+    agent_transcript: str = ""
+    interrupted: bool = False
+
+
+@dataclass
+class SmokeReport:
+    ok: bool = False
+    dialect: str = ""
+    url: str = ""
+    connect_ms: float | None = None
+    session_ready_ms: float | None = None
+    session_id: str | None = None
+    conversation_id: str | None = None
+    greeting: str = ""
+    turns: list[TurnReport] = field(default_factory=list)
+    agent_audio_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    exit_code: int = 0
+
+
+def _speech(turns: list[Turn], role: str) -> list[Turn]:
+    return [t for t in turns if t.role == role and t.kind == "speech"]
+
+
+def _said(turns: list[Turn]) -> str:
+    return " ".join(t.text.strip() for t in turns if t.text.strip())
+
+
+def attribute(report: SmokeReport, transcript: Transcript, boundaries: list[int]) -> None:
+    """Fill the greeting and each turn's transcripts, audio seconds and interruption from
+    the transcript, split at ``boundaries`` (the transcript length at each turn's start)."""
+    turns = transcript.turns
+    edges = [*boundaries, len(turns)]
+    report.greeting = _said(_speech(turns[: edges[0]], "agent"))
+    for number, turn_report in enumerate(report.turns):
+        if number + 1 >= len(edges):
+            break  # the session ended before this turn began
+        mine = turns[edges[number]: edges[number + 1]]
+        replies = _speech(mine, "agent")
+        turn_report.user_transcript = _said(_speech(mine, "user"))
+        turn_report.agent_transcript = _said(replies)
+        turn_report.agent_audio_s = round(sum(t.audio_s for t in replies), 3)
+        turn_report.interrupted = any(t.interrupted for t in replies)
