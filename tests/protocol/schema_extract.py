@@ -113,7 +113,15 @@ def build(spec_dir: Path) -> dict[str, dict[str, Any]]:
         "elevenlabs_server.json": extract(el, _server_names(el)),
         "atoms_client.json": extract(atoms),
         "atoms_server.json": extract(atoms, action="receive"),
+        "atoms_query.json": _query(atoms),
     }
+
+
+def _query(spec: dict[str, Any]) -> dict[str, Any]:
+    """The WebSocket query parameters a server's binding declares (AsyncAPI 3)."""
+    (server,) = spec["servers"].values()
+    query: dict[str, Any] = copy.deepcopy(server["bindings"]["ws"]["query"])
+    return query
 
 
 def main(argv: list[str]) -> int:
@@ -124,7 +132,7 @@ def main(argv: list[str]) -> int:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     for name, doc in build(spec_dir).items():
         (FIXTURES / name).write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n")
-        print(f"wrote {FIXTURES / name}: {', '.join(doc['messages'])}")
+        print(f"wrote {FIXTURES / name}: {', '.join(doc.get('messages', doc.get('properties', {})))}")
     return 0
 
 

@@ -82,7 +82,7 @@ def test_public_agent_url() -> None:
     hs = make().handshake()
     parts = urlsplit(hs.url)
     assert (parts.scheme, parts.netloc, parts.path) == ("wss", "api.elevenlabs.io", "/v1/convai/conversation")
-    assert parse_qs(parts.query) == {"agent_id": ["agent_1"], "source": ["voicecli"], "version": [__version__]}
+    assert parse_qs(parts.query) == {"agent_id": ["agent_1"], "source": ["unknown"], "version": [__version__]}
     assert hs.headers == {}
 
 
@@ -139,7 +139,7 @@ def test_signed_url_used_as_given_for_remote_base() -> None:
     assert a.prepare() is None
     url = a.handshake().url
     assert url.startswith(signed + "&")
-    assert parse_qs(urlsplit(url).query)["source"] == ["voicecli"]
+    assert parse_qs(urlsplit(url).query)["source"] == ["unknown"]
     assert "tok_secret_9" not in redact(f"connecting to {url}")
 
 

@@ -86,7 +86,10 @@ def test_bearer_auth_option() -> None:
     from voicecli.errors import ConfigError
     from voicecli.secrets import Secret
 
-    assert make(api_key=Secret("va_key_1")).handshake().headers == {}  # never sent unasked
+    # a configured key is sent (auto), unless the profile says none
+    assert make(api_key=Secret("va_key_1")).handshake().headers == {"Authorization": "Bearer va_key_1"}
+    assert make(api_key=Secret("va_key_1"), options={"auth": "none"}).handshake().headers == {}
+    assert make().handshake().headers == {}  # no key: nothing to send
     hs = make(api_key=Secret("va_key_1"), options={"auth": "bearer"}).handshake()
     assert hs.headers == {"Authorization": "Bearer va_key_1"}
     hs = make(api_key=Secret("va_key_1"), options={"auth": "bearer"},

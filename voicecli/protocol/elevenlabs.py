@@ -2,7 +2,8 @@
 
 Connection:
 
-- public agent: ``wss://HOST/v1/convai/conversation?agent_id=ID&source=voicecli&version=V``;
+- public agent: ``wss://HOST/v1/convai/conversation?agent_id=ID&source=unknown&version=V``
+  (``source`` takes a value of the vendor's ``ConversationInitiationSource`` enum);
 - private agent (an API key is configured): ``prepare()`` asks
   ``GET /v1/convai/conversation/get-signed-url?agent_id=ID`` with ``xi-api-key`` and the
   socket goes to the returned ``signed_url``. When the configured URL is a loopback
@@ -84,7 +85,9 @@ from voicecli.protocol.events import (
 
 CONVERSATION_PATH = "/v1/convai/conversation"
 SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
-SOURCE = "voicecli"
+# the client's kind, from the vendor's ConversationInitiationSource enum (the official
+# SDKs send python_sdk, js_sdk, ...): a terminal client is none of them
+SOURCE = "unknown"
 DEFAULT_FORMAT = "pcm_16000"
 TEXT_MODES = ("text", "chat")
 

@@ -1,11 +1,12 @@
 """The VoiceAgent SDK protocol (npm ``voice-agent-ai-sdk``; seed 003; PROTOCOLS.md section D),
 client side.
 
-- No authentication and no handshake: the socket is live once open, so
-  :meth:`VoiceAgentAdapter.on_open` reports :class:`SessionStarted`. Headers from
-  ``DialectConfig.headers`` are sent as given (for deployments that check one); the
-  option ``auth = "bearer"`` sends ``Authorization: Bearer <API key>`` (off by default,
-  so a key in the environment never goes to a server that did not ask for it).
+- No authentication is built into the SDK and there is no handshake: the socket is live
+  once open, so :meth:`VoiceAgentAdapter.on_open` reports :class:`SessionStarted`. Headers
+  from ``DialectConfig.headers`` are sent as given (for deployments that check one). The
+  option ``auth``: ``auto`` (the default) sends ``Authorization: Bearer <API key>`` when a
+  key is configured (the SDK's docs suggest deployments check that header), ``bearer``
+  requires a key, ``none`` never sends one.
 - The URL is used as given when it has a path; otherwise the option ``path``
   (default ``/``) is appended to the base URL.
 - Typed text: ``{"type": "transcript", "text": ...}``.
@@ -34,7 +35,7 @@ The mic keeps sending frames between turns (silence included), so the clip does 
 start until a frame reaches ``clip_threshold_db`` (RMS, dBFS); the ``PREROLL_MS`` before
 it are kept. A commit with no such frame sends nothing.
 
-Options: ``path``, ``auth`` (``none`` or ``bearer``), ``output_format`` (the encoding announced in SessionStarted before
+Options: ``path``, ``auth`` (``auto``, ``none`` or ``bearer``), ``output_format`` (the encoding announced in SessionStarted before
 any chunk arrives; default ``mp3``), ``output_rate`` (default 24000), ``max_clip_bytes``,
 ``clip_threshold_db`` (default -50; -100 keeps everything).
 """
@@ -157,9 +158,9 @@ class VoiceAgentAdapter(JsonAdapter):
         split_base(config.url)  # validates the URL early
         o = config.options
         self.path = str(o.get("path", "/"))
-        self.auth = str(o.get("auth", "none"))
-        if self.auth not in ("none", "bearer"):
-            raise UsageError(f"voiceagent auth must be none or bearer; got {self.auth!r}")
+        self.auth = str(o.get("auth", "auto"))
+        if self.auth not in ("auto", "none", "bearer"):
+            raise UsageError(f"voiceagent auth must be auto, none or bearer; got {self.auth!r}")
         self.input_rate = int(config.sample_rate or DEFAULT_INPUT_RATE)
         if not 8000 <= self.input_rate <= 48000:
             raise UsageError(f"voiceagent sample rate must be 8000..48000; got {self.input_rate}")
@@ -191,7 +192,8 @@ class VoiceAgentAdapter(JsonAdapter):
 
     def handshake(self) -> Handshake:
         headers = dict(self.config.headers)
-        if self.auth == "bearer" and not any(k.lower() == "authorization" for k in headers):
+        wanted = self.auth == "bearer" or (self.auth == "auto" and self.config.api_key is not None)
+        if wanted and not any(k.lower() == "authorization" for k in headers):
             if not self.config.api_key:
                 raise ConfigError("voiceagent auth = \"bearer\" needs an API key (the profile's key_env)")
             headers["Authorization"] = f"Bearer {self.config.api_key.reveal()}"
