@@ -25,6 +25,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.session import vendor_orders as vo
 from voicecli.cli.smoke_report import SmokeReport, TurnReport, attribute
 from voicecli.protocol.atoms import AtomsAdapter
 from voicecli.protocol.base import Adapter, DialectConfig, Frame, Handshake
@@ -37,7 +38,6 @@ from voicecli.session import Session, SessionOptions
 from voicecli.session.events import Mark, SessionClosed
 from voicecli.session.transcript import Transcript, Turn
 from voicecli.transport import ConnectionEnded
-from tests.session import vendor_orders as vo
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

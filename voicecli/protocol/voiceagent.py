@@ -35,9 +35,10 @@ The mic keeps sending frames between turns (silence included), so the clip does 
 start until a frame reaches ``clip_threshold_db`` (RMS, dBFS); the ``PREROLL_MS`` before
 it are kept. A commit with no such frame sends nothing.
 
-Options: ``path``, ``auth`` (``auto``, ``none`` or ``bearer``), ``output_format`` (the encoding announced in SessionStarted before
-any chunk arrives; default ``mp3``), ``output_rate`` (default 24000), ``max_clip_bytes``,
-``clip_threshold_db`` (default -50; -100 keeps everything).
+Options: ``path``, ``auth`` (``auto``, ``none`` or ``bearer``), ``output_format`` (the
+encoding announced in SessionStarted before any chunk arrives; default ``mp3``),
+``output_rate`` (default 24000), ``max_clip_bytes``, ``clip_threshold_db`` (default -50;
+-100 keeps everything).
 """
 
 from __future__ import annotations
