@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from voicecli.errors import ConfigError
 from voicecli.protocol.base import Capabilities
 from voicecli.protocol.commands import Close, ContextUpdate, Interrupt, SendText
@@ -183,3 +185,47 @@ async def test_keys_outside_and_inside_the_message_box() -> None:
         await pilot.press("f3")
         assert app.ptt.mode is PttMode.OFF and session.gate_open
         assert "PTT off" in str(app.status_bar.render())
+
+
+async def test_elevenlabs_order_keeps_replies_below_their_questions(tmp_path) -> None:
+    """ElevenLabs sends agent_response with the first audio chunk, the rest of the audio
+    after; the reply's text may be shown before or after its audio: the pane and the saved
+    transcript keep conversation order, one bubble per reply."""
+    from voicecli.protocol.events import AgentAudio, Interruption, TranscriptCorrection, TranscriptFinal
+
+    def chunk(turn: int) -> AgentAudio:
+        return AgentAudio(b"\x10\x00" * 640, FMT, event_id=turn, turn=turn)
+
+    session = FakeSession([
+        STARTED, chunk(1), TranscriptFinal("agent", "Hello", event_id=1, turn=1), chunk(1), 0.05,
+    ])
+    path = tmp_path / "t.jsonl"
+    app = create_app(fake_factory(session), TalkSettings(transcript_path=path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: any("Hello" in t for t in texts(app)))
+        await submit(pilot, "first question")
+        for event in (chunk(3), TranscriptFinal("agent", "The mock heard you.", event_id=3, turn=3), chunk(3)):
+            session.emit(event)
+        await wait_until(pilot, lambda: any("The mock heard you." in t for t in texts(app)))
+        await submit(pilot, "second question")
+        session.emit(chunk(5))  # audio first: nothing to show yet
+        await pilot.pause()
+        await submit(pilot, "third question")  # typed while the second reply's audio plays
+        for event in (TranscriptFinal("agent", "A long answer that will be cut off", event_id=5, turn=5),
+                      Interruption(event_id=5),
+                      TranscriptCorrection("A long answer that will be cut off", "A long answer", 5, turn=5)):
+            session.emit(event)
+        await wait_until(pilot, lambda: any(t.startswith("Agent") and "A long answer" in t for t in texts(app)))
+        shown = [t for t in texts(app) if t.startswith(("You", "Agent"))]
+        assert [t.split()[0] for t in shown] == ["Agent", "You", "Agent", "You", "Agent", "You"], shown
+        assert "Hello" in shown[0] and "first question" in shown[1] and "The mock heard you." in shown[2]
+        assert "second question" in shown[3] and "A long answer" in shown[4] and "cut off" not in shown[4]
+        assert "third question" in shown[5]
+        await pilot.press("ctrl+c")
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    latest = {r["index"]: r for r in records if r["type"] == "turn"}
+    ordered = [latest[i] for i in sorted(latest)]
+    assert [(r["role"], r["text"]) for r in ordered] == [
+        ("agent", "Hello"), ("user", "first question"), ("agent", "The mock heard you."),
+        ("user", "second question"), ("agent", "A long answer"), ("user", "third question")]
+    assert ordered[4]["interrupted"] and ordered[2]["audio_s"] > 0.07
