@@ -61,3 +61,20 @@ def test_typed_text_refused_where_the_provider_has_none(cli: Cli, base_url: str,
     proc = cli.run("smoke", *profile(tmp_path, dialect, base_url), "--text", "hi", extra_env=KEY_ENVS)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"voicecli: error: {dialect} does not accept typed text: use --audio FILE.wav"
+
+
+@pytest.mark.parametrize("dialect", ["atoms", "elevenlabs", "voiceagent"])
+def test_barge_in_keeps_each_reply_on_its_turn(cli: Cli, base_url: str, tmp_path: Path, dialect: str) -> None:
+    """Two typed turns, the second sent 0.6 s into the first reply: each turn reports its own
+    reply, the first one cut (text truncated to what was heard), in conversation order."""
+    first = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    proc, report = cli.smoke_json(*profile(tmp_path, dialect, base_url), "--text", first, "--text", "second turn",
+                                  "--interrupt-after", "0.6", extra_env=KEY_ENVS)
+    assert proc.returncode == 0, proc.stderr
+    cut, second = report["turns"]
+    assert cut["interrupted"] and not second["interrupted"], report
+    full = f"you said: {first}"  # the echo brain's whole reply
+    assert cut["agent_transcript"] and full.startswith(cut["agent_transcript"].lower().rstrip(" .…")), cut
+    assert len(cut["agent_transcript"]) < len(full), cut
+    assert "second turn" in second["agent_transcript"].lower() and "fourteen" not in second["agent_transcript"]
+    assert 0 < cut["agent_audio_s"] < 3.0 and second["agent_audio_s"] > 0.3, report
