@@ -17,7 +17,7 @@ setup: system-deps venv js-peer
 # Debian packages: installed when running as root, otherwise the exact command is printed.
 system-deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
-		echo "setup: not a Debian system; install PortAudio (and PulseAudio, tmux, Node.js 20+ and npm for the tests) with your package manager"; \
+		echo "setup: not a Debian system; install PortAudio (and PulseAudio, tmux, Node.js 18+ and npm for the tests) with your package manager"; \
 	else \
 		missing=""; \
 		for p in $(APT_PACKAGES); do \
@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml
 js-peer: $(JS_STAMP)
 
 $(JS_STAMP): $(JS_PEER)/package.json $(JS_PEER)/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "setup: npm not found; install Node.js 20+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "setup: npm not found; install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
 	@cd $(JS_PEER) && npm ci --loglevel=error >/dev/null || { echo "setup: npm ci in $(JS_PEER) failed"; exit 1; }
 	@touch $@
 
