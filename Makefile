@@ -6,20 +6,24 @@ PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 APT_PACKAGES := libportaudio2 pulseaudio libasound2-plugins tmux
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# the node test peer (the official ElevenLabs JS client), pinned by its package-lock.json
+JS_PEER := tests/conformance/js
+JS_STAMP := $(JS_PEER)/node_modules/.installed-$(shell cat $(JS_PEER)/package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup system-deps venv test lint bench demo serve clean
+.PHONY: setup system-deps venv js-peer test lint bench demo serve clean
 
-setup: system-deps venv
+setup: system-deps venv js-peer
 
 # Debian packages: installed when running as root, otherwise the exact command is printed.
 system-deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
-		echo "setup: not a Debian system; install PortAudio (and PulseAudio + tmux for the tests) with your package manager"; \
+		echo "setup: not a Debian system; install PortAudio (and PulseAudio, tmux, Node.js 18+ and npm for the tests) with your package manager"; \
 	else \
 		missing=""; \
 		for p in $(APT_PACKAGES); do \
 			dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 		done; \
+		{ command -v node && command -v npm; } >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 		if [ -n "$$missing" ]; then \
 			if [ "$$(id -u)" = "0" ]; then \
 				echo "setup: installing$$missing"; \
@@ -42,6 +46,13 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+js-peer: $(JS_STAMP)
+
+$(JS_STAMP): $(JS_PEER)/package.json $(JS_PEER)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "setup: npm not found; install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@cd $(JS_PEER) && npm ci --loglevel=error >/dev/null || { echo "setup: npm ci in $(JS_PEER) failed"; exit 1; }
+	@touch $@
+
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -60,4 +71,4 @@ serve: setup
 	$(VENV)/bin/voicecli serve
 
 clean:
-	rm -rf $(VENV) .bench .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(JS_PEER)/node_modules .bench .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -2,8 +2,9 @@
 
 ``asyncio.start_server`` accepts the socket; the request head is read here. A ``GET``
 with ``Upgrade: websocket`` goes through websockets' sans-I/O ``ServerProtocol`` to the
-dialect registered at the path; other requests go to the HTTP endpoint registry
-(:mod:`voicecli.agent.dialects`). Unknown paths get 404.
+dialect registered at the path; a subprotocol that the dialect's ``accept`` names is
+answered only when the client offered it. Other requests go to the HTTP endpoint
+registry (:mod:`voicecli.agent.dialects`). Unknown paths get 404.
 
 Use it in-process::
 
@@ -20,11 +21,12 @@ import contextlib
 import http
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
 from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from voicecli.agent import dialects
 from voicecli.agent.config import AgentConfig
@@ -198,7 +200,14 @@ class LocalAgent:
     async def _websocket(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes,
                          path: str, query: dict[str, str], headers: dict[str, str]) -> None:
         cls = dialects.dialect_for(path)
-        proto = ServerProtocol(max_size=cls.max_message if cls else 1 << 20)
+        chosen: list[str | None] = [None]  # the dialect's subprotocol, set by its accept()
+
+        def select_subprotocol(_proto: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+            # only a protocol the client offered; a client that offers none gets none
+            wanted = chosen[0]
+            return Subprotocol(wanted) if wanted is not None and wanted in offered else None
+
+        proto = ServerProtocol(max_size=cls.max_message if cls else 1 << 20, select_subprotocol=select_subprotocol)
         proto.receive_data(head)
         events = proto.events_received()
         request = events[0] if events else None
@@ -226,6 +235,7 @@ class LocalAgent:
         if rejection is not None:
             refuse(rejection.status, rejection.body)
             return
+        chosen[0] = getattr(dialect, "subprotocol", None)
         response = proto.accept(request)  # type: ignore[arg-type]
         proto.send_response(response)
         for data in proto.data_to_send():

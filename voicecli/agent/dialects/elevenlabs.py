@@ -10,6 +10,10 @@ The peer of ``voicecli.protocol.elevenlabs.ElevenLabsAdapter``.
   the agent is public when the server has no API key, otherwise the upgrade is refused
   with 403 (private agent) unless an ``xi-api-key`` header carries the key. Unknown
   agents get 404.
+- Subprotocols (the JS client offers ``convai`` and, given ``authorization``,
+  ``bearer.<credential>``): ``convai`` is answered when offered; a bearer credential
+  stands in for the ``xi-api-key`` header when it is the API key, otherwise it is
+  redeemed as a signed URL's token. The bearer is never echoed.
 - The first client message should be ``conversation_initiation_client_data``; the
   server answers ``conversation_initiation_metadata`` and the conversation starts (any
   other first message starts it with defaults). Overrides of an unknown shape end the
@@ -75,6 +79,7 @@ from voicecli.agent.interfaces import (
 from voicecli.audio import codecs
 
 CONVERSATION_PATH = "/v1/convai/conversation"
+SUBPROTOCOL = "convai"
 SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
 SIGNED_URL_TTL_S = 15 * 60
 PING_INTERVAL_S = 5.0
@@ -240,14 +245,19 @@ class ElevenLabsServer(ElevenLabsShaped):
     def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
         q = request.query
         self.agent_id = q.get("agent_id") or None
+        offered = [p.strip() for p in request.headers.get("sec-websocket-protocol", "").split(",")]
+        self.subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None  # the server answers it
+        bearer = next((p.removeprefix("bearer.") for p in offered if p.startswith("bearer.")), None)
         token = q.get("token")
+        if not token and bearer and not keys.valid_key(bearer):
+            token = bearer  # not the API key: a signed URL's token, carried in the subprotocol
         if token:
             scope = keys.redeem_token(token)
             if scope is None or scope.get("dialect") != self.name or (
                     self.agent_id and scope.get("agent_id") != self.agent_id):
                 return Reject(403, "the signed URL is invalid, expired or already used")
             self.agent_id = str(scope.get("agent_id"))
-        else:
+        elif not bearer:
             header = _xi_key(request.headers)
             if header is not None and not keys.valid_key(header):
                 return Reject(401, "invalid xi-api-key")
