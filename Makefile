@@ -49,9 +49,12 @@ $(STAMP): pyproject.toml
 js-peer: $(JS_STAMP)
 
 $(JS_STAMP): $(JS_PEER)/package.json $(JS_PEER)/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "setup: npm not found; install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
-	@cd $(JS_PEER) && npm ci --loglevel=error >/dev/null || { echo "setup: npm ci in $(JS_PEER) failed"; exit 1; }
-	@touch $@
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "setup: npm not found: the JS client conformance tests will fail; install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; \
+	else \
+		cd $(JS_PEER) && npm ci --loglevel=error >/dev/null || { echo "setup: npm ci in $(JS_PEER) failed"; exit 1; }; \
+		touch $(CURDIR)/$@; \
+	fi
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
