@@ -74,7 +74,7 @@ class LocalAgent:
         """``tap`` sees every data frame of every session, both ways (conformance tests)."""
         self.config = config or AgentConfig()
         self.tap = tap
-        self.keys = LocalKeys(self.config.api_key, self.config.agent_ids)
+        self.keys = LocalKeys(self.config.api_key, self.config.agent_ids, self.config.public_agents)
         self.default_faults = FaultPlan.parse(self.config.faults)
         self.voice: Voice | None = None
         self._server: asyncio.Server | None = None
