@@ -251,7 +251,8 @@ class LocalAgent:
         def make_engine(emit: Callable[[AgentOutput], None]) -> Engine:
             return Engine(brain=voice.make_brain(), synth=voice.synth, recognizer=recognizer,
                           input_rate=dialect.input_rate, output_rate=dialect.output_rate,
-                          audio_out=dialect.audio_out, emit=emit, options=options)
+                          audio_out=dialect.audio_out, emit=emit, options=options,
+                          client_tools=bool(getattr(dialect, "client_tools", False)))
 
         try:
             await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()
