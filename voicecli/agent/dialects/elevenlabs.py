@@ -17,9 +17,10 @@ The peer of ``voicecli.protocol.elevenlabs.ElevenLabsAdapter``.
   ``agent_response``, ``user_transcript``, ``tentative_user_transcript``,
   ``conversation_initiation_metadata`` and ``ping``; the ``conversation.client_events``
   override selects others (``agent_chat_response_part``,
-  ``agent_response_correction``, …). ``client_tool_call`` is always sent: the local
-  agent stands for an agent whose client tool is configured (the rules brain asks the
-  client for ``get_local_time``).
+  ``agent_response_correction``, …). The local agent stands for an agent whose
+  configuration has a client tool (the rules brain asks the client for
+  ``get_local_time``), so its own list adds ``client_tool_call`` (``AGENT_EVENTS``); an
+  override replaces the list.
 - ``event_id`` grows with every user transcript and every agent reply; ``audio``,
   ``agent_response`` and ``interruption`` carry the reply's id, so a client drops stale
   audio by id.
@@ -94,6 +95,7 @@ DEFAULT_CLIENT_EVENTS = frozenset({
     "audio", "interruption", "agent_response", "user_transcript", "tentative_user_transcript",
     "conversation_initiation_metadata", "ping",
 })
+AGENT_EVENTS = DEFAULT_CLIENT_EVENTS | {"client_tool_call"}  # the local agent's configured events
 CLIENT_TYPES = frozenset({
     "conversation_initiation_client_data", "pong", "user_message", "user_activity", "contextual_update",
     "client_tool_result", "feedback", "mcp_tool_approval_result", "multimodal_message"})
@@ -276,6 +278,10 @@ class ElevenLabsServer(ElevenLabsShaped):
     path: ClassVar[str] = CONVERSATION_PATH
     initial_ping_ms = INITIAL_PING_MS
     client_tools = True  # the engine may ask this client to run a tool (client_tool_call)
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock)
+        self.client_events = AGENT_EVENTS
 
     @property
     def ready_on_open(self) -> bool:
