@@ -125,3 +125,38 @@ async def test_prompt_and_language_overrides_reach_the_llm(llm: FakeLlm) -> None
     (system, *_rest) = llm.requests[-1]["body"]["messages"]
     assert system["role"] == "system" and system["content"].startswith("You are a pirate.")
     assert "'es'" in system["content"]
+
+
+def test_serve_public_agent_option() -> None:
+    """``voicecli serve --public-agent ID`` (the real command): that agent needs no key,
+    the others stay private."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from websockets.sync.client import connect
+
+    code = "from voicecli.cli.main import main; import sys; sys.exit(main())"
+    args = ["serve", "--port", "0", "--no-speech", "--brain", "echo", "--public-agent", PUBLIC,
+            "--public-agent", "agent-two", "--api-key-env", "VOICECLI_TEST_PUBLIC_KEY"]
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "VOICECLI_TEST_PUBLIC_KEY": API_KEY})
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert "listening on" in lines[0], (lines, proc.stderr.read() if proc.poll() is not None else "")
+        base = lines[0].split()[-1].replace("http://", "ws://") + PATH
+        while "public agents" not in (line := proc.stdout.readline()):
+            assert line, "no line about public agents"
+        assert PUBLIC in line and "agent-two" in line
+        for agent_id in (PUBLIC, "agent-two"):
+            with connect(f"{base}?agent_id={agent_id}", open_timeout=5) as ws:
+                ws.send(init())
+                assert json.loads(ws.recv(timeout=5))["type"] == "conversation_initiation_metadata"
+        with pytest.raises(InvalidStatus) as info:
+            connect(f"{base}?agent_id={AGENT_ID}", open_timeout=5)
+        assert info.value.response.status_code == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
