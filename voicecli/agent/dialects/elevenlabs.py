@@ -29,7 +29,8 @@ The peer of ``voicecli.protocol.elevenlabs.ElevenLabsAdapter``.
   ``agent_response_correction`` (the original text → the part that was heard) when the
   client enabled that event; nothing more for that reply. The fault item
   ``variant:legacy-order`` keeps the old local order instead: ``agent_response`` when
-  the reply ends, holding only what was heard after an interruption.
+  the reply ends, holding only what was heard after an interruption. A turn for which
+  the engine gave no ``ReplyText`` is sent in that order too.
 - ``ping{event_id, ping_ms}`` every ``PING_INTERVAL_S`` seconds; ``pong`` echoes the id.
   ``ping_ms`` is the round trip measured from the latest answered ping
   (``INITIAL_PING_MS`` before any).
