@@ -22,7 +22,9 @@ from tests.agent_dialects.conftest import (
     until,
     ws_url,
 )
+from voicecli.agent.dialects import _elevenlabs_auth as el_auth
 from voicecli.agent.dialects import elevenlabs as el_server
+from voicecli.agent.keys import LocalKeys
 from voicecli.agent.server import LocalAgent
 from voicecli.errors import AuthError, NotFoundError
 from voicecli.protocol.base import DialectConfig, HttpRequest
@@ -103,15 +105,43 @@ async def test_adapter_maps_refusals(agent: LocalAgent) -> None:
         await open_adapter(a)
 
 
-async def test_signed_url_is_single_use(agent: LocalAgent) -> None:
-    url = f"{agent.url}/v1/convai/conversation/get-signed-url?agent_id={AGENT_ID}"
-    _status, body = await http(HttpRequest("GET", url, {"xi-api-key": API_KEY}))
-    signed = json.loads(body)["signed_url"]
-    async with raw_connect(signed) as ws:
+async def signed_url(agent: LocalAgent, query: str = "") -> dict[str, str]:
+    url = f"{agent.url}/v1/convai/conversation/get-signed-url?agent_id={AGENT_ID}{query}"
+    status, body = await http(HttpRequest("GET", url, {"xi-api-key": API_KEY}))
+    assert status == 200, body
+    reply: dict[str, str] = json.loads(body)
+    return reply
+
+
+async def conversation_id(url: str) -> str:
+    async with raw_connect(url) as ws:
         await ws.send(init())
-        assert (await recv_json(ws))["type"] == "conversation_initiation_metadata"
+        meta = await recv_json(ws)
+    assert meta["type"] == "conversation_initiation_metadata"
+    return str(meta["conversation_initiation_metadata_event"]["conversation_id"])
+
+
+async def test_signed_url_is_reusable_until_it_expires(agent: LocalAgent) -> None:
+    now = [1000.0]
+    agent.keys = LocalKeys(API_KEY, {AGENT_ID}, clock=lambda: now[0])
+    signed = (await signed_url(agent))["signed_url"]
+    first, second = await conversation_id(signed), await conversation_id(signed)
+    assert first != second  # two conversations from one signed URL
+    now[0] += el_auth.SIGNED_URL_TTL_S - 1
+    await conversation_id(signed)
+    now[0] += 1
     with pytest.raises(InvalidStatus) as info:
         async with raw_connect(signed):
+            pass
+    assert info.value.response.status_code == 403
+
+
+async def test_signed_url_with_conversation_id_is_single_use(agent: LocalAgent) -> None:
+    reply = await signed_url(agent, "&include_conversation_id=true")
+    assert reply["conversation_id"].startswith("conv_")
+    assert await conversation_id(reply["signed_url"]) == reply["conversation_id"]
+    with pytest.raises(InvalidStatus) as info:
+        async with raw_connect(reply["signed_url"]):
             pass
     assert info.value.response.status_code == 403
 

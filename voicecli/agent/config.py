@@ -16,6 +16,8 @@ class AgentConfig:
     - ``api_key``: the key clients must present; ``None`` = no authentication (the
       in-process embedded agent).
     - ``agent_ids``: the agent ids the server answers to; ``None`` = any id.
+    - ``public_agents``: agent ids that need no key or signed URL even when the server has
+      an API key (ElevenLabs public agents); they are answered to as well.
     - ``greeting``: what the agent says on connect; ``None`` = the brain's greeting,
       ``""`` = no greeting.
     - ``brain``: ``auto`` (rules when available, else echo), ``echo``, ``rules`` or ``llm``;
@@ -32,6 +34,7 @@ class AgentConfig:
 
     api_key: str | None = None
     agent_ids: Collection[str] | None = None
+    public_agents: Collection[str] = ()
     greeting: str | None = None
     brain: str = "auto"
     brain_options: Mapping[str, Any] = field(default_factory=dict)

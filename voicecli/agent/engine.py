@@ -12,6 +12,11 @@ order. Turn-taking:
 
 The agent's audio leaves in ``chunk_ms`` chunks paced in real time, with cumulative
 transcript deltas revealed word by word as the audio goes out.
+
+Brain hooks (optional methods, looked up by name): ``configure(prompt=, language=)``
+receives a client's prompt and language overrides when the session starts;
+``bind_client_tools(call)`` receives :meth:`Engine.call_client_tool` when the dialect
+can ask its client to run tools (a ``ToolCallOut``, answered by ``UserToolResult``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from voicecli.agent.interfaces import (
     AgentOutput,
@@ -37,6 +43,7 @@ from voicecli.agent.interfaces import (
     Recognizer,
     Synthesizer,
     TalkStop,
+    ToolCallOut,
     TranscriptOut,
     TurnDone,
     UserAudio,
@@ -45,6 +52,7 @@ from voicecli.agent.interfaces import (
     UserInput,
     UserInterrupt,
     UserText,
+    UserToolResult,
 )
 from voicecli.agent.listener import Listener
 from voicecli.agent.speaker import Speaker
@@ -79,7 +87,7 @@ class Engine:
 
     def __init__(self, *, brain: Brain, synth: Synthesizer, recognizer: Recognizer | None,
                  input_rate: int, output_rate: int, audio_out: bool, emit: Emit,
-                 options: EngineOptions | None = None) -> None:
+                 options: EngineOptions | None = None, client_tools: bool = False) -> None:
         self.brain = brain
         self.options = options or EngineOptions()
         self.input_rate = input_rate
@@ -97,6 +105,10 @@ class Engine:
         self._utterance: bytearray | None = None
         self._started = False
         self._closed = False
+        self._tool_calls: dict[str, asyncio.Future[tuple[Any, bool]]] = {}
+        bind = getattr(brain, "bind_client_tools", None)
+        if client_tools and callable(bind):
+            bind(self.call_client_tool)
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -105,11 +117,16 @@ class Engine:
         return self._started
 
     def start(self, *, send_ready: bool = True, input_rate: int | None = None,
-              output_rate: int | None = None, greeting: str | None = None) -> None:
-        """The session is open: emit Ready (unless the dialect sent it) and greet."""
+              output_rate: int | None = None, greeting: str | None = None,
+              prompt: str | None = None, language: str | None = None) -> None:
+        """The session is open: emit Ready (unless the dialect sent it) and greet.
+        ``prompt``/``language`` (a client's overrides) go to the brain's ``configure``."""
         if self._started or self._closed:
             return
         self._started = True
+        configure = getattr(self.brain, "configure", None)
+        if (prompt or language) and callable(configure):
+            configure(prompt=prompt, language=language)
         if input_rate and input_rate != self.input_rate:
             self.input_rate = input_rate
             self._vad = EnergyVad(input_rate, threshold_db=self.options.threshold_db,
@@ -177,7 +194,23 @@ class Engine:
                 self.interrupt(report=False)
                 self._emit(Closing("protocol_error", item.close_code))
                 self._closed = True
-        # UserPong, UserToolResult: nothing to do for the local brains
+        elif isinstance(item, UserToolResult):
+            call = self._tool_calls.pop(item.call_id, None)
+            if call is not None and not call.done():
+                call.set_result((item.result, item.is_error))
+        # UserPong: nothing to do (the dialect measures the round trip)
+
+    async def call_client_tool(self, name: str, arguments: Mapping[str, Any]) -> tuple[Any, bool]:
+        """Ask the client to run tool ``name``; its ``(result, is_error)``. Unbounded: the
+        caller bounds the wait (cancelling it forgets the call)."""
+        call_id = f"call_{uuid.uuid4().hex[:16]}"
+        future: asyncio.Future[tuple[Any, bool]] = asyncio.get_running_loop().create_future()
+        self._tool_calls[call_id] = future
+        try:
+            self._emit(ToolCallOut(call_id, name, dict(arguments)))
+            return await future
+        finally:
+            self._tool_calls.pop(call_id, None)
 
     def interrupt(self, report: bool = True) -> None:
         """Stop the current agent turn now; if it was audible, report what was heard."""

@@ -76,7 +76,7 @@ class LocalAgent:
         """``tap`` sees every data frame of every session, both ways (conformance tests)."""
         self.config = config or AgentConfig()
         self.tap = tap
-        self.keys = LocalKeys(self.config.api_key, self.config.agent_ids)
+        self.keys = LocalKeys(self.config.api_key, self.config.agent_ids, self.config.public_agents)
         self.default_faults = FaultPlan.parse(self.config.faults)
         self.voice: Voice | None = None
         self._server: asyncio.Server | None = None
@@ -261,7 +261,8 @@ class LocalAgent:
         def make_engine(emit: Callable[[AgentOutput], None]) -> Engine:
             return Engine(brain=voice.make_brain(), synth=voice.synth, recognizer=recognizer,
                           input_rate=dialect.input_rate, output_rate=dialect.output_rate,
-                          audio_out=dialect.audio_out, emit=emit, options=options)
+                          audio_out=dialect.audio_out, emit=emit, options=options,
+                          client_tools=bool(getattr(dialect, "client_tools", False)))
 
         try:
             await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()

@@ -25,6 +25,8 @@ def serve(
     ] = None,
     agent: Annotated[list[str] | None, typer.Option("--agent", help="Accepted agent id (repeatable; "
                                                                     "default: any).")] = None,
+    public_agent: Annotated[list[str] | None, typer.Option(
+        "--public-agent", metavar="ID", help="An agent that needs no key or signed URL (repeatable).")] = None,
     speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Offline TTS/STT, or the tone voice.")
                       ] = True,
     hangover_ms: Annotated[int, typer.Option("--hangover-ms", help="Silence that ends a user turn.")] = 600,
@@ -37,6 +39,7 @@ def serve(
 
     return serve_command(host=host, port=port, api_key_env=api_key_env, greeting=greeting, brain=brain,
                          allow_faults=allow_faults, faults=faults, speech=speech, agent_ids=agent,
+                         public_agents=public_agent,
                          hangover_ms=hangover_ms, llm_url=llm_url, llm_model=llm_model,
                          llm_api_key_env=llm_key_env)
 

@@ -36,6 +36,7 @@ def _resolve_key(api_key_env: str | None, out: TextIO) -> str:
 def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | None = None,
                   greeting: str | None = None, brain: str = "auto", allow_faults: bool = False,
                   faults: str | None = None, speech: bool = True, agent_ids: Sequence[str] | None = None,
+                  public_agents: Sequence[str] | None = None,
                   hangover_ms: int = 600, llm_url: str | None = None, llm_model: str | None = None,
                   llm_api_key_env: str | None = None, out: TextIO | None = None,
                   err: TextIO | None = None) -> int:
@@ -44,7 +45,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
     Clients authenticate with the key held in the environment variable ``api_key_env``;
     without it a random key is made and printed once. ``allow_faults`` lets clients ask
     for injected faults per connection (``?fault=...``); ``faults`` applies a plan to
-    every connection. ``llm_url``/``llm_model``/``llm_api_key_env`` configure ``brain="llm"``.
+    every connection. ``public_agents`` need no key (ElevenLabs public agents).
+    ``llm_url``/``llm_model``/``llm_api_key_env`` configure ``brain="llm"``.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -61,7 +63,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
             make_brain("llm", **brain_options)  # a missing --llm-url/--llm-model is a usage error
         key = _resolve_key(api_key_env, out)
         config = AgentConfig(api_key=key, agent_ids=list(agent_ids) if agent_ids else None, greeting=greeting,
-                             brain=brain, brain_options=brain_options, speech=speech,
+                             public_agents=tuple(public_agents or ()), brain=brain,
+                             brain_options=brain_options, speech=speech,
                              vad_hangover_ms=hangover_ms, allow_faults=allow_faults, faults=faults)
     except (FaultSpecError, ValueError) as exc:
         print(f"error: {exc}", file=err)
@@ -98,6 +101,8 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
         print(f"voicecli local agent listening on {agent.url}", file=out)
         for name, path in sorted(dialects.names().items()):
             print(f"  {name:<12} ws://{agent.url[7:]}{path}", file=out)
+        if config.public_agents:
+            print(f"  public agents (no key needed): {', '.join(config.public_agents)}", file=out)
         if config.allow_faults:
             print("  fault injection allowed: add ?fault=PLAN to a WebSocket URL", file=out)
         out.flush()

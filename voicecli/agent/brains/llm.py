@@ -113,6 +113,14 @@ class LlmBrain:
     def greeting(self) -> str | None:
         return self._greeting
 
+    def configure(self, prompt: str | None = None, language: str | None = None) -> None:
+        """A client's overrides: ``prompt`` replaces the system prompt; ``language`` (a
+        code such as ``es``) asks the model to answer in it."""
+        if prompt:
+            self.system_prompt = prompt
+        if language:
+            self.system_prompt += f" Always answer in the language whose code is {language!r}."
+
     def reset(self) -> None:
         self.history.clear()
 

@@ -2,15 +2,22 @@
 
 It understands text the way PocketSphinx writes it (lower-case words, numbers spelt out,
 "what is twelve plus seven") as well as typed text with digits and symbols ("12 + 7").
+
+When the session can run client tools (:meth:`RulesBrain.bind_client_tools`), the time
+is the client's: it asks for ``get_local_time`` and says "Your local time is <result>.";
+when the client answers with an error, or not within ``tool_timeout_s``, it says its
+own clock's time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from datetime import datetime
 from fractions import Fraction
+from typing import Any
 
 from voicecli.agent.speech.numbers import parse_expression, say_number
 
@@ -18,6 +25,12 @@ HELP = [
     "I can tell you the time and the date, and do simple arithmetic.",
     "For example, ask me: what is twelve plus seven, or what time is it.",
 ]
+log = logging.getLogger(__name__)
+
+LOCAL_TIME_TOOL = "get_local_time"
+TOOL_TIMEOUT_S = 5.0
+ToolCall = Callable[[str, Mapping[str, Any]], Awaitable[tuple[Any, bool]]]  # → (result, is_error)
+
 GREETING = "Hello! I'm your local voice agent. Ask me the time, the date, or a sum, or say help."
 
 # "what is the date today" often comes out of the recogniser as "what is the day to day"
@@ -35,28 +48,55 @@ class RulesBrain:
 
     name = "rules"
 
-    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, now: Callable[[], datetime] | None = None, tool_timeout_s: float = TOOL_TIMEOUT_S) -> None:
         self._now = now or datetime.now
+        self._call_tool: ToolCall | None = None
+        self.tool_timeout_s = tool_timeout_s
 
     def greeting(self) -> str | None:
         return GREETING
 
+    def bind_client_tools(self, call: ToolCall) -> None:
+        """The session can ask its client to run tools: ``await call(name, arguments)``."""
+        self._call_tool = call
+
     async def reply(self, user_text: str) -> AsyncGenerator[str, None]:
-        for sentence in self.answer(user_text):
+        local_time = None
+        if self._call_tool is not None and self._rule_for(user_text) == self._time:
+            local_time = await self._client_time(self._call_tool)
+        for sentence in self.answer(user_text, local_time=local_time):
             yield sentence
             await asyncio.sleep(0)
 
-    def answer(self, user_text: str) -> list[str]:
-        """The reply, one sentence per item."""
+    async def _client_time(self, call: ToolCall) -> str | None:
+        try:
+            result, is_error = await asyncio.wait_for(call(LOCAL_TIME_TOOL, {}), self.tool_timeout_s)
+        except TimeoutError:
+            log.info("the client did not answer %s in time", LOCAL_TIME_TOOL)
+            return None
+        text = " ".join(str(result).split()).rstrip(".") if result is not None else ""
+        return None if is_error or not text else text
+
+    def _rules(self) -> tuple[Callable[[str, set[str]], list[str]], ...]:
+        return (self._arithmetic, self._help, self._weather, self._time, self._date, self._small_talk)
+
+    def _rule_for(self, user_text: str) -> Callable[[str, set[str]], list[str]] | None:
+        text = _normalise(user_text)
+        words = set(text.split())
+        return next((rule for rule in self._rules() if words and rule(text, words)), None)
+
+    def answer(self, user_text: str, local_time: str | None = None) -> list[str]:
+        """The reply, one sentence per item; ``local_time``: the client's answer to a time question."""
         text = _normalise(user_text)
         words = set(text.split())
         if not words:
             return ["Sorry, I didn't catch that.", "Could you say it again?"]
         hello = ["Hello!"] if _has(words, text, "hello", "hi", "hey", "howdy", "good morning") else []
-        rules = (self._arithmetic, self._help, self._weather, self._time, self._date, self._small_talk)
-        for rule in rules:
+        for rule in self._rules():
             sentences = rule(text, words)
             if sentences:
+                if rule == self._time and local_time:
+                    sentences = [f"Your local time is {local_time}."]
                 return hello + sentences
         if hello:
             return ["Hello!", "How can I help you?"]

@@ -2,36 +2,42 @@
 
 The peer of ``voicecli.protocol.elevenlabs.ElevenLabsAdapter``.
 
-- ``GET /v1/convai/conversation/get-signed-url?agent_id=ID`` with ``xi-api-key`` →
-  ``{"signed_url": "ws://HOST:PORT/v1/convai/conversation?agent_id=ID&token=…"}``. The
-  token must be used within 15 minutes and only once (the hosted service makes a
-  signature single-use only with ``include_conversation_id``).
+- ``GET /v1/convai/conversation/get-signed-url?agent_id=ID`` with ``xi-api-key`` gives a
+  signed URL, reusable for 15 minutes (:mod:`._elevenlabs_auth`).
 - ``/v1/convai/conversation?agent_id=ID``: with a signed URL's ``token``; without one
-  the agent is public when the server has no API key, otherwise the upgrade is refused
-  with 403 (private agent) unless an ``xi-api-key`` header carries the key. Unknown
-  agents get 404.
+  the agent must be public (every agent on a server without an API key, and the
+  ``public_agents`` of one with a key), or the upgrade is refused with 403 (private
+  agent) unless an ``xi-api-key`` header carries the key. Unknown agents get 404.
 - Subprotocols (the JS client offers ``convai`` and, given ``authorization``,
   ``bearer.<credential>``): ``convai`` is answered when offered; a bearer credential
   stands in for the ``xi-api-key`` header when it is the API key, otherwise it is
   redeemed as a signed URL's token. The bearer is never echoed.
 - The first client message should be ``conversation_initiation_client_data``; the
   server answers ``conversation_initiation_metadata`` and the conversation starts (any
-  other first message starts it with defaults). Overrides of an unknown shape end the
-  session with ``error{error_type: override_error}`` and close 1008; invalid messages
-  with ``invalid_message`` and 1008. Overrides are checked but not applied (the local
-  agent's voice and greeting are fixed); ``conversation.text_only`` stops audio output.
+  other first message starts it with defaults). What the initiation may hold, what is
+  applied and how leniently it is read: :mod:`._elevenlabs_overrides`. Invalid messages
+  end the session with ``error{error_type: invalid_message}`` and close 1008.
 - Server events follow ``client_events``: by default ``audio``, ``interruption``,
   ``agent_response``, ``user_transcript``, ``tentative_user_transcript``,
   ``conversation_initiation_metadata`` and ``ping``; the ``conversation.client_events``
   override selects others (``agent_chat_response_part``,
-  ``agent_response_correction``, ``client_tool_call``, …).
-- ``event_id`` grows with every user transcript and every agent reply; ``audio`` and
-  ``interruption`` carry the reply's id, so a client drops stale audio by id.
-- ``agent_response`` carries the reply text when the reply ends (the hosted service
-  sends it with the first audio chunk); after an interruption it is the part that was
-  sent, and ``agent_response_correction`` (when enabled) gives the original and the
-  truncated text.
+  ``agent_response_correction``, …). The local agent stands for an agent whose
+  configuration has a client tool (the rules brain asks the client for
+  ``get_local_time``), so its own list adds ``client_tool_call`` (``AGENT_EVENTS``); an
+  override replaces the list.
+- ``event_id`` grows with every user transcript and every agent reply; ``audio``,
+  ``agent_response`` and ``interruption`` carry the reply's id, so a client drops stale
+  audio by id.
+- Order of a reply: ``agent_response`` (the whole reply text) just before the reply's
+  first ``audio`` chunk, then the audio. On barge-in: ``interruption``, then
+  ``agent_response_correction`` (the original text → the part that was heard) when the
+  client enabled that event; nothing more for that reply. The fault item
+  ``variant:legacy-order`` keeps the old local order instead: ``agent_response`` when
+  the reply ends, holding only what was heard after an interruption. A turn for which
+  the engine gave no ``ReplyText`` is sent in that order too.
 - ``ping{event_id, ping_ms}`` every ``PING_INTERVAL_S`` seconds; ``pong`` echoes the id.
+  ``ping_ms`` is the round trip measured from the latest answered ping
+  (``INITIAL_PING_MS`` before any).
 - There is no end message: the server closes with 1000 when the agent ends.
 
 Local additions: the query parameters ``output_format`` and ``input_format``
@@ -44,25 +50,32 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
 from voicecli.agent.dialects import register, register_http
-from voicecli.agent.dialects._elevenlabs_overrides import check_initiation
+from voicecli.agent.dialects._elevenlabs_auth import (
+    CONVERSATION_PATH,
+    SIGNED_URL_PATH,
+    get_signed_url,
+    is_public,
+    xi_key,
+)
+from voicecli.agent.dialects._elevenlabs_overrides import Initiation, read_initiation
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
     ErrorOut,
     Frame,
-    HttpCall,
-    HttpReply,
     Interrupted,
     KeyCheck,
     PingOut,
     ProtocolViolation,
     Ready,
     Reject,
+    ReplyText,
     ServerDialect,
     TalkStart,
     TextOut,
@@ -78,17 +91,17 @@ from voicecli.agent.interfaces import (
 )
 from voicecli.audio import codecs
 
-CONVERSATION_PATH = "/v1/convai/conversation"
 SUBPROTOCOL = "convai"
-SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
-SIGNED_URL_TTL_S = 15 * 60
 PING_INTERVAL_S = 5.0
+INITIAL_PING_MS = 50  # ping_ms before a pong was measured: a plausible round trip
+LEGACY_ORDER = "legacy-order"  # variant: agent_response at the end of a reply
 DEFAULT_FORMAT = "pcm_16000"
 PCM_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 DEFAULT_CLIENT_EVENTS = frozenset({
     "audio", "interruption", "agent_response", "user_transcript", "tentative_user_transcript",
     "conversation_initiation_metadata", "ping",
 })
+AGENT_EVENTS = DEFAULT_CLIENT_EVENTS | {"client_tool_call"}  # the local agent's configured events
 CLIENT_TYPES = frozenset({
     "conversation_initiation_client_data", "pong", "user_message", "user_activity", "contextual_update",
     "client_tool_result", "feedback", "mcp_tool_approval_result", "multimodal_message"})
@@ -112,18 +125,15 @@ def _dumps(message: Mapping[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
-def _xi_key(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("xi-api-key")
-    return value.strip() or None if isinstance(value, str) else None
-
-
 class ElevenLabsShaped(ServerDialect):
     """The ElevenLabs-shaped server events, shared with PerfVoice."""
 
     name: ClassVar[str] = "elevenlabs"
     path: ClassVar[str] = CONVERSATION_PATH
 
-    def __init__(self) -> None:
+    initial_ping_ms: int | None = None  # ping_ms until a round trip was measured
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.input_codec, self.input_rate = "pcm", 16000
         self.output_codec, self.output_rate = "pcm", 16000
         self.ping_interval = PING_INTERVAL_S
@@ -131,16 +141,22 @@ class ElevenLabsShaped(ServerDialect):
         self.text_only = False
         self.started = False
         self.agent_id: str | None = None
+        self.conversation_id: str | None = None
+        self.clock = clock
+        self.ping_ms: int | None = None  # the latest measured round trip
+        self._pings: dict[int, float] = {}  # ping event_id -> when it was sent
         self._event_id = 0
         self._turn_ids: dict[int, int] = {}
         self._turn_text: dict[int, str] = {}
         self._interrupted: set[int] = set()
+        self._replied: dict[int, str] = {}  # turns whose agent_response went first: its text
+        self._finished: set[int] = set()  # turns with nothing more to send
 
     # ---- helpers ---------------------------------------------------------------------------
 
     def _metadata(self, output: Ready) -> dict[str, Any]:
         return {"type": "conversation_initiation_metadata", "conversation_initiation_metadata_event": {
-            "conversation_id": f"conv_{output.session_id.replace('-', '')[:24]}",
+            "conversation_id": self.conversation_id or f"conv_{output.session_id.replace('-', '')[:24]}",
             "agent_output_audio_format": f"{self.output_codec}_{self.output_rate}",
             "user_input_audio_format": f"{self.input_codec}_{self.input_rate}"}}
 
@@ -159,6 +175,11 @@ class ElevenLabsShaped(ServerDialect):
             return [ProtocolViolation("user_audio_chunk is not valid base64", "invalid_message", 1008)]
         pcm = codecs.ulaw_decode(raw) if self.input_codec == "ulaw" else raw[: len(raw) - len(raw) % 2]
         return [UserAudio(pcm, self.input_rate)] if pcm else []
+
+    def _pong(self, event_id: int | None) -> None:
+        sent = self._pings.pop(event_id, None) if event_id is not None else None
+        if sent is not None:
+            self.ping_ms = max(1, round((self.clock() - sent) * 1000))
 
     def _audio_out(self, pcm: bytes) -> str:
         data = codecs.ulaw_encode(pcm) if self.output_codec == "ulaw" else pcm
@@ -186,13 +207,19 @@ class ElevenLabsShaped(ServerDialect):
                 self._turn_text[output.turn] = self._turn_text.get(output.turn, "") + output.text
             return [{"type": "agent_chat_response_part", "text_response_part": {
                 "text": output.text, "type": output.phase, "event_id": self._turn_id(output.turn)}}]
+        if isinstance(output, ReplyText):
+            if not self.reply_text_first:
+                return []  # the legacy order: agent_response when the reply ends
+            self._replied[output.turn] = output.text
+            return [self._agent_response(output.turn, output.text)]
         if isinstance(output, TranscriptOut):
             return self._transcript(output)
         if isinstance(output, Interrupted):
-            self._interrupted.add(output.turn)
-            return [{"type": "interruption", "interruption_event": {"event_id": self._turn_id(output.turn)}}]
+            return self._interruption(output)
         if isinstance(output, PingOut):
-            return [{"type": "ping", "ping_event": {"event_id": output.event_id, "ping_ms": None}}]
+            self._pings[output.event_id] = self.clock()
+            ping_ms = self.ping_ms if self.ping_ms is not None else self.initial_ping_ms
+            return [{"type": "ping", "ping_event": {"event_id": output.event_id, "ping_ms": ping_ms}}]
         if isinstance(output, ToolCallOut):
             self._event_id += 1
             return [{"type": "client_tool_call", "client_tool_call": {
@@ -201,6 +228,27 @@ class ElevenLabsShaped(ServerDialect):
         if isinstance(output, ErrorOut):
             return [self._error(output)]
         return []  # TalkStop, TurnDone, Closing: no such message (closing is the socket close)
+
+    def _agent_response(self, turn: int, text: str) -> dict[str, Any]:
+        return {"type": "agent_response", "agent_response_event": {"agent_response": text,
+                                                                   "event_id": self._turn_id(turn)}}
+
+    def _correction(self, turn: int, original: str, heard: str) -> list[dict[str, Any]]:
+        if not original or original == heard:
+            return []
+        return [{"type": "agent_response_correction", "agent_response_correction_event": {
+            "original_agent_response": original, "corrected_agent_response": heard,
+            "event_id": self._turn_id(turn)}}]
+
+    def _interruption(self, output: Interrupted) -> list[dict[str, Any]]:
+        messages = [{"type": "interruption", "interruption_event": {"event_id": self._turn_id(output.turn)}}]
+        original = self._replied.pop(output.turn, None)
+        if original is None:  # no agent_response yet: it follows with what was heard
+            self._interrupted.add(output.turn)
+            return messages
+        self._finished.add(output.turn)
+        self._turn_text.pop(output.turn, None)
+        return messages + self._correction(output.turn, original.strip(), output.heard_text.strip())
 
     def _transcript(self, output: TranscriptOut) -> list[dict[str, Any]]:
         if output.role == "user":
@@ -212,15 +260,14 @@ class ElevenLabsShaped(ServerDialect):
                 "user_transcript": output.text, "event_id": self._event_id}}]
         if not output.final:
             return []
-        event_id = self._turn_id(output.turn)
-        messages: list[dict[str, Any]] = [
-            {"type": "agent_response", "agent_response_event": {"agent_response": output.text,
-                                                                 "event_id": event_id}}]
+        if output.turn in self._finished or self._replied.pop(output.turn, None) is not None:
+            self._finished.discard(output.turn)
+            self._turn_text.pop(output.turn, None)
+            return []  # agent_response went with the first audio
+        messages = [self._agent_response(output.turn, output.text)]
         original = self._turn_text.pop(output.turn, "").strip()
-        if output.turn in self._interrupted and original and original != output.text:
-            messages.append({"type": "agent_response_correction", "agent_response_correction_event": {
-                "original_agent_response": original, "corrected_agent_response": output.text,
-                "event_id": event_id}})
+        if output.turn in self._interrupted:
+            messages += self._correction(output.turn, original, output.text)
         self._interrupted.discard(output.turn)
         return messages
 
@@ -235,6 +282,12 @@ class ElevenLabsShaped(ServerDialect):
 class ElevenLabsServer(ElevenLabsShaped):
     name: ClassVar[str] = "elevenlabs"
     path: ClassVar[str] = CONVERSATION_PATH
+    initial_ping_ms = INITIAL_PING_MS
+    client_tools = True  # the engine may ask this client to run a tool (client_tool_call)
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock)
+        self.client_events = AGENT_EVENTS
 
     @property
     def ready_on_open(self) -> bool:
@@ -244,6 +297,7 @@ class ElevenLabsServer(ElevenLabsShaped):
 
     def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
         q = request.query
+        self.reply_text_first = LEGACY_ORDER not in self.variants
         self.agent_id = q.get("agent_id") or None
         offered = [p.strip() for p in request.headers.get("sec-websocket-protocol", "").split(",")]
         self.subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None  # the server answers it
@@ -257,11 +311,12 @@ class ElevenLabsServer(ElevenLabsShaped):
                     self.agent_id and scope.get("agent_id") != self.agent_id):
                 return Reject(403, "the signed URL is invalid, expired or already used")
             self.agent_id = str(scope.get("agent_id"))
-        elif not bearer:
-            header = _xi_key(request.headers)
+            self.conversation_id = scope.get("conversation_id") or None
+        elif not bearer:  # a bearer that is the API key stands for the xi-api-key header
+            header = xi_key(request.headers)
             if header is not None and not keys.valid_key(header):
                 return Reject(401, "invalid xi-api-key")
-            if header is None and not keys.valid_key(None):
+            if header is None and not is_public(keys, self.agent_id):
                 return Reject(403, "this agent is private: connect with a signed URL")
         if not self.agent_id:
             return Reject(400, "agent_id is required")
@@ -294,29 +349,23 @@ class ElevenLabsServer(ElevenLabsShaped):
         out: list[UserInput | AgentOutput] = []
         if not self.started:
             self.started = True
+            settings = Initiation()
             if kind == "conversation_initiation_client_data":
-                problem = self._initiation(message)
-                if problem is not None:
-                    return [problem]
-            out.append(Ready(f"el-{id(self):x}", self.input_rate, self.output_rate))
+                read = read_initiation(message)
+                if isinstance(read, ProtocolViolation):
+                    return [read]
+                settings = read
+            out.append(self._ready(settings))
             if kind == "conversation_initiation_client_data":
                 return out
         return out + self._message(kind, message)
 
-    def _initiation(self, m: dict[str, Any]) -> ProtocolViolation | None:
-        problem = check_initiation(m)
-        if problem is not None:
-            return problem
-        override = m.get("conversation_config_override")
-        if override is None:
-            return None
-        conversation = override.get("conversation") or {}
-        if conversation.get("text_only"):
-            self.text_only = True
-        events = conversation.get("client_events")
-        if events:
-            self.client_events = frozenset(str(e) for e in events)
-        return None
+    def _ready(self, settings: Initiation) -> Ready:
+        self.text_only = settings.text_only
+        if settings.client_events is not None:
+            self.client_events = settings.client_events
+        return Ready(str(uuid.uuid4()), self.input_rate, self.output_rate, greeting=settings.greeting,
+                     text_only=settings.text_only, prompt=settings.prompt, language=settings.language)
 
     def _message(self, kind: str, m: dict[str, Any]) -> list[UserInput | AgentOutput]:
         if kind == "user_audio_chunk":
@@ -337,32 +386,15 @@ class ElevenLabsServer(ElevenLabsShaped):
             return [UserContext(text)] if text else []
         if kind == "pong":
             event_id = m.get("event_id")
-            return [UserPong(event_id if isinstance(event_id, int) else None)]
+            pong = UserPong(event_id if isinstance(event_id, int) and not isinstance(event_id, bool) else None)
+            self._pong(pong.event_id)
+            return [pong]
         if kind == "client_tool_result":
             call_id, result = m.get("tool_call_id"), m.get("result")
             if not isinstance(call_id, str):
                 return [ProtocolViolation("client_tool_result needs tool_call_id", "missing_fields", 1008)]
             return [UserToolResult(call_id, result, bool(m.get("is_error")))]
         return []  # user_activity, feedback, mcp approvals, a repeated initiation
-
-
-# ---- GET /v1/convai/conversation/get-signed-url ---------------------------------------------
-
-def get_signed_url(call: HttpCall, keys: KeyCheck) -> HttpReply:
-    key = _xi_key(call.headers)
-    if not keys.valid_key(key):
-        return HttpReply.json(401, {"detail": {"status": "invalid_api_key",
-                                               "message": "Invalid or missing xi-api-key"}})
-    agent_id = call.query.get("agent_id")
-    if not agent_id:
-        return HttpReply.json(422, {"detail": [{"loc": ["query", "agent_id"], "msg": "field required"}]})
-    if not keys.agent_exists(agent_id):
-        return HttpReply.json(404, {"detail": {"status": "agent_not_found",
-                                               "message": f"Agent {agent_id} not found"}})
-    token = keys.issue_token({"dialect": ElevenLabsServer.name, "agent_id": agent_id}, SIGNED_URL_TTL_S)
-    base = "ws" + call.base_url[len("http"):] if call.base_url.startswith("http") else call.base_url
-    signed = f"{base}{CONVERSATION_PATH}?{urlencode({'agent_id': agent_id, 'token': token})}"
-    return HttpReply.json(200, {"signed_url": signed})
 
 
 register_http("GET", SIGNED_URL_PATH, get_signed_url)
