@@ -23,8 +23,10 @@ def offer(url: str, protocols: list[str]) -> Any:
     return connect(url, subprotocols=[Subprotocol(p) for p in protocols] or None, open_timeout=5)
 
 
-async def signed_token(agent: LocalAgent) -> str:
+async def signed_token(agent: LocalAgent, single_use: bool = False) -> str:
     url = f"{agent.url}/v1/convai/conversation/get-signed-url?agent_id={AGENT_ID}"
+    if single_use:
+        url += "&include_conversation_id=true"
     status, body = await http(HttpRequest("GET", url, {"xi-api-key": API_KEY}))
     assert status == 200
     signed: str = json.loads(body)["signed_url"]
@@ -71,11 +73,16 @@ async def test_bearer_api_key_opens_a_private_agent(agent: LocalAgent) -> None:
         await converse(ws)
 
 
-async def test_bearer_signed_url_token_is_single_use(agent: LocalAgent) -> None:
-    token = await signed_token(agent)
+async def test_bearer_signed_url_token_is_used_like_the_signed_url(agent: LocalAgent) -> None:
+    """Reusable while it lasts, as the signed URL is; single use with include_conversation_id."""
     url = ws_url(agent, PATH, agent_id=AGENT_ID)
+    token = await signed_token(agent)
+    for _ in range(2):
+        async with offer(url, ["convai", f"bearer.{token}"]) as ws:
+            assert ws.subprotocol == "convai"
+            await converse(ws)
+    token = await signed_token(agent, single_use=True)
     async with offer(url, ["convai", f"bearer.{token}"]) as ws:
-        assert ws.subprotocol == "convai"
         await converse(ws)
     with pytest.raises(InvalidStatus) as refused:
         async with offer(url, ["convai", f"bearer.{token}"]):

@@ -83,7 +83,7 @@ async def test_text_turn_through_the_adapter(agent: LocalAgent, fmt: str) -> Non
         pcm, rate = codecs.decode(c.data, c.format.encoding)
         total += len(pcm) / 2 / rate
     assert total > 0.5
-    assert events[-1] == AgentStoppedTalking(timestamp=STREAM_END)
+    assert events[-1] == AgentStoppedTalking(timestamp=STREAM_END, turn=1)
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
     assert text == "You said: good morning to you."
 
@@ -93,7 +93,7 @@ async def test_response_complete(agent: LocalAgent) -> None:
     async with client.ws:
         await client.send(SendText("hello"))
         events = await client.until(lambda e: isinstance(e, TurnComplete))
-    assert TranscriptFinal(role="agent", text="You said: hello.") in events
+    assert TranscriptFinal(role="agent", text="You said: hello.", turn=1) in events
 
 
 async def test_audio_turn_as_a_wav_clip(agent: LocalAgent) -> None:
