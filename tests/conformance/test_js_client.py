@@ -88,8 +88,9 @@ def frames() -> TappedFrames:
 
 @pytest.fixture
 async def public_agent(frames: TappedFrames) -> AsyncIterator[LocalAgent]:
-    """No API key: every agent is public."""
-    async with LocalAgent(config(api_key=None), tap=frames) as server:
+    """A server with a key where this agent is public (private ones beside it)."""
+    async with LocalAgent(config(public_agents={AGENT_ID}, agent_ids={AGENT_ID, "agent-private"}),
+                          tap=frames) as server:
         yield server
 
 
