@@ -36,7 +36,8 @@ def _resolve_key(api_key_env: str | None, out: TextIO) -> str:
 def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | None = None,
                   greeting: str | None = None, brain: str = "auto", allow_faults: bool = False,
                   faults: str | None = None, speech: bool = True, agent_ids: Sequence[str] | None = None,
-                  hangover_ms: int = 600, llm_url: str | None = None, llm_model: str | None = None,
+                  hangover_ms: int = 600, voiceagent_auth: bool = False, llm_url: str | None = None,
+                  llm_model: str | None = None,
                   llm_api_key_env: str | None = None, out: TextIO | None = None,
                   err: TextIO | None = None) -> int:
     """Serve every dialect on ``host:port`` until interrupted; returns the exit code.
@@ -44,7 +45,9 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
     Clients authenticate with the key held in the environment variable ``api_key_env``;
     without it a random key is made and printed once. ``allow_faults`` lets clients ask
     for injected faults per connection (``?fault=...``); ``faults`` applies a plan to
-    every connection. ``llm_url``/``llm_model``/``llm_api_key_env`` configure ``brain="llm"``.
+    every connection. ``voiceagent_auth`` makes the VoiceAgent endpoint ask for the key
+    too (``Authorization: Bearer KEY``; the SDK has no auth).
+    ``llm_url``/``llm_model``/``llm_api_key_env`` configure ``brain="llm"``.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -62,7 +65,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
         key = _resolve_key(api_key_env, out)
         config = AgentConfig(api_key=key, agent_ids=list(agent_ids) if agent_ids else None, greeting=greeting,
                              brain=brain, brain_options=brain_options, speech=speech,
-                             vad_hangover_ms=hangover_ms, allow_faults=allow_faults, faults=faults)
+                             vad_hangover_ms=hangover_ms, voiceagent_auth=voiceagent_auth,
+                             allow_faults=allow_faults, faults=faults)
     except (FaultSpecError, ValueError) as exc:
         print(f"error: {exc}", file=err)
         return UsageError.exit_code
