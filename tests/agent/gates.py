@@ -35,17 +35,20 @@ class GatedSynth:
 
 
 class StepBrain:
-    """Writes ``first``, then waits for ``go`` before writing ``rest``."""
+    """Writes ``first``, then waits for ``go`` before writing ``rest``; ``started`` is set
+    when a reply begins."""
 
     name = "step"
 
     def __init__(self, first: str, rest: str, go: asyncio.Event) -> None:
         self.first, self.rest, self.go = first, rest, go
+        self.started = asyncio.Event()
 
     def greeting(self) -> str | None:
         return None
 
     async def reply(self, user_text: str) -> AsyncIterator[str]:
+        self.started.set()
         yield self.first
         await self.go.wait()
         yield self.rest
