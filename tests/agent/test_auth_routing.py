@@ -52,7 +52,8 @@ async def test_register_call_token_in_header_and_chat_mode(agent: LocalAgent) ->
         await recv_json(ws)
         await ws.send(json.dumps({"type": "input_text.send", "text": "hi"}))
         message = await recv_json(ws)
-    assert message["type"] == "transcript.delta"  # chat: no agent_start_talking, no audio
+    # chat: no agent_start_talking, no audio, no deltas: the whole reply at once
+    assert message == {"type": "transcript", "role": "assistant", "text": "You said: hi."}
 
 
 async def test_register_call_refusals(agent: LocalAgent) -> None:

@@ -96,3 +96,34 @@ def test_start_in_thread_for_sync_callers() -> None:
     stop()  # idempotent
     with pytest.raises(OSError):
         connect(ws_url, open_timeout=2)
+
+
+def test_serve_voiceagent_auth_flag() -> None:
+    from typer.testing import CliRunner
+
+    from voicecli.cli.main import app
+
+    help_text = CliRunner().invoke(app, ["serve", "--help"], terminal_width=200).output
+    assert "--voiceagent-auth" in help_text and "Bearer" in help_text
+    proc = subprocess.Popen([sys.executable, "-m", "voicecli", "serve", "--port", "0", "--brain", "echo",
+                             "--no-speech", "--greeting", "", "--api-key-env", "VOICECLI_TEST_SERVE_KEY",
+                             "--voiceagent-auth"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "VOICECLI_TEST_SERVE_KEY": "sk_va"})
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip()]
+        while "listening on" not in lines[-1] and lines[-1]:
+            lines.append(proc.stdout.readline().strip())
+        url = _url(lines).replace("http://", "ws://") + "/voiceagent"
+        with pytest.raises(InvalidStatus) as info:
+            connect(url)
+        assert info.value.response.status_code == 401
+        with connect(url, additional_headers={"Authorization": "Bearer sk_va"}) as ws:
+            ws.send(json.dumps({"type": "transcript", "text": "hi"}))
+            kinds = []
+            while "response_complete" not in kinds:
+                kinds.append(json.loads(ws.recv(timeout=5))["type"])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(10)
+    assert code == 0

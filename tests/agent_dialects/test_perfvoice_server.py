@@ -19,6 +19,7 @@ from tests.agent_dialects.conftest import (
     AGENT_ID,
     API_KEY,
     AdapterClient,
+    make_config,
     open_adapter,
     raw_connect,
     recv_json,
@@ -28,6 +29,7 @@ from tests.agent_dialects.conftest import (
     ws_url,
 )
 from voicecli.agent.dialects import perfvoice as pv_server
+from voicecli.agent.interfaces import AgentOutput, AudioOut, Frame, ReplyText
 from voicecli.agent.server import LocalAgent
 from voicecli.errors import AuthError, NotFoundError
 from voicecli.protocol.base import DialectConfig
@@ -158,3 +160,30 @@ async def test_not_json_is_an_error_message(agent: LocalAgent) -> None:
         await ws.send(json.dumps({"type": "user_message", "text": "ignored"}))
         await asyncio.sleep(0.2)
         assert ws.close_code is None
+
+
+@pytest.mark.parametrize(("fault", "first"), [(None, True), ("variant:legacy-order", False)])
+async def test_reply_text_comes_with_the_first_audio(monkeypatch: pytest.MonkeyPatch, fault: str | None,
+                                                     first: bool) -> None:
+    seen: list[tuple[pv_server.PerfVoiceServer, AgentOutput]] = []
+    encode = pv_server.PerfVoiceServer.encode
+
+    def spy(self: pv_server.PerfVoiceServer, output: AgentOutput) -> list[Frame]:
+        seen.append((self, output))
+        return encode(self, output)
+
+    monkeypatch.setattr(pv_server.PerfVoiceServer, "encode", spy)
+    query = {"api_key": API_KEY, "agent_id": AGENT_ID, **({"fault": fault} if fault else {})}
+    async with LocalAgent(make_config(greeting="Hello from the agent. How can I help?")) as server:
+        async with raw_connect(ws_url(server, PATH, **query)) as ws:
+            before: list[dict[str, object]] = []
+            await until(ws, "agent_response", seen=before)
+            if not any(m["type"] == "audio" for m in before):
+                await until(ws, "audio")
+    dialect = seen[0][0]
+    assert dialect.reply_text_first is first
+    outputs = [o for _d, o in seen]
+    replies = [i for i, o in enumerate(outputs) if isinstance(o, ReplyText)]
+    audio = [i for i, o in enumerate(outputs) if isinstance(o, AudioOut)]
+    assert len(replies) == 1 and replies[0] < audio[0]
+    assert outputs[replies[0]] == ReplyText(1, "Hello from the agent. How can I help?")

@@ -16,6 +16,7 @@ from voicecli.agent.interfaces import (
     Interrupted,
     PingOut,
     Ready,
+    ReplyText,
     TalkStart,
     TalkStop,
     TextOut,
@@ -149,18 +150,32 @@ def test_voiceagent_pipe() -> None:
     assert isinstance(utterance, UserAudio) and utterance.whole_utterance and utterance.pcm == pcm(300)
     assert server.feed(client.encode(SendText("hey"))[0]) == [UserText("hey")]
     assert server.feed(client.encode(Interrupt("user_speaking"))[0]) == [UserInterrupt("user_speaking")]
-    outs = [TextOut("", 1, "start"), TextOut("One. Two.", 1), TalkStart(1),
-            AudioOut(pcm(300, 24000), 1, 0, text="One."), AudioOut(pcm(300, 24000), 1, 1, text="Two."),
-            TextOut("", 1, "stop"), TalkStop(1), TranscriptOut("agent", "One. Two.", True, 1), TurnDone(1, "One. Two.")]
-    events = to_client(client, [f for o in outs for f in server.encode(o)])
+    one = "The first sentence of this reply is long enough to be a group. "
+    two = "Short. And then the second group follows here!"
+    outs = [TextOut("", 1, "start"), TextOut(one, 1), TextOut(two, 1), TextOut("", 1, "stop"),
+            ReplyText(1, one + two), TalkStart(1),
+            AudioOut(pcm(300, 24000), 1, 0, text=one.strip()), AudioOut(pcm(300, 24000), 1, 1, text=two),
+            TranscriptOut("agent", one + two, True, 1), TalkStop(1), TurnDone(1, one + two)]
+    frames = [f for o in outs for f in server.encode(o)]
+    assert [json.loads(f)["type"] for f in frames] == [
+        "stream_start", "step_start", "text_start", "speech_stream_start", "text_delta", "text_delta",
+        "text_end", "step_finish", "stream_finish", "response_complete", "audio_chunk", "audio_chunk",
+        "speech_stream_end"]
+    events = to_client(client, frames)
     chunks = [e for e in events if isinstance(e, AgentAudio)]
-    assert [c.chunk_id for c in chunks] == [0, 1] and [c.text for c in chunks] == ["One.", "Two."]
+    assert [c.chunk_id for c in chunks] == [0, 1] and [c.text for c in chunks] == [one.strip(), two]
     assert all(c.format.encoding == "wav" for c in chunks)
-    assert isinstance(events[-1], TurnComplete) and events[-1].text == "One. Two."
+    assert TurnComplete(text=one + two) in events
     assert any(isinstance(e, AgentStartedTalking) for e in events)
-    assert any(isinstance(e, AgentStoppedTalking) for e in events)
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "One. Two."
-    assert to_client(client, server.encode(Interrupted(2, ""))) == [Interruption(reason="interrupted")]
+    assert isinstance(events[-1], AgentStoppedTalking)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == one + two
+    # a turn cut while its text streams and its speech is queued
+    cut = [TextOut("", 2, "start"), TextOut(one, 2), Interrupted(2, ""), TalkStop(2), TurnDone(2, "")]
+    frames = [f for o in cut for f in server.encode(o)]
+    assert [json.loads(f)["type"] for f in frames][-4:] == [
+        "speech_interrupted", "stream_abort", "response_complete", "speech_stream_end"]
+    events = to_client(client, frames)
+    assert Interruption(reason="user_speaking") in events and TurnComplete(text=one) in events
     assert to_client(client, server.encode(TranscriptOut("user", "hello", True))) == [
         TranscriptFinal(role="user", text="hello")]
 

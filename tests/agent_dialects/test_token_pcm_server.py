@@ -139,14 +139,29 @@ async def test_token_is_single_use(agent: LocalAgent) -> None:
     assert got == 4003
 
 
-async def test_auth_timeout_4001(agent: LocalAgent, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tp_server, "AUTH_TIMEOUT_S", 0.2)
+async def test_auth_timeout_4001_by_a_timer(agent: LocalAgent, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tp_server.TokenPcmServer, "ready_timeout", 0.2)
     data = await token(agent)
     async with raw_connect(data["ws_url"]) as ws:
-        await asyncio.sleep(0.4)
+        opened = time.monotonic()
+        got, _reason, frames = await closed(ws)  # the client sends nothing at all
+        waited = time.monotonic() - opened
+    assert got == 4001 and 0.15 <= waited < 3.0
+    assert [json.loads(f) for f in frames] == [
+        {"type": "error", "code": "AUTH_TIMEOUT", "message": "No token received within 0.2 seconds"}]
+
+
+async def test_a_token_in_time_stops_the_timer(agent: LocalAgent, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tp_server.TokenPcmServer, "ready_timeout", 0.3)
+    data = await token(agent)
+    async with raw_connect(data["ws_url"]) as ws:
         await ws.send(json.dumps({"token": data["token"]}))
-        got, _reason, frames = await closed(ws)
-    assert got == 4001 and json.loads(frames[0])["code"] == "AUTH_TIMEOUT"
+        assert (await recv_json(ws))["type"] == "connected"
+        assert (await recv_json(ws))["type"] == "agent_ready"
+        await asyncio.sleep(0.5)  # past the timeout: the session stays open
+        await ws.send(tone(300, RATE))
+        pong = await ws.ping()
+        await asyncio.wait_for(pong, 2)
 
 
 async def test_session_setup_failed_4500_through_the_adapter(agent: LocalAgent) -> None:

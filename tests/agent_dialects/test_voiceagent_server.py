@@ -8,8 +8,10 @@ import json
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from tests.agent.gates import GatedSynth
 from tests.agent_dialects.conftest import (
     API_KEY,
+    make_config,
     open_adapter,
     raw_connect,
     recv_json,
@@ -37,6 +39,9 @@ from voicecli.protocol.voiceagent import STREAM_END, VoiceAgentAdapter
 
 PATH = "/voiceagent"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+# two of the SDK's sentence groups once echoed ("You said: ..."): each is over 50 characters
+TWO_GROUPS = ("tell me about the sea and the ships that sail on it every day. "
+              "And then tell me much more about the old harbour and its lighthouse please.")
 
 
 def adapter(agent: LocalAgent, fmt: str | None = None, **kw: object) -> VoiceAgentAdapter:
@@ -51,12 +56,23 @@ async def test_no_auth_on_an_open_server(open_agent: LocalAgent) -> None:
         assert (await until(ws, "response_complete"))["text"] == "You said: hi."
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
-async def test_header_required_when_the_server_has_a_key(agent: LocalAgent, headers: dict[str, str]) -> None:
-    with pytest.raises(InvalidStatus) as info:
-        async with raw_connect(ws_url(agent, PATH), headers):
-            pass
-    assert info.value.response.status_code == 401
+async def test_no_auth_by_default_even_when_the_server_has_a_key(agent: LocalAgent) -> None:
+    assert agent.config.api_key  # the SDK has no auth: the key is not asked for
+    async with raw_connect(ws_url(agent, PATH)) as ws:
+        await ws.send(json.dumps({"type": "transcript", "text": "hi"}))
+        assert (await until(ws, "response_complete"))["text"] == "You said: hi."
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": API_KEY}])
+async def test_voiceagent_auth_requires_the_bearer_key(headers: dict[str, str]) -> None:
+    async with LocalAgent(make_config(voiceagent_auth=True)) as server:
+        with pytest.raises(InvalidStatus) as info:
+            async with raw_connect(ws_url(server, PATH), headers):
+                pass
+        assert info.value.response.status_code == 401
+        async with raw_connect(ws_url(server, PATH), AUTH) as ws:
+            await ws.send(json.dumps({"type": "transcript", "text": "hi"}))
+            assert (await until(ws, "response_complete"))["text"] == "You said: hi."
 
 
 async def test_bad_format_refused(agent: LocalAgent) -> None:
@@ -110,30 +126,45 @@ async def test_audio_turn_as_a_wav_clip(agent: LocalAgent) -> None:
 
 
 async def test_barge_in_with_interrupt(agent: LocalAgent) -> None:
+    synth = GatedSynth(allow=1)
+    assert agent.voice is not None
+    agent.voice.synth = synth
     client = await open_adapter(adapter(agent))
-    async with client.ws:
-        await client.send(SendText("please tell me a rather long story about the sea and the ships on it"))
-        await client.until(lambda e: isinstance(e, AgentAudio))
-        await client.send(Interrupt("user_speaking"))
-        events = await client.until(lambda e: isinstance(e, AgentStoppedTalking))
-        assert any(isinstance(e, Interruption) for e in events)
-        done = await client.until(lambda e: isinstance(e, TurnComplete))
-        assert done[-1].text is not None and len(done[-1].text) < 60  # type: ignore[attr-defined]
-        await client.send(SendText("again"))
-        events = await client.until(lambda e: isinstance(e, TurnComplete))
-    assert any(isinstance(e, AgentAudio) for e in events)
+    try:
+        async with client.ws:
+            await client.send(SendText(TWO_GROUPS))
+            events = await client.until(lambda e: isinstance(e, AgentAudio))
+            assert TurnComplete(text=f"You said: {TWO_GROUPS}") in events  # the text was done first
+            await client.send(Interrupt("user_speaking"))
+            events = await client.until(lambda e: isinstance(e, AgentStoppedTalking))
+            assert Interruption(reason="user_speaking") in events
+            synth.release()
+            await client.send(SendText("again"))
+            events = await client.until(lambda e: isinstance(e, AgentStoppedTalking))
+    finally:
+        synth.release()
+    assert TurnComplete(text="You said: again.") in events
+    assert [e.chunk_id for e in events if isinstance(e, AgentAudio)] == [2]  # chunk 1 was dropped
 
 
 async def test_new_text_interrupts_the_reply(agent: LocalAgent) -> None:
-    async with raw_connect(ws_url(agent, PATH), AUTH) as ws:
-        await ws.send(json.dumps({"type": "transcript", "text": "a long reply about many many things please"}))
-        await until(ws, "audio_chunk")
-        await ws.send(json.dumps({"type": "transcript", "text": "stop"}))
-        seen: list[dict[str, object]] = []
-        await until(ws, "speech_interrupted", seen=seen)
-        complete = await until(ws, "response_complete", seen=seen)
-        assert complete["text"] != "You said: a long reply about many many things please."
-        complete = await until(ws, "response_complete")
+    synth = GatedSynth(allow=0)
+    assert agent.voice is not None
+    agent.voice.synth = synth
+    try:
+        async with raw_connect(ws_url(agent, PATH), AUTH) as ws:
+            await ws.send(json.dumps({"type": "transcript", "text": TWO_GROUPS}))
+            await until(ws, "speech_stream_start")
+            await until(ws, "response_complete")
+            await ws.send(json.dumps({"type": "transcript", "text": "stop"}))
+            seen: list[dict[str, object]] = []
+            await until(ws, "speech_stream_end", seen=seen)
+            synth.release()
+            complete = await until(ws, "response_complete", seen=seen)
+    finally:
+        synth.release()
+    assert [m["type"] for m in seen][:1] == ["speech_interrupted"]
+    assert seen[0]["reason"] == "user_speaking"
     assert complete["text"] == "You said: stop."
 
 

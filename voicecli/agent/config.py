@@ -28,6 +28,8 @@ class AgentConfig:
       level that counts as speech.
     - ``barge_in``: user speech while the agent talks interrupts it.
     - ``chunk_ms``: output audio chunk length (20-40 ms), paced in real time.
+    - ``voiceagent_auth``: the VoiceAgent endpoint requires ``Authorization: Bearer KEY``
+      (the SDK has no auth, so by default it needs none, even when ``api_key`` is set).
     - ``allow_faults``: honour ``?fault=...`` on connections; ``faults`` applies a fault
       plan to every connection (see :mod:`voicecli.agent.faults`).
     """
@@ -44,6 +46,7 @@ class AgentConfig:
     vad_min_speech_ms: int = 60
     barge_in: bool = True
     chunk_ms: int = 40
+    voiceagent_auth: bool = False
     allow_faults: bool = False
     faults: str | None = None
 

@@ -7,10 +7,18 @@ order. Turn-taking:
 - user audio goes through an energy VAD; ``hangover_ms`` of silence ends the user's
   turn, a ``UserCommit`` ends it at once, a whole-utterance clip is a turn by itself;
 - typed text is a turn by itself;
-- user speech (or text) while the agent talks interrupts it: ``Interrupted`` at once,
-  the reply stops, and the agent's final transcript is what had been sent.
+- in a voice session, user speech (or text) while the agent answers interrupts it:
+  ``Interrupted`` at once when its audio had started (then the agent's final transcript,
+  which is what had been sent, and ``TalkStop``), and ``TurnDone`` for any turn that had
+  said something;
+- in a text-only session (``Ready.text_only``, or a dialect without audio output) a
+  message that arrives while a reply is being written does not cut it: it is answered
+  next, in order.
 
-The agent's audio leaves in ``chunk_ms`` chunks paced in real time, with cumulative
+The :class:`~voicecli.agent.speaker.Speaker` makes each reply: ``TextOut`` as the text
+streams, ``ReplyText`` once it is whole (before the first audio when the dialect's
+``reply_text_first`` is set), and the audio in ``chunk_ms`` chunks paced in real time
+(``paced``; unpaced, each sentence as soon as it is synthesized) with cumulative
 transcript deltas revealed word by word as the audio goes out.
 
 Brain hooks (optional methods, looked up by name): ``configure(prompt=, language=)``
@@ -26,7 +34,7 @@ import contextlib
 import logging
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +63,7 @@ from voicecli.agent.interfaces import (
     UserToolResult,
 )
 from voicecli.agent.listener import Listener
-from voicecli.agent.speaker import Speaker
+from voicecli.agent.speaker import Chunker, Speaker
 from voicecli.audio.vad import SPEECH_END, SPEECH_START, EnergyVad
 
 log = logging.getLogger(__name__)
@@ -75,6 +83,9 @@ class EngineOptions:
     barge_in: bool = True
     chunk_ms: int = 40
     ping_interval: float | None = None
+    paced: bool = True  # the dialect's ``paced``
+    reply_text_first: bool = False  # the dialect's ``reply_text_first``
+    chunker: Callable[[], Chunker] | None = None  # how replies are split for synthesis
 
 
 async def _once(text: str) -> AsyncIterator[str]:
@@ -94,11 +105,17 @@ class Engine:
         self.session_id = str(uuid.uuid4())
         self._emit = emit
         self._speaker = Speaker(synth=synth, rate=output_rate, audio_out=audio_out, emit=emit,
-                                chunk_ms=self.options.chunk_ms)
+                                chunk_ms=self.options.chunk_ms, paced=self.options.paced,
+                                reply_text_first=self.options.reply_text_first,
+                                chunker=self.options.chunker)
         self._stt = Listener(recognizer, input_rate, emit) if recognizer is not None and audio_out else None
         self._vad = EnergyVad(input_rate, threshold_db=self.options.threshold_db,
                               hangover_ms=self.options.hangover_ms, min_speech_ms=self.options.min_speech_ms)
         self._turn_task: asyncio.Task[None] | None = None
+        self._text_only = not audio_out
+        self._backlog: deque[Callable[[], Awaitable[None]]] = deque()  # text-only: replies to make
+        self.prompt: str | None = None  # a client's override of the system prompt (Ready.prompt)
+        self.language: str | None = None  # a client's override of the language (Ready.language)
         self._ping_task: asyncio.Task[None] | None = None
         self._preroll: deque[bytes] = deque()
         self._preroll_bytes = 0
@@ -117,16 +134,24 @@ class Engine:
         return self._started
 
     def start(self, *, send_ready: bool = True, input_rate: int | None = None,
-              output_rate: int | None = None, greeting: str | None = None,
+              output_rate: int | None = None, greeting: str | None = None, text_only: bool = False,
               prompt: str | None = None, language: str | None = None) -> None:
         """The session is open: emit Ready (unless the dialect sent it) and greet.
-        ``prompt``/``language`` (a client's overrides) go to the brain's ``configure``."""
+
+        ``text_only`` (the client asked for no agent audio) makes every reply whole and
+        unpaced, and queues typed messages instead of cutting the reply. ``prompt`` and
+        ``language`` (a client's overrides) are kept (``self.prompt``, ``self.language``)
+        and go to the brain's ``configure``."""
         if self._started or self._closed:
             return
         self._started = True
+        self.prompt, self.language = prompt, language
         configure = getattr(self.brain, "configure", None)
         if (prompt or language) and callable(configure):
             configure(prompt=prompt, language=language)
+        if text_only:
+            self._text_only = True
+            self._speaker.audio_out = False
         if input_rate and input_rate != self.input_rate:
             self.input_rate = input_rate
             self._vad = EnergyVad(input_rate, threshold_db=self.options.threshold_db,
@@ -137,7 +162,7 @@ class Engine:
         if output_rate:
             self._speaker.rate = output_rate
         if send_ready:
-            self._emit(Ready(self.session_id, self.input_rate, self._speaker.rate))
+            self._emit(Ready(self.session_id, self.input_rate, self._speaker.rate, text_only=self._text_only))
         if self._stt is not None:
             self._stt.start_worker()
         if self.options.ping_interval:
@@ -147,7 +172,8 @@ class Engine:
         if greeting is None:
             greeting = self.brain.greeting()
         if greeting:
-            self._begin_turn(self._speaker.speak(_once(greeting)))
+            said = greeting
+            self._reply(lambda: self._speaker.speak(_once(said)))
 
     async def close(self) -> None:
         self._closed = True
@@ -167,13 +193,13 @@ class Engine:
             return
         if isinstance(item, UserAudio):
             if item.whole_utterance:
-                self.interrupt()
-                self._begin_turn(self._user_turn(item.pcm, item.rate))
+                pcm, rate = item.pcm, item.rate
+                self._reply(lambda: self._user_turn(pcm, rate))
             else:
                 self._on_audio(item.pcm)
         elif isinstance(item, UserText):
-            self.interrupt()
-            self._begin_turn(self._speaker.speak(self.brain.reply(item.text)))
+            text = item.text
+            self._reply(lambda: self._speaker.speak(self.brain.reply(text)))
         elif isinstance(item, UserCommit):
             if self._utterance is not None:
                 self._vad.reset()
@@ -213,17 +239,22 @@ class Engine:
             self._tool_calls.pop(call_id, None)
 
     def interrupt(self, report: bool = True) -> None:
-        """Stop the current agent turn now; if it was audible, report what was heard."""
+        """Stop the current agent turn now (and forget queued ones); report the cut."""
+        self._backlog.clear()
         task, self._turn_task = self._turn_task, None
         if task is None or task.done():
             return
         task.cancel()
-        turn, heard = self._speaker.cut()
-        if turn is not None and report:
+        self._report_cut(*self._speaker.cut(), report=report)
+
+    def _report_cut(self, turn: int | None, heard: str, audible: bool, *, report: bool = True) -> None:
+        if turn is None or not report:
+            return
+        if audible:
             self._emit(Interrupted(turn, heard))
             self._emit(TranscriptOut("agent", heard, final=True, turn=turn))
             self._emit(TalkStop(turn))
-            self._emit(TurnDone(turn, heard))
+        self._emit(TurnDone(turn, heard))
 
     # ---- user audio --------------------------------------------------------------------
 
@@ -246,7 +277,7 @@ class Engine:
                 self._end_utterance(self.options.hangover_ms)
 
     def _start_utterance(self) -> None:
-        if self.options.barge_in or not self._speaker.talking:
+        if not self._text_only and (self.options.barge_in or not self._speaker.talking):
             self.interrupt()
         self._utterance = bytearray(b"".join(self._preroll))
         self._preroll.clear()
@@ -259,9 +290,10 @@ class Engine:
         trim = max(0, trailing_silence_ms - 100) * self.input_rate // 1000 * 2
         if 0 < trim < len(audio):
             audio = audio[:-trim]  # the played-back clip keeps only 100 ms of the hangover
-        if self._speaker.talking and not self.options.barge_in:
+        if self._speaker.talking and not self.options.barge_in and not self._text_only:
             return  # spoke over the agent with barge-in off: ignored
-        self._begin_turn(self._user_turn(audio, self.input_rate, streamed=True))
+        rate = self.input_rate
+        self._reply(lambda: self._user_turn(audio, rate, streamed=True))
 
     async def _user_turn(self, audio: bytes, rate: int, streamed: bool = False) -> None:
         text = ""
@@ -274,22 +306,34 @@ class Engine:
 
     # ---- tasks -------------------------------------------------------------------------
 
-    def _begin_turn(self, work: object) -> None:
-        async def run() -> None:
-            try:
-                await work  # type: ignore[misc]
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - a failing brain must not kill the session
-                log.exception("agent turn failed")
-                turn, heard = self._speaker.cut()
-                self._emit(ErrorOut("internal_error", "the agent failed to answer"))
-                if turn is not None:
-                    self._emit(TranscriptOut("agent", heard, final=True, turn=turn))
-                    self._emit(TalkStop(turn))
-                    self._emit(TurnDone(turn, heard))
+    def _reply(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Answer now (a voice session cuts the turn in progress) or, text-only, next."""
+        if not self._text_only:
+            self.interrupt()
+            self._turn_task = asyncio.create_task(self._guarded(work()))
+            return
+        self._backlog.append(work)
+        if self._turn_task is None or self._turn_task.done():
+            self._turn_task = asyncio.create_task(self._drain())
 
-        self._turn_task = asyncio.create_task(run())
+    async def _drain(self) -> None:
+        while self._backlog:
+            await self._guarded(self._backlog.popleft()())
+
+    async def _guarded(self, work: Awaitable[None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a failing brain must not kill the session
+            log.exception("agent turn failed")
+            turn, heard, audible = self._speaker.cut()
+            self._emit(ErrorOut("internal_error", "the agent failed to answer"))
+            if turn is not None and audible:
+                self._emit(TranscriptOut("agent", heard, final=True, turn=turn))
+                self._emit(TalkStop(turn))
+            if turn is not None:
+                self._emit(TurnDone(turn, heard))
 
     async def _pinger(self, interval: float) -> None:
         event_id = 0

@@ -30,6 +30,7 @@ from websockets.typing import Subprotocol
 
 from voicecli.agent import dialects
 from voicecli.agent.config import AgentConfig
+from voicecli.agent.dialects.voiceagent import VoiceAgentServer
 from voicecli.agent.engine import Engine, EngineOptions
 from voicecli.agent.factory import Voice, build_voice
 from voicecli.agent.faults import FaultGate, FaultPlan, FaultSpecError
@@ -231,6 +232,8 @@ class LocalAgent:
             return
         dialect = cls()
         dialect.variants = plan.variants
+        if isinstance(dialect, VoiceAgentServer):
+            dialect.require_key = self.config.voiceagent_auth
         rejection = dialect.accept(UpgradeRequest(path, query, headers), self.keys)
         if rejection is not None:
             refuse(rejection.status, rejection.body)
@@ -253,10 +256,15 @@ class LocalAgent:
         assert voice is not None
         recognizer = await asyncio.to_thread(voice.acquire_recognizer) if dialect.audio_out else None
         config = self.config
-        options = EngineOptions(greeting=config.greeting, hangover_ms=config.vad_hangover_ms,
+        # a dialect whose provider never speaks first says so (VoiceAgent: default_greeting "")
+        greeting = config.greeting if config.greeting is not None else getattr(dialect, "default_greeting", None)
+        options = EngineOptions(greeting=greeting, hangover_ms=config.vad_hangover_ms,
                                 threshold_db=config.vad_threshold_db, min_speech_ms=config.vad_min_speech_ms,
                                 barge_in=config.barge_in, chunk_ms=config.chunk_ms,
-                                ping_interval=dialect.ping_interval)
+                                ping_interval=dialect.ping_interval, paced=dialect.paced,
+                                reply_text_first=dialect.reply_text_first,
+                                # a dialect may split replies its own way (VoiceAgent's groups)
+                                chunker=getattr(dialect, "chunker", None))
 
         def make_engine(emit: Callable[[AgentOutput], None]) -> Engine:
             return Engine(brain=voice.make_brain(), synth=voice.synth, recognizer=recognizer,

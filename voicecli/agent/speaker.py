@@ -1,9 +1,22 @@
-"""The agent's mouth: one reply turn, from streamed text to paced audio chunks.
+"""The agent's mouth: one reply turn, from streamed text to audio chunks.
 
-Sentences are synthesized in a thread one ahead of playback, so speech has no gaps
-while the next sentence is being made. Audio leaves in ``chunk_ms`` chunks paced in
-real time; the agent's cumulative transcript grows word by word with the audio sent,
-so a cut-off turn reports exactly the words that went out.
+Three stages run side by side for a voice turn:
+
+- the *reader* takes the brain's text as it streams: ``TextOut`` start/delta…/stop, the
+  sentences for speech, and, as soon as the text is complete, ``ReplyText`` (unless the
+  dialect wants it with the first audio);
+- the *synthesizer* makes each sentence's audio in a thread, one sentence ahead of
+  playback, so speech has no gaps while the next sentence is being made;
+- the *player* sends it: ``TalkStart``, then ``AudioOut`` in ``chunk_ms`` chunks paced in
+  real time with the agent's cumulative ``TranscriptOut`` growing word by word with the
+  audio sent (so a cut-off turn reports exactly the words that went out); unpaced, one
+  ``AudioOut`` per sentence as soon as it is synthesized. At the end: the final
+  ``TranscriptOut``, ``TalkStop``, ``TurnDone``.
+
+With ``reply_text_first`` the player holds the first audio until the whole text is known
+and sends ``ReplyText`` before it. A text-only turn (``audio_out`` off) makes no audio and
+waits for nothing: ``TextOut`` as the text streams, then ``ReplyText``, the final
+``TranscriptOut`` with the whole text, and ``TurnDone``.
 """
 
 from __future__ import annotations
@@ -12,11 +25,12 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
+    ReplyText,
     Synthesizer,
     TalkStart,
     TalkStop,
@@ -27,6 +41,14 @@ from voicecli.agent.interfaces import (
 
 LATE_RESET_S = 0.1  # behind schedule by more than this: restart the clock, don't burst
 _END = re.compile(r"(?<=[.!?…])\s+")
+
+
+class Chunker(Protocol):
+    """Streamed text in, the pieces to synthesize one at a time out."""
+
+    def feed(self, text: str) -> list[str]: ...
+
+    def flush(self) -> list[str]: ...
 
 
 class _Chunker:
@@ -58,14 +80,19 @@ class _Chunker:
 
 class Speaker:
     def __init__(self, *, synth: Synthesizer, rate: int, audio_out: bool,
-                 emit: Callable[[AgentOutput], None], chunk_ms: int = 40) -> None:
+                 emit: Callable[[AgentOutput], None], chunk_ms: int = 40, paced: bool = True,
+                 reply_text_first: bool = False, chunker: Callable[[], Chunker] | None = None) -> None:
         self.synth = synth
         self.rate = rate
         self.audio_out = audio_out
         self.chunk_ms = chunk_ms
+        self.paced = paced
+        self.reply_text_first = reply_text_first
+        self._make_chunker: Callable[[], Chunker] = chunker or _Chunker
         self._emit = emit
         self.turn = 0
-        self._talking_turn: int | None = None
+        self._active_turn: int | None = None  # the turn has said something (text or audio)
+        self._talking_turn: int | None = None  # ... and its audio has started
         self._heard = ""
         self._seq = 0
         self._next_at: float | None = None
@@ -74,10 +101,12 @@ class Speaker:
     def talking(self) -> bool:
         return self._talking_turn is not None
 
-    def cut(self) -> tuple[int | None, str]:
-        """Forget the turn in progress: (its number if it was audible, the text sent)."""
-        turn, self._talking_turn = self._talking_turn, None
-        return turn, self._heard
+    def cut(self) -> tuple[int | None, str, bool]:
+        """Forget the turn in progress: (its number if it had said anything, the text
+        sent, whether its audio had started)."""
+        turn, self._active_turn = self._active_turn, None
+        audible, self._talking_turn = self._talking_turn is not None, None
+        return turn, self._heard, audible
 
     async def speak(self, pieces: AsyncIterator[str], *, playback: bytes | None = None,
                     playback_rate: int = 0) -> None:
@@ -85,63 +114,104 @@ class Speaker:
         self.turn += 1
         turn = self.turn
         self._heard, self._seq, self._next_at = "", 0, None
-        self._talking_turn = None
-        queue: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(maxsize=2)
-        producer = asyncio.create_task(self._produce(turn, pieces, queue))
+        self._active_turn = self._talking_turn = None
+        if not self.audio_out:
+            await self._write(turn, pieces)
+            return
+        sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        audio: asyncio.Queue[tuple[str, bytes] | None] = asyncio.Queue(maxsize=2)
+        reader = asyncio.create_task(self._read(turn, pieces, sentences))
+        maker = asyncio.create_task(self._synthesize_all(sentences, audio))
+        replied = not self.reply_text_first
         try:
-            while not (queue.empty() and producer.done()):
-                item = await queue.get()
-                if item is None:
-                    break
+            while (item := await audio.get()) is not None:
+                if not replied:
+                    replied = self._reply(turn, await reader)
                 await self._say(turn, *item)
-            await producer
+            text = await reader
+            await maker
+            if not replied:
+                self._reply(turn, text)
             if playback and self.audio_out:
                 pcm = await asyncio.to_thread(self._convert, playback, playback_rate)
                 if pcm:
                     self._start_talking(turn)
                     await self._play(turn, pcm, None, [])
         finally:
-            if not producer.done():
-                producer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await producer
+            for task in (reader, maker):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
         if self._talking_turn == turn:
             self._emit(TranscriptOut("agent", self._heard, final=True, turn=turn))
             self._emit(TalkStop(turn))
             self._emit(TurnDone(turn, self._heard))
-            self._talking_turn = None
+        self._active_turn = self._talking_turn = None
 
-    async def _produce(self, turn: int, pieces: AsyncIterator[str],
-                       queue: asyncio.Queue[tuple[str, bytes] | None]) -> None:
-        chunker = _Chunker()
-        started = False
-        previous = ""
+    def _reply(self, turn: int, text: str) -> bool:
+        if text.strip():
+            self._emit(ReplyText(turn, text))
+        return True
+
+    async def _write(self, turn: int, pieces: AsyncIterator[str]) -> None:
+        """A text-only turn: the whole reply at once, no audio, no pacing."""
+        text = await self._read(turn, pieces, None)
+        if self.reply_text_first:
+            self._reply(turn, text)
+        if self._active_turn == turn:
+            self._heard = " ".join(text.split())
+            self._emit(TranscriptOut("agent", self._heard, final=True, turn=turn))
+            self._emit(TurnDone(turn, self._heard))
+        self._active_turn = None
+
+    async def _read(self, turn: int, pieces: AsyncIterator[str],
+                    sentences: asyncio.Queue[str | None] | None) -> str:
+        """The brain's text → TextOut, sentences to synthesize; the whole text."""
+        chunker = self._make_chunker()
+        parts: list[str] = []
         try:
             async for piece in pieces:
                 if not piece:
                     continue
                 # brains may yield whole sentences ("Hello!", "How can I help?") or raw deltas
                 # that carry their own spaces: keep sentences apart either way
-                if previous and previous[-1] in ".!?…" and not piece[0].isspace():
+                if parts and parts[-1][-1] in ".!?…" and not piece[0].isspace():
                     piece = " " + piece
-                previous = piece
-                if not started:
+                if not parts:
+                    self._active_turn = turn
                     self._emit(TextOut("", turn, "start"))
-                    started = True
+                parts.append(piece)
                 self._emit(TextOut(piece, turn, "delta"))
-                for sentence in chunker.feed(piece):
-                    await queue.put((sentence, await self._synthesize(sentence)))
-            for sentence in chunker.flush():
-                await queue.put((sentence, await self._synthesize(sentence)))
-            if started:
+                if sentences is not None:
+                    for sentence in chunker.feed(piece):
+                        sentences.put_nowait(sentence)
+            if sentences is not None:
+                for sentence in chunker.flush():
+                    sentences.put_nowait(sentence)
+            if parts:
                 self._emit(TextOut("", turn, "stop"))
         finally:
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(None)
+            if sentences is not None:
+                sentences.put_nowait(None)
+        text = "".join(parts)
+        if not self.reply_text_first:
+            self._reply(turn, text)
+        return text
+
+    async def _synthesize_all(self, sentences: asyncio.Queue[str | None],
+                              audio: asyncio.Queue[tuple[str, bytes] | None]) -> None:
+        failure: Exception | None = None
+        try:
+            while (sentence := await sentences.get()) is not None:
+                await audio.put((sentence, await self._synthesize(sentence)))
+        except Exception as exc:  # noqa: BLE001 - re-raised once the player is told
+            failure = exc
+        await audio.put(None)
+        if failure is not None:
+            raise failure
 
     async def _synthesize(self, sentence: str) -> bytes:
-        if not self.audio_out:
-            return b""
         pcm = await asyncio.to_thread(self.synth.synthesize, sentence)
         return await asyncio.to_thread(self._convert, pcm, self.synth.rate)
 
@@ -153,6 +223,7 @@ class Speaker:
         return resample_pcm16(pcm, rate, self.rate)
 
     def _start_talking(self, turn: int) -> None:
+        self._active_turn = turn
         if self._talking_turn != turn:
             self._talking_turn = turn
             self._emit(TalkStart(turn))
@@ -174,6 +245,12 @@ class Speaker:
 
     async def _play(self, turn: int, pcm: bytes, sentence: str | None, words: list[str],
                     prefix: str = "") -> None:
+        if not self.paced:  # the whole piece at once, as fast as it was made
+            self._emit(AudioOut(pcm, turn, self._seq, text=sentence))
+            self._seq += 1
+            if words:
+                self._reveal(turn, prefix, words, len(words))
+            return
         loop = asyncio.get_running_loop()
         size = max(2, self.rate * self.chunk_ms // 1000 * 2)
         total = len(pcm)

@@ -168,7 +168,8 @@ class WsSession:
                 if isinstance(item, Ready) and not self.engine.started:
                     self.engine.start(send_ready=False, input_rate=item.input_rate,
                                       output_rate=item.output_rate, greeting=item.greeting,
-                                      prompt=item.prompt, language=item.language)
+                                      text_only=item.text_only, prompt=item.prompt,
+                                      language=item.language)
 
     def _on_frame(self, frame: WsFrame) -> None:
         if frame.opcode in (Opcode.TEXT, Opcode.BINARY):

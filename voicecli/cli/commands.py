@@ -33,14 +33,17 @@ def serve(
     allow_faults: Annotated[bool, typer.Option("--allow-faults",
                                                help="Let clients ask for faults with ?fault=PLAN.")] = False,
     faults: Annotated[str | None, typer.Option("--faults", help="A fault plan for every connection.")] = None,
+    voiceagent_auth: Annotated[bool, typer.Option(
+        "--voiceagent-auth", help="Require 'Authorization: Bearer KEY' on the VoiceAgent endpoint "
+                                  "(the SDK has no auth, so by default it needs no key).")] = False,
 ) -> int:
     """Run the local agent: every dialect at its provider's real path, on one port."""
     from voicecli.cli.serve import serve_command
 
     return serve_command(host=host, port=port, api_key_env=api_key_env, greeting=greeting, brain=brain,
                          allow_faults=allow_faults, faults=faults, speech=speech, agent_ids=agent,
-                         public_agents=public_agent,
-                         hangover_ms=hangover_ms, llm_url=llm_url, llm_model=llm_model,
+                         public_agents=public_agent, hangover_ms=hangover_ms,
+                         voiceagent_auth=voiceagent_auth, llm_url=llm_url, llm_model=llm_model,
                          llm_api_key_env=llm_key_env)
 
 

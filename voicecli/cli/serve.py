@@ -37,7 +37,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
                   greeting: str | None = None, brain: str = "auto", allow_faults: bool = False,
                   faults: str | None = None, speech: bool = True, agent_ids: Sequence[str] | None = None,
                   public_agents: Sequence[str] | None = None,
-                  hangover_ms: int = 600, llm_url: str | None = None, llm_model: str | None = None,
+                  hangover_ms: int = 600, voiceagent_auth: bool = False, llm_url: str | None = None,
+                  llm_model: str | None = None,
                   llm_api_key_env: str | None = None, out: TextIO | None = None,
                   err: TextIO | None = None) -> int:
     """Serve every dialect on ``host:port`` until interrupted; returns the exit code.
@@ -46,6 +47,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
     without it a random key is made and printed once. ``allow_faults`` lets clients ask
     for injected faults per connection (``?fault=...``); ``faults`` applies a plan to
     every connection. ``public_agents`` need no key (ElevenLabs public agents).
+    ``voiceagent_auth`` makes the VoiceAgent endpoint ask for the key too
+    (``Authorization: Bearer KEY``; the SDK has no auth).
     ``llm_url``/``llm_model``/``llm_api_key_env`` configure ``brain="llm"``.
     """
     out = out or sys.stdout
@@ -65,7 +68,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
         config = AgentConfig(api_key=key, agent_ids=list(agent_ids) if agent_ids else None, greeting=greeting,
                              public_agents=tuple(public_agents or ()), brain=brain,
                              brain_options=brain_options, speech=speech,
-                             vad_hangover_ms=hangover_ms, allow_faults=allow_faults, faults=faults)
+                             vad_hangover_ms=hangover_ms, voiceagent_auth=voiceagent_auth,
+                             allow_faults=allow_faults, faults=faults)
     except (FaultSpecError, ValueError) as exc:
         print(f"error: {exc}", file=err)
         return UsageError.exit_code

@@ -1,7 +1,22 @@
 """Smallest AI Atoms realtime agent, server side (PROTOCOLS.md section A).
 
-The peer of ``voicecli.protocol.atoms.AtomsAdapter``. Differences from the hosted
-service, on purpose: ``input_audio_buffer.commit`` ends the user's turn at once (the
+The peer of ``voicecli.protocol.atoms.AtomsAdapter``. Messages and order, as in
+the vendor's AsyncAPI document (``atoms-agent-ws.asyncapi.yaml``):
+
+- on connect ``session.created{session_id, call_id, sample_rate, channels}``;
+- a webcall reply: ``agent_start_talking{timestamp}``, then ``output_audio.delta`` chunks
+  paced in real time with cumulative assistant ``transcript.delta`` growing word by word
+  with the audio, then the final assistant ``transcript`` once the turn is spoken, then
+  ``agent_stop_talking``; a user turn gets its final ``transcript`` when it ends;
+- an interrupted reply: ``interruption`` (no fields), the assistant ``transcript``
+  truncated to what was sent, ``agent_stop_talking``;
+- ``mode=chat`` is text-only: each reply is one assistant ``transcript`` with the whole
+  text, at once (no audio, no deltas, no talking events), and a message sent while a
+  reply is being written is answered after it;
+- ``session.close`` → ``session.closed{reason: client_requested}``, then close 1000;
+  ``error{code, message}`` for bad messages (the socket stays open).
+
+Differences from the hosted service, on purpose: ``input_audio_buffer.commit`` ends the user's turn at once (the
 hosted gateway accepts it and does nothing), which makes push-to-talk work locally.
 """
 

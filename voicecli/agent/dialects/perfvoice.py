@@ -12,6 +12,10 @@ The peer of ``voicecli.protocol.perfvoice.PerfVoiceAdapter``. The documented par
 - Server messages: ``audio``, ``agent_response``, ``user_transcript``, ``interruption``,
   ``ping``, ``error``.
 
+The order follows ElevenLabs too: ``agent_response`` carries the whole reply with its
+first audio (``reply_text_first``); ``variant:legacy-order`` keeps the older order
+(``agent_response`` when the reply ends).
+
 The field layouts follow ElevenLabs (the messages share its names; PerfVoice does not
 publish its layouts): ``conversation_initiation_metadata_event``,
 ``audio_event{audio_base_64, event_id}``, ``ping_event{event_id, ping_ms}``,
@@ -41,6 +45,7 @@ from voicecli.agent.interfaces import (
 )
 
 PATH = "/v1/voice/conversation"
+LEGACY_ORDER = "legacy-order"
 PING_INTERVAL_S = 5.0
 EVENTS = DEFAULT_CLIENT_EVENTS - {"tentative_user_transcript"}
 
@@ -55,8 +60,10 @@ class PerfVoiceServer(ElevenLabsShaped):
         self.ping_interval = PING_INTERVAL_S
         self.client_events = EVENTS
         self.metadata_sent = False
+        self.reply_text_first = True  # agent_response with the first audio chunk
 
     def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
+        self.reply_text_first = LEGACY_ORDER not in self.variants
         if not keys.valid_key(request.query.get("api_key") or None):
             return Reject(401, "invalid or missing api_key")
         self.agent_id = request.query.get("agent_id") or None

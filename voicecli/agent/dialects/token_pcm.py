@@ -13,7 +13,7 @@ The peer of ``voicecli.protocol.token_pcm.TokenPcmAdapter``.
   not valid JSON (or binary)    ``INVALID_AUTH``            4002
   JSON without ``token``        ``INVALID_AUTH``            4002
   unknown/expired/used token    ``AUTH_FAILED``             4003
-  later than ``AUTH_TIMEOUT_S``  ``AUTH_TIMEOUT``            4001
+  none within ``ready_timeout``  ``AUTH_TIMEOUT``            4001
   the token's agent is unknown  ``SESSION_SETUP_FAILED``    4500
   ============================  ==========================  ==========
 
@@ -26,8 +26,9 @@ The peer of ``voicecli.protocol.token_pcm.TokenPcmAdapter``.
   message: the frames just stop). Client frames of any even length are accepted.
 - The session ends with ``{"type": "session_ended", "reason": …}`` then close 1000.
 
-The time limit is checked when the first frame arrives (the server has no timer to
-close a silent socket at 10 s by itself). Local addition: the token request may carry a
+A socket that sends no token within ``ready_timeout`` (``AUTH_TIMEOUT_S``, 10 s) gets
+``AUTH_TIMEOUT`` and close 4001 from a timer; a token that arrives later is refused the
+same way. Local addition: the token request may carry a
 JSON body ``{"agent_id": ID}``; a token for an agent the server does not serve fails
 at session setup (4500), which is how that close is exercised.
 """
@@ -94,9 +95,19 @@ class TokenPcmServer(ServerDialect):
         self.refused = False
         self._pending = b""
 
+    ready_timeout: float | None = AUTH_TIMEOUT_S  # seconds a socket may stay without a token
+
     @property
     def ready_on_open(self) -> bool:
         return False
+
+    def on_ready_timeout(self) -> list[AgentOutput]:
+        self.refused = True
+        return [ErrorOut("AUTH_TIMEOUT", self._timeout_message()),
+                Closing("auth_timeout", CLOSE_CODES["AUTH_TIMEOUT"])]
+
+    def _timeout_message(self) -> str:
+        return f"No token received within {self.ready_timeout or AUTH_TIMEOUT_S:g} seconds"
 
     def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
         self.keys = keys  # authentication happens in the first message
@@ -118,8 +129,8 @@ class TokenPcmServer(ServerDialect):
         return []  # no client control messages are defined after the token
 
     def _authenticate(self, frame: Frame) -> list[UserInput | AgentOutput]:
-        if time.monotonic() - self.opened_at > AUTH_TIMEOUT_S:
-            return _refuse("AUTH_TIMEOUT", f"No token received within {AUTH_TIMEOUT_S:g} seconds")
+        if time.monotonic() - self.opened_at > (self.ready_timeout or AUTH_TIMEOUT_S):
+            return _refuse("AUTH_TIMEOUT", self._timeout_message())
         if isinstance(frame, bytes):
             return _refuse("INVALID_AUTH", "The first message must be JSON with a token")
         try:

@@ -3,28 +3,46 @@ server side, at ``/voiceagent``.
 
 The peer of ``voicecli.protocol.voiceagent.VoiceAgentAdapter``.
 
-- No handshake: the socket is live once open. When the server has an API key, the
-  upgrade needs ``Authorization: Bearer KEY`` (refused with 401 otherwise; the SDK's
-  docs suggest checking that header).
+- No handshake: the socket is live once open.
 - Client messages: ``transcript{text}`` (a typed turn), ``audio{data, format?}`` (one
   whole utterance as an encoded clip: wav, mp3, ogg/webm opus; decoded with
   ``voicecli.audio.codecs``; 10 MB limit), ``interrupt{reason?}``. ``client_ready`` and
   ``video_frame`` are accepted and ignored. A frame that is not JSON is answered with
   ``error{error}``; the socket stays open.
-- Server messages per turn: ``stream_start``, ``text_start``/``text_delta``/``text_end``,
-  ``speech_stream_start``, ``audio_chunk{chunkId, data, format, text}``…,
-  ``speech_stream_end``, ``stream_finish``, ``response_complete{text, toolCalls,
-  toolResults}``; a typed or spoken turn by the user also gets
-  ``transcription_result{text, language}`` when a recognizer heard something.
+- Server messages per turn, in the SDK's order (``StreamProcessor``/``SpeechManager``):
+  ``stream_start``, ``step_start``, ``text_start``, ``text_delta``…, ``text_end``,
+  ``step_finish``, ``stream_finish``, ``response_complete{text, toolCalls, toolResults}``
+  as soon as the text is done; ``speech_stream_start`` goes out as soon as the first
+  sentence group is queued for speech (before the ``text_delta`` that completed it), and
+  one ``audio_chunk{chunkId, data, format, text}`` per group as soon as it is synthesized
+  (not paced), so chunks may come before and after ``response_complete``;
+  ``speech_stream_end`` whenever no group is left to send (the speech queue ran dry: at
+  the end of the turn, or earlier when speech overtakes the text, and then the next group
+  starts a new speech stream). A spoken turn by the user also gets
+  ``transcription_result{text, language}`` first when a recognizer heard something.
+- Sentence groups are the SDK's: sentences end at ``.!?``; a group is at least
+  ``MIN_GROUP`` characters (shorter sentences join the previous or the next), and text
+  longer than ``MAX_GROUP`` without a sentence end is split at a clause (``,;:``).
+  ``chunkId`` counts groups from 0 per connection as they are queued, so the ids of groups
+  dropped by an interruption are never sent.
 - Each ``audio_chunk`` is a standalone file in the connection's format (``mp3`` by
   default; ``?format=opus`` or ``?format=wav`` choose others, a local addition) from
-  ``voicecli.audio.codecs.encode``. ``chunkId`` counts from 0 per connection. The
-  engine paces its audio in real time, so a chunk holds one sentence, cut at
-  ``CHUNK_MAX_S`` seconds so that playback can start early.
-- Barge-in: ``speech_interrupted{reason}``; the audio not yet sent is discarded, then
-  ``speech_stream_end`` and a ``response_complete`` with the text that was spoken.
+  ``voicecli.audio.codecs.encode``.
+- A cut turn (a client ``interrupt``, or a new ``transcript`` or ``audio``, which cut the
+  reply first): ``speech_interrupted{reason}`` when speech was active or queued, then
+  ``stream_abort{reason}`` and ``response_complete`` with the text streamed so far when
+  the text was still streaming, then ``speech_stream_end`` (speech was active). The
+  reason is ``user_speaking`` for new input, the ``interrupt``'s reason otherwise
+  (default ``client_request``).
+- No greeting: the SDK has none (``AgentConfig.greeting`` / ``serve --greeting`` give one).
+- Auth: none (the SDK has none built in); with ``AgentConfig.voiceagent_auth`` (``serve
+  --voiceagent-auth``) the upgrade needs ``Authorization: Bearer KEY`` and is refused
+  with 401 otherwise (what the SDK's docs suggest).
 - ``tool_call`` is sent for tool calls; errors as ``error{error}`` or
   ``transcription_error{error}``. No keepalive and no close codes are defined.
+- ``variant:legacy-order`` keeps the local agent's older order for tests: paced audio
+  cut in chunks of at most ``CHUNK_MAX_S`` seconds, ``speech_stream_end``, then
+  ``stream_finish`` and ``response_complete`` at the end of the turn.
 """
 
 from __future__ import annotations
@@ -32,9 +50,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections import deque
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from voicecli.agent.dialects import register
+from voicecli.agent.dialects._voiceagent_groups import SpeechGroups
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
@@ -43,6 +64,7 @@ from voicecli.agent.interfaces import (
     Interrupted,
     KeyCheck,
     Reject,
+    ReplyText,
     ServerDialect,
     TalkStart,
     TalkStop,
@@ -61,11 +83,15 @@ from voicecli.audio import codecs
 PATH = "/voiceagent"
 OUTPUT_RATE = 24000
 INPUT_RATE = 16000
-CHUNK_MAX_S = 0.5
+CHUNK_MAX_S = 0.5  # legacy order: longest audio_chunk
 MAX_AUDIO_BYTES = 10 * 1024 * 1024
 FORMATS = ("mp3", "opus", "wav")
+LEGACY = "legacy-order"
+NEW_INPUT_REASON = "user_speaking"
 _CLIP_FORMATS = {"wav": "wav", "wave": "wav", "mp3": "mp3", "mpeg": "mp3", "opus": "opus", "ogg": "opus",
                  "webm": "opus"}
+
+Message = dict[str, Any]
 
 
 def _bearer(headers: Any) -> str | None:
@@ -88,6 +114,15 @@ def _clip_format(hint: Any, data: bytes) -> str:
     return "mp3"
 
 
+def _usage(text: str) -> Message:
+    tokens = len(text.split())
+    return {"inputTokens": 0, "outputTokens": tokens, "totalTokens": tokens}
+
+
+def _complete(text: str) -> Message:
+    return {"type": "response_complete", "text": text, "toolCalls": [], "toolResults": []}
+
+
 @register
 class VoiceAgentServer(ServerDialect):
     name: ClassVar[str] = "voiceagent"
@@ -95,23 +130,37 @@ class VoiceAgentServer(ServerDialect):
     # VoiceAgent servers have no fixed path; the SDK's example serves "/", which is what a
     # client given only a base URL connects to
     aliases: ClassVar[tuple[str, ...]] = ("/",)
+    default_greeting: ClassVar[str] = ""  # the SDK never speaks first
 
     def __init__(self) -> None:
         self.input_rate = INPUT_RATE
         self.output_rate = OUTPUT_RATE
         self.format = "mp3"
+        self.require_key = False  # set by the server (AgentConfig.voiceagent_auth)
+        self.paced = False
+        self.chunker: Callable[[], SpeechGroups] | None = SpeechGroups
+        self._legacy = False
         self._chunk_id = 0
+        self._reason = "client_request"  # why the next cut happens
+        # the turn in progress, as the SDK's stream and speech managers see it
+        self._text = ""
+        self._streaming = False  # stream_start sent, response_complete not yet
+        self._speaking = False  # speech_stream_start sent, speech_stream_end not yet
+        self._groups = SpeechGroups()
+        self._queued: deque[tuple[int, str]] = deque()
+        # legacy order
         self._pcm = bytearray()
         self._sentence: str | None = None
-        self._streaming: set[int] = set()
 
     def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
-        if not keys.valid_key(None) and not keys.valid_key(_bearer(request.headers)):
+        if self.require_key and not keys.valid_key(_bearer(request.headers)):
             return Reject(401, "Unauthorized")
         fmt = (request.query.get("format") or "mp3").lower()
         if fmt not in FORMATS:
             return Reject(400, f"format must be one of {', '.join(FORMATS)}")
         self.format = fmt
+        if LEGACY in self.variants:
+            self._legacy, self.paced, self.chunker = True, True, None
         return None
 
     # ---- client frames ---------------------------------------------------------------------
@@ -128,41 +177,138 @@ class VoiceAgentServer(ServerDialect):
             text = message.get("text")
             if not isinstance(text, str) or not text.strip():
                 return [ErrorOut("error", "transcript needs text")]
+            self._reason = NEW_INPUT_REASON
             return [UserText(text)]
         if kind == "audio":
             return self._audio(message.get("data"), message.get("format"))
         if kind == "interrupt":
             reason = message.get("reason")
-            return [UserInterrupt(reason if isinstance(reason, str) and reason else "client")]
+            self._reason = reason if isinstance(reason, str) and reason else "client_request"
+            return [UserInterrupt(self._reason)]
         return []  # client_ready, video_frame and anything else: nothing to do
 
     def _audio(self, data: Any, hint: Any) -> list[UserInput | AgentOutput]:
         if not isinstance(data, str) or not data:
             return [ErrorOut("transcription_error", "Invalid audio data")]
+        # the SDK cuts the reply as soon as the clip arrives, before decoding it
+        self._reason = NEW_INPUT_REASON
+        cut = UserInterrupt(NEW_INPUT_REASON)
         try:
             clip = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
-            return [ErrorOut("transcription_error", "audio data is not valid base64")]
+            return [cut, ErrorOut("transcription_error", "audio data is not valid base64")]
         if len(clip) > MAX_AUDIO_BYTES:
-            return [ErrorOut("transcription_error", "audio is larger than 10 MB")]
+            return [cut, ErrorOut("transcription_error", "audio is larger than 10 MB")]
         try:
             pcm, rate = codecs.decode(clip, _clip_format(hint, clip))
         except (codecs.CodecError, ValueError) as exc:
-            return [ErrorOut("transcription_error", f"could not decode the audio: {exc}")]
+            return [cut, ErrorOut("transcription_error", f"could not decode the audio: {exc}")]
         if not pcm:
-            return [ErrorOut("transcription_error", "the audio clip is empty")]
+            return [cut, ErrorOut("transcription_error", "the audio clip is empty")]
         return [UserAudio(pcm, rate, whole_utterance=True)]
 
     # ---- agent outputs ---------------------------------------------------------------------
 
     def encode(self, output: AgentOutput) -> list[Frame]:
-        return [json.dumps(m, separators=(",", ":")) for m in self._messages(output)]
+        messages = self._legacy_messages(output) if self._legacy else self._messages(output)
+        return [json.dumps(m, separators=(",", ":")) for m in messages]
 
-    def _messages(self, output: AgentOutput) -> list[dict[str, Any]]:
+    def _messages(self, output: AgentOutput) -> list[Message]:
+        if isinstance(output, TextOut):
+            return self._text_part(output)
+        if isinstance(output, ReplyText):
+            if not self._streaming:
+                return []
+            self._streaming = False
+            return [{"type": "step_finish", "finishReason": "stop", "usage": _usage(self._text)},
+                    {"type": "stream_finish", "finishReason": "stop", "usage": _usage(self._text)},
+                    _complete(self._text)]
+        if isinstance(output, AudioOut):
+            out = [] if self._speaking else self._speech_start()
+            said = (output.text or "").strip()
+            if output.text is not None and self._queued and self._queued[0][1] == said:
+                chunk_id, text = self._queued.popleft()
+            else:  # audio that is not a queued group (the echo brain's playback)
+                chunk_id, text = self._next_id(), said
+            out.append(self._chunk(bytes(output.pcm), chunk_id, text))
+            # the SDK's speech queue ends its stream whenever it runs dry, even while the text
+            # is still streaming (the next group starts a new one)
+            return out if self._queued else [*out, *self._speech_end()]
+        if isinstance(output, TalkStop):
+            return self._speech_end()
+        if isinstance(output, (Interrupted, TurnDone)):
+            return self._cut()  # after a normal turn both streams are over: nothing
+        return self._common(output)
+
+    def _text_part(self, output: TextOut) -> list[Message]:
+        text_id = f"text-{output.turn}"
+        if output.phase == "start":
+            self._text, self._streaming = "", True
+            self._groups = SpeechGroups()
+            return [{"type": "stream_start"}, {"type": "step_start", "warnings": []},
+                    {"type": "text_start", "id": text_id}]
+        if output.phase == "stop":
+            return [*self._queue(self._groups.flush()), {"type": "text_end", "id": text_id}]
+        self._text += output.text
+        return [*self._queue(self._groups.feed(output.text)),
+                {"type": "text_delta", "id": text_id, "text": output.text}]
+
+    def _queue(self, groups: list[str]) -> list[Message]:
+        out: list[Message] = []
+        for group in groups:
+            if not self._speaking:
+                out.extend(self._speech_start())
+            self._queued.append((self._next_id(), group))
+        return out
+
+    def _next_id(self) -> int:
+        self._chunk_id += 1
+        return self._chunk_id - 1
+
+    def _speech_start(self) -> list[Message]:
+        self._speaking = True
+        return [{"type": "speech_stream_start"}]
+
+    def _speech_end(self) -> list[Message]:
+        if not self._speaking:
+            return []
+        self._speaking = False
+        self._queued.clear()
+        return [{"type": "speech_stream_end"}]
+
+    def _cut(self) -> list[Message]:
+        out: list[Message] = []
+        if self._speaking:
+            out.append({"type": "speech_interrupted", "reason": self._reason})
+        if self._streaming:
+            self._streaming = False
+            out += [{"type": "stream_abort", "reason": self._reason}, _complete(self._text)]
+        return [*out, *self._speech_end()]
+
+    def _chunk(self, pcm: bytes, chunk_id: int, text: str) -> Message:
+        data = codecs.encode(pcm, self.output_rate, self.format)
+        return {"type": "audio_chunk", "chunkId": chunk_id, "data": base64.b64encode(data).decode("ascii"),
+                "format": self.format, "text": text}
+
+    def _common(self, output: AgentOutput) -> list[Message]:
+        if isinstance(output, TranscriptOut):
+            if output.role == "user" and output.final and output.text:
+                return [{"type": "transcription_result", "text": output.text, "language": "en"}]
+            return []
+        if isinstance(output, ToolCallOut):
+            return [{"type": "tool_call", "toolName": output.name, "toolCallId": output.call_id,
+                     "input": dict(output.arguments)}]
+        if isinstance(output, ErrorOut):
+            kind = "transcription_error" if output.code == "transcription_error" else "error"
+            return [{"type": kind, "error": output.message}]
+        return []  # Ready, PingOut, Closing, TalkStart: nothing on this wire
+
+    # ---- the older order (variant:legacy-order) ---------------------------------------------
+
+    def _legacy_messages(self, output: AgentOutput) -> list[Message]:
         if isinstance(output, TextOut):
             text_id = f"text-{output.turn}"
             if output.phase == "start":
-                self._streaming.add(output.turn)
                 return [{"type": "stream_start"}, {"type": "text_start", "id": text_id}]
             if output.phase == "stop":
                 return [{"type": "text_end", "id": text_id}]
@@ -172,7 +318,7 @@ class VoiceAgentServer(ServerDialect):
             self._sentence = None
             return [{"type": "speech_stream_start"}]
         if isinstance(output, AudioOut):
-            out: list[dict[str, Any]] = []
+            out: list[Message] = []
             if self._pcm and output.text != self._sentence:
                 out.extend(self._flush())
             self._sentence = output.text
@@ -185,30 +331,13 @@ class VoiceAgentServer(ServerDialect):
         if isinstance(output, Interrupted):
             self._pcm.clear()
             return [{"type": "speech_interrupted", "reason": "interrupted"}]
-        if isinstance(output, TranscriptOut):
-            if output.role == "user" and output.final and output.text:
-                return [{"type": "transcription_result", "text": output.text, "language": "en"}]
-            return []
         if isinstance(output, TurnDone):
-            self._streaming.discard(output.turn)
-            return [{"type": "stream_finish", "finishReason": "stop", "usage": {}},
-                    {"type": "response_complete", "text": output.text, "toolCalls": [], "toolResults": []}]
-        if isinstance(output, ToolCallOut):
-            return [{"type": "tool_call", "toolName": output.name, "toolCallId": output.call_id,
-                     "input": dict(output.arguments)}]
-        if isinstance(output, ErrorOut):
-            kind = "transcription_error" if output.code == "transcription_error" else "error"
-            return [{"type": kind, "error": output.message}]
-        return []  # Ready, PingOut, Closing: nothing on this wire
+            return [{"type": "stream_finish", "finishReason": "stop", "usage": {}}, _complete(output.text)]
+        return self._common(output)
 
-    def _flush(self) -> list[dict[str, Any]]:
+    def _flush(self) -> list[Message]:
         if not self._pcm:
             return []
         pcm = bytes(self._pcm)
         self._pcm.clear()
-        data = codecs.encode(pcm, self.output_rate, self.format)
-        chunk = {"type": "audio_chunk", "chunkId": self._chunk_id,
-                 "data": base64.b64encode(data).decode("ascii"), "format": self.format,
-                 "text": self._sentence or ""}
-        self._chunk_id += 1
-        return [chunk]
+        return [self._chunk(pcm, self._next_id(), self._sentence or "")]
