@@ -13,26 +13,20 @@ import threading
 import time
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from elevenlabs.conversational_ai.conversation import AudioInterface
 
 from tests.protocol import schemas
-from voicecli.agent.interfaces import Frame
+from tests.protocol.tapped import TappedFrames
 
 CHUNK_SAMPLES = 4000  # what the SDK recommends: 250 ms at 16 kHz
 
 
-@dataclass
-class Tap:
-    """Every data frame of the agent's sessions, both ways."""
-
-    frames: list[tuple[str, str, Frame]] = field(default_factory=list)
-
-    def __call__(self, dialect: str, side: str, frame: Frame) -> None:
-        self.frames.append((dialect, side, frame))
+class Tap(TappedFrames):
+    """Every data frame of the agent's sessions, both ways; the messages read back are
+    validated against the vendor spec."""
 
     def messages(self, side: str) -> list[dict[str, Any]]:
         """The ``side`` ("client" | "server") messages, each validated against the vendor
@@ -43,7 +37,7 @@ class Tap:
                 for dialect, s, frame in self.frames if s == side and dialect == "elevenlabs"]
 
     def types(self, side: str) -> list[str]:
-        return [m.get("type", "user_audio_chunk") for m in self.messages(side)]
+        return self.kinds(side)
 
 
 class Seen:

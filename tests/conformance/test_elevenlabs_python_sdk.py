@@ -185,6 +185,7 @@ async def test_audio_interface_with_a_tone(tmp_path: Path) -> None:
     meta = server[0]["conversation_initiation_metadata_event"]
     assert meta["user_input_audio_format"] == meta["agent_output_audio_format"] == "pcm_16000"
     assert any(m["type"] == "audio" for m in server)
+    assert_reply_text_comes_with_its_first_audio(tap)
     no_errors(tap)
 
 
@@ -207,4 +208,23 @@ async def test_a_spoken_conversation_through_the_audio_interface(tmp_path: Path)
                 await asyncio.sleep(0.05)
     server_types = tap.types("server")
     assert server_types.index("user_transcript") < server_types.index("agent_response")
+    assert_reply_text_comes_with_its_first_audio(tap)
     no_errors(tap)
+
+
+def assert_reply_text_comes_with_its_first_audio(tap: Tap) -> None:
+    """The hosted order: each reply's agent_response just before the reply's first audio
+    chunk (same event_id), the rest of the audio after it."""
+    server = tap.messages("server")
+    firsts: dict[int, int] = {}
+    for position, message in enumerate(server):
+        if message["type"] == "audio":
+            firsts.setdefault(message["audio_event"]["event_id"], position)
+    replies = [(p, m["agent_response_event"]["event_id"]) for p, m in enumerate(server)
+               if m["type"] == "agent_response"]
+    assert replies and firsts, [m["type"] for m in server]
+    for position, event_id in replies:
+        assert event_id in firsts and position == firsts[event_id] - 1, (position, event_id, firsts)
+        later = server[position + 2:]
+        assert any(m["type"] == "audio" and m["audio_event"]["event_id"] == event_id for m in later)
+
