@@ -164,10 +164,12 @@ async def test_text_turn_through_the_adapter(agent: LocalAgent) -> None:
         assert isinstance(started, SessionStarted) and started.output_format == AudioFormat("pcm16", 16000)
         await client.send(SendText("good morning"))
         events = await client.until(lambda e: isinstance(e, TranscriptFinal) and e.role == "agent")
+        assert events[-1].text == "You said: good morning."  # type: ignore[attr-defined]
+        # the hosted order: the reply's text first, its audio right after
+        events = await client.until(lambda e: isinstance(e, AgentAudio))
         audio = [e for e in events if isinstance(e, AgentAudio)]
         assert audio and all(a.format == AudioFormat("pcm16", 16000) for a in audio)
         assert len({a.event_id for a in audio}) == 1
-        assert events[-1].text == "You said: good morning."  # type: ignore[attr-defined]
         await client.send(ContextUpdate("the user is on the pricing page"))
         await client.send(UserActivity())
         await client.send(Close())
@@ -182,6 +184,7 @@ async def test_audio_turn(agent: LocalAgent) -> None:
         for offset in range(0, len(pcm), 640):
             await client.send(SendAudio(pcm[offset:offset + 640]))
         events = await client.until(lambda e: isinstance(e, TranscriptFinal) and e.role == "agent")
+        events += await client.until(lambda e: isinstance(e, AgentAudio))
         assert any(isinstance(e, AgentAudio) for e in events)
 
 
@@ -198,6 +201,7 @@ async def test_barge_in_and_correction(agent: LocalAgent) -> None:
         first_id = first[-1].event_id  # type: ignore[attr-defined]
         await client.send(SendText("stop"))
         events = await client.until(lambda e: isinstance(e, TranscriptFinal) and e.text == "You said: stop.")
+        events += await client.until(lambda e: isinstance(e, AgentAudio))
         (interruption,) = [e for e in events if isinstance(e, Interruption)]
         assert interruption.event_id == first_id
         corrections = [e for e in events if isinstance(e, TranscriptCorrection)]
@@ -281,6 +285,7 @@ async def test_default_client_events_only(agent: LocalAgent) -> None:
         await ws.send(json.dumps({"type": "user_message", "text": "hello there"}))
         seen: list[dict[str, object]] = []
         await until(ws, "agent_response", seen=seen)
+        seen.append(await until(ws, "audio", seen=seen))  # the reply's audio follows its text
     kinds = {m["type"] for m in seen}
     assert kinds <= el_server.DEFAULT_CLIENT_EVENTS and "audio" in kinds
     audio = next(m for m in seen if m["type"] == "audio")

@@ -117,6 +117,7 @@ async def test_audio_turn_through_the_adapter(agent: LocalAgent) -> None:
         assert isinstance(started, SessionStarted) and started.output_format == AudioFormat("pcm16", RATE)
         await stream(client, tone(500, RATE) + silence(900, RATE))
         events = await client.until(lambda e: isinstance(e, TranscriptFinal) and e.role == "agent", timeout=10)
+        events += await client.until(lambda e: isinstance(e, AgentAudio))  # the reply's audio follows its text
     audio = [e for e in events if isinstance(e, AgentAudio)]
     assert audio and all(e.format == AudioFormat("pcm16", RATE) and e.event_id == audio[0].event_id
                          for e in audio)

@@ -165,7 +165,7 @@ def test_voiceagent_pipe() -> None:
     chunks = [e for e in events if isinstance(e, AgentAudio)]
     assert [c.chunk_id for c in chunks] == [0, 1] and [c.text for c in chunks] == [one.strip(), two]
     assert all(c.format.encoding == "wav" for c in chunks)
-    assert TurnComplete(text=one + two) in events
+    assert TurnComplete(text=one + two, turn=1) in events
     assert any(isinstance(e, AgentStartedTalking) for e in events)
     assert isinstance(events[-1], AgentStoppedTalking)
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == one + two
@@ -175,7 +175,7 @@ def test_voiceagent_pipe() -> None:
     assert [json.loads(f)["type"] for f in frames][-4:] == [
         "speech_interrupted", "stream_abort", "response_complete", "speech_stream_end"]
     events = to_client(client, frames)
-    assert Interruption(reason="user_speaking") in events and TurnComplete(text=one) in events
+    assert Interruption(reason="user_speaking", turn=2) in events and TurnComplete(text=one, turn=2) in events
     assert to_client(client, server.encode(TranscriptOut("user", "hello", True))) == [
         TranscriptFinal(role="user", text="hello")]
 

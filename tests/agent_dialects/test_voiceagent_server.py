@@ -134,16 +134,16 @@ async def test_barge_in_with_interrupt(agent: LocalAgent) -> None:
         async with client.ws:
             await client.send(SendText(TWO_GROUPS))
             events = await client.until(lambda e: isinstance(e, AgentAudio))
-            assert TurnComplete(text=f"You said: {TWO_GROUPS}") in events  # the text was done first
+            assert TurnComplete(text=f"You said: {TWO_GROUPS}", turn=1) in events  # the text was done first
             await client.send(Interrupt("user_speaking"))
             events = await client.until(lambda e: isinstance(e, AgentStoppedTalking))
-            assert Interruption(reason="user_speaking") in events
+            assert Interruption(reason="user_speaking", turn=1) in events
             synth.release()
             await client.send(SendText("again"))
             events = await client.until(lambda e: isinstance(e, AgentStoppedTalking))
     finally:
         synth.release()
-    assert TurnComplete(text="You said: again.") in events
+    assert TurnComplete(text="You said: again.", turn=2) in events
     assert [e.chunk_id for e in events if isinstance(e, AgentAudio)] == [2]  # chunk 1 was dropped
 
 
