@@ -28,10 +28,11 @@ from hypothesis import strategies as st
 from tests.session import vendor_orders as vo
 from voicecli.cli.smoke_report import SmokeReport, TurnReport, attribute
 from voicecli.protocol.atoms import AtomsAdapter
-from voicecli.protocol.base import Adapter, DialectConfig, Frame, Handshake
+from voicecli.protocol.base import Adapter, DialectConfig, Frame, Handshake, HttpRequest
 from voicecli.protocol.commands import SendText
 from voicecli.protocol.elevenlabs import ElevenLabsAdapter
 from voicecli.protocol.perfvoice import PerfVoiceAdapter
+from voicecli.protocol.token_pcm import TokenPcmAdapter
 from voicecli.protocol.voiceagent import VoiceAgentAdapter
 from voicecli.secrets import Secret
 from voicecli.session import Session, SessionOptions
@@ -80,7 +81,11 @@ async def converse(adapter: Adapter, opening: list[dict[str, Any]], script: vo.S
     async def connector(handshake: Handshake, **_: Any) -> ScriptedConnection:
         return conn
 
-    session = Session(adapter, None, SessionOptions(ready_timeout=2), connector=connector)  # type: ignore[arg-type]
+    async def http(request: HttpRequest) -> tuple[int, bytes]:  # token-pcm's token step
+        return 200, json.dumps({"token": "jwt-orders-1", "ws_url": "ws://127.0.0.1:9/api/v1/sdk/ws"}).encode()
+
+    session = Session(adapter, None, SessionOptions(ready_timeout=2), connector=connector,  # type: ignore[arg-type]
+                      http=http)
     transcript = Transcript()
     boundaries: list[int] = []
 
@@ -247,3 +252,26 @@ def test_voiceagent_trailing_chunks_after_the_next_typed_message_stay_on_their_r
         ("user", "q0 question", 0.0), ("agent", "r0 first", 0.08), ("user", "q1 question", 0.0),
         ("agent", "r1 second", 0.0)]
     assert boundaries == [0, 2]
+
+
+# ---- token-pcm: audio only --------------------------------------------------------------------
+
+@PROPERTY
+@given(frames=st.lists(st.integers(1, 6), max_size=20), ended=st.booleans())
+def test_token_pcm_audio_is_one_reply_never_an_empty_turn(frames: list[int], ended: bool) -> None:
+    """No text and no turn identity on this wire: the agent's audio is one agent turn with
+    every second of it, and nothing is shown for a session without audio."""
+    adapter = TokenPcmAdapter(DialectConfig(url="http://127.0.0.1:9", api_key=Secret("sk_orders_pcm_1")))
+    script = vo.Script()
+    for count in frames:
+        script.server(bytes(640 * count))  # count 20 ms frames of silence
+    if ended:
+        script.server({"type": "session_ended", "reason": "agent_disconnected"})
+    opening = [{"type": "connected"}, {"type": "agent_ready"}]
+    transcript, _ = run(converse(adapter, opening, script))
+    agent = [t for t in transcript.turns if t.role == "agent"]
+    total = sum(frames) * 0.02
+    assert all(not t.empty for t in agent)
+    assert len(agent) == (1 if frames else 0)
+    assert abs(sum(t.audio_s for t in agent) - total) < 1e-9
+    assert transcript.visible == agent
