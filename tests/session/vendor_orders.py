@@ -67,6 +67,19 @@ class Script:
     def mark(self) -> None:
         self.steps.append(Step("mark"))
 
+    def user_turn(self, ex: Exchange, spoken: list[dict[str, object]], pending: list[dict[str, object]]) -> None:
+        """The user's input (typed, or the server's ``spoken`` transcript frames), then the
+        frames that were waiting for it (a cut reply's late messages)."""
+        self.mark()
+        if ex.typed:
+            self.user_typed(ex.user or "")
+        else:
+            for message in spoken:
+                self.server(message)
+        for message in pending:
+            self.server(message)
+        pending.clear()
+
 
 def pcm_chunk(value: int = 2000) -> bytes:
     return value.to_bytes(2, "little", signed=True) * (RATE * CHUNK_MS // 1000)
@@ -222,17 +235,11 @@ def script_atoms(exchanges: list[Exchange]) -> Script:
     pending: list[dict[str, object]] = []
     for ex in exchanges:
         if ex.user is not None:
-            script.mark()
-            if ex.typed:
-                script.user_typed(ex.user)
-            else:
-                words = ex.user.split()
-                for k in range(1, len(words) + 1):
-                    script.server({"type": "transcript.delta", "role": "user", "text": " ".join(words[:k])})
-                script.server({"type": "transcript", "role": "user", "text": ex.user})
-            for message in pending:
-                script.server(message)
-            pending.clear()
+            words = ex.user.split()
+            spoken: list[dict[str, object]] = [
+                {"type": "transcript.delta", "role": "user", "text": " ".join(words[:k])}
+                for k in range(1, len(words) + 1)]
+            script.user_turn(ex, [*spoken, {"type": "transcript", "role": "user", "text": ex.user}], pending)
         if ex.variant == "chat":  # no speech: nothing to interrupt, the final text is the reply
             script.server({"type": "transcript", "role": "assistant", "text": ex.heard})
             continue
@@ -286,14 +293,7 @@ def script_voiceagent(exchanges: list[Exchange]) -> Script:
     pending: list[dict[str, object]] = []
     for ex in exchanges:
         if ex.user is not None:
-            script.mark()
-            if ex.typed:
-                script.user_typed(ex.user)
-            else:
-                script.server({"type": "transcription_result", "text": ex.user, "language": "en"})
-            for message in pending:
-                script.server(message)
-            pending.clear()
+            script.user_turn(ex, [{"type": "transcription_result", "text": ex.user, "language": "en"}], pending)
         script.server({"type": "stream_start"})
         script.server({"type": "text_start", "id": f"t{ex.number}"})
         words = ex.reply.split()
