@@ -21,6 +21,7 @@ refused (HTTP 401, never retried).
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,9 +60,24 @@ class Backoff:
 
     def delay(self, attempt: int, rand: float) -> float:
         """The wait before ``attempt`` (1-based); ``rand`` is a uniform number in [0, 1)."""
-        base = min(self.max_delay_s, self.first_s * self.factor ** min(max(attempt - 1, 0), 64))
+        try:
+            grown = self.first_s * self.factor ** max(attempt - 1, 0)
+        except OverflowError:
+            grown = math.inf
+        base = min(self.max_delay_s, grown)
         spread = base * self.jitter * (2.0 * rand - 1.0)
         return max(0.0, min(self.max_delay_s, base + spread))
+
+
+@dataclass(frozen=True)
+class ReconnectSettings:
+    """How a session reconnects. ``first_connection``: also retry a first connection that
+    never got ready (smoke's ``--retries``); ``hold``: after giving up, wait for
+    ``Session.reconnect_now()`` or ``close()`` instead of ending (talk's ``/reconnect``)."""
+
+    backoff: Backoff = Backoff()
+    first_connection: bool = False
+    hold: bool = False
 
 
 @dataclass(frozen=True)
