@@ -48,9 +48,11 @@ def test_transcript_file_honours_xdg_data_home(tmp_path: Path, monkeypatch) -> N
 
 
 def test_bad_reconnect_values_are_usage_errors(tmp_path: Path) -> None:
-    for args, message in ((("--reconnect", "-1"), "--reconnect must be between 0 and 100, got -1"),
-                          (("--reconnect-delay", "nan"), "--reconnect-delay must be more than 0"),
-                          (("--reconnect-delay", "0"), "--reconnect-delay must be more than 0")):
+    for args, message in ((("--reconnect", "-1"), "the number of tries must be between 0 and 100, got -1"),
+                          (("--reconnect-delay", "nan"), "the first wait must be more than 0 and at most 60 s, "
+                                                         "got nan"),
+                          (("--reconnect-delay", "0"), "the first wait must be more than 0")):
+        message = "--reconnect/--reconnect-delay: " + message
         result = run(*args, env={"XDG_CONFIG_HOME": str(tmp_path)})
         assert result.returncode == 2, (args, result.stderr)
         (line,) = result.stderr.strip().splitlines()

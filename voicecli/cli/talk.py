@@ -9,7 +9,6 @@ the session started is reconnected (``--reconnect N`` tries, the first after
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -94,16 +93,13 @@ def recorder_hook() -> Recorder | None:
 
 def reconnect_settings(attempts: int, delay: float) -> ReconnectSettings:
     """How talk reconnects: ``attempts`` tries (0: only ``/reconnect``), the first after
-    ``delay`` seconds, each next one about twice as late (at most 15 s), all within a minute."""
-    from voicecli.session.reconnect import Backoff, ReconnectSettings
+    ``delay`` seconds; after giving up, ``/reconnect`` tries again."""
+    from voicecli.session.reconnect import ReconnectSettings, user_backoff
 
-    if attempts < 0 or attempts > 100:
-        raise UsageError(f"--reconnect must be between 0 and 100, got {attempts}")
-    if not math.isfinite(delay) or not 0 < delay <= 60:
-        raise UsageError(f"--reconnect-delay must be more than 0 and at most 60 seconds, got {delay:g}")
-    backoff = Backoff(first_s=delay, max_delay_s=max(15.0, delay), attempts=attempts,
-                      total_s=max(60.0, delay * attempts))
-    return ReconnectSettings(backoff=backoff, hold=True)
+    try:
+        return ReconnectSettings(backoff=user_backoff(attempts, delay), hold=True)
+    except ValueError as exc:
+        raise UsageError(f"--reconnect/--reconnect-delay: {exc}") from None
 
 
 def session_factory(target: Target, backend: AudioBackend,

@@ -69,6 +69,18 @@ class Backoff:
         return max(0.0, min(self.max_delay_s, base + spread))
 
 
+def user_backoff(attempts: int, first_s: float) -> Backoff:
+    """The backoff for numbers a user gave (``attempts`` tries, the first after ``first_s``,
+    each next about twice as late, at most 15 s, all within a minute or as long as the tries
+    need). Raises ValueError saying what is wrong."""
+    if not 0 <= attempts <= 100:
+        raise ValueError(f"the number of tries must be between 0 and 100, got {attempts}")
+    if not (math.isfinite(first_s) and 0 < first_s <= 60):
+        raise ValueError(f"the first wait must be more than 0 and at most 60 s, got {first_s:g}")
+    return Backoff(first_s=first_s, max_delay_s=max(15.0, first_s), attempts=attempts,
+                   total_s=max(60.0, first_s * attempts))
+
+
 @dataclass(frozen=True)
 class ReconnectSettings:
     """How a session reconnects. ``first_connection``: also retry a first connection that
