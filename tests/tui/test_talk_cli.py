@@ -45,3 +45,24 @@ def test_transcript_file_honours_xdg_data_home(tmp_path: Path, monkeypatch) -> N
     assert path.parent == tmp_path / "voicecli" / "transcripts"
     assert path.name.endswith("-elevenlabs.jsonl") and path.name[:8].isdigit()
     assert transcript_file(tmp_path / "mine", "atoms").parent == tmp_path / "mine"
+
+
+def test_bad_reconnect_values_are_usage_errors(tmp_path: Path) -> None:
+    for args, message in ((("--reconnect", "-1"), "the number of tries must be between 0 and 100, got -1"),
+                          (("--reconnect-delay", "nan"), "the first wait must be more than 0 and at most 60 s, "
+                                                         "got nan"),
+                          (("--reconnect-delay", "0"), "the first wait must be more than 0")):
+        message = "--reconnect/--reconnect-delay: " + message
+        result = run(*args, env={"XDG_CONFIG_HOME": str(tmp_path)})
+        assert result.returncode == 2, (args, result.stderr)
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"voicecli: error: {message}"), line
+
+
+def test_reconnect_settings_from_the_options() -> None:
+    from voicecli.cli.talk import reconnect_settings
+
+    settings = reconnect_settings(3, 0.25)
+    assert settings.hold and not settings.first_connection
+    assert settings.backoff.attempts == 3 and settings.backoff.first_s == 0.25
+    assert reconnect_settings(0, 1.0).backoff.attempts == 0  # /reconnect only

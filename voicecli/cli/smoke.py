@@ -6,6 +6,9 @@ agent's reply before the next turn barges in). Figures per turn: time from the e
 the input to the first agent audio, agent audio seconds, transcripts. Transcripts and
 audio seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`), so a
 reply is reported on the turn that asked for it whatever order its pieces arrived in.
+With ``--retries N``, transient failures before the first turn (refused, HTTP 503, a lost
+connection during the greeting) are retried, each one reported as a warning; once the first
+turn starts, a failure ends the run with its exit code, never retried.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ from voicecli.protocol.events import (
 )
 from voicecli.secrets import redact
 from voicecli.session import Session, SessionOptions
-from voicecli.session.events import Connected, Mark, Notice, SessionClosed, TurnLatency
+from voicecli.session.events import Connected, Mark, Notice, Reconnecting, SessionClosed, TurnLatency
+from voicecli.session.reconnect import ReconnectSettings, user_backoff
 from voicecli.session.transcript import Transcript
 
 IDLE_S = 1.0  # agent silence that ends a reply
@@ -82,6 +86,8 @@ class SmokeRunner:
             started.cancel()
             if self.session.session_started is not None:
                 await self._greeting()
+                await self._wait_for(lambda: self.session.live or self.closed is not None, None)
+                self.session.stop_reconnecting()  # from the first turn on, a failure is the outcome
                 for index, step in enumerate(self.steps, 1):
                     if self.closed is not None:
                         break
@@ -116,6 +122,8 @@ class SmokeRunner:
             self.report.warnings.append(event.text)
         elif isinstance(event, SessionClosed):
             self.closed = event
+        elif isinstance(event, Reconnecting):
+            self.report.warnings.append(f"retry {event.attempt}/{event.attempts} after: {event.error}")
         agent_activity = isinstance(event, (AgentAudio, AgentStartedTalking, TextDelta, TurnComplete)) or (
             isinstance(event, (TranscriptDelta, TranscriptFinal)) and event.role == "agent")
         if agent_activity:
@@ -219,11 +227,12 @@ def _ms(value: float | None) -> float | None:
 
 
 async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_insecure: bool,
-                    interrupt_after: float | None, out: Path | None) -> SmokeReport:
+                    interrupt_after: float | None, out: Path | None,
+                    retries: ReconnectSettings | None = None) -> SmokeReport:
     async with endpoint(target) as ep:
         backend = ScriptedBackend(realtime=True)
         options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(timeout, 10.0),
-                                 ready_timeout=min(timeout, 15.0))
+                                 ready_timeout=min(timeout, 15.0), reconnect=retries)
         session = Session(ep.adapter, backend, options)
         runner = SmokeRunner(session, backend, steps, interrupt_after)
         try:
@@ -284,6 +293,10 @@ def smoke(
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
                                                  help="Allow ws:// to non-loopback hosts.")] = False,
     config: Annotated[str | None, typer.Option("--config", help="Config file path.")] = None,
+    retries: Annotated[int, typer.Option("--retries", help="Retry transient failures before the first turn "
+                                                           "this many times (never during a turn).")] = 0,
+    retry_delay: Annotated[float, typer.Option("--retry-delay", envvar="VOICECLI_RECONNECT_DELAY",
+                                               help="Wait before the first retry, growing after.")] = 1.0,
 ) -> int:
     """Run a scripted conversation headless and report figures (CI probe).
 
@@ -299,10 +312,14 @@ def smoke(
             if step.kind == "audio" and not Path(step.value).is_file():
                 raise UsageError(f"audio file not found: {step.value}")
         pattern = _compile(expect)
+        try:
+            redial = ReconnectSettings(user_backoff(retries, retry_delay), first_connection=True) if retries else None
+        except ValueError as exc:
+            raise UsageError(f"--retries/--retry-delay: {exc}") from None
         target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
                          variables=parse_vars(var or []), config_file=config)
         report = asyncio.run(run_smoke(target, steps, timeout=timeout, allow_insecure=allow_insecure,
-                                       interrupt_after=interrupt_after, out=out))
+                                       interrupt_after=interrupt_after, out=out, retries=redial))
         if report.ok and pattern is not None:
             said = "\n".join(filter(None, [report.greeting] + [t.agent_transcript for t in report.turns]))
             if not pattern.search(said):

@@ -1,7 +1,9 @@
 """``voicecli talk``: a conversation in a terminal UI.
 
 With no provider configured it talks to the embedded local agent (offline). Textual is
-imported inside the command so the other commands never load it.
+imported inside the command so the other commands never load it. A connection lost after
+the session started is reconnected (``--reconnect N`` tries, the first after
+``--reconnect-delay S``, growing with jitter); ``/reconnect`` tries again after that.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from voicecli.errors import UsageError
 if TYPE_CHECKING:
     from voicecli.audio.base import AudioBackend
     from voicecli.session.options import SessionOptions
+    from voicecli.session.reconnect import ReconnectSettings
     from voicecli.tui.binding import LiveSession, Recorder, SessionLike
 
 
@@ -88,6 +91,17 @@ def recorder_hook() -> Recorder | None:
     return start
 
 
+def reconnect_settings(attempts: int, delay: float) -> ReconnectSettings:
+    """How talk reconnects: ``attempts`` tries (0: only ``/reconnect``), the first after
+    ``delay`` seconds; after giving up, ``/reconnect`` tries again."""
+    from voicecli.session.reconnect import ReconnectSettings, user_backoff
+
+    try:
+        return ReconnectSettings(backoff=user_backoff(attempts, delay), hold=True)
+    except ValueError as exc:
+        raise UsageError(f"--reconnect/--reconnect-delay: {exc}") from None
+
+
 def session_factory(target: Target, backend: AudioBackend,
                     options: SessionOptions) -> Callable[[], contextlib.AbstractAsyncContextManager[LiveSession]]:
     from voicecli.session.worker import Session
@@ -134,6 +148,10 @@ def talk(
     config: Annotated[str | None, typer.Option("--config", metavar="PATH", help="Config file.")] = None,
     transcript_dir: Annotated[Path | None, typer.Option("--transcript-dir", metavar="DIR",
                                                         help="Where transcripts are saved.")] = None,
+    reconnect: Annotated[int, typer.Option("--reconnect", envvar="VOICECLI_RECONNECT", metavar="N",
+                                           help="Tries after a lost connection (0: only /reconnect).")] = 5,
+    reconnect_delay: Annotated[float, typer.Option("--reconnect-delay", envvar="VOICECLI_RECONNECT_DELAY",
+                                                   metavar="S", help="Wait before the first try.")] = 1.0,
 ) -> None:
     """Talk with an agent in a terminal UI (the local offline agent by default)."""
     setup_logging()
@@ -144,6 +162,7 @@ def talk(
         mode = PttMode.parse(ptt)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    redial = reconnect_settings(reconnect, reconnect_delay)
     target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
                      variables=parse_vars(var or []), config_file=config)
     if not target.local:
@@ -151,7 +170,8 @@ def talk(
     backend = audio_backend(no_audio, input_device, output_device)
     hook = recorder_hook()
     notices: list[str] = []
-    options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex)
+    options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex,
+                             reconnect=redial)
     if record is not None:
         try:
             options.recorder = _start_recorder(record) if hook is not None else None

@@ -86,3 +86,37 @@ class Mark(Event):
     (``Session.mark``): everything before it happened before the caller's step."""
 
     label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLost(Event):
+    """A live connection failed and the session will try to reconnect. ``mid_reply``: the
+    agent was replying when it was lost (that reply is cut)."""
+
+    error: str
+    close_code: int | None = None
+    mid_reply: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting(Event):
+    """The next try starts in ``delay_s``; ``error`` is why the last one ended."""
+
+    attempt: int
+    attempts: int
+    delay_s: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected(Event):
+    """A new connection is live (before its :class:`SessionStarted`); the conversation goes on."""
+
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectGaveUp(Event):
+    """No more automatic tries; ``Session.reconnect_now()`` tries again, ``close()`` ends."""
+
+    why: str

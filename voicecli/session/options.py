@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicecli.session.reconnect import ReconnectSettings
+
 ToolHandler = Callable[[Mapping[str, Any]], Any]
 
 
@@ -26,3 +28,4 @@ class SessionOptions:
     recorder: Any = None  # voicecli.audio.recorder.Recorder, or None
     audio_output: bool = True
     audio_input: bool = True
+    reconnect: ReconnectSettings | None = None  # None: a lost connection ends the session

@@ -16,7 +16,11 @@ provider sends a reply's pieces in:
 - user turns: streaming deltas rewrite the open user turn, a final settles it, typed text
   is a turn of its own (a provider's echo of it as a transcript is not a second turn);
 - an interruption marks the agent turn it cut; the provider's truncated text or
-  correction, or else the share of audio heard (:class:`PlaybackFlushed`), edits it.
+  correction, or else the share of audio heard (:class:`PlaybackFlushed`), edits it;
+- a lost connection (:class:`ConnectionLost`) settles the agent's turns and marks the reply
+  it cut as interrupted; the provider's turn identities start again on the next connection,
+  so they are keyed per connection ("epoch") and never land on an older turn;
+  :class:`Reconnected` adds a "reconnected" marker turn.
 
 :class:`TranscriptLog` appends each settled turn to a JSONL file as it happens, so a crash
 loses nothing said, and writes it again (``"revision": true``) when it changes later;
@@ -47,7 +51,7 @@ from voicecli.protocol.events import (
     TranscriptFinal,
 )
 from voicecli.secrets import redact
-from voicecli.session.events import PlaybackFlushed, SessionClosed, TextSent
+from voicecli.session.events import ConnectionLost, PlaybackFlushed, Reconnected, SessionClosed, TextSent
 
 TurnKind = Literal["speech", "typed", "reasoning", "tool", "error", "notice"]
 AGENT_KINDS: tuple[TurnKind, ...] = ("speech", "reasoning")
@@ -81,8 +85,9 @@ class Transcript:
         self.turns: list[Turn] = []
         self.session_id: str | None = None
         self.conversation_id: str | None = None
-        self._by_key: dict[tuple[int, str], Turn] = {}  # (provider turn, kind) -> turn
-        self._key_of: dict[int, int] = {}  # turn index -> provider turn
+        self._epoch = 0  # connections so far: provider turn ids restart on each
+        self._by_key: dict[tuple[tuple[int, int], str], Turn] = {}  # ((epoch, provider turn), kind) -> turn
+        self._key_of: dict[int, tuple[int, int]] = {}  # turn index -> (epoch, provider turn)
         self._cut: Turn | None = None  # the agent turn the last interruption cut
 
     # ---- what is shown -----------------------------------------------------------------------
@@ -152,6 +157,11 @@ class Transcript:
             return [self._new("system", f"error {event.code}: {event.message}", "error", final=True)]
         if isinstance(event, SessionEnded) and event.error:
             return [self._new("system", event.error, "error", final=True)]
+        if isinstance(event, ConnectionLost):
+            return self._lost(event.mid_reply)
+        if isinstance(event, Reconnected):
+            self._cut = None
+            return [self._new("system", "reconnected", "notice", final=True)]
         if isinstance(event, SessionClosed):
             for turn in self.turns:
                 turn.final = True
@@ -172,8 +182,9 @@ class Transcript:
                 return self.turns[pos + 1:]
         return self.turns
 
-    def _agent(self, key: int | None, kind: TurnKind) -> Turn:
-        """The agent turn of ``kind`` that provider turn ``key`` belongs to."""
+    def _agent(self, turn_id: int | None, kind: TurnKind) -> Turn:
+        """The agent turn of ``kind`` that provider turn ``turn_id`` belongs to."""
+        key = None if turn_id is None else (self._epoch, turn_id)
         if key is not None and (key, kind) in self._by_key:
             return self._by_key[(key, kind)]
         in_progress = next((t for t in reversed(self._since_user())
@@ -217,8 +228,8 @@ class Transcript:
         turn.final = True
         return [turn]
 
-    def _interrupt(self, key: int | None) -> list[Turn]:
-        turn: Turn | None = self._by_key.get((key, "speech")) if key is not None else None
+    def _interrupt(self, turn_id: int | None) -> list[Turn]:
+        turn = self._by_key.get(((self._epoch, turn_id), "speech")) if turn_id is not None else None
         if turn is None:
             turn = next((t for t in reversed(self.turns) if t.role == "agent" and t.kind == "speech"), None)
         if turn is None or turn.interrupted:
@@ -227,12 +238,26 @@ class Transcript:
         self._cut = turn
         return [turn]
 
-    def _corrected(self, key: int | None) -> Turn | None:
-        if key is not None and (key, "speech") in self._by_key:
-            return self._by_key[(key, "speech")]
+    def _corrected(self, turn_id: int | None) -> Turn | None:
+        key = ((self._epoch, turn_id), "speech")
+        if turn_id is not None and key in self._by_key:
+            return self._by_key[key]
         if self._cut is not None:
             return self._cut
         return next((t for t in reversed(self.turns) if t.role == "agent" and t.kind == "speech"), None)
+
+    def _lost(self, mid_reply: bool) -> list[Turn]:
+        """The connection is gone: its agent turns are over, the reply it cut is interrupted."""
+        self._epoch += 1
+        agent = [t for t in self._since_user() if t.role == "agent" and t.kind in AGENT_KINDS]
+        cut = next((t for t in reversed(agent) if t.kind == "speech"), None) if mid_reply else None
+        if cut is not None and not cut.interrupted:
+            cut.interrupted = True
+            self._cut = cut
+        changed = [t for t in agent if not t.final or t is cut]
+        for turn in changed:
+            turn.final = True
+        return changed
 
     def _truncate(self, heard_s: float) -> list[Turn]:
         """Cut the interrupted agent turn to about what was heard, when the provider

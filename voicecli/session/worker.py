@@ -7,8 +7,11 @@ Tasks, all on one asyncio loop:
 - mic: capture frames (20 ms, session rate) → ``SendAudio`` → socket, gated by mute/PTT;
 - meters: throttled mic and agent levels.
 
-The first task to finish ends the session; the others are cancelled, the streams and
-the socket closed. ``run()`` returns the final :class:`SessionClosed` (also emitted).
+The first task to finish ends the connection; the others are cancelled, the socket closed.
+Without ``options.reconnect`` that ends the session: the streams are closed and ``run()``
+returns the final :class:`SessionClosed` (also emitted). With it, :mod:`voicecli.session.redial`
+retries failed connections (``connection()``, a fresh adapter each) on the same event stream;
+the audio devices stay open, and mic frames are dropped until the new connection is ready.
 """
 
 from __future__ import annotations
@@ -51,8 +54,10 @@ from voicecli.protocol.events import (
 from voicecli.secrets import redact
 from voicecli.session.audio_link import AudioLink
 from voicecli.session.ending import closed_from_end, merge_end
-from voicecli.session.events import Connected, Connecting, Mark, SessionClosed, TextSent, TurnLatency
+from voicecli.session.events import Connected, Connecting, Mark, Reconnected, SessionClosed, TextSent, TurnLatency
 from voicecli.session.options import SessionOptions
+from voicecli.session.reconnect import Failure
+from voicecli.session.redial import ConnectionOutcome, Redialer
 from voicecli.transport import Connection, ConnectionEnded, HandshakeRejected, http_request
 from voicecli.transport import connect as ws_connect
 
@@ -60,6 +65,8 @@ log = logging.getLogger("voicecli.session")
 
 Connector = Callable[..., Awaitable[Connection]]
 HttpCaller = Callable[[HttpRequest], Awaitable[tuple[int, bytes]]]
+AdapterFactory = Callable[[], Adapter]
+RECENT_AUDIO_S = 1.0  # agent audio this recent: a reply was streaming (dialects with no talk events)
 
 
 class Session:
@@ -67,8 +74,10 @@ class Session:
 
     def __init__(self, adapter: Adapter, audio: AudioBackend | None = None,
                  options: SessionOptions | None = None, *, connector: Connector = ws_connect,
-                 http: HttpCaller = http_request) -> None:
+                 http: HttpCaller = http_request, adapter_factory: AdapterFactory | None = None) -> None:
         self.adapter = adapter
+        # a reconnect needs a fresh adapter (new token, new signed URL, new turn ids)
+        self.adapter_factory: AdapterFactory = adapter_factory or (lambda: type(adapter)(adapter.config))
         self.audio = audio
         self.options = options or SessionOptions()
         self._connector = connector
@@ -79,6 +88,13 @@ class Session:
         self.link = AudioLink(audio, self.options, self._emit)
         self._started = asyncio.Event()
         self._closing = False
+        self.close_requested = asyncio.Event()
+        self.redial_now = asyncio.Event()  # /reconnect: skip the wait, try now
+        self.redial_attempt = 0  # the reconnect try in progress (0: the first connection)
+        self.reconnecting_off = False
+        self._audio_formats: tuple[AudioFormat, AudioFormat] | None = None
+        self._talk_events = False  # the dialect says when the agent talks
+        self._last_audio_at = -RECENT_AUDIO_S
         self._ended: SessionEnded | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._mic_task: asyncio.Task[None] | None = None
@@ -125,8 +141,26 @@ class Session:
         self._emit(Mark(label))
 
     def close(self) -> None:
-        """End the session cleanly (the provider's close message, then the socket)."""
+        """End the session cleanly (the provider's close message, then the socket); while
+        reconnecting, end it at once."""
+        self.close_requested.set()
         self.submit(Close())
+
+    def reconnect_now(self) -> bool:
+        """Reconnect now (during a wait, or after giving up); False when there is nothing to do."""
+        if self.live or self.closed is not None or self.options.reconnect is None:
+            return False
+        self.redial_now.set()
+        return True
+
+    def stop_reconnecting(self) -> None:
+        """From now on a lost connection ends the session (smoke, once its first turn starts)."""
+        self.reconnecting_off = True
+
+    @property
+    def live(self) -> bool:
+        """Connected, and the provider said it is ready."""
+        return self._conn is not None and self._started.is_set()
 
     def set_muted(self, muted: bool) -> None:
         """Muted: the mic keeps streaming silence, so the provider's VAD sees no gap."""
@@ -163,7 +197,8 @@ class Session:
         expected failures: they come back as ``SessionClosed(error=..., exit_code=...)``."""
         self.t_start = time.monotonic()
         try:
-            closed = await self._run()
+            reconnect = self.options.reconnect
+            closed = await (self._run() if reconnect is None else Redialer(self, reconnect).run())
         except VoicecliError as exc:
             closed = SessionClosed(reason=exc.kind, error=redact(str(exc)), exit_code=exc.exit_code)
         except Exception as exc:  # noqa: BLE001 - reported as one line, never a traceback
@@ -182,6 +217,39 @@ class Session:
         return closed
 
     # ---- the run ---------------------------------------------------------------------------
+
+    async def connection(self) -> ConnectionOutcome:
+        """One connection from the handshake to its end, for the reconnect loop: the socket
+        is closed after it, the audio devices and the mic task are kept."""
+        if self.redial_attempt:
+            self.adapter = self.adapter_factory()
+            while not self._commands.empty():  # meant for the lost connection
+                self._commands.get_nowait()
+        self._reset_connection()
+        try:
+            closed = await self._run()
+            failure = Failure.from_end(self._ended) if closed.error else \
+                Failure(closed.reason, retryable=False, clean=True)
+        except VoicecliError as exc:
+            closed = SessionClosed(reason=exc.kind, error=redact(str(exc)), exit_code=exc.exit_code)
+            failure = Failure.from_error(exc)
+        finally:
+            mid_reply = self._mid_reply()
+            await self._close_connection()
+        return ConnectionOutcome(closed, failure, self._started.is_set(), mid_reply)
+
+    def _reset_connection(self) -> None:
+        self.t_start = time.monotonic()
+        self.connect_ms = self.ready_ms = None
+        self._started.clear()
+        self._ended = None
+        self.agent_talking = False
+        self._turn_end = None
+
+    def _mid_reply(self) -> bool:
+        if self._talk_events:
+            return self.agent_talking
+        return self.link.busy or time.monotonic() - self._last_audio_at < RECENT_AUDIO_S
 
     async def _run(self) -> SessionClosed:
         while (request := self.adapter.prepare()) is not None:
@@ -262,14 +330,17 @@ class Session:
                 return
 
     async def _send_frame(self, frame: Frame) -> None:
-        assert self._conn is not None
         async with self._send_lock:
+            if self._conn is None:
+                raise ConnectionEnded(None, "not connected")
             await self._conn.send(frame)
 
     # ---- events ----------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
         self._events.put_nowait(event)
+
+    emit = _emit  # for the reconnect loop
 
     async def _handle(self, event: Event) -> None:
         if isinstance(event, Ping):
@@ -281,7 +352,7 @@ class Session:
         elif isinstance(event, AgentAudio):
             event = self._on_audio(event)
         elif isinstance(event, AgentStartedTalking):
-            self.agent_talking = True
+            self.agent_talking = self._talk_events = True
             self.link.agent_turn_started()
         elif isinstance(event, AgentStoppedTalking):
             self.agent_talking = False
@@ -297,16 +368,21 @@ class Session:
         self._emit(event)
 
     async def _on_started(self, event: SessionStarted) -> None:
+        if self.redial_attempt and self.session_started is not None:
+            self._emit(Reconnected(self.redial_attempt))
         self.session_started = event
         self.ready_ms = (time.monotonic() - self.t_start) * 1000
+        formats = (event.input_format, event.output_format)
+        if formats != self._audio_formats:  # devices stay open across connections at the same rates
+            await self._close_audio(keep_recorder=True)
+            await self._open_audio(event)
+        self._audio_formats = formats
         self._started.set()
-        await self._open_audio(event)
 
     async def _open_audio(self, event: SessionStarted) -> None:
         await self.link.open(event)
         if self.link.capture is not None:
             self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
-            self._tasks.append(self._mic_task)
 
     def _on_audio(self, event: AgentAudio) -> AgentAudio:
         """Play the chunk; returns it as the PCM16 that was played (encoded chunks are
@@ -316,6 +392,7 @@ class Session:
             return event
         pcm, rate = decoded
         self.agent_audio_s += len(pcm) / 2 / rate
+        self._last_audio_at = time.monotonic()
         if self._turn_end is not None:
             started, source = self._turn_end
             self._turn_end = None
@@ -343,17 +420,22 @@ class Session:
     # ---- mic and meters --------------------------------------------------------------------
 
     async def _mic_loop(self, capture: CaptureStream) -> None:
-        caps = self.adapter.capabilities
         was_finished = False
         self._vad = self._new_vad(capture.rate)
         try:
             async for frame in capture.frames():
+                if not self.live:
+                    continue  # between connections: no audio before the provider is ready
+                caps = self.adapter.capabilities
                 now = time.monotonic()
                 frame, silenced = self.link.gate(frame, self.mic_open, now)
                 self.silence_frames_sent += silenced
                 await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt)
-                for out in self.adapter.encode(SendAudio(frame)):
-                    await self._send_frame(out)
+                try:
+                    for out in self.adapter.encode(SendAudio(frame)):
+                        await self._send_frame(out)
+                except ConnectionEnded:
+                    continue  # the receive loop reports the end; the mic stays open
                 self.frames_sent += 1
                 if self.options.recorder is not None:
                     self.options.recorder.mic(frame, capture.rate)
@@ -395,12 +477,31 @@ class Session:
                 self._emit(levels)
 
     async def _teardown(self) -> None:
+        await self._close_connection()
+        await self._close_audio(keep_recorder=False)
+
+    async def _close_connection(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        await self.link.close()
-        if self._conn is not None:
-            await self._conn.close()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def _close_audio(self, keep_recorder: bool) -> None:
+        mic, self._mic_task = self._mic_task, None
+        if mic is not None:
+            mic.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await mic
+        if not keep_recorder:
+            await self.link.close()
+            return
+        for stream in (self.link.capture, self.link.playback):  # other rates: reopen, same recorder
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    await stream.close()
+        self.link.capture = self.link.playback = None

@@ -1,6 +1,7 @@
 """The ``voicecli talk`` app. The session runs in a Textual worker; each session event
 becomes a :class:`VoiceApp.SessionEvent` message whose handler sets widget reactives.
-Nothing here waits on audio or the network."""
+Nothing here waits on audio or the network. A lost connection is reconnected by the session
+itself (:mod:`voicecli.tui.reconnecting` words it); typed text waits for the new connection."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkS
 from voicecli.tui.commands import SlashError, parse_slash, unescape
 from voicecli.tui.conversation import Conversation
 from voicecli.tui.ptt import PttMode, PushToTalk
+from voicecli.tui.reconnecting import ReconnectView
 from voicecli.tui.slash import run_slash
 from voicecli.tui.widgets.controls import MuteButton
 from voicecli.tui.widgets.help import HelpScreen
@@ -86,6 +88,7 @@ class VoiceApp(QuietCrashApp[int]):
         self.ptt = PushToTalk(settings.ptt)
         self.live: LiveSession | None = None
         self.started = False
+        self.reconnect = ReconnectView()
         self.closed: SessionClosed | None = None
         self.failure: SessionClosed | None = None  # a handshake failure: the CLI prints it
         self._leaving = False
@@ -179,13 +182,17 @@ class VoiceApp(QuietCrashApp[int]):
         self._show(event)
         self.status_bar.apply(event)
         self.talking_indicator.apply(event)
+        line = self.reconnect.apply(event)
+        if line is not None:
+            self.notice(*line)
         if isinstance(event, Levels):
             self.mic_meter.set_level(event.mic_db)
             self.agent_meter.set_level(event.agent_db)
         elif isinstance(event, SessionStarted):
+            if not self.started:  # a reconnect shows its marker in the conversation instead
+                self.notice("connected: speak or type a message · F1 for keys and commands")
             self.started = True
             self._open_log()
-            self.notice("connected: speak or type a message · F1 for keys and commands")
         elif isinstance(event, AudioStatus):
             if event.input is None:
                 self.mic_meter.state = "no mic"
@@ -266,6 +273,9 @@ class VoiceApp(QuietCrashApp[int]):
             return
         session.submit(SendText(text))
 
+    def reconnect_now(self) -> None:
+        self.notice(*self.reconnect.request(self.live.session if self.live else None, self.closed is not None))
+
     def notice(self, text: str, level: str = "info") -> None:
         self.transcript_view.notice(text, level)
 
@@ -273,6 +283,9 @@ class VoiceApp(QuietCrashApp[int]):
         """The live session, or None (with a notice) when there is none to talk to."""
         if self.live is None or self.closed is not None:
             self.notice("not connected" if self.closed is None else "the session has ended", "warning")
+            return None
+        if self.reconnect.active:
+            self.notice("not connected: reconnecting (/reconnect to try now)", "warning")
             return None
         return self.live.session
 

@@ -12,6 +12,7 @@ SLASH_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("PATH", "save the conversation so far as Markdown"),
     "context": ("TEXT", "send background context to the agent (where the provider takes it)"),
     "interrupt": ("", "stop the agent's current reply"),
+    "reconnect": ("", "reconnect now (while reconnecting, or after it gave up)"),
     "help": ("", "show the keys and commands"),
     "quit": ("", "end the session and leave"),
 }

@@ -29,6 +29,8 @@ class SlashHost(Protocol):
 
     def action_interrupt(self) -> None: ...
 
+    def reconnect_now(self) -> None: ...
+
     def action_help(self) -> None: ...
 
     def action_quit_session(self) -> None: ...
@@ -51,6 +53,8 @@ def run_slash(host: SlashHost, command: SlashCommand) -> None:
         context(host, arg)
     elif name == "interrupt":
         host.action_interrupt()
+    elif name == "reconnect":
+        host.reconnect_now()
     elif name == "help":
         host.action_help()
     elif name == "quit":

@@ -1,4 +1,5 @@
-"""The status bar: provider, agent, connection state, rate, PTT mode, latencies."""
+"""The status bar: provider, agent, connection state (reconnecting: the wait and the
+attempt), rate, PTT mode, latencies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,24 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from voicecli.protocol.events import ErrorEvent, Event, Ping, SessionEnded, SessionStarted
-from voicecli.session.events import AudioStatus, Connected, Connecting, TurnLatency
+from voicecli.session.events import (
+    AudioStatus,
+    Connected,
+    Connecting,
+    ConnectionLost,
+    ReconnectGaveUp,
+    Reconnecting,
+    TurnLatency,
+)
+
+
+def seconds(value: float) -> str:
+    """A wait as people say it: "2 s", "0.5 s"."""
+    return f"{value:.0f} s" if value >= 1 else f"{value:.2g} s"
+
+
+def reconnecting(event: Reconnecting) -> str:
+    return f"reconnecting in {seconds(event.delay_s)}… attempt {event.attempt}/{event.attempts}"
 
 
 def _khz(rate: int | None) -> str:
@@ -62,7 +80,7 @@ class StatusBar(Widget):
         elif isinstance(event, Connected):
             self.state = "connected"
         elif isinstance(event, SessionStarted):
-            self.state = "live"
+            self.state, self.failed = "live", False
             self.rate = event.input_format.sample_rate
         elif isinstance(event, AudioStatus) and (event.input_rate or event.output_rate):
             self.rate = event.input_rate or event.output_rate
@@ -71,6 +89,12 @@ class StatusBar(Widget):
         elif isinstance(event, SessionEnded):
             self.state = f"ended: {event.reason}"
             self.failed = bool(event.error)
+        elif isinstance(event, ConnectionLost):
+            self.state, self.failed = "connection lost", True
+        elif isinstance(event, Reconnecting):
+            self.state, self.failed = reconnecting(event), False
+        elif isinstance(event, ReconnectGaveUp):
+            self.state, self.failed = "disconnected: /reconnect to retry", True
 
     def watch_failed(self, failed: bool) -> None:
         self.set_class(failed, "-failed")
