@@ -230,7 +230,10 @@ def test_elevenlabs_reply_text_before_its_audio_stays_below_the_question() -> No
     check(transcript, boundaries, exchanges, vo.expected_reply, vo.expected_audio_s)
 
 
-def test_voiceagent_trailing_chunks_after_the_next_typed_message_stay_on_their_reply() -> None:
+def test_voiceagent_message_typed_while_trailing_audio_plays_cuts_that_reply_in_place() -> None:
+    """A new ``transcript`` cuts the SDK server's reply (its queue is cleared), so the client
+    stops it too: the chunk still in flight is not played, and the reply stays on its turn,
+    above the new message, marked interrupted."""
     adapter = VoiceAgentAdapter(DialectConfig(url="http://127.0.0.1:9", options={
         "output_format": "pcm", "output_rate": vo.RATE}))
     script = vo.Script()
@@ -248,9 +251,9 @@ def test_voiceagent_trailing_chunks_after_the_next_typed_message_stay_on_their_r
     script.server({"type": "stream_start"})
     script.server({"type": "response_complete", "text": "r1 second", "toolCalls": [], "toolResults": []})
     transcript, boundaries = run(converse(adapter, [], script))
-    assert [(t.role, t.text, round(t.audio_s, 2)) for t in transcript.visible] == [
-        ("user", "q0 question", 0.0), ("agent", "r0 first", 0.08), ("user", "q1 question", 0.0),
-        ("agent", "r1 second", 0.0)]
+    assert [(t.role, t.text, round(t.audio_s, 2), t.interrupted) for t in transcript.visible] == [
+        ("user", "q0 question", 0.0, False), ("agent", "r0 first", 0.04, True), ("user", "q1 question", 0.0, False),
+        ("agent", "r1 second", 0.0, False)]
     assert boundaries == [0, 2]
 
 

@@ -219,3 +219,40 @@ async def test_half_duplex_mutes_the_mic_while_the_agent_is_heard() -> None:
     first_loud = loud.index(True)
     assert first_loud >= 20  # 400 ms of agent audio + 100 ms tail = at least 25 silent 20 ms frames
     assert sum(loud) >= 20  # and the mic is live again afterwards
+
+
+async def test_the_users_interrupt_stops_the_reply_until_the_agents_next_turn() -> None:
+    """Atoms has no client interrupt message: the server goes on sending the reply, so the
+    client drops the rest of that turn's audio itself, reports the cut in order
+    (Interruption, then PlaybackFlushed), and plays the agent's next turn."""
+    from voicecli.protocol.commands import Interrupt
+
+    conn = FakeConnection()
+    backend = ScriptedBackend()
+    session = make_session(conn, backend)
+    conn.server(created())
+    run = asyncio.create_task(session.run())
+    events = asyncio.create_task(collect(session))
+    assert await session.wait_started(2)
+    conn.server({"type": "agent_start_talking"})
+    conn.server(audio_delta(1000))
+    await asyncio.sleep(0.1)
+    session.submit(Interrupt("user"))  # F4 or /interrupt
+    assert backend.playback is not None and backend.playback.buffered_seconds == 0
+    conn.server(audio_delta(500))  # the same reply goes on arriving: not played
+    conn.server({"type": "agent_stop_talking"})
+    conn.server({"type": "agent_start_talking"})
+    conn.server(audio_delta(300))  # the next turn plays
+    await asyncio.sleep(0.1)
+    assert 0.1 < backend.playback.buffered_seconds <= 0.3  # only the next turn (0.3 s) was queued
+    session.close()
+    await asyncio.wait_for(run, 5)
+    seen = await events
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds.index("Interruption") + 1 == kinds.index("PlaybackFlushed")
+    (cut,) = [e for e in seen if isinstance(e, Interruption)]
+    assert cut.reason == "user" and cut.turn == 1
+    played = [e for e in seen if isinstance(e, AgentAudio)]
+    assert [e.turn for e in played] == [1, 2]
+    # no interrupt message on this wire: only the mic stream and the close
+    assert [t for t in conn.sent_types() if t != "input_audio_buffer.append"] == ["session.close"]

@@ -136,6 +136,8 @@ class AudioOut(AgentOutput):
     turn: int
     seq: int
     text: str | None = None  # the sentence this audio speaks (VoiceAgent chunks carry it)
+    offset: int = 0  # where this chunk starts in the sentence's audio (bytes)
+    length: int = 0  # the sentence's whole audio (bytes; 0: not a sentence's audio)
 
 
 @dataclass(frozen=True, slots=True)

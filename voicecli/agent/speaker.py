@@ -246,7 +246,7 @@ class Speaker:
     async def _play(self, turn: int, pcm: bytes, sentence: str | None, words: list[str],
                     prefix: str = "") -> None:
         if not self.paced:  # the whole piece at once, as fast as it was made
-            self._emit(AudioOut(pcm, turn, self._seq, text=sentence))
+            self._emit(AudioOut(pcm, turn, self._seq, text=sentence, length=len(pcm) if sentence else 0))
             self._seq += 1
             if words:
                 self._reveal(turn, prefix, words, len(words))
@@ -262,7 +262,8 @@ class Speaker:
             elif self._next_at > now:
                 await asyncio.sleep(self._next_at - now)
             self._next_at += len(chunk) / 2 / self.rate
-            self._emit(AudioOut(chunk, turn, self._seq, text=sentence))
+            self._emit(AudioOut(chunk, turn, self._seq, text=sentence, offset=offset,
+                                length=total if sentence else 0))
             self._seq += 1
             if words:
                 end = offset + len(chunk)

@@ -51,6 +51,16 @@ def parse_format(value: Any) -> AudioFormat:
     raise ValueError(f"unsupported audio format: {value!r}")
 
 
+def spoken_chars(alignment: Any) -> str | None:
+    """The characters an audio chunk speaks, from its ``alignment`` (None without one)."""
+    if not isinstance(alignment, dict):
+        return None
+    chars = alignment.get("chars")
+    if not isinstance(chars, list) or not all(isinstance(c, str) for c in chars):
+        return None
+    return "".join(chars)
+
+
 def int_or_none(value: Any) -> int | None:
     if value is None or isinstance(value, bool):
         return None
@@ -95,9 +105,9 @@ class ConvaiAdapter(JsonAdapter):
         return [SessionStarted(input_format=in_fmt, output_format=out_fmt,
                                conversation_id=conversation_id, details=details)]
 
-    def _agent_audio(self, data: bytes, event_id: int | None) -> AgentAudio | None:
-        """The decoded payload of an ``audio`` message as PCM16, or None when an
-        interruption made it stale."""
+    def _agent_audio(self, data: bytes, event_id: int | None, spoken: str | None = None) -> AgentAudio | None:
+        """The decoded payload of an ``audio`` message as PCM16 (``spoken``: the characters
+        it speaks, from its alignment), or None when an interruption made it stale."""
         if (event_id is not None and self._last_interrupt_id is not None
                 and event_id <= self._last_interrupt_id):
             self.dropped_audio_events += 1
@@ -105,7 +115,7 @@ class ConvaiAdapter(JsonAdapter):
         fmt = self.output_format
         if fmt.encoding == "ulaw":
             data, fmt = ulaw.decode(data), AudioFormat("pcm16", fmt.sample_rate)
-        return AgentAudio(data=data, format=fmt, event_id=event_id, turn=event_id)
+        return AgentAudio(data=data, format=fmt, event_id=event_id, turn=event_id, text=spoken)
 
     def _interruption(self, event_id: int | None) -> list[Event]:
         if event_id is not None:  # without an id: the session flushes, nothing is dropped

@@ -23,6 +23,9 @@ message (overrides, ``user_id``, ``custom_llm_extra_body``; see
 
 ``DialectConfig.variables`` become ``dynamic_variables``.
 
+An ``audio`` message's ``alignment`` (the characters it speaks) is kept as the event's
+``text``, so a cut reply's transcript can be cut where it was heard.
+
 Interruption follows the Python SDK: after ``interruption{event_id: N}`` every
 ``audio`` whose ``event_id <= N`` is dropped.
 
@@ -64,7 +67,7 @@ from voicecli.protocol.commands import (
     SendToolResult,
     UserActivity,
 )
-from voicecli.protocol.convai import ConvaiAdapter, int_or_none
+from voicecli.protocol.convai import ConvaiAdapter, int_or_none, spoken_chars
 from voicecli.protocol.convai import parse_format as parse_format  # re-exported
 from voicecli.protocol.elevenlabs_initiation import initiation_message
 from voicecli.protocol.events import (
@@ -205,7 +208,8 @@ class ElevenLabsAdapter(ConvaiAdapter):
         if kind == "audio":
             ev = m["audio_event"]
             event_id = int_or_none(ev.get("event_id"))
-            audio = self._agent_audio(base64.b64decode(ev["audio_base_64"], validate=True), event_id)
+            audio = self._agent_audio(base64.b64decode(ev["audio_base_64"], validate=True), event_id,
+                                      spoken_chars(ev.get("alignment")))
             return [audio] if audio is not None else []
         if kind == "ping":
             ev = m["ping_event"]

@@ -61,7 +61,9 @@ class Authenticated(Event):
 @dataclass(frozen=True, slots=True)
 class AgentAudio(Event):
     """A chunk of agent audio. ``data`` is raw PCM16 for pcm formats (µ-law is decoded
-    by the adapter), or one standalone encoded file (mp3/opus/wav) otherwise."""
+    by the adapter), or one standalone encoded file (mp3/opus/wav) otherwise. ``text``
+    is what the chunk speaks, where the provider says (ElevenLabs' alignment characters,
+    spaces included; a VoiceAgent chunk's sentence group, after a space)."""
 
     data: bytes
     format: AudioFormat

@@ -297,8 +297,9 @@ class VoiceAgentAdapter(JsonAdapter):
         rate = self.output_format.sample_rate
         fmt = AudioFormat(encoding, rate)
         text = m.get("text")
-        return AgentAudio(data=data, format=fmt, chunk_id=chunk_id,
-                          text=text if isinstance(text, str) else None, turn=turn)
+        # the sentence group it speaks; groups are joined by a space in what was heard
+        spoken = " " + text.strip() if isinstance(text, str) and text.strip() else None
+        return AgentAudio(data=data, format=fmt, chunk_id=chunk_id, text=spoken, turn=turn)
 
     def _reorder(self, audio: AgentAudio) -> list[Event]:
         cid = cast(int, audio.chunk_id)

@@ -86,8 +86,10 @@ class AudioLink:
             self.playback.write(pcm, rate)
 
     def agent_turn_started(self) -> None:
+        """A new agent turn: its audio starts after what is queued now (``heard_s`` of a
+        flush counts from there)."""
         if self.playback is not None:
-            self._turn_start_played = self.playback.played_seconds
+            self._turn_start_played = self.playback.played_seconds + self.playback.buffered_seconds
 
     def flush(self) -> None:
         """Barge-in: drop queued agent audio so the next callback is silent."""

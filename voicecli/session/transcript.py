@@ -89,6 +89,9 @@ class Transcript:
         self._by_key: dict[tuple[tuple[int, int], str], Turn] = {}  # ((epoch, provider turn), kind) -> turn
         self._key_of: dict[int, tuple[int, int]] = {}  # turn index -> (epoch, provider turn)
         self._cut: Turn | None = None  # the agent turn the last interruption cut
+        self._cut_text = ""  # its text when it was cut (what a truncation shortens)
+        # turn index -> (seconds, text) of each audio chunk that said what it speaks
+        self._spoken: dict[int, list[tuple[float, str]]] = {}
 
     # ---- what is shown -----------------------------------------------------------------------
 
@@ -140,7 +143,10 @@ class Transcript:
         if isinstance(event, AgentAudio):
             turn = self._agent(event.turn, "speech")
             if event.format.is_pcm and event.format.sample_rate:
-                turn.audio_s += len(event.data) / 2 / event.format.sample_rate
+                seconds = len(event.data) / 2 / event.format.sample_rate
+                turn.audio_s += seconds
+                if event.text is not None:
+                    self._spoken.setdefault(turn.index, []).append((seconds, event.text))
             return []  # audio is not shown; the turn is logged with its text
         if isinstance(event, Interruption):
             return self._interrupt(event.turn)
@@ -234,9 +240,12 @@ class Transcript:
             turn = next((t for t in reversed(self.turns) if t.role == "agent" and t.kind == "speech"), None)
         if turn is None or turn.interrupted:
             return []
-        turn.interrupted = True
-        self._cut = turn
+        self._mark_cut(turn)
         return [turn]
+
+    def _mark_cut(self, turn: Turn) -> None:
+        turn.interrupted = True
+        self._cut, self._cut_text = turn, turn.text
 
     def _corrected(self, turn_id: int | None) -> Turn | None:
         key = ((self._epoch, turn_id), "speech")
@@ -252,8 +261,7 @@ class Transcript:
         agent = [t for t in self._since_user() if t.role == "agent" and t.kind in AGENT_KINDS]
         cut = next((t for t in reversed(agent) if t.kind == "speech"), None) if mid_reply else None
         if cut is not None and not cut.interrupted:
-            cut.interrupted = True
-            self._cut = cut
+            self._mark_cut(cut)
         changed = [t for t in agent if not t.final or t is cut]
         for turn in changed:
             turn.final = True
@@ -263,15 +271,43 @@ class Transcript:
         """Cut the interrupted agent turn to about what was heard, when the provider
         sends no truncated text of its own (it may still replace it later)."""
         turn = self._cut
-        if turn is None or turn.audio_s <= 0 or not turn.text:
-            return []
+        if turn is None or turn.audio_s <= 0 or not self._cut_text or turn.text != self._cut_text:
+            return []  # nothing to go by, or already cut (by the provider's text or an estimate)
+        spoken = self._spoken.get(turn.index)
+        heard = _heard(spoken, heard_s) if spoken else None
+        if heard is not None:
+            if len(heard) >= len(self._cut_text.strip()):
+                return []
+            turn.text = heard + " …"
+            return [turn]
+        # no timings: the share of the audio received that was played
         fraction = min(1.0, heard_s / turn.audio_s)
         if fraction >= 0.98:
             return []
-        words = turn.text.split()
+        words = self._cut_text.split()
         keep = math.ceil(len(words) * fraction)  # the word being spoken was partly heard
         turn.text = " ".join(words[:keep]) + (" …" if keep < len(words) else "")
         return [turn]
+
+
+def _heard(spoken: list[tuple[float, str]], heard_s: float) -> str:
+    """What the chunks said in their first ``heard_s`` seconds, to the end of the word
+    being spoken (it was partly heard)."""
+    said = ""
+    elapsed = 0.0
+    for seconds, text in spoken:
+        if elapsed + seconds <= heard_s:
+            said += text
+            elapsed += seconds
+            continue
+        share = max(0.0, heard_s - elapsed) / seconds if seconds > 0 else 0.0
+        cut = math.ceil(len(text) * share)
+        said += text[:cut]
+        rest = text[cut:]
+        if said and not said[-1].isspace():
+            said += rest.split(" ", 1)[0]  # finish the word being spoken
+        break
+    return said.strip()
 
 
 class TranscriptLog:

@@ -94,6 +94,8 @@ class Session:
         self.reconnecting_off = False
         self._audio_formats: tuple[AudioFormat, AudioFormat] | None = None
         self._talk_events = False  # the dialect says when the agent talks
+        self._audio_turn: int | None = None  # the provider turn of the last agent audio played
+        self._cut_turn: int | None = None  # a reply the user cut: its audio is dropped
         self._last_audio_at = -RECENT_AUDIO_S
         self._ended: SessionEnded | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -128,13 +130,27 @@ class Session:
     def submit(self, command: Command) -> None:
         """Queue a command (text, commit, interrupt, close, ...). Never blocks."""
         if isinstance(command, SendText):
+            if self.adapter.capabilities.client_interrupt:
+                self._cut_reply("user_typing")  # the provider cuts its reply on new input too
             self._mark_turn_end("text")
             self._emit(TextSent(command.text))
         elif isinstance(command, CommitAudio):
             self._mark_turn_end("commit")
         elif isinstance(command, Interrupt):
-            self.link.flush()
+            self._cut_reply(command.reason or "client")
         self._commands.put_nowait(command)
+
+    def _cut_reply(self, reason: str) -> None:
+        """The user cut the agent's reply: stop it now (playback flushed) and drop the rest
+        of that reply's audio as it keeps arriving, until the provider's next agent turn.
+        Reported as an :class:`Interruption` (then :class:`PlaybackFlushed`), as a
+        provider's own interruption is."""
+        if not (self.agent_talking or self.link.busy):
+            return
+        self.agent_talking = False
+        self._cut_turn = self._audio_turn
+        self._emit(Interruption(reason=reason, turn=self._audio_turn))
+        self.link.flush()
 
     def mark(self, label: str) -> None:
         """Put a :class:`Mark` in the event stream, after every event already emitted."""
@@ -350,7 +366,10 @@ class Session:
         elif isinstance(event, SessionStarted):
             await self._on_started(event)
         elif isinstance(event, AgentAudio):
-            event = self._on_audio(event)
+            played = self._on_audio(event)
+            if played is None:
+                return  # the rest of a reply the user cut: not played, not reported
+            event = played
         elif isinstance(event, AgentStartedTalking):
             self.agent_talking = self._talk_events = True
             self.link.agent_turn_started()
@@ -358,7 +377,9 @@ class Session:
             self.agent_talking = False
         elif isinstance(event, Interruption):
             self.agent_talking = False
+            self._emit(event)  # before the flush's PlaybackFlushed: listeners know which turn was cut
             self.link.flush()
+            return
         elif isinstance(event, ToolCall) and event.client_side:
             await self._answer_tool(event)
         elif isinstance(event, SessionEnded):
@@ -384,9 +405,15 @@ class Session:
         if self.link.capture is not None:
             self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
 
-    def _on_audio(self, event: AgentAudio) -> AgentAudio:
+    def _on_audio(self, event: AgentAudio) -> AgentAudio | None:
         """Play the chunk; returns it as the PCM16 that was played (encoded chunks are
-        decoded once, here, so listeners count seconds the same way for every format)."""
+        decoded once, here, so listeners count seconds the same way for every format), or
+        None when it belongs to a reply the user cut."""
+        if event.turn is not None and event.turn == self._cut_turn:
+            return None
+        if event.turn != self._audio_turn:
+            self.link.agent_turn_started()  # a new reply's first audio
+        self._audio_turn, self._cut_turn = event.turn, None
         decoded = self.link.decode(event)
         if decoded is None:
             return event

@@ -56,6 +56,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from voicecli.agent.dialects import register, register_http
+from voicecli.agent.dialects._alignment import alignment
 from voicecli.agent.dialects._elevenlabs_auth import (
     CONVERSATION_PATH,
     SIGNED_URL_PATH,
@@ -132,6 +133,7 @@ class ElevenLabsShaped(ServerDialect):
     path: ClassVar[str] = CONVERSATION_PATH
 
     initial_ping_ms: int | None = None  # ping_ms until a round trip was measured
+    aligned = False  # audio events carry the characters they speak (``alignment``)
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.input_codec, self.input_rate = "pcm", 16000
@@ -146,6 +148,7 @@ class ElevenLabsShaped(ServerDialect):
         self.ping_ms: int | None = None  # the latest measured round trip
         self._pings: dict[int, float] = {}  # ping event_id -> when it was sent
         self._event_id = 0
+        self._sentences: dict[int, str | None] = {}  # turn -> the sentence its audio speaks now
         self._turn_ids: dict[int, int] = {}
         self._turn_text: dict[int, str] = {}
         self._interrupted: set[int] = set()
@@ -165,6 +168,14 @@ class ElevenLabsShaped(ServerDialect):
             self._event_id += 1
             self._turn_ids[turn] = self._event_id
         return self._turn_ids[turn]
+
+    def _alignment(self, output: AudioOut) -> dict[str, Any] | None:
+        if not output.text or not output.length:
+            return None
+        previous = self._sentences.get(output.turn)
+        self._sentences[output.turn] = output.text
+        lead = output.offset == 0 and previous is not None
+        return alignment(output.text, output.offset, output.length, len(output.pcm), self.output_rate, lead)
 
     def _audio_in(self, data: Any) -> list[UserInput | AgentOutput]:
         if not isinstance(data, str):
@@ -197,8 +208,12 @@ class ElevenLabsShaped(ServerDialect):
         if isinstance(output, AudioOut):
             if self.text_only:
                 return []
-            return [{"type": "audio", "audio_event": {
-                "audio_base_64": self._audio_out(output.pcm), "event_id": self._turn_id(output.turn)}}]
+            event: dict[str, Any] = {"audio_base_64": self._audio_out(output.pcm),
+                                     "event_id": self._turn_id(output.turn)}
+            timing = self._alignment(output) if self.aligned else None
+            if timing is not None:
+                event["alignment"] = timing
+            return [{"type": "audio", "audio_event": event}]
         if isinstance(output, TalkStart):
             self._turn_id(output.turn)
             return []
@@ -283,6 +298,7 @@ class ElevenLabsServer(ElevenLabsShaped):
     name: ClassVar[str] = "elevenlabs"
     path: ClassVar[str] = CONVERSATION_PATH
     initial_ping_ms = INITIAL_PING_MS
+    aligned = True
     client_tools = True  # the engine may ask this client to run a tool (client_tool_call)
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
