@@ -240,7 +240,9 @@ async def test_the_users_interrupt_stops_the_reply_until_the_agents_next_turn() 
     session.submit(Interrupt("user"))  # F4 or /interrupt
     assert backend.playback is not None and backend.playback.buffered_seconds == 0
     conn.server(audio_delta(500))  # the same reply goes on arriving: not played
+    conn.server({"type": "transcript.delta", "role": "assistant", "text": "I can tell you the time and"})
     conn.server({"type": "agent_stop_talking"})
+    conn.server({"type": "transcript", "role": "assistant", "text": "I can tell you the time and the date."})
     conn.server({"type": "agent_start_talking"})
     conn.server(audio_delta(300))  # the next turn plays
     await asyncio.sleep(0.1)
@@ -254,5 +256,6 @@ async def test_the_users_interrupt_stops_the_reply_until_the_agents_next_turn() 
     assert cut.reason == "user" and cut.turn == 1
     played = [e for e in seen if isinstance(e, AgentAudio)]
     assert [e.turn for e in played] == [1, 2]
+    assert not [e for e in seen if type(e).__name__.startswith("Transcript")]  # nor its words
     # no interrupt message on this wire: only the mic stream and the close
     assert [t for t in conn.sent_types() if t != "input_audio_buffer.append"] == ["session.close"]

@@ -49,7 +49,11 @@ from voicecli.protocol.events import (
     Ping,
     SessionEnded,
     SessionStarted,
+    TextDelta,
     ToolCall,
+    TranscriptCorrection,
+    TranscriptDelta,
+    TranscriptFinal,
 )
 from voicecli.secrets import redact
 from voicecli.session.audio_link import AudioLink
@@ -359,6 +363,8 @@ class Session:
     emit = _emit  # for the reconnect loop
 
     async def _handle(self, event: Event) -> None:
+        if self._of_cut_reply(event):
+            return  # the user stopped this reply: the rest of its text is not reported
         if isinstance(event, Ping):
             for frame in self.adapter.encode(Pong(event.event_id)):
                 with contextlib.suppress(ConnectionEnded):
@@ -404,6 +410,14 @@ class Session:
         await self.link.open(event)
         if self.link.capture is not None:
             self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
+
+    def _of_cut_reply(self, event: Event) -> bool:
+        """Agent text of the reply the user cut (the provider, not told, goes on with it)."""
+        if self._cut_turn is None or getattr(event, "turn", None) != self._cut_turn:
+            return False
+        if isinstance(event, (TranscriptDelta, TranscriptFinal)):
+            return event.role == "agent"
+        return isinstance(event, (TextDelta, TranscriptCorrection))
 
     def _on_audio(self, event: AgentAudio) -> AgentAudio | None:
         """Play the chunk; returns it as the PCM16 that was played (encoded chunks are
