@@ -19,8 +19,10 @@ def alignment(sentence: str, offset: int, length: int, chunk_bytes: int, rate: i
     that separates this sentence from the one before (at the chunk's start)."""
     if not sentence or length <= 0 or rate <= 0:
         return None
-    per_char = length / len(sentence)
-    first = int(-(-offset // per_char))  # the first character starting in this chunk
+    count = len(sentence)
+    per_char = length / count
+    # character i starts at i * length / count bytes: exact integer bounds, no rounding gaps
+    first = -(-offset * count // length)  # the first character starting in this chunk
     chars: list[str] = []
     starts: list[int] = []
     durations: list[int] = []
@@ -30,7 +32,7 @@ def alignment(sentence: str, offset: int, length: int, chunk_bytes: int, rate: i
         durations.append(0)
     char_ms = per_char / 2 / rate * 1000
     index = first
-    while index < len(sentence) and index * per_char < offset + chunk_bytes:
+    while index < count and index * length < (offset + chunk_bytes) * count:
         chars.append(sentence[index])
         starts.append(round((index * per_char - offset) / 2 / rate * 1000))
         durations.append(round(char_ms))
