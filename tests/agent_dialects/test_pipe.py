@@ -163,7 +163,7 @@ def test_voiceagent_pipe() -> None:
         "speech_stream_end"]
     events = to_client(client, frames)
     chunks = [e for e in events if isinstance(e, AgentAudio)]
-    assert [c.chunk_id for c in chunks] == [0, 1] and [c.text for c in chunks] == [one.strip(), two]
+    assert [c.chunk_id for c in chunks] == [0, 1] and [c.text for c in chunks] == [" " + one.strip(), " " + two]
     assert all(c.format.encoding == "wav" for c in chunks)
     assert TurnComplete(text=one + two, turn=1) in events
     assert any(isinstance(e, AgentStartedTalking) for e in events)
