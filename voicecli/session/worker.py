@@ -293,6 +293,8 @@ class Session:
         elif isinstance(event, SessionEnded):
             self._ended = event if self._ended is None else merge_end(self._ended, event)
         elif isinstance(event, ErrorEvent) and event.fatal and self._ended is None:
+            if event.code == "unsupported_format" and self.session_started is None:
+                raise ProtocolError(event.message)  # the session cannot start: end it now
             self._ended = SessionEnded(reason="error", error=f"{event.code}: {event.message}")
         self._emit(event)
 
