@@ -24,13 +24,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from voicecli.errors import UsageError
 from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import Command
 from voicecli.protocol.events import Event, Unknown
-from voicecli.secrets import Secret
+from voicecli.secrets import Secret, redact
 
 Frame = str | bytes
 
@@ -215,16 +215,30 @@ def check_rate(server: str, what: str, rate: Any, allowed: Collection[int]) -> i
 
 # ---- URL helpers shared by the adapters -------------------------------------------------
 
+def check_url(url: str) -> SplitResult:
+    """The parts of a user-given URL; a URL that cannot be used (bad scheme, no host, a
+    broken IPv6 literal, a port outside 1..65535) raises a one-line UsageError."""
+    shown = redact(url)[:200]
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"not a usable URL: {shown!r} ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https", "ws", "wss") or not parts.hostname:
+        raise UsageError(f"not a usable URL: {shown!r} (expected http(s):// or ws(s)://HOST)")
+    if port == 0:
+        raise UsageError(f"not a usable URL: {shown!r} (port 0)")
+    return parts
+
+
 def split_base(url: str) -> tuple[str, str, str]:
     """Return (http_base, ws_base, path) for a user-given URL.
 
     ``http://h:1`` gives ("http://h:1", "ws://h:1", ""); ``wss://h/x`` gives
     ("https://h", "wss://h", "/x").
     """
-    parts = urlsplit(url)
+    parts = check_url(url)
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
-        raise UsageError(f"not a usable URL: {url!r} (expected http(s):// or ws(s)://HOST)")
     secure = scheme in ("https", "wss")
     http = urlunsplit(("https" if secure else "http", parts.netloc, "", "", ""))
     ws = urlunsplit(("wss" if secure else "ws", parts.netloc, "", "", ""))

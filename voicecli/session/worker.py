@@ -188,7 +188,8 @@ class Session:
             status, body = await self._http(request)
             self.adapter.on_http_response(status, body)
         handshake = self.adapter.handshake()
-        log.debug("connecting to %s (headers: %s)", handshake.url, dict(handshake.headers))
+        log.debug("connecting to %s (headers: %s; values not logged)", handshake.url,
+                  ", ".join(sorted(handshake.headers)) or "none")
         self._emit(Connecting(url=redact(handshake.url), dialect=self.adapter.name))
         self._conn = await self._open(handshake)
         self.connect_ms = (time.monotonic() - self.t_start) * 1000
