@@ -56,6 +56,7 @@ from voicecli.session.transcript import Transcript
 
 IDLE_S = 1.0  # agent silence that ends a reply
 GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
+PONG_WAIT_S = 3.0  # a reply that went quiet counts only if the server still answers a ping
 
 
 @dataclass
@@ -84,6 +85,8 @@ class SmokeRunner:
         self.last_activity = 0.0
         self.activity_since_input = asyncio.Event()
         self.reply_ended = False  # the provider said the reply to the current input is over
+        self.heard: set[int] = set()  # turns the agent sent text or audio for after their input
+        self.stalled: int | None = None  # the turn after which the server answered no ping
         self.closed: SessionClosed | None = None
         self._changed = asyncio.Event()
 
@@ -97,7 +100,7 @@ class SmokeRunner:
             if self.session.session_started is not None:
                 await self._greeting()
                 for index, step in enumerate(self.steps, 1):
-                    if self.closed is not None:
+                    if self.closed is not None or self.stalled is not None:
                         break
                     await self._turn(index, step, last=index == len(self.steps))
                 if self.closed is None:
@@ -135,6 +138,9 @@ class SmokeRunner:
         if agent_activity:
             self.last_activity = now
             self.activity_since_input.set()
+            if self.current is not None and isinstance(event, (AgentAudio, TextDelta, TranscriptDelta,
+                                                               TranscriptFinal)):
+                self.heard.add(self.current.index)
         if isinstance(event, (AgentStoppedTalking, TurnComplete)) and self.activity_since_input.is_set():
             self.reply_ended = True
         if isinstance(event, Mark):
@@ -174,23 +180,44 @@ class SmokeRunner:
             input_end = time.monotonic()
             self.activity_since_input = asyncio.Event()
             self.reply_ended = False
-        got = await self._wait_for(lambda: self.activity_since_input.is_set() or self.closed is not None,
-                                   None)
-        if not got or (self.closed is not None and not self.reply_ended):
+        if not await self._wait_reply(index) or (self.closed is not None and not self.reply_ended):
             return
         if self.interrupt_after is not None and not last:
             await self._wait_for(lambda: self.closed is not None, self.interrupt_after)
         else:
-            await self._wait_quiet()
+            await self._wait_quiet(index)
+            if self.stalled is not None:
+                return
         if self.closed is not None and not self.reply_ended:
             return  # the session ended before the reply did: the turn is not answered
         turn.reply_ms = round((time.monotonic() - input_end) * 1000, 1)
 
-    async def _wait_quiet(self) -> None:
+    async def _wait_reply(self, turn: int) -> bool:
+        """Until the agent answers the input or the session ends; a server that stops
+        answering pings meanwhile marks the turn stalled (False)."""
+        while not await self._wait_for(lambda: self.activity_since_input.is_set() or self.closed is not None,
+                                       max(self.idle_s, 1.0)):
+            if not await self.session.alive(PONG_WAIT_S) and self.closed is None:
+                self.stalled = turn
+                return False
+        return True
+
+    async def _wait_quiet(self, turn: int | None = None) -> None:
+        """Until the agent has been quiet for ``idle_s``. During a turn, a quiet spell counts
+        only if the server still answers a ping: one that stalled mid-reply (or holds the
+        agent "talking" forever) answers nothing, and the turn is marked stalled."""
+        probed = -1.0
         while self.closed is None:
             playback = self.session.playback
             buffered = playback.buffered_seconds if playback is not None else 0.0
             idle = time.monotonic() - self.last_activity
+            if turn is not None and idle >= self.idle_s and probed != self.last_activity:
+                probed = self.last_activity
+                if not await self.session.alive(PONG_WAIT_S):
+                    if self.closed is None:
+                        self.stalled = turn
+                    return
+                continue
             if idle >= self.idle_s and not self.session.agent_talking and buffered <= 0:
                 return
             await self._wait_for(lambda: False, max(0.05, min(self.idle_s - idle, 0.2)))
@@ -219,7 +246,11 @@ class SmokeRunner:
         report.agent_audio_s = round(session.agent_audio_s, 3)
         attribute(report, self.transcript, self.boundaries)
         verdict(report, self.closed or session.closed, started=session.session_started is not None,
-                planned=len(self.steps))
+                planned=len(self.steps), heard=self.heard)
+        if self.stalled is not None:
+            report.ok, report.exit_code = False, SessionTimeout.exit_code
+            report.error = (f"the server stopped answering during turn {self.stalled} "
+                            f"(no reply to a ping within {PONG_WAIT_S:g} s)")
         return report
 
 

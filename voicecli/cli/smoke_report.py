@@ -13,6 +13,7 @@ never began, is named in the error, with the exit code of whatever ended the ses
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from voicecli.errors import ProtocolError, SessionTimeout
@@ -76,11 +77,14 @@ def attribute(report: SmokeReport, transcript: Transcript, boundaries: list[int]
         turn_report.interrupted = any(t.interrupted for t in replies)
 
 
-def verdict(report: SmokeReport, closed: SessionClosed | None, *, started: bool, planned: int) -> None:
-    """Set ``answered`` on each turn and the report's ``ok``, ``error`` and ``exit_code``."""
+def verdict(report: SmokeReport, closed: SessionClosed | None, *, started: bool, planned: int,
+            heard: Collection[int] = ()) -> None:
+    """Set ``answered`` on each turn and the report's ``ok``, ``error`` and ``exit_code``.
+    ``heard``: turns the agent sent text or audio for after their input (where the
+    provider gives replies no identity, a reply may sit on an earlier transcript turn)."""
     for turn in report.turns:
-        turn.answered = turn.reply_ms is not None and (bool(turn.agent_transcript.strip())
-                                                       or turn.agent_audio_s > 0)
+        said = bool(turn.agent_transcript.strip()) or turn.agent_audio_s > 0 or turn.index in heard
+        turn.answered = turn.reply_ms is not None and said
     cut = next((t.index for t in report.turns if t.reply_ms is None), None)
     if cut is not None:
         where = f"during turn {cut}"

@@ -151,6 +151,11 @@ class Session:
     def capture(self) -> CaptureStream | None:
         return self.link.capture
 
+    async def alive(self, timeout: float) -> bool:
+        """Whether the server still answers (a WebSocket ping within ``timeout`` s)."""
+        probe = getattr(self._conn, "alive", None)
+        return bool(await probe(timeout)) if callable(probe) else self._conn is not None
+
     async def wait_started(self, timeout: float | None = None) -> bool:
         try:
             await asyncio.wait_for(self._started.wait(), timeout)

@@ -62,6 +62,16 @@ class Connection:
         except (TimeoutError, ConnectionClosed, OSError):
             pass
 
+    async def alive(self, timeout: float) -> bool:
+        """Whether the peer answers a WebSocket ping within ``timeout`` seconds (a server
+        that stalled mid-reply looks like one that finished, except that it answers nothing)."""
+        try:
+            waiter = await self._ws.ping()
+            await asyncio.wait_for(waiter, timeout)
+        except (TimeoutError, ConnectionClosed):
+            return False
+        return True
+
     @property
     def latency_ms(self) -> float:
         return self._ws.latency * 1000
