@@ -23,12 +23,18 @@ def merge_end(first: SessionEnded, later: SessionEnded) -> SessionEnded:
                         error=error, failure=first.failure or later.failure)
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """A peer's words (a close reason, an error message) as one short line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def closed_from_end(end: SessionEnded | None, asked_to_close: bool) -> SessionClosed:
     """The final event. An error after the user asked to close is not a failure."""
     if end is None:
         return SessionClosed(reason="closed")
     if end.error and not asked_to_close:
         exit_code = FAILURE_EXIT_CODES.get(end.failure or "protocol", ProtocolError.exit_code)
-        return SessionClosed(reason=end.reason, close_code=end.close_code, error=redact(end.error),
+        return SessionClosed(reason=end.reason, close_code=end.close_code, error=redact(one_line(end.error)),
                              exit_code=exit_code)
     return SessionClosed(reason=end.reason, close_code=end.close_code)

@@ -85,7 +85,7 @@ class Connection:
             self.close_reason = f"a frame over {self.max_size // (1024 * 1024)} MiB"
         else:
             self.close_code = rcvd.code if rcvd is not None else None
-            self.close_reason = rcvd.reason if rcvd is not None else ""
+            self.close_reason = " ".join(rcvd.reason.split()) if rcvd is not None else ""
         return ConnectionEnded(self.close_code, self.close_reason)
 
 
