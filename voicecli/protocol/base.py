@@ -208,7 +208,8 @@ def check_rate(server: str, what: str, rate: Any, allowed: Collection[int]) -> i
     provider's allowed set: anything else (10**9, 1, -1, a string) raises FormatError."""
     if isinstance(rate, bool) or not isinstance(rate, int) or rate not in allowed:
         shown = ", ".join(str(r) for r in sorted(allowed))
-        raise FormatError(f"the {server} server announced an unsupported {what} {str(rate)[:40]!r} "
+        value = str(rate) if isinstance(rate, int) and not isinstance(rate, bool) else repr(rate)
+        raise FormatError(f"the {server} server announced an unsupported {what} {value[:40]} "
                           f"(allowed: {shown})")
     return rate
 
