@@ -301,7 +301,7 @@ def _print_human(report: SmokeReport) -> None:
     if report.greeting:
         print(f"  greeting: {report.greeting}")
     for turn in report.turns:
-        flag = " (interrupted)" if turn.interrupted else ""
+        flag = (" (interrupted)" if turn.interrupted else "") + ("" if turn.answered else " (not answered)")
         print(f"turn {turn.index} [{turn.input}] {turn.content}{flag}")
         print(f"  first audio {fmt(turn.first_audio_ms)}, reply done {fmt(turn.reply_ms)}, "
               f"agent audio {turn.agent_audio_s:g} s")
