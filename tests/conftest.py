@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.pulse import PulseBed, PulseBedError
 
@@ -24,3 +25,12 @@ def pulse_bed() -> Iterator[PulseBed]:
         yield bed
     finally:
         bed.stop()
+
+
+# Hypothesis profiles: the default one for `make test`; `--hypothesis-profile=nightly` (or
+# HYPOTHESIS_PROFILE=nightly) runs every property test with 10,000 examples (the frame
+# fuzzing: at least 10,000 frames per dialect).
+settings.register_profile("nightly", max_examples=10_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])

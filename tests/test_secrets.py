@@ -33,3 +33,9 @@ def test_logging_filter_redacts(caplog) -> None:
         logger.info("connecting with %s", "sk_filter_test_987")
     assert "sk_filter_test_987" not in caplog.text
     assert "connecting with ***" in caplog.text
+
+
+def test_redact_masks_a_url_userinfo_password() -> None:
+    assert redact("wss://bob:s3cret-Pw@example.com/x") == "wss://bob:***@example.com/x"
+    assert redact("see http://u:p@h:1 and https://h/x@y") == "see http://u:***@h:1 and https://h/x@y"
+    assert redact("ws://user@host/path") == "ws://user@host/path"  # no password: nothing to mask

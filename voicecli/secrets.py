@@ -2,8 +2,9 @@
 
 Every secret that enters voicecli is wrapped in :class:`Secret`, which registers its
 value with the redactor. ``redact(text)`` replaces every registered value (and its
-URL-encoded form) with ``***``; the CLI runs all user-facing text, logs and saved
-files through it.
+URL-encoded form), credential query parameters, bearer tokens and the password of a URL's
+userinfo with ``***``; the CLI runs all user-facing text, logs and saved files through it.
+Profile header values and URL passwords are registered when a profile is resolved.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ MASK = "***"
 # value itself was never registered (for example a token a server handed us).
 _QUERY_KEYS = re.compile(r"(?i)([?&](?:token|api_key|apikey|key|signature|xi-api-key)=)[^&\s\"']+")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# a password in a URL's userinfo (scheme://user:PASSWORD@host)
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@'\"]*:)[^@/\s'\"]+@")
 
 
 def _rebuild() -> None:
@@ -45,11 +48,13 @@ def register(value: str) -> None:
 
 
 def redact(text: str) -> str:
-    """Mask every registered secret, credential query parameter and bearer token."""
+    """Mask every registered secret, credential query parameter, bearer token and URL
+    userinfo password."""
     pattern = _pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)
     text = _QUERY_KEYS.sub(lambda m: m.group(1) + MASK, text)
+    text = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
     return _BEARER.sub(lambda m: m.group(1) + MASK, text)
 
 

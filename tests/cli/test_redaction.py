@@ -33,3 +33,27 @@ def test_key_never_printed_logged_or_written(cli: Cli, tmp_path: Path) -> None:
             assert KEY not in text
     finally:
         stop()
+
+
+def test_url_password_and_header_values_never_printed(cli: Cli, tmp_path: Path) -> None:
+    """A URL's userinfo password and every profile header value are masked in the report,
+    the errors and the debug log (the issue's defect 8)."""
+    password, header = "hunter2PASSWORD_q8", "hdr_SECRET_value_w3"
+    url, stop = start_in_thread(AgentConfig(api_key=None, greeting="", speech=False, brain="echo"))
+    try:
+        with_password = url.replace("http://", f"http://bob:{password}@")
+        config = tmp_path / "config.toml"
+        config.write_text(f'[profiles.v]\ndialect = "voiceagent"\nurl = "{with_password}"\n'
+                          f'[profiles.v.headers]\nX-Api-Token = "{header}"\n')
+        proc = cli.run("smoke", "--config", str(config), "--profile", "v", "--json", "--text", "hi",
+                       extra_env={"VOICECLI_LOG": "debug"})
+        assert proc.returncode == 0, proc.stderr
+        assert "bob:***@" in proc.stdout  # the report's URL, masked
+        assert "X-Api-Token" in proc.stderr  # the debug log names the header, not its value
+        refused = cli.run("smoke", "--url", f"http://bob:{password}@127.0.0.1:9", "--dialect", "voiceagent",
+                          "--json")
+        assert refused.returncode == 6
+        for text in (proc.stdout, proc.stderr, refused.stdout, refused.stderr):
+            assert password not in text and header not in text
+    finally:
+        stop()

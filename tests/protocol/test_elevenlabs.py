@@ -245,6 +245,7 @@ def test_bad_formats(bad: object) -> None:
 def test_metadata_with_unsupported_format_is_a_fatal_error() -> None:
     (ev,) = make().feed(metadata(out="opus_48000"))
     assert isinstance(ev, ErrorEvent) and ev.fatal and ev.code == "unsupported_format"
+    assert "opus_48000" in ev.message and "allowed: pcm_8000" in ev.message
 
 
 def test_ulaw_both_ways() -> None:
@@ -382,7 +383,7 @@ def test_close_1000_max_duration() -> None:
 
 @pytest.mark.parametrize(("code", "words", "retryable"), [
     (1002, "protocol or operational error", False), (1008, "rejected", False), (1011, "internal", True),
-    (1006, "unexpectedly", True), (None, "unexpectedly", True)])
+    (1006, "lost (no close frame)", True), (None, "lost (no close frame)", True)])
 def test_error_closes(code: int | None, words: str, retryable: bool) -> None:
     (ev,) = make().on_close(code, "")
     assert isinstance(ev, SessionEnded) and ev.close_code == code

@@ -1,5 +1,6 @@
-"""WAV files: read any PCM WAV as mono float at a chosen rate, write PCM16, and an
-incremental writer whose header is kept valid while it grows."""
+"""WAV files: read any audio file as mono float at a chosen rate (libsndfile, see
+:mod:`voicecli.audio.audiofile`), write PCM16, and an incremental writer whose header is
+kept valid while it grows."""
 
 from __future__ import annotations
 
@@ -11,33 +12,14 @@ from typing import IO, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from voicecli.audio.audiofile import read_audio
 from voicecli.audio.resample import FloatArray, float_to_int16, resample
-from voicecli.errors import UsageError
 
 
 def read_wav(path: str | Path | IO[bytes]) -> tuple[npt.NDArray[np.float32], int]:
-    """A PCM WAV file (8/16/24/32-bit, any channels) as ``(float32 (frames, channels), rate)``."""
-    try:
-        with wave.open(str(path) if isinstance(path, (str, Path)) else path, "rb") as wav:
-            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
-            raw = wav.readframes(wav.getnframes())
-    except FileNotFoundError:
-        raise UsageError(f"audio file not found: {path}") from None
-    except (wave.Error, EOFError) as exc:
-        raise UsageError(f"not a PCM WAV file: {path} ({exc})") from None
-    if width == 1:
-        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width == 2:
-        data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    elif width == 3:
-        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8
-        data = ints.astype(np.float32) / 8388608.0
-    elif width == 4:
-        data = (np.frombuffer(raw, dtype="<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
-    else:
-        raise UsageError(f"unsupported WAV sample width ({width} bytes): {path}")
-    return data.reshape(-1, channels), rate
+    """An audio file (any WAV subtype, FLAC, OGG; see :mod:`voicecli.audio.audiofile`) as
+    ``(float32 (frames, channels), rate)``. Raises UsageError."""
+    return read_audio(path)
 
 
 def read_wav_mono(path: str | Path, rate: int | None = None) -> tuple[FloatArray, int]:

@@ -9,7 +9,8 @@ import typer
 
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on (0: any free port).")] = 8765,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+                                      help="Port to listen on (0: any free port).")] = 8765,
     api_key_env: Annotated[str | None, typer.Option(
         "--api-key-env", metavar="NAME",
         help="Environment variable holding the key clients must send (default: a random key, printed once).")
@@ -29,7 +30,8 @@ def serve(
         "--public-agent", metavar="ID", help="An agent that needs no key or signed URL (repeatable).")] = None,
     speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Offline TTS/STT, or the tone voice.")
                       ] = True,
-    hangover_ms: Annotated[int, typer.Option("--hangover-ms", help="Silence that ends a user turn.")] = 600,
+    hangover_ms: Annotated[int, typer.Option("--hangover-ms", min=0, max=60_000,
+                                             help="Silence that ends a user turn.")] = 600,
     allow_faults: Annotated[bool, typer.Option("--allow-faults",
                                                help="Let clients ask for faults with ?fault=PLAN.")] = False,
     faults: Annotated[str | None, typer.Option("--faults", help="A fault plan for every connection.")] = None,

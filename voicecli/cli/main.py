@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from voicecli import __version__
-from voicecli.cli.output import print_error
+from voicecli.cli.output import print_error, print_json
 from voicecli.errors import EXIT_INTERRUPTED, VoicecliError
 
 app = typer.Typer(
@@ -55,11 +55,26 @@ def _register() -> None:
 _register()
 
 
+def _wants_json(argv: list[str] | None = None) -> bool:
+    """``smoke --json``: every failure, a bad option too, is one JSON object on stdout."""
+    args = sys.argv[1:] if argv is None else argv
+    return "--json" in args and "smoke" in args
+
+
+def _json_failure(exc: Exception, code: int) -> None:
+    formatter = getattr(exc, "format_message", None)
+    message = formatter() if callable(formatter) else str(exc)
+    print_json({"ok": False, "error": str(message).splitlines()[0] if message else "bad usage",
+                "exit_code": code})
+
+
 def main() -> None:
     """Console entry point: known errors become one line and an exit code."""
     try:
         rc = app(standalone_mode=False)
     except VoicecliError as exc:
+        if _wants_json():
+            _json_failure(exc, exc.exit_code)
         print_error(str(exc))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -73,6 +88,8 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - nothing reaches the user as a traceback
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if callable(show) and isinstance(code, int):  # a usage error from the option parser
+            if _wants_json():
+                _json_failure(exc, code)
             show()
             sys.exit(code)
         logging.getLogger("voicecli").debug("internal error", exc_info=True)

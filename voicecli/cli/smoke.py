@@ -1,12 +1,18 @@
 """``voicecli smoke``: a scripted, headless conversation for CI probes.
 
-Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each turn waits
-for the agent's reply to finish (or, with ``--interrupt-after S``, for S seconds of the
-agent's reply before the next turn barges in). Figures per turn: time from the end of
-the input to the first agent audio, agent audio seconds, transcripts. Transcripts and
-audio seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`), so a
-reply is reported on the turn that asked for it whatever order its pieces arrived in.
-With ``--retries N``, transient failures before the first turn (refused, HTTP 503, a lost
+Every input is checked before connecting (:mod:`voicecli.cli.checks`; audio clips are read
+in full). Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each
+turn waits for the agent's reply to finish (or, with ``--interrupt-after S``, for S
+seconds of the agent's reply before the next turn barges in). Figures per turn: time from
+the end of the input to the first agent audio, agent audio seconds, transcripts. Transcripts
+and audio seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`),
+so a reply is reported on the turn that asked for it whatever order its pieces arrived in.
+
+A probe never passes falsely (:func:`voicecli.cli.smoke_report.verdict`): a turn passes only
+when the agent answered it (text or audio) and its reply finished while the session was
+open (quiet, or the provider's end-of-reply event before a clean close); a session that
+ends before or during a turn fails with its own exit code and names the turn. With
+``--retries N``, transient failures before the first turn (refused, HTTP 503, a lost
 connection during the greeting) are retried, each one reported as a warning; once the first
 turn starts, a failure ends the run with its exit code, never retried.
 """
@@ -23,18 +29,21 @@ from typing import Annotated, Any
 
 import typer
 
-from voicecli.audio.resample import float_to_pcm16
+from voicecli.audio.audiofile import load_clip
+from voicecli.audio.resample import FloatArray, float_to_pcm16, resample
 from voicecli.audio.scripted import ScriptedBackend
-from voicecli.audio.wav import read_wav_mono, write_wav
+from voicecli.audio.wav import write_wav
+from voicecli.cli import checks
 from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import parse_vars, resolve
 from voicecli.cli.output import print_error, print_json, print_notice
-from voicecli.cli.smoke_report import SmokeReport, TurnReport, attribute
-from voicecli.errors import ExpectationFailed, SessionTimeout, UsageError, VoicecliError
+from voicecli.cli.smoke_report import SmokeReport, TurnReport, attribute, verdict
+from voicecli.errors import EXIT_INTERRUPTED, ExpectationFailed, SessionTimeout, UsageError, VoicecliError
 from voicecli.protocol.commands import SendText
 from voicecli.protocol.events import (
     AgentAudio,
     AgentStartedTalking,
+    AgentStoppedTalking,
     ErrorEvent,
     Event,
     TextDelta,
@@ -51,20 +60,25 @@ from voicecli.session.transcript import Transcript
 
 IDLE_S = 1.0  # agent silence that ends a reply
 GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
+PONG_WAIT_S = 3.0  # a reply that went quiet counts only if the server still answers a ping
 
 
 @dataclass
 class Step:
     kind: str  # "text" | "audio"
     value: str
+    clip: tuple[FloatArray, int] | None = None  # an audio step's samples, read before connecting
 
 
 class SmokeRunner:
     """Drives one session through the planned steps and fills a :class:`SmokeReport`."""
 
     def __init__(self, session: Session, backend: ScriptedBackend, steps: list[Step],
-                 interrupt_after: float | None) -> None:
+                 interrupt_after: float | None, idle_s: float = IDLE_S,
+                 greeting_wait_s: float = GREETING_WAIT_S) -> None:
         self.session = session
+        self.idle_s = idle_s
+        self.greeting_wait_s = greeting_wait_s
         self.backend = backend
         self.steps = steps
         self.interrupt_after = interrupt_after
@@ -74,6 +88,9 @@ class SmokeRunner:
         self.current: TurnReport | None = None
         self.last_activity = 0.0
         self.activity_since_input = asyncio.Event()
+        self.reply_ended = False  # the provider said the reply to the current input is over
+        self.heard: set[int] = set()  # turns the agent sent text or audio for after their input
+        self.stalled: int | None = None  # the turn after which the server answered no ping
         self.closed: SessionClosed | None = None
         self._changed = asyncio.Event()
 
@@ -89,7 +106,7 @@ class SmokeRunner:
                 await self._wait_for(lambda: self.session.live or self.closed is not None, None)
                 self.session.stop_reconnecting()  # from the first turn on, a failure is the outcome
                 for index, step in enumerate(self.steps, 1):
-                    if self.closed is not None:
+                    if self.closed is not None or self.stalled is not None:
                         break
                     await self._turn(index, step, last=index == len(self.steps))
                 if self.closed is None:
@@ -129,6 +146,11 @@ class SmokeRunner:
         if agent_activity:
             self.last_activity = now
             self.activity_since_input.set()
+            if self.current is not None and isinstance(event, (AgentAudio, TextDelta, TranscriptDelta,
+                                                               TranscriptFinal)):
+                self.heard.add(self.current.index)
+        if isinstance(event, (AgentStoppedTalking, TurnComplete)) and self.activity_since_input.is_set():
+            self.reply_ended = True
         if isinstance(event, Mark):
             self.boundaries.append(len(self.transcript.turns))
         elif isinstance(event, TurnLatency) and self.current is not None and self.current.first_audio_ms is None:
@@ -137,7 +159,7 @@ class SmokeRunner:
     # ---- steps -----------------------------------------------------------------------------
 
     async def _greeting(self) -> None:
-        await self._wait_for(lambda: self.last_activity > 0, GREETING_WAIT_S)
+        await self._wait_for(lambda: self.last_activity > 0, self.greeting_wait_s)
         if self.last_activity > 0:
             await self._wait_quiet()
 
@@ -145,6 +167,7 @@ class SmokeRunner:
         turn = TurnReport(index=index, input=step.kind, content=step.value)
         self.report.turns.append(turn)
         self.activity_since_input = asyncio.Event()
+        self.reply_ended = False
         if step.kind == "text":
             if not self.session.adapter.capabilities.text_input:
                 raise UsageError(f"{self.session.adapter.name} does not accept typed text: use --audio FILE.wav")
@@ -156,32 +179,56 @@ class SmokeRunner:
             capture = self.backend.capture
             if capture is None:
                 raise UsageError("this session has no audio input (the provider negotiated text only)")
-            samples, _rate = read_wav_mono(Path(step.value), capture.rate)
-            pcm = float_to_pcm16(samples)
+            samples, rate = step.clip or load_clip(step.value)
+            pcm = float_to_pcm16(resample(samples, rate, capture.rate) if rate != capture.rate else samples)
             self.session.mark(f"turn {index}")
             done = capture.say(pcm)
             await done.wait()
             self.current = turn
             input_end = time.monotonic()
             self.activity_since_input = asyncio.Event()
-        got = await self._wait_for(lambda: self.activity_since_input.is_set() or self.closed is not None,
-                                   None)
-        if not got or self.closed is not None:
+            self.reply_ended = False
+        if not await self._wait_reply(index) or (self.closed is not None and not self.reply_ended):
             return
         if self.interrupt_after is not None and not last:
-            await asyncio.sleep(self.interrupt_after)
+            await self._wait_for(lambda: self.closed is not None, self.interrupt_after)
         else:
-            await self._wait_quiet()
+            await self._wait_quiet(index)
+            if self.stalled is not None:
+                return
+        if self.closed is not None and not self.reply_ended:
+            return  # the session ended before the reply did: the turn is not answered
         turn.reply_ms = round((time.monotonic() - input_end) * 1000, 1)
 
-    async def _wait_quiet(self) -> None:
+    async def _wait_reply(self, turn: int) -> bool:
+        """Until the agent answers the input or the session ends; a server that stops
+        answering pings meanwhile marks the turn stalled (False)."""
+        while not await self._wait_for(lambda: self.activity_since_input.is_set() or self.closed is not None,
+                                       max(self.idle_s, 1.0)):
+            if not await self.session.alive(PONG_WAIT_S) and self.closed is None:
+                self.stalled = turn
+                return False
+        return True
+
+    async def _wait_quiet(self, turn: int | None = None) -> None:
+        """Until the agent has been quiet for ``idle_s``. During a turn, a quiet spell counts
+        only if the server still answers a ping: one that stalled mid-reply (or holds the
+        agent "talking" forever) answers nothing, and the turn is marked stalled."""
+        probed = -1.0
         while self.closed is None:
             playback = self.session.playback
             buffered = playback.buffered_seconds if playback is not None else 0.0
             idle = time.monotonic() - self.last_activity
-            if idle >= IDLE_S and not self.session.agent_talking and buffered <= 0:
+            if turn is not None and idle >= self.idle_s and probed != self.last_activity:
+                probed = self.last_activity
+                if not await self.session.alive(PONG_WAIT_S):
+                    if self.closed is None:
+                        self.stalled = turn
+                    return
+                continue
+            if idle >= self.idle_s and not self.session.agent_talking and buffered <= 0:
                 return
-            await self._wait_for(lambda: False, max(0.05, min(IDLE_S - idle, 0.2)))
+            await self._wait_for(lambda: False, max(0.05, min(self.idle_s - idle, 0.2)))
 
     async def _wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -206,19 +253,12 @@ class SmokeRunner:
             report.conversation_id = session.session_started.conversation_id
         report.agent_audio_s = round(session.agent_audio_s, 3)
         attribute(report, self.transcript, self.boundaries)
-        closed = self.closed or session.closed
-        if closed is not None and closed.error:
-            report.error = closed.error
-            report.exit_code = closed.exit_code or 7
-        elif session.session_started is None:
-            report.error = "the session never started"
-            report.exit_code = 7
-        else:
-            silent = [t.index for t in report.turns if t.reply_ms is None]
-            if silent:
-                report.error = f"no reply to turn {silent[0]}"
-                report.exit_code = SessionTimeout.exit_code
-        report.ok = report.exit_code == 0
+        verdict(report, self.closed or session.closed, started=session.session_started is not None,
+                planned=len(self.steps), heard=self.heard)
+        if self.stalled is not None:
+            report.ok, report.exit_code = False, SessionTimeout.exit_code
+            report.error = (f"the server stopped answering during turn {self.stalled} "
+                            f"(no reply to a ping within {PONG_WAIT_S:g} s)")
         return report
 
 
@@ -227,25 +267,35 @@ def _ms(value: float | None) -> float | None:
 
 
 async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_insecure: bool,
-                    interrupt_after: float | None, out: Path | None,
+                    interrupt_after: float | None, out: Path | None, idle_s: float = IDLE_S,
+                    greeting_wait_s: float = GREETING_WAIT_S,
                     retries: ReconnectSettings | None = None) -> SmokeReport:
     async with endpoint(target) as ep:
         backend = ScriptedBackend(realtime=True)
         options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(timeout, 10.0),
                                  ready_timeout=min(timeout, 15.0), reconnect=retries)
         session = Session(ep.adapter, backend, options)
-        runner = SmokeRunner(session, backend, steps, interrupt_after)
+        runner = SmokeRunner(session, backend, steps, interrupt_after, idle_s, greeting_wait_s)
         try:
             report = await asyncio.wait_for(runner.run(), timeout)
         except TimeoutError:
             report = runner._finish()
+            waiting = next((t.index for t in report.turns if t.reply_ms is None), None)
             report.ok = False
-            report.error = f"timed out after {timeout:g} s"
+            report.error = f"timed out after {timeout:g} s" + (
+                f" waiting for the reply to turn {waiting}" if waiting else "")
             report.exit_code = SessionTimeout.exit_code
         if out is not None and backend.playback is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_wav(out, backend.playback.pcm(), backend.playback.rate)
+            save_audio(out, backend.playback.pcm(), backend.playback.rate)
         return report
+
+
+def save_audio(out: Path, pcm: bytes, rate: int) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(out, pcm, rate)
+    except OSError as exc:
+        raise UsageError(f"cannot write --out {out}: {exc.strerror or exc.__class__.__name__}") from None
 
 
 def _print_human(report: SmokeReport) -> None:
@@ -260,7 +310,7 @@ def _print_human(report: SmokeReport) -> None:
     if report.greeting:
         print(f"  greeting: {report.greeting}")
     for turn in report.turns:
-        flag = " (interrupted)" if turn.interrupted else ""
+        flag = (" (interrupted)" if turn.interrupted else "") + ("" if turn.answered else " (not answered)")
         print(f"turn {turn.index} [{turn.input}] {turn.content}{flag}")
         print(f"  first audio {fmt(turn.first_audio_ms)}, reply done {fmt(turn.reply_ms)}, "
               f"agent audio {turn.agent_audio_s:g} s")
@@ -305,13 +355,15 @@ def smoke(
     setup_logging()
     report: SmokeReport | None = None
     try:
-        steps = [Step("text", t) for t in text or []] + [Step("audio", str(a)) for a in audio or []]
+        pattern = _compile(expect)
+        timeout = checks.seconds("--timeout", timeout) or timeout
+        checks.seconds("--interrupt-after", interrupt_after, zero_ok=True)
+        checks.sample_rate(sample_rate)
+        checks.writable_file("--out", out)
+        steps = [Step("text", t) for t in checks.texts(text or [])]
+        steps += [Step("audio", str(a), load_clip(a)) for a in audio or []]
         if not steps:
             steps = [Step("text", "hello")]
-        for step in steps:
-            if step.kind == "audio" and not Path(step.value).is_file():
-                raise UsageError(f"audio file not found: {step.value}")
-        pattern = _compile(expect)
         try:
             redial = ReconnectSettings(user_backoff(retries, retry_delay), first_connection=True) if retries else None
         except ValueError as exc:
@@ -328,8 +380,8 @@ def smoke(
         report = report or SmokeReport(dialect=dialect or "")
         report.ok, report.error, report.exit_code = False, redact(str(exc)), exc.exit_code
     except KeyboardInterrupt:
-        print_error("interrupted")
-        return 130
+        report = report or SmokeReport(dialect=dialect or "")
+        report.ok, report.error, report.exit_code = False, "interrupted", EXIT_INTERRUPTED
     if json_out:
         print_json(asdict(report))
     else:

@@ -5,12 +5,19 @@ each scripted turn starts; the transcript turns from one mark to the next are th
 turn's: the user's words the provider heard, the agent's replies and their audio. Since
 the transcript files every piece of a reply under the reply's own turn (whatever order
 text and audio came in), a late piece counts for the turn that asked for it.
+
+:func:`verdict` decides the outcome: a turn is answered when its reply finished (the runner
+sets ``reply_ms`` only then) and holds text or audio; the first turn that is not, or that
+never began, is named in the error, with the exit code of whatever ended the session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from voicecli.errors import ProtocolError, SessionTimeout
+from voicecli.session.events import SessionClosed
 from voicecli.session.transcript import Transcript, Turn
 
 
@@ -25,6 +32,7 @@ class TurnReport:
     user_transcript: str = ""
     agent_transcript: str = ""
     interrupted: bool = False
+    answered: bool = False  # the agent replied (text or audio) and the reply finished
 
 
 @dataclass
@@ -67,3 +75,39 @@ def attribute(report: SmokeReport, transcript: Transcript, boundaries: list[int]
         turn_report.agent_transcript = _said(replies)
         turn_report.agent_audio_s = round(sum(t.audio_s for t in replies), 3)
         turn_report.interrupted = any(t.interrupted for t in replies)
+
+
+def verdict(report: SmokeReport, closed: SessionClosed | None, *, started: bool, planned: int,
+            heard: Collection[int] = ()) -> None:
+    """Set ``answered`` on each turn and the report's ``ok``, ``error`` and ``exit_code``.
+    ``heard``: turns the agent sent text or audio for after their input (where the
+    provider gives replies no identity, a reply may sit on an earlier transcript turn)."""
+    for turn in report.turns:
+        said = bool(turn.agent_transcript.strip()) or turn.agent_audio_s > 0 or turn.index in heard
+        turn.answered = turn.reply_ms is not None and said
+    cut = next((t.index for t in report.turns if t.reply_ms is None), None)
+    if cut is not None:
+        where = f"during turn {cut}"
+    elif len(report.turns) < planned:
+        where = f"before turn {len(report.turns) + 1}"
+    else:
+        where = f"after turn {planned}" if planned else ""
+    if closed is not None and closed.error:
+        report.error = f"{closed.error} ({where})" if where and started else closed.error
+        report.exit_code = closed.exit_code or ProtocolError.exit_code
+    elif not started:
+        report.error = "the session never started"
+        report.exit_code = ProtocolError.exit_code
+    elif closed is not None and not where.startswith("after"):
+        code = f" (code {closed.close_code})" if closed.close_code is not None else ""
+        report.error = f"the session ended {where}: {closed.reason}{code}"
+        report.exit_code = ProtocolError.exit_code
+    elif cut is not None:
+        report.error = f"no reply to turn {cut}"
+        report.exit_code = SessionTimeout.exit_code
+    else:
+        silent = next((t.index for t in report.turns if not t.answered), None)
+        if silent is not None:
+            report.error = f"no reply to turn {silent} (the agent sent neither text nor audio)"
+            report.exit_code = SessionTimeout.exit_code
+    report.ok = report.exit_code == 0

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from voicecli.cli import checks
 from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import Target, api_key, key_required, parse_vars, resolve
 from voicecli.cli.output import print_error, print_notice
@@ -162,6 +163,7 @@ def talk(
         mode = PttMode.parse(ptt)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    checks.sample_rate(sample_rate)
     redial = reconnect_settings(reconnect, reconnect_delay)
     target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
                      variables=parse_vars(var or []), config_file=config)

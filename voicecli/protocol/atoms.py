@@ -11,14 +11,18 @@ from voicecli.errors import AuthError, ConfigError, ProtocolError, UsageError
 from voicecli.protocol.base import (
     Capabilities,
     DialectConfig,
+    FormatError,
     Frame,
     Handshake,
     HttpRequest,
     JsonAdapter,
+    check_rate,
     default_handshake_error,
     http_url,
+    parse_json,
     ws_url,
 )
+from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import Close, Command, CommitAudio, SendAudio, SendText
 from voicecli.protocol.events import (
     AgentAudio,
@@ -105,7 +109,7 @@ class AtomsAdapter(JsonAdapter):
         if status not in (200, 201):
             raise default_handshake_error(status, body, "atoms register-call")
         try:
-            data = json.loads(body)["data"]
+            data = parse_json(body)["data"]
             token = data["access_token"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProtocolError("atoms register-call answered without data.access_token") from exc
@@ -156,8 +160,11 @@ class AtomsAdapter(JsonAdapter):
 
     def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
         if kind == "session.created":
-            rate = int(m.get("sample_rate") or self.session_rate)
-            channels = int(m.get("channels") or 1)
+            try:
+                rate = check_rate("atoms", "sample_rate", m.get("sample_rate", self.session_rate), RATES)
+                channels = check_rate("atoms", "channel count", m.get("channels", 1), (1, 2))
+            except FormatError as exc:
+                return [ErrorEvent(code="unsupported_format", message=str(exc), fatal=True)]
             self.session_rate = rate
             fmt = AudioFormat("pcm16", rate, channels)
             return [SessionStarted(input_format=fmt, output_format=fmt,
@@ -238,10 +245,4 @@ class AtomsAdapter(JsonAdapter):
                                  failure="auth" if auth else "protocol")]
         if self._closed_reason is not None or code in (1000, 1001):
             return [SessionEnded(reason=self._closed_reason or "closed", close_code=code)]
-        if code is None or code == 1006:
-            return [SessionEnded(reason="connection lost", close_code=code, retryable=True,
-                                 error="the connection to the atoms server was lost (no close frame)",
-                                 failure="network")]
-        return [SessionEnded(reason=reason or "closed", close_code=code, retryable=True,
-                             error=f"atoms closed the connection unexpectedly (code {code}"
-                                   + (f": {reason})" if reason else ")"))]
+        return [unexpected_close(self.name, code, reason)]

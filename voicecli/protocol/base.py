@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 from voicecli.errors import UsageError
+from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import Command
-from voicecli.protocol.events import Event, SessionEnded, Unknown
-from voicecli.secrets import Secret
+from voicecli.protocol.events import Event, Unknown
+from voicecli.secrets import Secret, redact
 
 Frame = str | bytes
 
@@ -125,9 +126,7 @@ class Adapter(ABC):
 
     def on_close(self, code: int | None, reason: str) -> list[Event]:
         """Events for a closed socket. Subclasses map their documented close codes."""
-        clean = code in (1000, 1001, None)
-        return [SessionEnded(reason=reason or ("closed" if clean else f"closed with code {code}"),
-                             close_code=code, error=None if clean else (reason or f"close code {code}"))]
+        return [unexpected_close(self.name, code, reason)]
 
 
 
@@ -135,8 +134,11 @@ class JsonAdapter(Adapter):
     """An adapter whose server messages are JSON objects with a string ``type``.
 
     ``feed`` parses and validates the envelope; a subclass maps each type in ``dispatch``.
-    Invalid JSON, a missing type or a message whose fields have the wrong shape becomes
-    ``Unknown(malformed=True)``: a peer's mistake never raises out of the adapter.
+    Invalid JSON, a frame over the size or nesting limits (:func:`parse_json`), a missing
+    type or a message whose fields have the wrong shape becomes ``Unknown(malformed=True)``:
+    a peer's mistake never raises out of the adapter. A ready message that announces a
+    format the provider does not allow (:func:`check_rate`) becomes a fatal
+    ``ErrorEvent(code="unsupported_format")``: the session ends before it starts (exit 7).
     """
 
     def feed(self, frame: Frame) -> list[Event]:
@@ -144,7 +146,9 @@ class JsonAdapter(Adapter):
 
     def feed_json(self, frame: Frame) -> list[Event]:
         try:
-            message = json.loads(frame)
+            message = parse_json(frame)
+        except JsonLimitError as exc:
+            return [Unknown(type=f"<{exc}>", raw=frame[:200], malformed=True)]
         except (ValueError, UnicodeDecodeError):
             return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -159,7 +163,74 @@ class JsonAdapter(Adapter):
     def dispatch(self, kind: str, message: dict[str, Any]) -> list[Event]:
         """Events for one well-formed message of type ``kind``."""
 
+# ---- limits on what a peer sends ---------------------------------------------------------
+
+MAX_JSON_CHARS = 8 * 1024 * 1024  # no provider sends a JSON message near this
+MAX_JSON_DEPTH = 64  # real messages nest a few levels; tool arguments a few more
+
+
+class JsonLimitError(ValueError):
+    """A JSON text over :data:`MAX_JSON_CHARS` or nested deeper than :data:`MAX_JSON_DEPTH`."""
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads`` for text from a peer: a text over the size limit or nested too deeply
+    raises :class:`JsonLimitError` (a ``ValueError``, like invalid JSON), never
+    ``RecursionError`` or a long parse."""
+    if len(text) > MAX_JSON_CHARS:
+        raise JsonLimitError("frame too large")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JsonLimitError("nested too deeply") from None
+    if isinstance(value, (dict, list)) and _too_deep(value):
+        raise JsonLimitError("nested too deeply")
+    return value
+
+
+def _too_deep(value: dict[str, Any] | list[Any]) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+class FormatError(ValueError):
+    """A server announced an audio format outside the provider's allowed set."""
+
+
+def check_rate(server: str, what: str, rate: Any, allowed: Collection[int]) -> int:
+    """A number a server announced (a sample rate, a channel count), checked against the
+    provider's allowed set: anything else (10**9, 1, -1, a string) raises FormatError."""
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate not in allowed:
+        shown = ", ".join(str(r) for r in sorted(allowed))
+        value = str(rate) if isinstance(rate, int) and not isinstance(rate, bool) else repr(rate)
+        raise FormatError(f"the {server} server announced an unsupported {what} {value[:40]} "
+                          f"(allowed: {shown})")
+    return rate
+
+
 # ---- URL helpers shared by the adapters -------------------------------------------------
+
+def check_url(url: str) -> SplitResult:
+    """The parts of a user-given URL; a URL that cannot be used (bad scheme, no host, a
+    broken IPv6 literal, a port outside 1..65535) raises a one-line UsageError."""
+    shown = redact(url)[:200]
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"not a usable URL: {shown!r} ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https", "ws", "wss") or not parts.hostname:
+        raise UsageError(f"not a usable URL: {shown!r} (expected http(s):// or ws(s)://HOST)")
+    if port == 0:
+        raise UsageError(f"not a usable URL: {shown!r} (port 0)")
+    return parts
+
 
 def split_base(url: str) -> tuple[str, str, str]:
     """Return (http_base, ws_base, path) for a user-given URL.
@@ -167,10 +238,8 @@ def split_base(url: str) -> tuple[str, str, str]:
     ``http://h:1`` gives ("http://h:1", "ws://h:1", ""); ``wss://h/x`` gives
     ("https://h", "wss://h", "/x").
     """
-    parts = urlsplit(url)
+    parts = check_url(url)
     scheme = parts.scheme.lower()
-    if scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
-        raise UsageError(f"not a usable URL: {url!r} (expected http(s):// or ws(s)://HOST)")
     secure = scheme in ("https", "wss")
     http = urlunsplit(("https" if secure else "http", parts.netloc, "", "", ""))
     ws = urlunsplit(("wss" if secure else "ws", parts.netloc, "", "", ""))
@@ -228,7 +297,7 @@ def _body_detail(body: bytes) -> str:
     if not text:
         return ""
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except ValueError:
         return text.splitlines()[0][:200]
     if isinstance(data, dict):

@@ -98,7 +98,10 @@ class ConvaiAdapter(JsonAdapter):
             out_fmt = self._format(out_raw)
             in_fmt = self._format(in_raw)
         except ValueError as exc:
-            return [ErrorEvent(code="unsupported_format", message=str(exc), fatal=True)]
+            allowed = ", ".join(f"pcm_{rate}" for rate in FORMAT_RATES) + ", ulaw_8000"
+            message = (f"the {self.name} server announced an audio format the provider does not "
+                       f"allow ({str(exc)[:120]}; allowed: {allowed})")
+            return [ErrorEvent(code="unsupported_format", message=message, fatal=True)]
         self.input_format, self.output_format = in_fmt, out_fmt
         self.conversation_id = conversation_id
         self.ready = True

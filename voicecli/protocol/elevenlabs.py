@@ -54,9 +54,11 @@ from voicecli.protocol.base import (
     default_handshake_error,
     http_url,
     is_loopback,
+    parse_json,
     split_base,
     ws_url,
 )
+from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import (
     Close,
     Command,
@@ -159,7 +161,7 @@ class ElevenLabsAdapter(ConvaiAdapter):
         if status != 200:
             raise default_handshake_error(status, body, "the ElevenLabs signed-URL endpoint")
         try:
-            signed = json.loads(body)["signed_url"]
+            signed = parse_json(body)["signed_url"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProtocolError("the ElevenLabs signed-URL answer has no signed_url") from exc
         if not isinstance(signed, str) or not signed.startswith(("ws://", "wss://")):
@@ -329,9 +331,7 @@ class ElevenLabsAdapter(ConvaiAdapter):
             return [SessionEnded(reason=reason or what, close_code=code, retryable=retryable, error=message)]
         if self._client_closing and code is None:
             return [SessionEnded(reason="ended by the user", close_code=code)]
-        message = f"connection closed unexpectedly (code {code})" + (f": {detail}" if detail else "")
-        return [SessionEnded(reason=reason or "connection lost", close_code=code, retryable=True,
-                             error=message)]
+        return [unexpected_close(self.name, code, reason, detail)]
 
 
 def _rebase(url: str, base: str) -> str:

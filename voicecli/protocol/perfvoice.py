@@ -48,6 +48,7 @@ from voicecli.protocol.base import (
     default_handshake_error,
     ws_url,
 )
+from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import Command, Pong, SendAudio
 from voicecli.protocol.convai import ConvaiAdapter, int_or_none, parse_format
 from voicecli.protocol.events import (
@@ -174,6 +175,4 @@ class PerfVoiceAdapter(ConvaiAdapter):
         if code in (1000, 1001):
             return [SessionEnded(reason=reason or "closed", close_code=code,
                                  error=f"{self._last_error.code}: {detail}" if self._last_error else None)]
-        return [SessionEnded(reason=reason or "connection lost", close_code=code, retryable=True,
-                             error=f"connection closed unexpectedly (code {code})"
-                                   + (f": {detail}" if detail else ""))]
+        return [unexpected_close(self.name, code, reason, detail)]

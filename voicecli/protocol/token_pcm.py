@@ -35,9 +35,11 @@ from voicecli.protocol.base import (
     default_handshake_error,
     http_url,
     is_loopback,
+    parse_json,
     split_base,
     ws_url,
 )
+from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import Close, Command, SendAudio
 from voicecli.protocol.events import (
     AgentAudio,
@@ -119,7 +121,7 @@ class TokenPcmAdapter(JsonAdapter):
         if status not in (200, 201):
             raise default_handshake_error(status, body, "the token endpoint")
         try:
-            data = json.loads(body)
+            data = parse_json(body)
             token = data["token"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ProtocolError("the token endpoint answered without a token") from exc
@@ -215,8 +217,7 @@ class TokenPcmAdapter(JsonAdapter):
                                  error=f"{self._last_error.code}: {self._last_error.message}")]
         if self._ended_reason is not None or code in (1000, 1001):
             return [SessionEnded(reason=self._ended_reason or reason or "closed", close_code=code)]
-        return [SessionEnded(reason=reason or "connection lost", close_code=code, retryable=True,
-                             error=f"connection closed unexpectedly (code {code})")]
+        return [unexpected_close(self.name, code, reason)]
 
 
 def _rebase(url: str, base: str) -> str:

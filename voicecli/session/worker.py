@@ -205,6 +205,11 @@ class Session:
     def capture(self) -> CaptureStream | None:
         return self.link.capture
 
+    async def alive(self, timeout: float) -> bool:
+        """Whether the server still answers (a WebSocket ping within ``timeout`` s)."""
+        probe = getattr(self._conn, "alive", None)
+        return bool(await probe(timeout)) if callable(probe) else self._conn is not None
+
     async def wait_started(self, timeout: float | None = None) -> bool:
         try:
             await asyncio.wait_for(self._started.wait(), timeout)
@@ -276,7 +281,8 @@ class Session:
             status, body = await self._http(request)
             self.adapter.on_http_response(status, body)
         handshake = self.adapter.handshake()
-        log.debug("connecting to %s (headers: %s)", handshake.url, dict(handshake.headers))
+        log.debug("connecting to %s (headers: %s; values not logged)", handshake.url,
+                  ", ".join(sorted(handshake.headers)) or "none")
         self._emit(Connecting(url=redact(handshake.url), dialect=self.adapter.name))
         self._conn = await self._open(handshake)
         self.connect_ms = (time.monotonic() - self.t_start) * 1000
@@ -391,6 +397,8 @@ class Session:
         elif isinstance(event, SessionEnded):
             self._ended = event if self._ended is None else merge_end(self._ended, event)
         elif isinstance(event, ErrorEvent) and event.fatal and self._ended is None:
+            if event.code == "unsupported_format" and self.session_started is None:
+                raise ProtocolError(event.message)  # the session cannot start: end it now
             self._ended = SessionEnded(reason="error", error=f"{event.code}: {event.message}")
         self._emit(event)
 

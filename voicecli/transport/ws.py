@@ -14,13 +14,16 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidMessage,
     InvalidStatus,
     InvalidURI,
 )
+from websockets.frames import CloseCode
 
-from voicecli.errors import NetworkError, ProtocolError, UsageError
+from voicecli.errors import NetworkError, ProtocolError, UsageError, VoicecliError
 from voicecli.protocol.base import Frame, Handshake, is_loopback
 from voicecli.transport.errors import ConnectionEnded, HandshakeRejected
+from voicecli.transport.guarded import GuardedConnection
 from voicecli.transport.netmap import map_os_error, where
 
 # One audio frame is a few kB; a provider may send a whole encoded sentence (VoiceAgent
@@ -33,9 +36,10 @@ MAX_QUEUE = 32
 class Connection:
     """An open WebSocket to a provider. ``recv`` raises :class:`ConnectionEnded`."""
 
-    def __init__(self, ws: ClientConnection, url: str) -> None:
+    def __init__(self, ws: ClientConnection, url: str, max_size: int = 0) -> None:
         self._ws = ws
         self.url = url
+        self.max_size = max_size or MAX_MESSAGE
         self.close_code: int | None = None
         self.close_reason = ""
 
@@ -58,14 +62,30 @@ class Connection:
         except (TimeoutError, ConnectionClosed, OSError):
             pass
 
+    async def alive(self, timeout: float) -> bool:
+        """Whether the peer answers a WebSocket ping within ``timeout`` seconds (a server
+        that stalled mid-reply looks like one that finished, except that it answers nothing)."""
+        try:
+            waiter = await self._ws.ping()
+            await asyncio.wait_for(waiter, timeout)
+        except (TimeoutError, ConnectionClosed):
+            return False
+        return True
+
     @property
     def latency_ms(self) -> float:
         return self._ws.latency * 1000
 
     def _ended(self, exc: ConnectionClosed) -> ConnectionEnded:
-        rcvd = exc.rcvd
-        self.close_code = rcvd.code if rcvd is not None else None
-        self.close_reason = rcvd.reason if rcvd is not None else ""
+        rcvd, sent = exc.rcvd, exc.sent
+        if sent is not None and sent.code == CloseCode.MESSAGE_TOO_BIG and not exc.rcvd_then_sent:
+            # we closed because the server's frame was over max_size: say so, whatever the
+            # server answered (or if it never did)
+            self.close_code = int(CloseCode.MESSAGE_TOO_BIG)
+            self.close_reason = f"a frame over {self.max_size // (1024 * 1024)} MiB"
+        else:
+            self.close_code = rcvd.code if rcvd is not None else None
+            self.close_reason = " ".join(rcvd.reason.split()) if rcvd is not None else ""
         return ConnectionEnded(self.close_code, self.close_reason)
 
 
@@ -92,6 +112,14 @@ async def connect(handshake: Handshake, *, open_timeout: float = 10.0,
     }
     if handshake.subprotocols:
         kwargs["subprotocols"] = list(handshake.subprotocols)
+    guards: list[GuardedConnection] = []
+
+    def guarded(*args: Any, **kw: Any) -> GuardedConnection:
+        conn = GuardedConnection(*args, **kw)
+        guards.append(conn)
+        return conn
+
+    kwargs["create_connection"] = guarded
     try:
         ws = await ws_connect(url, **kwargs)
     except InvalidStatus as exc:
@@ -100,9 +128,20 @@ async def connect(handshake: Handshake, *, open_timeout: float = 10.0,
     except InvalidURI:
         raise UsageError(f"not a WebSocket URL: {where(url)}") from None
     except InvalidHandshake as exc:
-        raise ProtocolError(f"WebSocket handshake with {where(url)} failed: {exc.__class__.__name__}") from None
+        raise _handshake_error(url, exc, guards[-1] if guards else None) from None
     except (OSError, TimeoutError) as exc:
         raise map_os_error(exc, url, open_timeout) from None
     except ConnectionClosed:
         raise NetworkError(f"{where(url)} closed the connection during the handshake") from None
-    return Connection(ws, url)
+    return Connection(ws, url, max_size)
+
+
+def _handshake_error(url: str, exc: InvalidHandshake, guard: GuardedConnection | None) -> VoicecliError:
+    if guard is not None and guard.not_http:
+        return ProtocolError(f"{where(url)} did not answer with HTTP (not a WebSocket server?)")
+    if guard is not None and guard.status is not None and guard.status != 101:
+        return ProtocolError(f"{where(url)} answered HTTP {guard.status} without a WebSocket upgrade")
+    if isinstance(exc, InvalidMessage):
+        return ProtocolError(f"{where(url)} did not answer with a valid HTTP response "
+                             "(not a WebSocket server?)")
+    return ProtocolError(f"WebSocket handshake with {where(url)} failed: {exc.__class__.__name__}")

@@ -1,0 +1,120 @@
+"""Every bad input from the reliability review, through the real command: a one-line error
+and its exit code (2 usage, 3 config) before anything connects; never exit 1, never a
+traceback. Nothing here starts a server: a check that came too late would hang or fail
+with a network error instead."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Cli
+
+UNREACHABLE = "http://127.0.0.1:9"  # nothing listens: a late check would give exit 6, not 2
+
+
+def wav_header(rate: int, data_len: int) -> bytes:
+    return (b"RIFF" + struct.pack("<I", 36 + data_len) + b"WAVEfmt "
+            + struct.pack("<IHHIIHH", 16, 1, 1, rate, (rate * 2) & 0xFFFFFFFF, 2, 16)
+            + b"data" + struct.pack("<I", data_len))
+
+
+def fill(args: list[str], tmp: Path) -> list[str]:
+    """``{name}`` in an argument: the path of that file made in ``tmp``."""
+    paths = files(tmp)
+    out = []
+    for arg in args:
+        for name, path in paths.items():
+            arg = arg.replace("{" + name + "}", str(path))
+        out.append(arg)
+    return out
+
+
+def files(tmp: Path) -> dict[str, Path]:
+    made = {
+        "empty.wav": wav_header(16000, 0),
+        "huge-rate.wav": wav_header(2**31, 3200) + b"\0" * 3200,
+        "truncated.wav": wav_header(16000, 0)[:20],
+        "text.wav": b"this is not audio\n",
+        "zero.wav": b"",
+        "bad.toml": b"[profiles.p]\nurl = \"\xff\xfe\"\n",
+        "headers.toml": b'[profiles.p]\ndialect = "atoms"\nheaders = "oops"\n',
+        "profiles.toml": b"profiles = 5\n",
+        "variables.toml": b"[profiles.p]\nvariables = 3\n",
+        "rate.toml": b'[profiles.p]\nsample_rate = "fast"\n',
+        "url.toml": b'[profiles.p]\nurl = "http://[::1"\n',
+        "header-value.toml": b'[profiles.p]\n[profiles.p.headers]\nX-Token = 5\n',
+        "default.toml": b"default_profile = 7\n",
+    }
+    for name, data in made.items():
+        (tmp / name).write_bytes(data)
+    (tmp / "a-dir").mkdir(exist_ok=True)
+    return {name: tmp / name for name in [*made, "a-dir"]}
+
+
+CASES: list[tuple[str, list[str], int, str]] = [
+    ("empty text", ["smoke", "--text", ""], 2, "--text must not be empty"),
+    ("blank text", ["smoke", "--text", "   "], 2, "--text must not be empty"),
+    ("wav with no frames", ["smoke", "--audio", "{empty.wav}"], 2, "holds no audio (0 frames)"),
+    ("wav rate 2**31", ["smoke", "--audio", "{huge-rate.wav}"], 2, "cannot read audio file"),
+    ("truncated wav", ["smoke", "--audio", "{truncated.wav}"], 2, "cannot read audio file"),
+    ("text as audio", ["smoke", "--audio", "{text.wav}"], 2, "Format not recognised"),
+    ("empty file as audio", ["smoke", "--audio", "{zero.wav}"], 2, "cannot read audio file"),
+    ("directory as audio", ["smoke", "--audio", "{a-dir}"], 2, "not an audio file (a directory?)"),
+    ("missing audio", ["smoke", "--audio", "{a-dir}/nope.wav"], 2, "audio file not found"),
+    ("--out a directory", ["smoke", "--out", "{a-dir}"], 2, "is a directory"),
+    ("--out under a file", ["smoke", "--out", "{text.wav}/x.wav"], 2, "is not a directory"),
+    ("broken IPv6 URL", ["smoke", "--url", "http://[::1"], 2, "not a usable URL: 'http://[::1' (Invalid IPv6 URL)"),
+    ("port 99999", ["smoke", "--url", "http://127.0.0.1:99999"], 2, "Port out of range"),
+    ("no host", ["smoke", "--url", "http://"], 2, "not a usable URL"),
+    ("bad scheme", ["smoke", "--url", "ftp://example.com"], 2, "not a usable URL"),
+    ("timeout -1", ["smoke", "--url", UNREACHABLE, "--timeout", "-1"], 2, "--timeout must be"),
+    ("timeout 0", ["smoke", "--url", UNREACHABLE, "--timeout", "0"], 2, "--timeout must be"),
+    ("timeout nan", ["smoke", "--url", UNREACHABLE, "--timeout", "nan"], 2, "--timeout must be"),
+    ("timeout inf", ["smoke", "--url", UNREACHABLE, "--timeout", "inf"], 2, "--timeout must be"),
+    ("interrupt nan", ["smoke", "--url", UNREACHABLE, "--interrupt-after", "nan"], 2, "--interrupt-after must be"),
+    ("interrupt -1", ["smoke", "--url", UNREACHABLE, "--interrupt-after", "-1"], 2, "--interrupt-after must be"),
+    ("sample rate 0", ["smoke", "--url", UNREACHABLE, "--sample-rate", "0"], 2, "--sample-rate must be between"),
+    ("talk sample rate 0", ["talk", "--url", UNREACHABLE, "--sample-rate", "0"], 2, "--sample-rate must be between"),
+    ("non-UTF-8 config", ["smoke", "--config", "{bad.toml}"], 3, "bad.toml: not UTF-8 text"),
+    ("headers = 'oops'", ["smoke", "--config", "{headers.toml}"], 3,
+     "headers.toml: profile 'p': headers must be a table of strings"),
+    ("header value not a string", ["smoke", "--config", "{header-value.toml}"], 3, "headers must be a table"),
+    ("profiles not a table", ["smoke", "--config", "{profiles.toml}"], 3, "profiles.toml: [profiles] must be a table"),
+    ("variables not a table", ["smoke", "--config", "{variables.toml}"], 3, "profile 'p': variables must be a table"),
+    ("sample_rate a string", ["smoke", "--config", "{rate.toml}"], 3, "sample_rate must be a positive whole number"),
+    ("profile url broken", ["smoke", "--config", "{url.toml}"], 3, "url.toml: profile 'p': url: not a usable URL"),
+    ("default_profile a number", ["smoke", "--config", "{default.toml}"], 3, "default_profile must be a string"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(cli: Cli, tmp_path: Path, args: list[str], code: int, words: str) -> None:
+    proc = cli.run(*fill(args, tmp_path), timeout=20)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == code, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("voicecli: error: "), proc.stderr
+    assert words in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args", [["serve", "--port", "99999"], ["serve", "--port", "-1"],
+                                  ["smoke", "--timeout", "abc"], ["smoke", "--sample-rate", "x"]],
+                         ids=["serve port 99999", "serve port -1", "timeout abc", "sample rate x"])
+def test_option_parser_errors_are_usage_errors(cli: Cli, args: list[str]) -> None:
+    proc = cli.run(*args, timeout=20)
+    assert proc.returncode == 2, proc.stderr
+    assert "Invalid value" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--timeout", "nan"], 2), (["--timeout", "abc"], 2),
+                                            (["--config", "{bad.toml}"], 3), (["--text", ""], 2),
+                                            (["--url", UNREACHABLE, "--agent", "a"], 6)],
+                         ids=["nan", "parser", "config", "empty text", "refused"])
+def test_smoke_json_prints_json_for_every_failure(cli: Cli, tmp_path: Path, args: list[str], code: int) -> None:
+    proc = cli.run("smoke", "--json", *fill(args, tmp_path), timeout=20)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == code == report["exit_code"], proc.stderr
+    assert report["ok"] is False and report["error"]
