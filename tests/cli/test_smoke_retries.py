@@ -75,7 +75,7 @@ def test_a_drop_during_the_turn_is_not_retried(cli: Cli, agent_url: str) -> None
                                   "--retry-delay", "0.05", "--timeout", "20")
     assert proc.returncode == 6, proc.stderr
     assert not report["ok"] and report["exit_code"] == 6
-    assert report["error"] == "the connection to the atoms server was lost (no close frame)"
+    assert report["error"] == "the connection to the atoms server was lost (no close frame) (during turn 1)"
     assert not any(w.startswith("retry ") for w in report["warnings"]), report["warnings"]
     assert "Traceback" not in proc.stderr
 

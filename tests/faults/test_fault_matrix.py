@@ -38,7 +38,7 @@ DIALECTS = ("atoms", "elevenlabs", "voiceagent", "token-pcm", "perfvoice")
 READY_FRAMES = {"atoms": 1, "elevenlabs": 1, "perfvoice": 1, "token-pcm": 2, "voiceagent": 0}
 INTO_REPLY = 3  # frames into a reply: every reply here has many more
 TIMEOUT_S = 15.0  # no case should reach it (a clean two-turn run takes about 6 s)
-IDLE_S = 0.4
+IDLE_S = 1.0  # quiet that ends a reply: generous, all cases share one loop on a loaded machine
 RATE = 16000
 
 

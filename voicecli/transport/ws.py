@@ -64,11 +64,15 @@ class Connection:
 
     async def alive(self, timeout: float) -> bool:
         """Whether the peer answers a WebSocket ping within ``timeout`` seconds (a server
-        that stalled mid-reply looks like one that finished, except that it answers nothing)."""
+        that stalled mid-reply looks like one that finished, except that it answers nothing).
+        A connection that is closing or closed is not a stalled one: True, and its end comes
+        through ``recv`` with its close code (a ping would race that report)."""
         try:
             waiter = await self._ws.ping()
             await asyncio.wait_for(waiter, timeout)
-        except (TimeoutError, ConnectionClosed):
+        except ConnectionClosed:
+            return True
+        except TimeoutError:
             return False
         return True
 
