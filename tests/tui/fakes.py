@@ -34,6 +34,7 @@ class FakeSession:
         self.reply = reply
         self.muted = False
         self.gate_open = True
+        self.push_to_talk = False
         self.commands: list[Command] = []
         self.gates: list[bool] = []
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -79,6 +80,9 @@ class FakeSession:
     def set_gate(self, open_: bool) -> None:
         self.gate_open = open_
         self.gates.append(open_)
+
+    def set_push_to_talk(self, on: bool) -> None:
+        self.push_to_talk = on
 
 
 def fake_factory(session: Any, label: str = "fake provider") -> Any:
