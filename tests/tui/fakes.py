@@ -85,9 +85,9 @@ class FakeSession:
         self.push_to_talk = on
 
 
-def fake_factory(session: Any, label: str = "fake provider") -> Any:
+def fake_factory(session: Any, label: str = "fake provider", local: bool = False) -> Any:
     @contextlib.asynccontextmanager
     async def factory() -> AsyncIterator[LiveSession]:
-        yield LiveSession(session, label)
+        yield LiveSession(session, label, local=local)
 
     return factory
