@@ -34,6 +34,7 @@ class FakeSession:
         self.reply = reply
         self.muted = False
         self.gate_open = True
+        self.push_to_talk = False
         self.commands: list[Command] = []
         self.gates: list[bool] = []
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -80,10 +81,13 @@ class FakeSession:
         self.gate_open = open_
         self.gates.append(open_)
 
+    def set_push_to_talk(self, on: bool) -> None:
+        self.push_to_talk = on
 
-def fake_factory(session: Any, label: str = "fake provider") -> Any:
+
+def fake_factory(session: Any, label: str = "fake provider", local: bool = False) -> Any:
     @contextlib.asynccontextmanager
     async def factory() -> AsyncIterator[LiveSession]:
-        yield LiveSession(session, label)
+        yield LiveSession(session, label, local=local)
 
     return factory

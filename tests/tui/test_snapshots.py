@@ -17,8 +17,11 @@ LABEL = "wss://api.smallest.ai"
 
 
 def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF) -> Any:
-    session = FakeSession(script, end=end, capabilities=Capabilities(text_input=True))
-    return create_app(fake_factory(session, LABEL), TalkSettings(dialect="atoms", agent="demo", ptt=ptt))
+    # push-to-talk holds the turn (as on the local agent): the screens without the one-time
+    # note on what remains the provider's (test_app_ptt_turns covers that note)
+    session = FakeSession(script, end=end, capabilities=Capabilities(text_input=True, turn_hold="local"))
+    return create_app(fake_factory(session, LABEL, local=True),
+                      TalkSettings(dialect="atoms", agent="demo", ptt=ptt))
 
 
 def settled(count: int) -> Any:

@@ -6,6 +6,11 @@ order. Turn-taking:
 
 - user audio goes through an energy VAD; ``hangover_ms`` of silence ends the user's
   turn, a ``UserCommit`` ends it at once, a whole-utterance clip is a turn by itself;
+- push-to-talk: while a ``UserHold`` is in force no pause ends the user's turn (the
+  speech before and after a pause is one utterance, the pause kept); the commit on
+  release ends it at once, trimmed to the speech. A hold with ``ms`` lapses after that
+  much user audio without a renewal; then a pause already heard ends the turn at once,
+  and otherwise the VAD goes on as usual;
 - typed text is a turn by itself;
 - in a voice session, user speech (or text) while the agent answers interrupts it:
   ``Interrupted`` at once when its audio had started (then the agent's final transcript,
@@ -57,6 +62,7 @@ from voicecli.agent.interfaces import (
     UserAudio,
     UserCommit,
     UserContext,
+    UserHold,
     UserInput,
     UserInterrupt,
     UserText,
@@ -120,6 +126,8 @@ class Engine:
         self._preroll: deque[bytes] = deque()
         self._preroll_bytes = 0
         self._utterance: bytearray | None = None
+        self._hold: int | None = None  # push-to-talk: bytes of user audio the hold lasts
+        self._paused_at: int | None = None  # held: utterance length when the VAD heard a pause
         self._started = False
         self._closed = False
         self._tool_calls: dict[str, asyncio.Future[tuple[Any, bool]]] = {}
@@ -201,9 +209,14 @@ class Engine:
             text = item.text
             self._reply(lambda: self._speaker.speak(self.brain.reply(text)))
         elif isinstance(item, UserCommit):
+            paused = self._paused_at is not None
+            self._release_hold()
             if self._utterance is not None:
                 self._vad.reset()
-                self._end_utterance()
+                self._end_utterance(self.options.hangover_ms if paused else 0)
+        elif isinstance(item, UserHold):
+            cap = MAX_UTTERANCE_S * self.input_rate * 2
+            self._hold = cap if item.ms is None else min(cap, item.ms * self.input_rate // 1000 * 2)
         elif isinstance(item, UserInterrupt):
             self.interrupt()
         elif isinstance(item, UserContext):
@@ -271,10 +284,32 @@ class Engine:
             while self._preroll_bytes - len(self._preroll[0]) >= limit:
                 self._preroll_bytes -= len(self._preroll.popleft())
         for marker in self._vad.feed(pcm):
-            if marker == SPEECH_START and self._utterance is None:
-                self._start_utterance()
+            if marker == SPEECH_START:
+                self._paused_at = None
+                if self._utterance is None:
+                    self._start_utterance()
             elif marker == SPEECH_END and self._utterance is not None:
-                self._end_utterance(self.options.hangover_ms)
+                if self._hold is not None:
+                    self._paused_at = len(self._utterance)  # held: the pause is part of the turn
+                else:
+                    self._end_utterance(self.options.hangover_ms)
+        if self._hold is not None:
+            self._hold -= len(pcm)
+            if self._hold <= 0:
+                self._lapse_hold()
+
+    def _release_hold(self) -> None:
+        self._hold = None
+        if self._utterance is not None and self._paused_at is not None:
+            del self._utterance[self._paused_at:]  # the silence after the last words
+        self._paused_at = None
+
+    def _lapse_hold(self) -> None:
+        """The hold was not renewed: a pause already heard ends the turn now."""
+        paused = self._paused_at is not None
+        self._release_hold()
+        if paused and self._utterance is not None:
+            self._end_utterance(self.options.hangover_ms)
 
     def _start_utterance(self) -> None:
         if not self._text_only and (self.options.barge_in or not self._speaker.talking):

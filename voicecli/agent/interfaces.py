@@ -46,6 +46,15 @@ class UserCommit(UserInput):
 
 
 @dataclass(frozen=True, slots=True)
+class UserHold(UserInput):
+    """Push-to-talk: the client holds the user's turn. A pause does not end it; a
+    :class:`UserCommit` does, or, with ``ms`` set, ``ms`` of user audio with no further
+    hold (the hold lapses; the turn then ends as the voice detector says)."""
+
+    ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class UserInterrupt(UserInput):
     reason: str = "client"
 

@@ -23,7 +23,7 @@ from voicecli.protocol.base import (
     ws_url,
 )
 from voicecli.protocol.closing import unexpected_close
-from voicecli.protocol.commands import Close, Command, CommitAudio, SendAudio, SendText
+from voicecli.protocol.commands import Close, Command, CommitAudio, HoldTurn, SendAudio, SendText
 from voicecli.protocol.events import (
     AgentAudio,
     AgentStartedTalking,
@@ -59,7 +59,7 @@ class AtomsAdapter(JsonAdapter):
     name: ClassVar[str] = "atoms"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=False,
-        client_turns=False, context_update=False, keepalive=False)
+        client_turns=False, context_update=False, keepalive=False, turn_hold="local")
     known_hosts: ClassVar[tuple[str, ...]] = ("api.smallest.ai",)
 
     def __init__(self, config: DialectConfig) -> None:
@@ -225,6 +225,8 @@ class AtomsAdapter(JsonAdapter):
                 return []
             data = base64.b64encode(command.pcm).decode("ascii")
             return [json.dumps({"type": "input_audio_buffer.append", "audio": data})]
+        if isinstance(command, HoldTurn):  # push-to-talk: reserved (a no-op) at the hosted service
+            return [] if self.mode == "chat" else [json.dumps({"type": "session.update"})]
         if isinstance(command, CommitAudio):
             return [json.dumps({"type": "input_audio_buffer.commit"})]
         if isinstance(command, SendText):

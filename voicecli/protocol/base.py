@@ -82,6 +82,11 @@ class Capabilities:
     interruption_signal: bool = True  # the server tells us when the agent was cut off
     client_interrupt: bool = False  # we can ask the agent to stop
     client_turns: bool = False  # the client must end user turns (VAD or PTT) itself
+    # push-to-talk (HoldTurn ... CommitAudio) holds the user's turn until the release:
+    # "always" (the client sends the turn on release), "local" (the wire says the turn is
+    # held; the local agent honours it, the hosted service's own turn detection decides)
+    # or "none" (nothing on the wire can say it: the provider's turn detection decides)
+    turn_hold: str = "none"
     context_update: bool = False
     keepalive: bool = False
     transcripts: bool = True

@@ -24,6 +24,12 @@ class CommitAudio(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class HoldTurn(Command):
+    """Push-to-talk pressed: the user holds the turn until :class:`CommitAudio` (the
+    release); a pause in between does not end it, where the dialect can say so."""
+
+
+@dataclass(frozen=True, slots=True)
 class SendText(Command):
     """A typed message, sent as the provider's text input."""
 

@@ -26,6 +26,11 @@ message (overrides, ``user_id``, ``custom_llm_extra_body``; see
 An ``audio`` message's ``alignment`` (the characters it speaks) is kept as the event's
 ``text``, so a cut reply's transcript can be cut where it was heard.
 
+Push-to-talk: ``HoldTurn`` sends ``user_activity`` (the hosted service only resets its
+turn timer with it) and again with every ``HOLD_BEAT_MS`` of audio sent until the
+``CommitAudio`` of the release, which sends nothing; the local agent holds the user's
+turn while these arrive. The hosted service's own turn detection still decides there.
+
 Interruption follows the Python SDK: after ``interruption{event_id: N}`` every
 ``audio`` whose ``event_id <= N`` is dropped.
 
@@ -62,7 +67,9 @@ from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import (
     Close,
     Command,
+    CommitAudio,
     ContextUpdate,
+    HoldTurn,
     Pong,
     SendAudio,
     SendText,
@@ -95,6 +102,7 @@ SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
 SOURCE = "unknown"
 DEFAULT_FORMAT = "pcm_16000"
 TEXT_MODES = ("text", "chat")
+HOLD_BEAT_MS = 200  # push-to-talk: a user_activity with every this much audio while held
 
 # close code -> (what happened, retryable)
 CLOSE_CODES: dict[int, tuple[str, bool]] = {
@@ -110,7 +118,7 @@ class ElevenLabsAdapter(ConvaiAdapter):
     name: ClassVar[str] = "elevenlabs"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=False,
-        client_turns=False, context_update=True, keepalive=True, transcripts=True)
+        client_turns=False, context_update=True, keepalive=True, transcripts=True, turn_hold="local")
     known_hosts: ClassVar[tuple[str, ...]] = (
         "api.elevenlabs.io", "api.us.elevenlabs.io", "api.eu.residency.elevenlabs.io",
         "api.in.residency.elevenlabs.io")
@@ -124,6 +132,7 @@ class ElevenLabsAdapter(ConvaiAdapter):
         self._signed_url: str | None = None
         self._last_interrupt_id = 0  # as the Python SDK: audio with an id <= 0 is never played
         self._client_closing = False
+        self._held: int | None = None  # push-to-talk: bytes of audio sent since the last beat
 
     # ---- pre-connect --------------------------------------------------------------------
 
@@ -292,7 +301,15 @@ class ElevenLabsAdapter(ConvaiAdapter):
 
     def encode(self, command: Command) -> list[Frame]:
         if isinstance(command, SendAudio):
-            return self._user_audio(command.pcm)
+            return self._user_audio(command.pcm) + self._hold_beat(len(command.pcm))
+        if isinstance(command, HoldTurn):
+            if self.text_only:
+                return []
+            self._held = 0
+            return [json.dumps({"type": "user_activity"})]
+        if isinstance(command, CommitAudio):
+            self._held = None
+            return []  # the server's VAD ends turns; the beats stop
         if isinstance(command, SendText):
             if not command.text:
                 return []
@@ -314,7 +331,16 @@ class ElevenLabsAdapter(ConvaiAdapter):
         if isinstance(command, Close):
             self._client_closing = True
             return []  # no end message: the session closes the socket with 1000
-        return []  # CommitAudio, Interrupt: the server's VAD decides turns
+        return []  # Interrupt: no such message
+
+    def _hold_beat(self, size: int) -> list[Frame]:
+        if self._held is None or not self._audio_allowed():
+            return []
+        self._held += size
+        if self._held < self.input_format.sample_rate * 2 * HOLD_BEAT_MS // 1000:
+            return []
+        self._held = 0
+        return [json.dumps({"type": "user_activity"})]
 
     def on_close(self, code: int | None, reason: str) -> list[Event]:
         err = self._last_error

@@ -13,7 +13,8 @@ client side.
 - Speech: the server wants one encoded clip per utterance. ``SendAudio`` frames (PCM16
   mono at the session's input rate) are buffered, and ``CommitAudio`` sends them as one
   ``{"type": "audio", "data": <base64 WAV>, "format": "wav"}`` message. The client ends
-  turns itself (``capabilities.client_turns``). The buffer is capped below the server's
+  turns itself (``capabilities.client_turns``); with push-to-talk the clip is sent on
+  release (``HoldTurn`` sends nothing: the session commits only on release). The buffer is capped below the server's
   default 10 MB limit (base64 included); frames beyond it are dropped and counted.
 - ``Interrupt`` → ``{"type": "interrupt", "reason": ...}``. ``Close`` sends nothing.
 - Agent audio: ``audio_chunk{chunkId, data, format, text}`` and ``audio{data, format}``
@@ -151,7 +152,7 @@ class VoiceAgentAdapter(JsonAdapter):
     name: ClassVar[str] = "voiceagent"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=True,
-        client_turns=True, context_update=False, keepalive=False, transcripts=True)
+        client_turns=True, context_update=False, keepalive=False, transcripts=True, turn_hold="always")
     known_hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: DialectConfig) -> None:

@@ -5,6 +5,10 @@ Tasks, all on one asyncio loop:
 - receive: socket frame → ``adapter.feed`` → events (audio to playback, pings answered);
 - send: command queue → ``adapter.encode`` → socket;
 - mic: capture frames (20 ms, session rate) → ``SendAudio`` → socket, gated by mute/PTT;
+- push-to-talk (``set_push_to_talk``): opening the gate holds the user's turn
+  (``HoldTurn``), closing it is the release (``CommitAudio``); in between no pause ends the
+  turn on the client's side (no client-VAD commit, no turn-end mark), and the ``reply``
+  latency counts from the release;
 - meters: throttled mic and agent levels.
 
 The first task to finish ends the connection; the others are cancelled, the socket closed.
@@ -32,6 +36,7 @@ from voicecli.protocol.commands import (
     Close,
     Command,
     CommitAudio,
+    HoldTurn,
     Interrupt,
     Pong,
     SendAudio,
@@ -107,6 +112,8 @@ class Session:
         self._send_lock = asyncio.Lock()
         self.muted = self.options.start_muted
         self.gate_open = True  # push-to-talk gate; True = open mic
+        self.push_to_talk = False  # the gate is push-to-talk's: an open gate holds the turn
+        self.holding = False  # push-to-talk holds the user's turn (pressed, not released)
         self.agent_talking = False
         self.session_started: SessionStarted | None = None
         self.closed: SessionClosed | None = None
@@ -187,10 +194,24 @@ class Session:
         self.muted = muted
 
     def set_gate(self, open_: bool) -> None:
-        """Push-to-talk: open or close the mic. Closing commits the user's turn."""
+        """Push-to-talk: open or close the mic. Opening holds the user's turn (with
+        push-to-talk on); closing releases it and commits the user's turn."""
         was_open = self.gate_open
         self.gate_open = open_
+        if open_ and self.push_to_talk and not self.holding:
+            self.holding = True
+            self._turn_end = None
+            self.submit(HoldTurn())
         if was_open and not open_:
+            self.holding = False
+            self.submit(CommitAudio())
+
+    def set_push_to_talk(self, on: bool) -> None:
+        """Push-to-talk drives the gate (toggle/hold modes) or not (open mic). Turning it
+        off while the turn is held releases the turn."""
+        self.push_to_talk = on
+        if not on and self.holding:
+            self.holding = False
             self.submit(CommitAudio())
 
     @property
@@ -407,6 +428,8 @@ class Session:
             self._emit(Reconnected(self.redial_attempt))
         self.session_started = event
         self.ready_ms = (time.monotonic() - self.t_start) * 1000
+        if self.holding:  # a new connection: the key is still down
+            self._commands.put_nowait(HoldTurn())
         formats = (event.input_format, event.output_format)
         if formats != self._audio_formats:  # devices stay open across connections at the same rates
             await self._close_audio(keep_recorder=True)
@@ -506,7 +529,7 @@ class Session:
                 self._turn_end = None
                 if client_interrupt and (self.agent_talking or self.link.busy):
                     self.submit(Interrupt("user_speaking"))
-            elif marker == "speech_end":
+            elif marker == "speech_end" and not self.push_to_talk:  # push-to-talk: the release ends it
                 self._mark_turn_end("speech", self._last_voiced)
                 if client_turns:
                     self._commands.put_nowait(CommitAudio())

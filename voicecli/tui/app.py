@@ -27,7 +27,7 @@ from voicecli.tui.base import QuietCrashApp
 from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkSettings
 from voicecli.tui.commands import SlashError, parse_slash, unescape
 from voicecli.tui.conversation import Conversation
-from voicecli.tui.ptt import PttMode, PushToTalk
+from voicecli.tui.ptt import PttMode, PushToTalk, turn_note
 from voicecli.tui.reconnecting import ReconnectView
 from voicecli.tui.slash import run_slash
 from voicecli.tui.widgets.controls import MuteButton
@@ -94,6 +94,7 @@ class VoiceApp(QuietCrashApp[int]):
         self._leaving = False
         self._finished = False
         self._ptt_timer: Timer | None = None
+        self._turn_noted = False  # what remains the provider's under push-to-talk was said
         self._worker: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -142,6 +143,7 @@ class VoiceApp(QuietCrashApp[int]):
         try:
             async with self.factory() as live:
                 live.session.gate_open = self.ptt.gate_open  # no commit: nothing was said yet
+                live.session.set_push_to_talk(self.ptt.mode is not PttMode.OFF)
                 self.post_message(self.SessionOpened(live))
                 runner = asyncio.create_task(live.session.run(), name="talk-session")
                 try:
@@ -169,6 +171,7 @@ class VoiceApp(QuietCrashApp[int]):
         self.live = message.live
         self.status_bar.label = message.live.label
         self.status_bar.agent = message.live.agent or self.status_bar.agent
+        self._note_turns()
 
     @on(SessionFinished)
     def _finished_worker(self) -> None:
@@ -299,9 +302,20 @@ class VoiceApp(QuietCrashApp[int]):
         self._show_ptt()
 
     def set_ptt_mode(self, mode: PttMode) -> None:
+        if self.live is not None and self.closed is None:
+            self.live.session.set_push_to_talk(mode is not PttMode.OFF)
         self._apply_gate(self.ptt.set_mode(mode))
         self._show_ptt()
         self.notice(f"push-to-talk: {mode.value} ({mode.describe()})")
+        self._note_turns()
+
+    def _note_turns(self) -> None:
+        """Say once what remains the provider's when push-to-talk is on."""
+        if self.ptt.mode is not PttMode.OFF and self.live is not None and not self._turn_noted:
+            self._turn_noted = True
+            hold = getattr(self.live.session.adapter.capabilities, "turn_hold", "none")
+            if note := turn_note(self.settings.dialect, hold, self.live.local):
+                self.notice(note)
 
     def action_cycle_ptt(self) -> None:
         order = list(PttMode)

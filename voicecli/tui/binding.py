@@ -45,6 +45,8 @@ class SessionLike(Protocol):
 
     def set_gate(self, open_: bool) -> None: ...
 
+    def set_push_to_talk(self, on: bool) -> None: ...
+
 
 @dataclass
 class LiveSession:

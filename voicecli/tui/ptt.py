@@ -6,6 +6,10 @@ pause of the terminal's initial repeat delay (about 250-600 ms), then auto-repea
 steady interval (about 30-50 ms). :class:`HoldDetector` learns that interval and treats
 a gap of several intervals as the release; there is no fixed timer that cuts a long hold
 short, only a generous maximum.
+
+In toggle and hold modes the talk key owns the user's turn: pressing it holds the turn,
+releasing it ends the turn (the session's ``set_push_to_talk``/``set_gate``). Where the
+provider's own turn detection still decides, :func:`turn_note` says so, once.
 """
 
 from __future__ import annotations
@@ -39,6 +43,15 @@ class PttMode(StrEnum):
 
 
 Release = Literal["released", "max_hold"]
+
+
+def turn_note(dialect: str, turn_hold: str, local: bool) -> str | None:
+    """What remains the provider's under push-to-talk (shown once), or None when the
+    release alone ends the user's turn. ``turn_hold`` is the adapter's capability."""
+    if turn_hold == "always" or (turn_hold == "local" and local):
+        return None
+    return (f"push-to-talk: {dialect} finds the end of your turn itself, so a pause while the "
+            "talk key is down may still end it; the release ends it at the latest")
 
 
 class HoldDetector:

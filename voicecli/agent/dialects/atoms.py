@@ -16,8 +16,10 @@ the vendor's AsyncAPI document (``atoms-agent-ws.asyncapi.yaml``):
 - ``session.close`` → ``session.closed{reason: client_requested}``, then close 1000;
   ``error{code, message}`` for bad messages (the socket stays open).
 
-Differences from the hosted service, on purpose: ``input_audio_buffer.commit`` ends the user's turn at once (the
-hosted gateway accepts it and does nothing), which makes push-to-talk work locally.
+Differences from the hosted service, on purpose, for push-to-talk (the hosted gateway
+accepts both messages and does nothing with them): ``session.update`` (no fields) means
+the client holds the user's turn, so no pause ends it, until ``input_audio_buffer.commit``,
+which ends the user's turn at once (with or without a hold).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from voicecli.agent.interfaces import (
     UpgradeRequest,
     UserAudio,
     UserCommit,
+    UserHold,
     UserInput,
     UserText,
 )
@@ -173,7 +176,7 @@ class AtomsServer(ServerDialect):
                 return [ErrorOut("invalid_event", "text is required")]
             return [UserText(text)]
         if kind == "session.update":
-            return []
+            return [UserHold()] if self.audio_out else []
         if kind == "session.close":
             return [ClientClose()]
         return [ErrorOut("invalid_event", f"unknown event type: {kind[:60]}")]

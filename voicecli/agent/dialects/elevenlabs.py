@@ -39,6 +39,10 @@ The peer of ``voicecli.protocol.elevenlabs.ElevenLabsAdapter``.
   ``ping_ms`` is the round trip measured from the latest answered ping
   (``INITIAL_PING_MS`` before any).
 - There is no end message: the server closes with 1000 when the agent ends.
+- ``user_activity`` (the hosted service only resets its turn timer) holds the user's
+  turn for the next ``HOLD_MS`` of user audio: a client doing push-to-talk sends it
+  while the key is down, so no pause ends the turn; when it stops (the release) the
+  hold lapses and a pause already heard ends the turn at once.
 
 Local additions: the query parameters ``output_format`` and ``input_format``
 (``pcm_8000`` … ``pcm_48000``, ``ulaw_8000``; default ``pcm_16000``) stand in for the
@@ -85,6 +89,7 @@ from voicecli.agent.interfaces import (
     UpgradeRequest,
     UserAudio,
     UserContext,
+    UserHold,
     UserInput,
     UserPong,
     UserText,
@@ -93,6 +98,7 @@ from voicecli.agent.interfaces import (
 from voicecli.audio import codecs
 
 SUBPROTOCOL = "convai"
+HOLD_MS = 400  # a user_activity holds the turn for this much user audio (clients: every 200 ms)
 PING_INTERVAL_S = 5.0
 INITIAL_PING_MS = 50  # ping_ms before a pong was measured: a plausible round trip
 LEGACY_ORDER = "legacy-order"  # variant: agent_response at the end of a reply
@@ -410,7 +416,9 @@ class ElevenLabsServer(ElevenLabsShaped):
             if not isinstance(call_id, str):
                 return [ProtocolViolation("client_tool_result needs tool_call_id", "missing_fields", 1008)]
             return [UserToolResult(call_id, result, bool(m.get("is_error")))]
-        return []  # user_activity, feedback, mcp approvals, a repeated initiation
+        if kind == "user_activity":
+            return [UserHold(HOLD_MS)] if not self.text_only else []
+        return []  # feedback, mcp approvals, a repeated initiation
 
 
 register_http("GET", SIGNED_URL_PATH, get_signed_url)
