@@ -1,10 +1,14 @@
 """``voicecli smoke``: a scripted, headless conversation for CI probes.
 
 Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each turn waits
-for the agent's reply to finish (or, with ``--interrupt-after S``, for S seconds of the
-agent's reply before the next turn barges in). Figures per turn: time from the end of
-the input to the first agent audio, agent audio seconds, transcripts. Transcripts and
-audio seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`), so a
+for a reply that begins after the input's last speech (a clip's trailing silence is not
+waited for twice), then for the agent to fall quiet (or, with ``--interrupt-after S``, for
+S seconds of the reply before the next turn barges in); with ``--reply-wait S`` a turn that
+gets no reply within S seconds is reported as ``no_reply`` and the next one starts. A reply
+begins with a new agent turn in the transcript, or agent activity after a pause where the
+provider gives neither turns nor transcripts. Figures per turn: time from the end of the
+input to the first agent audio, agent audio seconds, transcripts. Transcripts and audio
+seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`), so a
 reply is reported on the turn that asked for it whatever order its pieces arrived in.
 With ``--retries N``, transient failures before the first turn (refused, HTTP 503, a lost
 connection during the greeting) are retried, each one reported as a warning; once the first
@@ -21,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from voicecli.audio.resample import float_to_pcm16
@@ -50,7 +55,8 @@ from voicecli.session.reconnect import ReconnectSettings, user_backoff
 from voicecli.session.transcript import Transcript
 
 IDLE_S = 1.0  # agent silence that ends a reply
-GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
+GREETING_WAIT_S = 2.0
+REPLY_GAP_S = 0.3  # agent activity after this much quiet begins a reply  # how long to wait for a greeting to start
 
 
 @dataclass
@@ -63,16 +69,19 @@ class SmokeRunner:
     """Drives one session through the planned steps and fills a :class:`SmokeReport`."""
 
     def __init__(self, session: Session, backend: ScriptedBackend, steps: list[Step],
-                 interrupt_after: float | None) -> None:
+                 interrupt_after: float | None, reply_wait: float | None = None) -> None:
         self.session = session
         self.backend = backend
         self.steps = steps
         self.interrupt_after = interrupt_after
+        self.reply_wait = reply_wait
         self.report = SmokeReport(dialect=session.adapter.name)
         self.transcript = Transcript()
         self.boundaries: list[int] = []  # where each step's turns begin in the transcript
         self.current: TurnReport | None = None
         self.last_activity = 0.0
+        self.reply_started_at = 0.0  # when the latest agent turn began
+        self._agent_turns: set[int] = set()
         self.activity_since_input = asyncio.Event()
         self.closed: SessionClosed | None = None
         self._changed = asyncio.Event()
@@ -111,7 +120,10 @@ class SmokeRunner:
 
     def _take(self, event: Event) -> None:
         now = time.monotonic()
-        self.transcript.apply(event)
+        for turn in self.transcript.apply(event):
+            if turn.role == "agent" and turn.kind == "speech" and id(turn) not in self._agent_turns:
+                self._agent_turns.add(id(turn))
+                self.reply_started_at = now
         if isinstance(event, Connected):
             self.report.url = event.url
         elif isinstance(event, Unknown) and event.malformed:
@@ -127,6 +139,8 @@ class SmokeRunner:
         agent_activity = isinstance(event, (AgentAudio, AgentStartedTalking, TextDelta, TurnComplete)) or (
             isinstance(event, (TranscriptDelta, TranscriptFinal)) and event.role == "agent")
         if agent_activity:
+            if now - self.last_activity >= REPLY_GAP_S:
+                self.reply_started_at = now
             self.last_activity = now
             self.activity_since_input.set()
         if isinstance(event, Mark):
@@ -151,7 +165,7 @@ class SmokeRunner:
             self.current = turn
             self.session.mark(f"turn {index}")
             self.session.submit(SendText(step.value))
-            input_end = time.monotonic()
+            input_end = spoken_end = time.monotonic()
         else:
             capture = self.backend.capture
             if capture is None:
@@ -163,9 +177,18 @@ class SmokeRunner:
             await done.wait()
             self.current = turn
             input_end = time.monotonic()
+            spoken_end = input_end - trailing_silence_s(samples, capture.rate)
             self.activity_since_input = asyncio.Event()
-        got = await self._wait_for(lambda: self.activity_since_input.is_set() or self.closed is not None,
-                                   None)
+        # a reply that began before the input's last speech answered only part of it (an
+        # utterance the agent split): wait for the one that answers the end
+        def answered() -> bool:
+            if self.closed is not None:
+                return True
+            if step.kind == "text":
+                return self.activity_since_input.is_set()
+            return self.reply_started_at >= spoken_end
+
+        got = await self._wait_for(answered, self.reply_wait)
         if not got or self.closed is not None:
             return
         if self.interrupt_after is not None and not last:
@@ -222,19 +245,33 @@ class SmokeRunner:
         return report
 
 
+def trailing_silence_s(samples: np.ndarray, rate: int, threshold_db: float = -40.0) -> float:
+    """Seconds of silence (20 ms frames below ``threshold_db`` RMS) at the end of a clip."""
+    frame = max(1, rate // 50)
+    data = np.asarray(samples, dtype=np.float32)
+    limit = 10 ** (threshold_db / 20)
+    end = data.size
+    while end > 0:
+        chunk = data[max(0, end - frame): end]
+        if float(np.sqrt(np.mean(chunk * chunk))) >= limit:
+            break
+        end -= chunk.size
+    return (data.size - end) / rate
+
+
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
 async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_insecure: bool,
                     interrupt_after: float | None, out: Path | None,
-                    retries: ReconnectSettings | None = None) -> SmokeReport:
+                    retries: ReconnectSettings | None = None, reply_wait: float | None = None) -> SmokeReport:
     async with endpoint(target) as ep:
         backend = ScriptedBackend(realtime=True)
         options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(timeout, 10.0),
                                  ready_timeout=min(timeout, 15.0), reconnect=retries)
         session = Session(ep.adapter, backend, options)
-        runner = SmokeRunner(session, backend, steps, interrupt_after)
+        runner = SmokeRunner(session, backend, steps, interrupt_after, reply_wait)
         try:
             report = await asyncio.wait_for(runner.run(), timeout)
         except TimeoutError:
@@ -266,8 +303,12 @@ def _print_human(report: SmokeReport) -> None:
               f"agent audio {turn.agent_audio_s:g} s")
         if turn.user_transcript:
             print(f"  you:   {turn.user_transcript}")
-        if turn.agent_transcript:
-            print(f"  agent: {turn.agent_transcript}")
+        if turn.no_reply:
+            print("  agent: no reply")
+        elif len(turn.replies) == 1:
+            print(f"  agent: {turn.replies[0]}")
+        for number, said in enumerate(turn.replies if len(turn.replies) > 1 else [], 1):
+            print(f"  agent ({number}/{len(turn.replies)}): {said}")
     print("ok" if report.ok else f"failed: {report.error}")
 
 
@@ -290,6 +331,8 @@ def smoke(
     timeout: Annotated[float, typer.Option("--timeout", help="Give up after this many seconds.")] = 60.0,
     interrupt_after: Annotated[float | None, typer.Option(
         "--interrupt-after", help="Start each next turn this many seconds into the agent's reply (barge-in).")] = None,
+    reply_wait: Annotated[float | None, typer.Option(
+        "--reply-wait", help="Give a turn this many seconds to get a reply, then report no reply and go on.")] = None,
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
                                                  help="Allow ws:// to non-loopback hosts.")] = False,
     config: Annotated[str | None, typer.Option("--config", help="Config file path.")] = None,
@@ -312,6 +355,8 @@ def smoke(
             if step.kind == "audio" and not Path(step.value).is_file():
                 raise UsageError(f"audio file not found: {step.value}")
         pattern = _compile(expect)
+        if reply_wait is not None and reply_wait <= 0:
+            raise UsageError("--reply-wait must be a positive number of seconds")
         try:
             redial = ReconnectSettings(user_backoff(retries, retry_delay), first_connection=True) if retries else None
         except ValueError as exc:
@@ -319,7 +364,8 @@ def smoke(
         target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
                          variables=parse_vars(var or []), config_file=config)
         report = asyncio.run(run_smoke(target, steps, timeout=timeout, allow_insecure=allow_insecure,
-                                       interrupt_after=interrupt_after, out=out, retries=redial))
+                                       interrupt_after=interrupt_after, out=out, retries=redial,
+                                       reply_wait=reply_wait))
         if report.ok and pattern is not None:
             said = "\n".join(filter(None, [report.greeting] + [t.agent_transcript for t in report.turns]))
             if not pattern.search(said):
