@@ -64,3 +64,13 @@ ERROR = [
 ]
 ERROR_END = SessionClosed(reason="connection lost", close_code=1006,
                           error="connection closed unexpectedly (code 1006)", exit_code=7)
+
+TEXT_ONLY = [
+    Connecting(url=URL, dialect="atoms"),
+    Connected(url=URL, dialect="atoms", connect_ms=84.0),
+    SessionStarted(FMT, FMT, "sess-2", "CALL-2"),
+    AudioStatus(input=None, output=None, notice="text only (--no-audio)"),
+    TranscriptFinal("agent", "Hello! I can tell you the time and the date, and do simple arithmetic."),
+    TextSent("what is 12 + 7"),
+    TranscriptFinal("agent", "12 plus 7 is 19."),
+]

@@ -150,14 +150,26 @@ async def test_ctrl_c_closes_the_session_cleanly() -> None:
 
 
 async def test_missing_audio_devices_are_shown() -> None:
-    session = FakeSession([STARTED, AudioStatus(input=None, output=None)])
+    session = FakeSession([STARTED, AudioStatus(input=None, output="sounddevice")])
     app = create_app(fake_factory(session), TalkSettings())
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.mic_meter.state == "no mic")
         await pilot.pause()
-        assert "no microphone or speaker: going on without it" in texts(app)
+        assert "no microphone: going on without it" in texts(app)
         assert app.mic_meter.region.width >= len(str(app.mic_meter.render())) and \
             str(app.mic_meter.render()).endswith("no mic")
+        assert not app.text_only
+
+
+async def test_no_audio_at_all_is_text_only() -> None:
+    session = FakeSession([STARTED, AudioStatus(input=None, output=None)])
+    app = create_app(fake_factory(session), TalkSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.text_only)
+        await pilot.pause()
+        assert "text-only: type a message and press Enter; replies show whole (no microphone or speaker)" \
+            in texts(app)
+        assert not app.mic_meter.display and not app.mute_button.display
 
 
 async def test_keys_outside_and_inside_the_message_box() -> None:

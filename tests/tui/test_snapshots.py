@@ -16,12 +16,13 @@ SIZE = (100, 32)
 LABEL = "wss://api.smallest.ai"
 
 
-def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF) -> Any:
+def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF,
+            text_only: str | None = None) -> Any:
     # push-to-talk holds the turn (as on the local agent): the screens without the one-time
     # note on what remains the provider's (test_app_ptt_turns covers that note)
     session = FakeSession(script, end=end, capabilities=Capabilities(text_input=True, turn_hold="local"))
-    return create_app(fake_factory(session, LABEL, local=True),
-                      TalkSettings(dialect="atoms", agent="demo", ptt=ptt))
+    settings = TalkSettings(dialect="atoms", agent="demo", ptt=ptt, text_only=text_only)
+    return create_app(fake_factory(session, LABEL, local=True), settings)
 
 
 def settled(count: int) -> Any:
@@ -61,3 +62,14 @@ def test_mid_conversation_no_color(snap_compare: Any, monkeypatch: Any) -> None:
     app = app_for(scripts.CONVERSATION, ptt=PttMode.HOLD)
     assert app.no_color
     assert snap_compare(app, terminal_size=SIZE, run_before=settled(9))
+
+
+def test_text_only_small(snap_compare: Any) -> None:
+    # known before connecting (talk --no-audio)
+    app = app_for(scripts.TEXT_ONLY, text_only="text only (--no-audio)")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled(4))
+
+
+def test_text_only_large(snap_compare: Any) -> None:
+    # found when the session opens its audio (no devices)
+    assert snap_compare(app_for(scripts.TEXT_ONLY), terminal_size=(120, 36), run_before=settled(4))

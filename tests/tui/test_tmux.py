@@ -24,9 +24,11 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 def test_talk_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--no-audio"])
     tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
-    screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
+    screen = tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect")
     assert tmux.run("display-message", "-p", "-t", "talk", "#{alternate_on}").strip() == "1"
-    assert "local agent, offline" in screen and "PTT off" in screen and "live" in screen
+    assert "local agent, offline" in screen and "live" in screen
+    # text-only: said once, no push-to-talk or mute in the status bar and footer
+    assert screen.count("text-only") == 2 and "PTT" not in screen and "mute" not in screen, screen
     tmux.send("what is 12 plus 7")
     tmux.send("Enter")
     screen = tmux.wait_for(lambda s: "12 plus 7 is 19." in s, "the agent's reply")
@@ -71,7 +73,7 @@ def test_talk_speaks_every_dialect_with_the_local_agent(tmux: Tmux, dialect: str
     command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--no-audio", "--dialect",
                                                        dialect])
     tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
-    tmux.wait_for(lambda s: "connected: speak or type" in s, f"the app to connect over {dialect}", timeout=30)
+    tmux.wait_for(lambda s: "connected: type a message" in s, f"the app to connect over {dialect}", timeout=30)
     tmux.send(typed)
     tmux.send("Enter")
     tmux.wait_for(lambda s: expect in s, f"{expect!r} over {dialect}", timeout=30)

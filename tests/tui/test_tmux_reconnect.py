@@ -73,11 +73,16 @@ def test_server_killed_mid_reply_and_restarted_the_conversation_goes_on(server: 
 
 
 def run_conversation(tmux: Tmux, server: Server, tmp_path: Path) -> None:
+    # a voice session with no devices (mode webcall): the reply is paced, so the server can
+    # be killed mid-reply (--no-audio alone would ask for chat mode: whole replies at once)
+    profile = tmp_path / "voice.toml"
+    profile.write_text(f'[profiles.voice]\ndialect = "atoms"\nurl = "http://127.0.0.1:{server.port}"\n'
+                       'agent = "agent_x"\nmode = "webcall"\n')
     command = " ".join(shlex.quote(part) for part in [
-        *voicecli_command(), "talk", "--no-audio", "--url", f"http://127.0.0.1:{server.port}",
-        "--agent", "agent_x", "--reconnect", "30", "--reconnect-delay", "0.2"])
+        *voicecli_command(), "talk", "--no-audio", "--config", str(profile), "--profile", "voice",
+        "--reconnect", "30", "--reconnect-delay", "0.2"])
     tmux.send(f"clear; SMALLEST_API_KEY={KEY} {command}; echo EXIT=$?", "Enter")
-    tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
+    tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect")
     tmux.send("help")
     tmux.send("Enter")
     tmux.wait_for(lambda s: "Agent  I can" in s, "the first words of the reply")

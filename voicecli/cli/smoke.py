@@ -1,12 +1,16 @@
 """``voicecli smoke``: a scripted, headless conversation for CI probes.
 
 Every input is checked before connecting (:mod:`voicecli.cli.checks`; audio clips are read
-in full). Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each
-turn waits for the agent's reply to finish (or, with ``--interrupt-after S``, for S
-seconds of the agent's reply before the next turn barges in). Figures per turn: time from
-the end of the input to the first agent audio, agent audio seconds, transcripts. Transcripts
-and audio seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`),
-so a reply is reported on the turn that asked for it whatever order its pieces arrived in.
+in full). Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each turn
+waits for a reply that begins after the input's last speech (a clip's trailing silence is
+not waited for twice), then for the agent to fall quiet (or, with ``--interrupt-after S``,
+for S seconds of the reply before the next turn barges in); with ``--reply-wait S`` a turn
+that gets no reply within S seconds is reported as ``no_reply`` and the next one starts. A
+reply begins with a new agent turn in the transcript, or agent activity after a pause where
+the provider gives neither turns nor transcripts. Figures per turn: time from the end of the
+input to the first agent audio, agent audio seconds, transcripts. Transcripts and audio
+seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`), so a reply is
+reported on the turn that asked for it whatever order its pieces arrived in.
 
 A probe never passes falsely (:func:`voicecli.cli.smoke_report.verdict`): a turn passes only
 when the agent answered it (text or audio) and its reply finished while the session was
@@ -27,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from voicecli.audio.audiofile import load_clip
@@ -61,6 +66,7 @@ from voicecli.session.transcript import Transcript
 IDLE_S = 1.0  # agent silence that ends a reply
 GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
 PONG_WAIT_S = 3.0  # a reply that went quiet counts only if the server still answers a ping
+REPLY_GAP_S = 0.3  # agent activity after this much quiet begins a reply
 
 
 @dataclass
@@ -75,18 +81,21 @@ class SmokeRunner:
 
     def __init__(self, session: Session, backend: ScriptedBackend, steps: list[Step],
                  interrupt_after: float | None, idle_s: float = IDLE_S,
-                 greeting_wait_s: float = GREETING_WAIT_S) -> None:
+                 greeting_wait_s: float = GREETING_WAIT_S, reply_wait: float | None = None) -> None:
         self.session = session
         self.idle_s = idle_s
         self.greeting_wait_s = greeting_wait_s
         self.backend = backend
         self.steps = steps
         self.interrupt_after = interrupt_after
+        self.reply_wait = reply_wait
         self.report = SmokeReport(dialect=session.adapter.name)
         self.transcript = Transcript()
         self.boundaries: list[int] = []  # where each step's turns begin in the transcript
         self.current: TurnReport | None = None
         self.last_activity = 0.0
+        self.reply_started_at = 0.0  # when the latest agent turn began
+        self._agent_turns: set[int] = set()
         self.activity_since_input = asyncio.Event()
         self.reply_ended = False  # the provider said the reply to the current input is over
         self.heard: set[int] = set()  # turns the agent sent text or audio for after their input
@@ -128,7 +137,10 @@ class SmokeRunner:
 
     def _take(self, event: Event) -> None:
         now = time.monotonic()
-        self.transcript.apply(event)
+        for turn in self.transcript.apply(event):
+            if turn.role == "agent" and turn.kind == "speech" and id(turn) not in self._agent_turns:
+                self._agent_turns.add(id(turn))
+                self.reply_started_at = now
         if isinstance(event, Connected):
             self.report.url = event.url
         elif isinstance(event, Unknown) and event.malformed:
@@ -144,6 +156,8 @@ class SmokeRunner:
         agent_activity = isinstance(event, (AgentAudio, AgentStartedTalking, TextDelta, TurnComplete)) or (
             isinstance(event, (TranscriptDelta, TranscriptFinal)) and event.role == "agent")
         if agent_activity:
+            if now - self.last_activity >= REPLY_GAP_S:
+                self.reply_started_at = now
             self.last_activity = now
             self.activity_since_input.set()
             if self.current is not None and isinstance(event, (AgentAudio, TextDelta, TranscriptDelta,
@@ -174,7 +188,7 @@ class SmokeRunner:
             self.current = turn
             self.session.mark(f"turn {index}")
             self.session.submit(SendText(step.value))
-            input_end = time.monotonic()
+            input_end = spoken_end = time.monotonic()
         else:
             capture = self.backend.capture
             if capture is None:
@@ -186,9 +200,18 @@ class SmokeRunner:
             await done.wait()
             self.current = turn
             input_end = time.monotonic()
+            spoken_end = input_end - trailing_silence_s(samples, capture.rate)
             self.activity_since_input = asyncio.Event()
             self.reply_ended = False
-        if not await self._wait_reply(index) or (self.closed is not None and not self.reply_ended):
+
+        # a reply that began before the input's last speech answered only part of it (an
+        # utterance the agent split): wait for the one that answers the end
+        def answered() -> bool:
+            if step.kind == "text":
+                return self.activity_since_input.is_set()
+            return self.reply_started_at >= spoken_end
+
+        if not await self._wait_reply(index, answered) or (self.closed is not None and not self.reply_ended):
             return
         if self.interrupt_after is not None and not last:
             await self._wait_for(lambda: self.closed is not None, self.interrupt_after)
@@ -200,15 +223,21 @@ class SmokeRunner:
             return  # the session ended before the reply did: the turn is not answered
         turn.reply_ms = round((time.monotonic() - input_end) * 1000, 1)
 
-    async def _wait_reply(self, turn: int) -> bool:
-        """Until the agent answers the input or the session ends; a server that stops
-        answering pings meanwhile marks the turn stalled (False)."""
-        while not await self._wait_for(lambda: self.activity_since_input.is_set() or self.closed is not None,
-                                       max(self.idle_s, 1.0)):
+    async def _wait_reply(self, turn: int, answered: Callable[[], bool]) -> bool:
+        """Until a reply ``answered`` the input or the session ends. False when none came
+        within ``reply_wait``, or when the server stopped answering pings meanwhile (the
+        turn is then marked stalled)."""
+        deadline = None if self.reply_wait is None else time.monotonic() + self.reply_wait
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            wait = max(self.idle_s, 1.0) if left is None else max(0.0, min(left, max(self.idle_s, 1.0)))
+            if await self._wait_for(lambda: answered() or self.closed is not None, wait):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
             if not await self.session.alive(PONG_WAIT_S) and self.closed is None:
                 self.stalled = turn
                 return False
-        return True
 
     async def _wait_quiet(self, turn: int | None = None) -> None:
         """Until the agent has been quiet for ``idle_s``. During a turn, a quiet spell counts
@@ -262,6 +291,20 @@ class SmokeRunner:
         return report
 
 
+def trailing_silence_s(samples: np.ndarray, rate: int, threshold_db: float = -40.0) -> float:
+    """Seconds of silence (20 ms frames below ``threshold_db`` RMS) at the end of a clip."""
+    frame = max(1, rate // 50)
+    data = np.asarray(samples, dtype=np.float32)
+    limit = 10 ** (threshold_db / 20)
+    end = data.size
+    while end > 0:
+        chunk = data[max(0, end - frame): end]
+        if float(np.sqrt(np.mean(chunk * chunk))) >= limit:
+            break
+        end -= chunk.size
+    return (data.size - end) / rate
+
+
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -269,13 +312,13 @@ def _ms(value: float | None) -> float | None:
 async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_insecure: bool,
                     interrupt_after: float | None, out: Path | None, idle_s: float = IDLE_S,
                     greeting_wait_s: float = GREETING_WAIT_S,
-                    retries: ReconnectSettings | None = None) -> SmokeReport:
+                    retries: ReconnectSettings | None = None, reply_wait: float | None = None) -> SmokeReport:
     async with endpoint(target) as ep:
         backend = ScriptedBackend(realtime=True)
         options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(timeout, 10.0),
                                  ready_timeout=min(timeout, 15.0), reconnect=retries)
         session = Session(ep.adapter, backend, options)
-        runner = SmokeRunner(session, backend, steps, interrupt_after, idle_s, greeting_wait_s)
+        runner = SmokeRunner(session, backend, steps, interrupt_after, idle_s, greeting_wait_s, reply_wait)
         try:
             report = await asyncio.wait_for(runner.run(), timeout)
         except TimeoutError:
@@ -316,8 +359,12 @@ def _print_human(report: SmokeReport) -> None:
               f"agent audio {turn.agent_audio_s:g} s")
         if turn.user_transcript:
             print(f"  you:   {turn.user_transcript}")
-        if turn.agent_transcript:
-            print(f"  agent: {turn.agent_transcript}")
+        if turn.no_reply:
+            print("  agent: no reply")
+        elif len(turn.replies) == 1:
+            print(f"  agent: {turn.replies[0]}")
+        for number, said in enumerate(turn.replies if len(turn.replies) > 1 else [], 1):
+            print(f"  agent ({number}/{len(turn.replies)}): {said}")
     print("ok" if report.ok else f"failed: {report.error}")
 
 
@@ -340,6 +387,8 @@ def smoke(
     timeout: Annotated[float, typer.Option("--timeout", help="Give up after this many seconds.")] = 60.0,
     interrupt_after: Annotated[float | None, typer.Option(
         "--interrupt-after", help="Start each next turn this many seconds into the agent's reply (barge-in).")] = None,
+    reply_wait: Annotated[float | None, typer.Option(
+        "--reply-wait", help="Give a turn this many seconds to get a reply, then report no reply and go on.")] = None,
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
                                                  help="Allow ws:// to non-loopback hosts.")] = False,
     config: Annotated[str | None, typer.Option("--config", help="Config file path.")] = None,
@@ -364,6 +413,7 @@ def smoke(
         steps += [Step("audio", str(a), load_clip(a)) for a in audio or []]
         if not steps:
             steps = [Step("text", "hello")]
+        checks.seconds("--reply-wait", reply_wait)
         try:
             redial = ReconnectSettings(user_backoff(retries, retry_delay), first_connection=True) if retries else None
         except ValueError as exc:
@@ -371,7 +421,8 @@ def smoke(
         target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
                          variables=parse_vars(var or []), config_file=config)
         report = asyncio.run(run_smoke(target, steps, timeout=timeout, allow_insecure=allow_insecure,
-                                       interrupt_after=interrupt_after, out=out, retries=redial))
+                                       interrupt_after=interrupt_after, out=out, retries=redial,
+                                       reply_wait=reply_wait))
         if report.ok and pattern is not None:
             said = "\n".join(filter(None, [report.greeting] + [t.agent_transcript for t in report.turns]))
             if not pattern.search(said):

@@ -2,9 +2,14 @@
 
 The runner puts a :class:`~voicecli.session.events.Mark` in the session's event stream as
 each scripted turn starts; the transcript turns from one mark to the next are that
-turn's: the user's words the provider heard, the agent's replies and their audio. Since
-the transcript files every piece of a reply under the reply's own turn (whatever order
-text and audio came in), a late piece counts for the turn that asked for it.
+turn's: the user's words the provider heard, the agent's replies (``replies``, in order,
+one entry per agent turn, joined in ``agent_transcript``) and their audio. Since the
+transcript files every piece of a reply under the reply's own turn (whatever order text
+and audio came in), a late piece counts for the turn that asked for it. The runner starts
+the next turn only once a reply has begun after the input's last speech, so an utterance
+the agent splits in two (a pause inside a clip) reports both replies on its turn; inputs
+the agent merges into one (clips back to back) report the reply on the turn during which
+it began, and the earlier turn says ``no_reply``.
 
 :func:`verdict` decides the outcome: a turn is answered when its reply finished (the runner
 sets ``reply_ms`` only then) and holds text or audio; the first turn that is not, or that
@@ -31,6 +36,8 @@ class TurnReport:
     agent_audio_s: float = 0.0
     user_transcript: str = ""
     agent_transcript: str = ""
+    replies: list[str] = field(default_factory=list)
+    no_reply: bool = True
     interrupted: bool = False
     answered: bool = False  # the agent replied (text or audio) and the reply finished
 
@@ -72,6 +79,8 @@ def attribute(report: SmokeReport, transcript: Transcript, boundaries: list[int]
         mine = turns[edges[number]: edges[number + 1]]
         replies = _speech(mine, "agent")
         turn_report.user_transcript = _said(_speech(mine, "user"))
+        turn_report.replies = [t.text.strip() for t in replies if not t.empty]
+        turn_report.no_reply = not [t for t in replies if not t.empty]
         turn_report.agent_transcript = _said(replies)
         turn_report.agent_audio_s = round(sum(t.audio_s for t in replies), 3)
         turn_report.interrupted = any(t.interrupted for t in replies)

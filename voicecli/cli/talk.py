@@ -9,6 +9,7 @@ the session started is reconnected (``--reconnect N`` tries, the first after
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -65,6 +66,30 @@ def audio_backend(no_audio: bool, input_device: str | None, output_device: str |
     except Exception as exc:  # noqa: BLE001 - no audio stack: go on text-only, say why
         return NullBackend(f"audio unavailable ({exc.__class__.__name__}: {exc}); text only")
     return backend
+
+
+# the provider mode that asks for a text-only session, where the provider has one: Atoms'
+# chat mode, ElevenLabs' ``text_only`` conversation override; the others always speak
+TEXT_MODES = {"atoms": ("chat", ("chat",)), "elevenlabs": ("text", ("text", "chat"))}
+
+
+def text_only_session(target: Target, backend: AudioBackend) -> tuple[Target, AudioBackend]:
+    """A session with no audio asks the provider for text only (whole replies, unpaced,
+    never cut by the next message); a text mode the profile names needs no devices."""
+    from voicecli.audio.base import NullBackend
+
+    ask, modes = TEXT_MODES.get(target.dialect, (None, ()))
+    if target.mode is not None and target.mode in modes and not isinstance(backend, NullBackend):
+        return target, NullBackend(f"text only ({target.dialect} mode {target.mode})")
+    if ask is not None and target.mode is None and isinstance(backend, NullBackend):
+        return dataclasses.replace(target, mode=ask), backend
+    return target, backend
+
+
+def _text_only_reason(backend: AudioBackend) -> str | None:
+    from voicecli.audio.base import NullBackend
+
+    return (backend.notice or "no audio") if isinstance(backend, NullBackend) else None
 
 
 def recorder_hook() -> Recorder | None:
@@ -169,7 +194,7 @@ def talk(
                      variables=parse_vars(var or []), config_file=config)
     if not target.local:
         api_key(target, required=key_required(target))  # a missing key fails here, in one line
-    backend = audio_backend(no_audio, input_device, output_device)
+    target, backend = text_only_session(target, audio_backend(no_audio, input_device, output_device))
     hook = recorder_hook()
     notices: list[str] = []
     options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex,
@@ -188,7 +213,7 @@ def talk(
     from voicecli.tui import TalkSettings, create_app
 
     settings = TalkSettings(dialect=target.dialect, agent=target.agent_id, ptt=mode, transcript_path=path,
-                            recorder=hook, notices=notices)
+                            recorder=hook, notices=notices, text_only=_text_only_reason(backend))
     app = create_app(session_factory(target, backend, options), settings)
     app.run()
     code = app.exit_code

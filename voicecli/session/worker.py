@@ -156,8 +156,8 @@ class Session:
         of that reply's audio as it keeps arriving, until the provider's next agent turn.
         Reported as an :class:`Interruption` (then :class:`PlaybackFlushed`), as a
         provider's own interruption is."""
-        if not (self.agent_talking or self.link.busy):
-            return
+        if not (self.agent_talking or self.link.busy or self._mid_reply()):
+            return  # (a provider with no talk events is mid-reply while its audio arrives)
         self.agent_talking = False
         self._cut_turn = self._audio_turn
         self._emit(Interruption(reason=reason, turn=self._audio_turn))

@@ -96,6 +96,7 @@ class VoiceApp(QuietCrashApp[int]):
         self._ptt_timer: Timer | None = None
         self._turn_noted = False  # what remains the provider's under push-to-talk was said
         self._worker: Worker[None] | None = None
+        self.text_only = False  # no audio either way: no meters, mute or push-to-talk
 
     def compose(self) -> ComposeResult:
         # kept as attributes: session events may still arrive while the app shuts down
@@ -129,6 +130,8 @@ class VoiceApp(QuietCrashApp[int]):
         status.agent = self.settings.agent or ""
         status.label = self.settings.dialect
         self._show_ptt()
+        if self.settings.text_only is not None:
+            self._go_text_only(self.settings.text_only)
         self._ptt_timer = self.set_interval(PTT_POLL_S, self._poll_ptt, pause=True)
         for line in self.settings.notices:
             self.transcript_view.notice(line)
@@ -193,9 +196,12 @@ class VoiceApp(QuietCrashApp[int]):
             self.agent_meter.set_level(event.agent_db)
         elif isinstance(event, SessionStarted):
             if not self.started:  # a reconnect shows its marker in the conversation instead
-                self.notice("connected: speak or type a message · F1 for keys and commands")
+                how = "type" if self.text_only else "speak or type"
+                self.notice(f"connected: {how} a message · F1 for keys and commands")
             self.started = True
             self._open_log()
+        elif isinstance(event, AudioStatus) and event.input is None and event.output is None:
+            self._go_text_only(event.notice)
         elif isinstance(event, AudioStatus):
             if event.input is None:
                 self.mic_meter.state = "no mic"
@@ -292,9 +298,30 @@ class VoiceApp(QuietCrashApp[int]):
             return None
         return self.live.session
 
-    # ---- mute and push-to-talk -------------------------------------------------------------
+    # ---- text-only, mute and push-to-talk ---------------------------------------------------
+
+    def _go_text_only(self, reason: str | None) -> None:
+        """No microphone and no speaker: say so once, hide what only audio needs."""
+        if self.text_only:
+            return
+        self.text_only = True
+        for widget in (self.mic_meter, self.agent_meter, self.mute_button, self.ptt_indicator, self.hold_button):
+            widget.display = False
+        self.message_input.talk_key = False
+        self.status_bar.text_only = True
+        self.refresh_bindings()
+        why = (reason or "no microphone or speaker").replace("text only", "").strip(" ;()")
+        self.notice("text-only: type a message and press Enter; replies show whole" + (f" ({why})" if why else ""))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.text_only and action in ("toggle_mute", "cycle_ptt", "talk_key"):
+            return False  # hidden from the footer, the key does nothing
+        return True
 
     def action_toggle_mute(self) -> None:
+        if self.text_only:
+            self.notice("text-only: there is no microphone to mute", "warning")
+            return
         session = self.current_session()
         if session is None:
             return
@@ -302,6 +329,9 @@ class VoiceApp(QuietCrashApp[int]):
         self._show_ptt()
 
     def set_ptt_mode(self, mode: PttMode) -> None:
+        if self.text_only:
+            self.notice("text-only: there is no microphone for push-to-talk", "warning")
+            return
         if self.live is not None and self.closed is None:
             self.live.session.set_push_to_talk(mode is not PttMode.OFF)
         self._apply_gate(self.ptt.set_mode(mode))
@@ -361,7 +391,7 @@ class VoiceApp(QuietCrashApp[int]):
         muted = self.live.session.muted if self.live is not None else False
         indicator.mode, indicator.gate_open, indicator.muted = ptt.mode, ptt.gate_open, muted
         self.mute_button.muted = muted
-        self.hold_button.display = self.message_input.talk_key = ptt.mode is not PttMode.OFF
+        self.hold_button.display = self.message_input.talk_key = ptt.mode is not PttMode.OFF and not self.text_only
         self.status_bar.ptt = ptt.mode.value
         if self.mic_meter.state != "no mic":
             self.mic_meter.state = "muted" if muted else ("" if ptt.gate_open else "closed")

@@ -47,6 +47,7 @@ class StatusBar(Widget):
     latency_ms: reactive[float | None] = reactive(None)
     rtt_ms: reactive[float | None] = reactive(None)
     failed: reactive[bool] = reactive(False)
+    text_only: reactive[bool] = reactive(False)
 
     def render(self) -> Text:
         text = Text(" ")
@@ -54,8 +55,9 @@ class StatusBar(Widget):
             (self.label or "…", "bold"),
             (f"agent {self.agent}" if self.agent else "", ""),
             (self.state, "bold" if self.failed else ""),
-            (_khz(self.rate) if self.state not in ("starting", "connecting") else "", ""),
-            (f"PTT {self.ptt}", ""),
+            ("text-only" if self.text_only else
+             _khz(self.rate) if self.state not in ("starting", "connecting") else "", ""),
+            ("" if self.text_only else f"PTT {self.ptt}", ""),
             (f"reply {self.latency_ms:.0f} ms" if self.latency_ms is not None else "reply – ms", ""),
             (f"rtt {self.rtt_ms:.0f} ms" if self.rtt_ms is not None else "", ""),
         ]
