@@ -92,10 +92,14 @@ def test_human_output_lists_replies_and_says_no_reply(capsys: pytest.CaptureFixt
         TurnReport(3, "text", "hi", replies=["Hello."], no_reply=False)])
     _print_human(report)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[lines.index("turn 1 [audio] a.wav") + 2] == "  agent: no reply"
-    assert lines[lines.index("turn 2 [audio] b.wav") + 2: lines.index("turn 2 [audio] b.wav") + 4] == [
+
+    def at(head: str) -> int:
+        return next(i for i, line in enumerate(lines) if line.startswith(head))
+
+    assert lines[at("turn 1 [audio] a.wav") + 2] == "  agent: no reply"
+    assert lines[at("turn 2 [audio] b.wav") + 2: at("turn 2 [audio] b.wav") + 4] == [
         "  agent (1/2): Sorry?", "  agent (2/2): It is 4."]
-    assert lines[lines.index("turn 3 [text] hi") + 2] == "  agent: Hello."
+    assert lines[at("turn 3 [text] hi") + 2] == "  agent: Hello."
 
 
 def test_trailing_silence_of_a_clip() -> None:

@@ -101,6 +101,7 @@ class SmokeRunner:
         self.heard: set[int] = set()  # turns the agent sent text or audio for after their input
         self.stalled: int | None = None  # the turn after which the server answered no ping
         self.closed: SessionClosed | None = None
+        self.closed_by_us = False  # every step ran and the runner ended the session
         self._changed = asyncio.Event()
 
     async def run(self) -> SmokeReport:
@@ -119,6 +120,7 @@ class SmokeRunner:
                         break
                     await self._turn(index, step, last=index == len(self.steps))
                 if self.closed is None:
+                    self.closed_by_us = True
                     self.session.close()
             await session_task
             await consumer
@@ -283,7 +285,7 @@ class SmokeRunner:
         report.agent_audio_s = round(session.agent_audio_s, 3)
         attribute(report, self.transcript, self.boundaries)
         verdict(report, self.closed or session.closed, started=session.session_started is not None,
-                planned=len(self.steps), heard=self.heard)
+                planned=len(self.steps), heard=self.heard, closed_by_us=self.closed_by_us)
         if self.stalled is not None:
             report.ok, report.exit_code = False, SessionTimeout.exit_code
             report.error = (f"the server stopped answering during turn {self.stalled} "

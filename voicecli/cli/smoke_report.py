@@ -87,10 +87,12 @@ def attribute(report: SmokeReport, transcript: Transcript, boundaries: list[int]
 
 
 def verdict(report: SmokeReport, closed: SessionClosed | None, *, started: bool, planned: int,
-            heard: Collection[int] = ()) -> None:
+            heard: Collection[int] = (), closed_by_us: bool = False) -> None:
     """Set ``answered`` on each turn and the report's ``ok``, ``error`` and ``exit_code``.
     ``heard``: turns the agent sent text or audio for after their input (where the
-    provider gives replies no identity, a reply may sit on an earlier transcript turn)."""
+    provider gives replies no identity, a reply may sit on an earlier transcript turn).
+    ``closed_by_us``: every step ran and the runner ended the session itself (a turn left
+    without a reply then got none in its time; the session did not end during it)."""
     for turn in report.turns:
         said = bool(turn.agent_transcript.strip()) or turn.agent_audio_s > 0 or turn.index in heard
         turn.answered = turn.reply_ms is not None and said
@@ -107,7 +109,7 @@ def verdict(report: SmokeReport, closed: SessionClosed | None, *, started: bool,
     elif not started:
         report.error = "the session never started"
         report.exit_code = ProtocolError.exit_code
-    elif closed is not None and not where.startswith("after"):
+    elif closed is not None and not where.startswith("after") and not closed_by_us:
         code = f" (code {closed.close_code})" if closed.close_code is not None else ""
         report.error = f"the session ended {where}: {closed.reason}{code}"
         report.exit_code = ProtocolError.exit_code
