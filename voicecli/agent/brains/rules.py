@@ -2,6 +2,8 @@
 
 It understands text the way PocketSphinx writes it (lower-case words, numbers spelt out,
 "what is twelve plus seven") as well as typed text with digits and symbols ("12 + 7").
+:meth:`RulesBrain.grammar` is the JSGF grammar of the sentences it answers (``SENTENCES``), for
+ears constrained to them; :meth:`RulesBrain.understands` says whether a text gets an answer.
 
 When the session can run client tools (:meth:`RulesBrain.bind_client_tools`), the time
 is the client's: it asks for ``get_local_time`` and says "Your local time is <result>.";
