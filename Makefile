@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON ?= python3
-APT_PACKAGES := libportaudio2 pulseaudio libasound2-plugins tmux
+APT_PACKAGES := libportaudio2 pulseaudio libasound2-plugins tmux espeak-ng
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # the node test peer (the official ElevenLabs JS client), pinned by its package-lock.json
 JS_PEER := tests/conformance/js

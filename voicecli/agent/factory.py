@@ -1,5 +1,9 @@
 """Choosing the local agent's brain, voice and ears in one place.
 
+A brain with a grammar (the rules brain: ``grammar()`` and ``understands(text)``) gets ears
+constrained to it, with the general model as fallback
+(:class:`voicecli.agent.speech.constrained.GrammarRecognizer`); the others get the general model.
+
 The offline speech (``voicecli.agent.speech``) and the rules/LLM brains are optional:
 when they are missing the agent falls back to the tone voice and the echo brain, and
 says so once (``Voice.notices``).
@@ -126,6 +130,28 @@ def _load_speech(notices: list[str]) -> tuple[Synthesizer | None, Callable[[], R
     return tts, recognizer_type
 
 
+def _constrained(make_brain: Callable[[], Brain], notices: list[str]) -> Callable[[], Recognizer] | None:
+    """Ears constrained to what the brain answers, when it has a grammar (the rules brain)."""
+    brain: Any = make_brain()
+    grammar = getattr(brain, "grammar", None)
+    understands = getattr(brain, "understands", None)
+    module = _import("voicecli.agent.speech.constrained")
+    if grammar is None or understands is None or module is None:
+        return None
+    try:
+        first = module.GrammarRecognizer(grammar(), understands)
+    except Exception as exc:  # noqa: BLE001 - the general model still hears everything
+        notices.append(_notice(f"the {brain.name} brain's grammar is not usable ({exc}); using the general model"))
+        return None
+    spare: list[Recognizer] = [first]
+
+    def recognizer_type() -> Recognizer:
+        recognizer: Recognizer = spare.pop() if spare else first.fresh()
+        return recognizer
+
+    return recognizer_type
+
+
 def build_voice(config: AgentConfig) -> Voice:
     """The brain, synthesizer and recognizer for a server (blocking: loads models)."""
     notices: list[str] = []
@@ -134,6 +160,8 @@ def build_voice(config: AgentConfig) -> Voice:
     recognizer_type: Callable[[], Recognizer] | None = None
     if config.speech:
         synth, recognizer_type = _load_speech(notices)
+        if recognizer_type is not None:
+            recognizer_type = _constrained(make_brain, notices) or recognizer_type
     voice = Voice(synth=_LockedSynth(synth) if synth is not None else ToneSynthesizer(),
                   brain_name=brain_name, make_brain=make_brain, recognizer_type=recognizer_type,
                   notices=notices)

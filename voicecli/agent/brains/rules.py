@@ -2,6 +2,8 @@
 
 It understands text the way PocketSphinx writes it (lower-case words, numbers spelt out,
 "what is twelve plus seven") as well as typed text with digits and symbols ("12 + 7").
+:meth:`RulesBrain.grammar` is the JSGF grammar of the sentences it answers (``SENTENCES``), for
+ears constrained to them; :meth:`RulesBrain.understands` says whether a text gets an answer.
 
 When the session can run client tools (:meth:`RulesBrain.bind_client_tools`), the time
 is the client's: it asks for ``get_local_time`` and says "Your local time is <result>.";
@@ -19,6 +21,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from voicecli.agent.speech.grammar import jsgf
 from voicecli.agent.speech.numbers import parse_expression, say_number
 
 HELP = [
@@ -33,8 +36,23 @@ ToolCall = Callable[[str, Mapping[str, Any]], Awaitable[tuple[Any, bool]]]  # â†
 
 GREETING = "Hello! I'm your local voice agent. Ask me the time, the date, or a sum, or say help."
 
+# What the rules below answer, as people say it (JSGF expansions; ``<sum>`` and ``<number>`` are
+# the spoken sums and numbers of :mod:`voicecli.agent.speech.grammar`): the recogniser is
+# constrained to these sentences (:meth:`RulesBrain.grammar`), so each must be answered.
+_GREET = "hello | hi | hey | good morning"
+SENTENCES = (
+    "[what is | what's | how much is | calculate] <sum>",
+    "what time is it [now] | what is the time [now] | what's the time [now] | tell me the time",
+    "what is the date [today] | what's the date [today] | what is today's date | what day is it [today]"
+    " | which day is it [today] | what is the day today | what month is it | what year is it",
+    "help [me] | what can you do | what do you do",
+    "(what is | what's) the (weather | forecast | temperature) [like] [today]",
+    "how are you | (what is | what's) your name | who are you | thank you | thanks | goodbye | bye | see you",
+)
+
 # "what is the date today" often comes out of the recogniser as "what is the day to day"
 _DATE_PHRASES = ("date", "what day", "which day", "the day", "day is it", "is today", "month", "year")
+_HELLO = ("hello", "hi", "hey", "howdy", "good morning")
 _ORDINAL = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
 
 
@@ -55,6 +73,16 @@ class RulesBrain:
 
     def greeting(self) -> str | None:
         return GREETING
+
+    def grammar(self) -> str:
+        """The JSGF grammar of what this brain answers (for a constrained recogniser)."""
+        sentences = [f"[{_GREET}] ({s}) [please]" for s in SENTENCES]
+        return jsgf([*sentences, f"({_GREET}) [there]"])
+
+    def understands(self, text: str) -> bool:
+        """True when ``text`` gets an answer rather than "Sorry, I didn't understand"."""
+        normal = _normalise(text)
+        return self._rule_for(text) is not None or _has(set(normal.split()), normal, *_HELLO)
 
     def bind_client_tools(self, call: ToolCall) -> None:
         """The session can ask its client to run tools: ``await call(name, arguments)``."""
@@ -91,7 +119,7 @@ class RulesBrain:
         words = set(text.split())
         if not words:
             return ["Sorry, I didn't catch that.", "Could you say it again?"]
-        hello = ["Hello!"] if _has(words, text, "hello", "hi", "hey", "howdy", "good morning") else []
+        hello = ["Hello!"] if _has(words, text, *_HELLO) else []
         for rule in self._rules():
             sentences = rule(text, words)
             if sentences:

@@ -12,18 +12,18 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-_ONES = {
+ONES = {
     w: i
     for i, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
         "fifteen sixteen seventeen eighteen nineteen".split()
     )
 }
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
-_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
-_HOMOPHONES = {"to": 2, "too": 2, "for": 4, "fore": 4, "won": 1, "ate": 8, "oh": 0}
+TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
+HOMOPHONES = {"to": 2, "too": 2, "for": 4, "fore": 4, "won": 1, "ate": 8, "oh": 0}
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_OPERATORS: list[tuple[tuple[str, ...], str]] = [
+OPERATORS: list[tuple[tuple[str, ...], str]] = [
     (("multiplied", "by"), "*"),
     (("divided", "by"), "/"),
     (("plus",), "+"),
@@ -39,7 +39,7 @@ _OPERATORS: list[tuple[tuple[str, ...], str]] = [
     (("÷",), "/"),
 ]
 _SPOKEN = {"+": "plus", "-": "minus", "*": "times", "/": "divided by"}
-_PREFIX = {"add": ("+", ("and", "to")), "multiply": ("*", ("by", "and")), "divide": ("/", ("by",))}
+PREFIX_FORMS = {"add": ("+", ("and", "to")), "multiply": ("*", ("by", "and")), "divide": ("/", ("by",))}
 
 Parsed = tuple[Fraction, int]  # value, index of the next token
 
@@ -55,15 +55,15 @@ def parse_number(tokens: list[str], i: int, *, loose: bool = False) -> Parsed | 
         return sign * Fraction(tokens[i]), i + 1
     parsed = _number_words(tokens, i)
     if parsed is None:
-        if loose and i < len(tokens) and tokens[i] in _HOMOPHONES:
-            return sign * Fraction(_HOMOPHONES[tokens[i]]), i + 1
+        if loose and i < len(tokens) and tokens[i] in HOMOPHONES:
+            return sign * Fraction(HOMOPHONES[tokens[i]]), i + 1
         return None
     value, j = parsed
     if j + 1 < len(tokens) and tokens[j] == "point":
         decimals = ""
         k = j + 1
-        while k < len(tokens) and (tokens[k] in _ONES and _ONES[tokens[k]] < 10):
-            decimals += str(_ONES[tokens[k]])
+        while k < len(tokens) and (tokens[k] in ONES and ONES[tokens[k]] < 10):
+            decimals += str(ONES[tokens[k]])
             k += 1
         if decimals:
             value, j = value + Fraction(f"0.{decimals}"), k
@@ -76,25 +76,25 @@ def _number_words(tokens: list[str], i: int) -> Parsed | None:
     j = i
     while j < len(tokens):
         word = tokens[j]
-        if word == "a" and j + 1 < len(tokens) and tokens[j + 1] in ("hundred", *_SCALES) and not last:
+        if word == "a" and j + 1 < len(tokens) and tokens[j + 1] in ("hundred", *SCALES) and not last:
             current, last = 1, "ones"
-        elif word in _ONES and last in ("", "tens", "hundred", "scale"):
-            if last == "tens" and _ONES[word] >= 10 or (last == "tens" and _ONES[word] == 0):
+        elif word in ONES and last in ("", "tens", "hundred", "scale"):
+            if last == "tens" and ONES[word] >= 10 or (last == "tens" and ONES[word] == 0):
                 break
-            current += _ONES[word]
+            current += ONES[word]
             last = "ones"
-        elif word in _TENS and last in ("", "hundred", "scale"):
-            current += _TENS[word]
+        elif word in TENS and last in ("", "hundred", "scale"):
+            current += TENS[word]
             last = "tens"
         elif word == "hundred" and last in ("ones", "tens") and current < 100:
             current *= 100
             last = "hundred"
-        elif word in _SCALES and last in ("ones", "tens", "hundred"):
-            total += current * _SCALES[word]
+        elif word in SCALES and last in ("ones", "tens", "hundred"):
+            total += current * SCALES[word]
             current, last = 0, "scale"
         elif word == "and" and last in ("hundred", "scale") and j + 1 < len(tokens):
             nxt = tokens[j + 1]
-            if nxt not in _ONES and nxt not in _TENS:
+            if nxt not in ONES and nxt not in TENS:
                 break
         else:
             break
@@ -105,7 +105,7 @@ def _number_words(tokens: list[str], i: int) -> Parsed | None:
 
 
 def _operator(tokens: list[str], i: int) -> tuple[str, int] | None:
-    for words, op in _OPERATORS:
+    for words, op in OPERATORS:
         if tuple(tokens[i : i + len(words)]) == words:
             return op, i + len(words)
     return None
@@ -136,8 +136,8 @@ def _prefix_form(tokens: list[str]) -> tuple[str, Fraction | None] | None:
                 b = parse_number(tokens, a[1] + 1, loose=True)
                 if b:
                     return f"{say_number(b[0])} minus {say_number(a[0])}", b[0] - a[0]
-        elif word in _PREFIX:
-            op, joiners = _PREFIX[word]
+        elif word in PREFIX_FORMS:
+            op, joiners = PREFIX_FORMS[word]
             a = parse_number(tokens, i + 1, loose=True)
             if a and a[1] < len(tokens) and tokens[a[1]] in joiners:
                 b = parse_number(tokens, a[1] + 1, loose=True)
