@@ -109,7 +109,9 @@ class LocalAgent:
         dialects.load_all()
         if self.voice is None:
             self.voice = await asyncio.to_thread(build_voice, self.config)
-        self._server = await asyncio.start_server(self._on_client, host, port, limit=MAX_HEAD)
+        # a burst of connections up to the cap waits in the kernel's queue instead of being dropped
+        self._server = await asyncio.start_server(self._on_client, host, port, limit=MAX_HEAD,
+                                                  backlog=min(4096, max(128, self.max_sessions)))
         sockname = self._server.sockets[0].getsockname()
         self.host, self.port = host, int(sockname[1])
         log.info("local agent listening on %s", self.url)
