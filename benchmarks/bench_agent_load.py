@@ -1,12 +1,14 @@
 """The local agent under load: memory per speech session and time to the ready message.
 
 A ``voicecli serve`` subprocess (offline speech on, the default brain and greeting) on
-127.0.0.1 only. One session is opened and closed (what a first session loads is then in
-the baseline); then one session is opened, the baseline RSS read, and 99 more opened,
-100 per second, each kept open after its greeting has been heard.
+127.0.0.1 only. A speech session hears its greeting, then (one in five) asks a spoken
+question (hibari's voice, sent faster than real time) and hears the whole answer, and
+stays open, idle. One asking session is opened and closed (what a first session loads is
+then in the baseline); then one is opened, the baseline RSS read, and 99 more opened,
+100 per second.
 
 - ``agent_rss_mb_per_session``: growth of the server's RSS from one to 100 idle speech
-  sessions, divided by 99.
+  sessions, divided by 99 (the recognizers the sessions shared while they spoke are in it).
 - ``agent_ready_ms_p95_100`` (and ``_p50_100``): from the start of each of those 100
   connections to its ``session.created``; the later ones open while the earlier ones are
   greeted (synthesis, paced audio on the wire).
@@ -23,6 +25,7 @@ Linux only (RSS from ``/proc``). Bounded: 100 sessions, each step with a timeout
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import os
@@ -51,6 +54,9 @@ START_TIMEOUT_S = 60.0
 GREETING_TIMEOUT_S = 60.0
 SMOKE_TIMEOUT_S = 30.0
 RAMP_GAP_S = 0.01  # the 100 sessions arrive 10 ms apart (100 per second)
+QUESTION = "What time is it?"
+CHUNK = 1280  # 40 ms at 16 kHz
+ASK_EVERY = 5  # one session in 5 asks a question (20 spoken questions within the ramp's second)
 
 
 def _rss_mb(pid: int) -> float:
@@ -78,9 +84,10 @@ def _start_server(env: dict[str, str], log: IO[str]) -> tuple[subprocess.Popen[s
 
 
 async def _session(url: str, key: str, opened: asyncio.Event, stop: asyncio.Event,
-                   ready_ms: list[float], failures: list[str], greeted: bool = True) -> None:
+                   ready_ms: list[float], failures: list[str], greeted: bool = True,
+                   question: bytes = b"") -> None:
     """One Atoms session: time to session.created, wait for the greeting (unless not
-    ``greeted``), stay idle until ``stop``."""
+    ``greeted``), ask ``question`` (16 kHz PCM) and hear the answer, stay idle until ``stop``."""
     from websockets.asyncio.client import connect
 
     started = time.monotonic()
@@ -96,11 +103,36 @@ async def _session(url: str, key: str, opened: asyncio.Event, stop: asyncio.Even
                             break
                     elif message.get("type") == "agent_stop_talking":
                         break
+                if question:
+                    await _ask(ws, question)
             opened.set()
             await stop.wait()
     except Exception as exc:  # noqa: BLE001 - counted, and the figure says so
         failures.append(f"{type(exc).__name__}: {exc}")
         opened.set()
+
+
+async def _ask(ws: Any, question: bytes) -> None:
+    """Say ``question`` (faster than real time: the VAD counts samples) and hear the whole answer."""
+    audio = question + bytes(2 * 16000)  # a second of silence ends the turn
+    for offset in range(0, len(audio), CHUNK):
+        await ws.send(json.dumps({"type": "input_audio_buffer.append",
+                                  "audio": base64.b64encode(audio[offset:offset + CHUNK]).decode()}))
+    heard = False
+    while True:
+        message: Any = json.loads(await ws.recv())
+        if message.get("type") == "transcript" and message.get("role") == "user":
+            heard = True
+        elif message.get("type") == "agent_stop_talking" and heard:
+            return
+
+
+def _question() -> bytes:
+    from voicecli.agent.speech.tts import HibariSynthesizer
+    from voicecli.audio.resample import resample_pcm16
+
+    synth = HibariSynthesizer(seed=0)
+    return resample_pcm16(synth.synthesize(QUESTION), synth.rate, 16000)
 
 
 async def _smoke(base: str, env: dict[str, str]) -> bool:
@@ -117,13 +149,14 @@ async def _smoke(base: str, env: dict[str, str]) -> bool:
     return code == 0
 
 
-async def _open(url: str, key: str, count: int, gap_s: float, stop: asyncio.Event, ready: list[float],
-                failures: list[str], greeted: bool = True) -> list[asyncio.Task[None]]:
-    """``count`` sessions started ``gap_s`` apart; returns once each has greeted (or failed)."""
-    events = [asyncio.Event() for _ in range(count)]
+async def _open(url: str, key: str, questions: list[bytes], gap_s: float, stop: asyncio.Event,
+                ready: list[float], failures: list[str], greeted: bool = True) -> list[asyncio.Task[None]]:
+    """One session per question (``b""``: none) started ``gap_s`` apart; returns once each
+    has heard its greeting and its answer (or failed)."""
+    events = [asyncio.Event() for _ in questions]
     tasks = []
-    for event in events:
-        tasks.append(asyncio.create_task(_session(url, key, event, stop, ready, failures, greeted)))
+    for event, question in zip(events, questions, strict=True):
+        tasks.append(asyncio.create_task(_session(url, key, event, stop, ready, failures, greeted, question)))
         if gap_s:
             await asyncio.sleep(gap_s)
     for event in events:
@@ -133,28 +166,33 @@ async def _open(url: str, key: str, count: int, gap_s: float, stop: asyncio.Even
 
 async def _load(base: str, key: str, pid: int, env: dict[str, str]) -> dict[str, float]:
     url = base.replace("http", "ws", 1) + PATH + "?agent_id=bench"
+    question = _question()
     failures: list[str] = []
     warm = asyncio.Event()
     warm.set()
-    await asyncio.gather(*await _open(url, key, 1, 0, warm, [], failures))  # loads what a first session loads
+    # what a first session loads (and the first recognizer) is in the baseline
+    await asyncio.gather(*await _open(url, key, [question], 0, warm, [], failures))
 
     stop = asyncio.Event()
     ready: list[float] = []
-    tasks = await _open(url, key, 1, 0, stop, ready, failures)
+    tasks = await _open(url, key, [question], 0, stop, ready, failures)
     await asyncio.sleep(0.5)
     baseline = _rss_mb(pid)
-    tasks += await _open(url, key, SESSIONS - 1, RAMP_GAP_S, stop, ready, failures)
+    questions = [question if index % ASK_EVERY == 0 else b"" for index in range(1, SESSIONS)]
+    tasks += await _open(url, key, questions, RAMP_GAP_S, stop, ready, failures)
     await asyncio.sleep(0.5)
     loaded = _rss_mb(pid)
     new_client = await _smoke(base, env)
     stop.set()
     await asyncio.gather(*tasks)
     failed = len(failures)
+    for reason in sorted(set(failures)):
+        print(f"  failed: {reason} ({failures.count(reason)}x)", file=sys.stderr)
 
     burst: list[float] = []  # all at the same instant: information only
     done = asyncio.Event()
     done.set()
-    await asyncio.gather(*await _open(url, key, SESSIONS, 0, done, burst, failures, greeted=False))
+    await asyncio.gather(*await _open(url, key, [b""] * SESSIONS, 0, done, burst, failures, greeted=False))
     return {
         "agent_rss_mb_per_session": max(0.0, loaded - baseline) / (SESSIONS - 1),
         "agent_rss_mb_base": baseline,
