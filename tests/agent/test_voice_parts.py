@@ -54,7 +54,7 @@ def test_keys() -> None:
 def test_factory_without_speech_uses_tone_and_the_chosen_brain() -> None:
     voice = build_voice(AgentConfig(brain="echo", speech=False))
     assert voice.brain_name == "echo" and voice.synth.name == "tone"
-    assert voice.acquire_recognizer() is None
+    assert voice.recognizers is None and voice.lease() is None
     assert isinstance(voice.make_brain(), EchoBrain)
 
 
@@ -66,7 +66,7 @@ def test_factory_falls_back_when_parts_are_missing(monkeypatch: pytest.MonkeyPat
                         else real(name))
     voice = build_voice(AgentConfig(brain="rules", speech=True))
     assert voice.brain_name == "echo" and voice.synth.name == "tone"
-    assert voice.acquire_recognizer() is None
+    assert voice.recognizers is None and voice.lease() is None
     assert any("rules" in n for n in voice.notices) and any("tones" in n for n in voice.notices)
 
 

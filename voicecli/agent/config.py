@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 BRAINS = ("auto", "echo", "rules", "llm")
+
+SESSIONS_PER_CORE = 64
+SESSION_BUDGET_MB = 40  # memory set aside per session for the default cap (a speech session uses < 10)
+RECOGNIZER_MB = 100  # one PocketSphinx decoder with the US English models
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def available_mb() -> int:
+    """Memory available to new work, from ``/proc/meminfo`` (else a quarter of the total)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4 // (1 << 20)
+    except (AttributeError, OSError, ValueError):
+        return 1024
+
+
+def default_max_sessions() -> int:
+    """64 sessions per core, as many as half the available memory holds at 40 MB each; at least 8."""
+    return max(8, min(SESSIONS_PER_CORE * cores(), available_mb() // 2 // SESSION_BUDGET_MB))
+
+
+def default_max_recognizers() -> int:
+    """Two recognizers per core, as many as a quarter of the available memory holds; at least 1."""
+    return max(1, min(2 * cores(), available_mb() // 4 // RECOGNIZER_MB))
 
 
 @dataclass(frozen=True)
@@ -30,6 +67,10 @@ class AgentConfig:
     - ``chunk_ms``: output audio chunk length (20-40 ms), paced in real time.
     - ``voiceagent_auth``: the VoiceAgent endpoint requires ``Authorization: Bearer KEY``
       (the SDK has no auth, so by default it needs none, even when ``api_key`` is set).
+    - ``max_sessions``: WebSocket sessions at once; one more is refused with HTTP 503.
+      ``None``: :func:`default_max_sessions` (from the cores and the available memory).
+    - ``max_recognizers``: speech recognizers the sessions share (each is lent for one
+      utterance); ``None``: :func:`default_max_recognizers`.
     - ``allow_faults``: honour ``?fault=...`` on connections; ``faults`` applies a fault
       plan to every connection (see :mod:`voicecli.agent.faults`).
     """
@@ -49,6 +90,8 @@ class AgentConfig:
     voiceagent_auth: bool = False
     allow_faults: bool = False
     faults: str | None = None
+    max_sessions: int | None = None
+    max_recognizers: int | None = None
 
     def __post_init__(self) -> None:
         if self.brain not in BRAINS:
@@ -57,3 +100,13 @@ class AgentConfig:
             raise ValueError("chunk_ms must be between 10 and 100")
         if self.vad_hangover_ms < 0:
             raise ValueError("vad_hangover_ms must not be negative")
+        if self.max_sessions is not None and self.max_sessions < 1:
+            raise ValueError("max_sessions must be at least 1")
+        if self.max_recognizers is not None and self.max_recognizers < 1:
+            raise ValueError("max_recognizers must be at least 1")
+
+    def session_limit(self) -> int:
+        return self.max_sessions if self.max_sessions is not None else default_max_sessions()
+
+    def recognizer_limit(self) -> int:
+        return self.max_recognizers if self.max_recognizers is not None else default_max_recognizers()

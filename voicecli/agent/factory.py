@@ -7,6 +7,11 @@ constrained to it, with the general model as fallback
 The offline speech (``voicecli.agent.speech``) and the rules/LLM brains are optional:
 when they are missing the agent falls back to the tone voice and the echo brain, and
 says so once (``Voice.notices``).
+
+The speech models are loaded once per server and shared by its sessions: one
+synthesizer (one sentence at a time, recent sentences remembered, so a hundred sessions
+greeting at once cost one synthesis) and a :class:`~voicecli.agent.pool.RecognizerPool`
+lent per utterance. A session's own state is its brain and what decoding needs.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -22,6 +28,7 @@ from typing import Any
 from voicecli.agent.brains.echo import GREETING, EchoBrain
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.interfaces import Brain, Recognizer, Synthesizer
+from voicecli.agent.pool import Lease, RecognizerPool
 from voicecli.agent.tone import ToneSynthesizer
 
 log = logging.getLogger(__name__)
@@ -35,18 +42,33 @@ def _notice(text: str) -> str:
     return text
 
 
-class _LockedSynth:
-    """One synthesizer shared by every session, one sentence at a time."""
+class SharedSynth:
+    """One synthesizer shared by every session: one sentence at a time, and the most recent
+    sentences (up to ``cache_bytes`` of audio) remembered, so repeated sentences (greetings,
+    stock answers) are not synthesized again."""
 
-    def __init__(self, inner: Synthesizer) -> None:
+    def __init__(self, inner: Synthesizer, cache_bytes: int = 16 << 20) -> None:
         self._inner = inner
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._cached = 0
         self.name = inner.name
         self.rate = inner.rate
 
     def synthesize(self, text: str) -> bytes:
         with self._lock:
-            return self._inner.synthesize(text)
+            pcm = self._cache.get(text)
+            if pcm is not None:
+                self._cache.move_to_end(text)
+                return pcm
+            pcm = self._inner.synthesize(text)
+            if len(pcm) <= self._cache_bytes // 8:
+                self._cache[text] = pcm
+                self._cached += len(pcm)
+                while self._cached > self._cache_bytes:
+                    self._cached -= len(self._cache.popitem(last=False)[1])
+            return pcm
 
 
 @dataclass
@@ -56,28 +78,12 @@ class Voice:
     synth: Synthesizer
     brain_name: str
     make_brain: Callable[[], Brain]
-    recognizer_type: Callable[[], Recognizer] | None = None
+    recognizers: RecognizerPool | None = None
     notices: list[str] = field(default_factory=list)
-    _idle: list[Recognizer] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def acquire_recognizer(self) -> Recognizer | None:
-        """A recognizer for one session (blocking: may load a model; run in a thread)."""
-        if self.recognizer_type is None:
-            return None
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        try:
-            return self.recognizer_type()
-        except Exception as exc:  # noqa: BLE001 - a session without ears still works
-            _notice(f"speech recognition unavailable: {exc}")
-            return None
-
-    def release_recognizer(self, recognizer: Recognizer | None) -> None:
-        if recognizer is not None:
-            with self._lock:
-                self._idle.append(recognizer)
+    def lease(self) -> Lease | None:
+        """A session's claim on the shared recognizers (``None``: the agent has no ears)."""
+        return self.recognizers.lease() if self.recognizers is not None else None
 
 
 def _import(name: str) -> ModuleType | None:
@@ -111,7 +117,7 @@ def _choose_brain(config: AgentConfig, notices: list[str]) -> tuple[str, Callabl
     return wanted, maker
 
 
-def _load_speech(notices: list[str]) -> tuple[Synthesizer | None, Callable[[], Recognizer] | None]:
+def _load_speech(notices: list[str]) -> tuple[Synthesizer | None, Recognizer | None]:
     module = _import("voicecli.agent.speech")
     loader: Any = getattr(module, "load_speech", None) if module is not None else None
     if loader is None:
@@ -120,18 +126,13 @@ def _load_speech(notices: list[str]) -> tuple[Synthesizer | None, Callable[[], R
     tts, stt, notice = loader()
     if notice:
         notices.append(_notice(str(notice)))
-    recognizer_type: Callable[[], Recognizer] | None = None
-    if stt is not None:
-        first: list[Recognizer] = [stt]
-
-        def recognizer_type() -> Recognizer:
-            return first.pop() if first else type(stt)()
-
-    return tts, recognizer_type
+    return tts, stt
 
 
-def _constrained(make_brain: Callable[[], Brain], notices: list[str]) -> Callable[[], Recognizer] | None:
-    """Ears constrained to what the brain answers, when it has a grammar (the rules brain)."""
+def _constrained(make_brain: Callable[[], Brain],
+                 notices: list[str]) -> tuple[Recognizer, Callable[[], Recognizer]] | None:
+    """Ears constrained to what the brain answers, when it has a grammar (the rules brain):
+    the first recognizer, and how to make more for the pool."""
     brain: Any = make_brain()
     grammar = getattr(brain, "grammar", None)
     understands = getattr(brain, "understands", None)
@@ -143,26 +144,20 @@ def _constrained(make_brain: Callable[[], Brain], notices: list[str]) -> Callabl
     except Exception as exc:  # noqa: BLE001 - the general model still hears everything
         notices.append(_notice(f"the {brain.name} brain's grammar is not usable ({exc}); using the general model"))
         return None
-    spare: list[Recognizer] = [first]
-
-    def recognizer_type() -> Recognizer:
-        recognizer: Recognizer = spare.pop() if spare else first.fresh()
-        return recognizer
-
-    return recognizer_type
+    return first, first.fresh
 
 
 def build_voice(config: AgentConfig) -> Voice:
-    """The brain, synthesizer and recognizer for a server (blocking: loads models)."""
+    """The brain, synthesizer and recognizers for a server (blocking: loads models)."""
     notices: list[str] = []
     brain_name, make_brain = _choose_brain(config, notices)
     synth: Synthesizer | None = None
-    recognizer_type: Callable[[], Recognizer] | None = None
+    recognizers: RecognizerPool | None = None
     if config.speech:
-        synth, recognizer_type = _load_speech(notices)
-        if recognizer_type is not None:
-            recognizer_type = _constrained(make_brain, notices) or recognizer_type
-    voice = Voice(synth=_LockedSynth(synth) if synth is not None else ToneSynthesizer(),
-                  brain_name=brain_name, make_brain=make_brain, recognizer_type=recognizer_type,
-                  notices=notices)
-    return voice
+        synth, stt = _load_speech(notices)
+        if stt is not None:
+            constrained = _constrained(make_brain, notices)
+            first, make = constrained if constrained is not None else (stt, type(stt))
+            recognizers = RecognizerPool(make, first, config.recognizer_limit())
+    return Voice(synth=SharedSynth(synth) if synth is not None else ToneSynthesizer(),
+                 brain_name=brain_name, make_brain=make_brain, recognizers=recognizers, notices=notices)

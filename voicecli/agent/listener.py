@@ -2,16 +2,26 @@
 
 Recognizer calls are CPU-bound and not thread-safe, so one worker task runs them one at
 a time in a thread, in the order the engine asked for them.
+
+With a :class:`~voicecli.agent.pool.Lease` (a server's shared recognizers) the worker
+acquires a recognizer when an utterance begins (or a whole clip arrives), waiting for one
+when all are lent, and releases it once the utterance's final text is known; when the
+session stops mid-utterance it is released as soon as the recognizer call then running
+has returned, never while one runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from voicecli.agent.interfaces import AgentOutput, Recognizer, TranscriptOut
+from voicecli.agent.pool import Lease
+
+T = TypeVar("T")
 
 
 class _Converter:
@@ -41,6 +51,12 @@ class Listener:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._convert = _Converter(input_rate, recognizer.rate)
+        self._running: asyncio.Future[Any] | None = None  # the recognizer call in a thread
+
+    @property
+    def holding(self) -> bool:
+        """True while this session holds one of the server's shared recognizers."""
+        return isinstance(self.recognizer, Lease) and self.recognizer.held is not None
 
     def start_worker(self) -> None:
         if self._task is None:
@@ -74,6 +90,12 @@ class Listener:
         self._wake.set()
 
     async def _run(self) -> None:
+        try:
+            await self._work()
+        finally:
+            self._let_go()
+
+    async def _work(self) -> None:
         rec = self.recognizer
         while True:
             while not self._queue:
@@ -81,8 +103,9 @@ class Listener:
                 await self._wake.wait()
             kind, arg = self._queue.popleft()
             if kind == "begin":
+                await self._hold()
                 self._convert = _Converter(self.input_rate, rec.rate)
-                await asyncio.to_thread(rec.start)
+                await self._call(rec.start)
                 await self._feed(arg)
             elif kind == "feed":
                 chunks = [arg]
@@ -91,20 +114,52 @@ class Listener:
                 await self._feed(b"".join(chunks))
             elif kind == "finish":
                 tail = self._convert(b"", last=True)
-                text = await asyncio.to_thread(self._finish, tail)
+                text = await self._call(self._finish, tail)
+                self._release()
                 if not arg.done():
                     arg.set_result(text)
             elif kind == "clip":
                 pcm, rate, future = arg
-                text = await asyncio.to_thread(self._clip, pcm, rate)
+                await self._hold()
+                text = await self._call(self._clip, pcm, rate)
+                self._release()
                 if not future.done():
                     future.set_result(text)
+
+    async def _hold(self) -> None:
+        if isinstance(self.recognizer, Lease):
+            await self.recognizer.acquire()
+
+    def _release(self) -> None:
+        if isinstance(self.recognizer, Lease):
+            self.recognizer.release()
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a thread; a cancelled worker leaves it running (see ``_let_go``)."""
+        running = asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+        self._running = running
+        result: T = await asyncio.shield(running)
+        return result
+
+    def _let_go(self) -> None:
+        """The worker has stopped: release the recognizer once no call of it runs any more."""
+        running, self._running = self._running, None
+        if running is None or running.done():
+            self._release()
+            return
+
+        def done(future: asyncio.Future[Any]) -> None:
+            if not future.cancelled():
+                future.exception()  # retrieved: nobody waits for it any more
+            self._release()
+
+        running.add_done_callback(done)
 
     async def _feed(self, pcm: bytes) -> None:
         data = self._convert(pcm)
         if not data:
             return
-        partial = await asyncio.to_thread(self.recognizer.feed, data)
+        partial = await self._call(self.recognizer.feed, data)
         if partial:
             self._emit(TranscriptOut("user", partial, final=False))
 

@@ -6,6 +6,13 @@ dialect registered at the path; a subprotocol that the dialect's ``accept`` name
 answered only when the client offered it. Other requests go to the HTTP endpoint
 registry (:mod:`voicecli.agent.dialects`). Unknown paths get 404.
 
+At most ``AgentConfig.max_sessions`` WebSocket sessions run at once: an upgrade beyond
+that is refused with HTTP 503 (and ``Retry-After``) before the dialect or the key check
+sees it, as a hosted service's front door at capacity answers; a slot is free again as
+soon as a session ends. The speech models are loaded once, at start, and shared by the
+sessions (:mod:`voicecli.agent.factory`): a session holds a recognizer only while its
+user speaks.
+
 Use it in-process::
 
     async with LocalAgent(AgentConfig(brain="echo")) as agent:
@@ -63,9 +70,11 @@ def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
     return method.upper(), target, headers
 
 
-def _response(status: int, body: bytes, content_type: str = "application/json") -> bytes:
+def _response(status: int, body: bytes, content_type: str = "application/json",
+              extra: dict[str, str] | None = None) -> bytes:
     phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Status"
-    head = (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: {content_type}\r\n"
+    more = "".join(f"{name}: {value}\r\n" for name, value in (extra or {}).items())
+    head = (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: {content_type}\r\n{more}"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
     return head.encode("latin-1") + body
 
@@ -80,6 +89,8 @@ class LocalAgent:
         self.keys = LocalKeys(self.config.api_key, self.config.agent_ids, self.config.public_agents)
         self.default_faults = FaultPlan.parse(self.config.faults)
         self.voice: Voice | None = None
+        self.max_sessions = self.config.session_limit()
+        self.sessions = 0  # WebSocket sessions open (or being opened) now
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.host = "127.0.0.1"
@@ -98,7 +109,9 @@ class LocalAgent:
         dialects.load_all()
         if self.voice is None:
             self.voice = await asyncio.to_thread(build_voice, self.config)
-        self._server = await asyncio.start_server(self._on_client, host, port, limit=MAX_HEAD)
+        # a burst of connections up to the cap waits in the kernel's queue instead of being dropped
+        self._server = await asyncio.start_server(self._on_client, host, port, limit=MAX_HEAD,
+                                                  backlog=min(4096, max(128, self.max_sessions)))
         sockname = self._server.sockets[0].getsockname()
         self.host, self.port = host, int(sockname[1])
         log.info("local agent listening on %s", self.url)
@@ -158,7 +171,16 @@ class LocalAgent:
         parts = urlsplit(target)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if method == "GET" and "websocket" in headers.get("upgrade", "").lower():
-            await self._websocket(reader, writer, head, parts.path, query, headers)
+            if self.sessions >= self.max_sessions:
+                log.info("refused WebSocket %s: at capacity (%d sessions)", parts.path, self.max_sessions)
+                writer.write(_response(503, b'{"error":"the agent is at capacity; try again later"}',
+                                       extra={"Retry-After": "1"}))
+                return
+            self.sessions += 1  # taken before the first await, so the cap is never exceeded
+            try:
+                await self._websocket(reader, writer, head, parts.path, query, headers)
+            finally:
+                self.sessions -= 1
         else:
             await self._http(reader, writer, method, parts.path, query, headers)
 
@@ -254,7 +276,7 @@ class LocalAgent:
                            proto: ServerProtocol, dialect: ServerDialect, gate: FaultGate) -> None:
         voice = self.voice
         assert voice is not None
-        recognizer = await asyncio.to_thread(voice.acquire_recognizer) if dialect.audio_out else None
+        recognizer = voice.lease() if dialect.audio_out else None  # a recognizer only while the user speaks
         config = self.config
         # a dialect whose provider never speaks first says so (VoiceAgent: default_greeting "")
         greeting = config.greeting if config.greeting is not None else getattr(dialect, "default_greeting", None)
@@ -272,10 +294,8 @@ class LocalAgent:
                           audio_out=dialect.audio_out, emit=emit, options=options,
                           client_tools=bool(getattr(dialect, "client_tools", False)))
 
-        try:
-            await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()
-        finally:
-            voice.release_recognizer(recognizer)
+        # the session's engine gives back a recognizer it holds when it closes (the listener)
+        await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()
 
 
 def run_embedded(config: AgentConfig | None = None) -> LocalAgent:

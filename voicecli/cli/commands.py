@@ -38,6 +38,9 @@ def serve(
     voiceagent_auth: Annotated[bool, typer.Option(
         "--voiceagent-auth", help="Require 'Authorization: Bearer KEY' on the VoiceAgent endpoint "
                                   "(the SDK has no auth, so by default it needs no key).")] = False,
+    max_sessions: Annotated[int | None, typer.Option(
+        "--max-sessions", min=1, max=100_000, metavar="N",
+        help="Sessions at once; more are refused with HTTP 503 (default: from the cores and memory).")] = None,
 ) -> int:
     """Run the local agent: every dialect at its provider's real path, on one port."""
     from voicecli.cli.serve import serve_command
@@ -46,7 +49,7 @@ def serve(
                          allow_faults=allow_faults, faults=faults, speech=speech, agent_ids=agent,
                          public_agents=public_agent, hangover_ms=hangover_ms,
                          voiceagent_auth=voiceagent_auth, llm_url=llm_url, llm_model=llm_model,
-                         llm_api_key_env=llm_key_env)
+                         llm_api_key_env=llm_key_env, max_sessions=max_sessions)
 
 
 def devices(

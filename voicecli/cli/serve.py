@@ -39,7 +39,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
                   public_agents: Sequence[str] | None = None,
                   hangover_ms: int = 600, voiceagent_auth: bool = False, llm_url: str | None = None,
                   llm_model: str | None = None,
-                  llm_api_key_env: str | None = None, out: TextIO | None = None,
+                  llm_api_key_env: str | None = None, max_sessions: int | None = None,
+                  out: TextIO | None = None,
                   err: TextIO | None = None) -> int:
     """Serve every dialect on ``host:port`` until interrupted; returns the exit code.
 
@@ -50,6 +51,8 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
     ``voiceagent_auth`` makes the VoiceAgent endpoint ask for the key too
     (``Authorization: Bearer KEY``; the SDK has no auth).
     ``llm_url``/``llm_model``/``llm_api_key_env`` configure ``brain="llm"``.
+    ``max_sessions`` caps the sessions at once (more get HTTP 503); ``None``: from the
+    cores and the available memory.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -69,7 +72,7 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
                              public_agents=tuple(public_agents or ()), brain=brain,
                              brain_options=brain_options, speech=speech,
                              vad_hangover_ms=hangover_ms, voiceagent_auth=voiceagent_auth,
-                             allow_faults=allow_faults, faults=faults)
+                             allow_faults=allow_faults, faults=faults, max_sessions=max_sessions)
     except (FaultSpecError, ValueError) as exc:
         print(f"error: {exc}", file=err)
         return UsageError.exit_code
@@ -103,6 +106,7 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
         if voice is not None:
             print(f"brain: {voice.brain_name}, voice: {voice.synth.name}", file=err)
         print(f"voicecli local agent listening on {agent.url}", file=out)
+        print(f"  at most {agent.max_sessions} sessions at once", file=out)
         for name, path in sorted(dialects.names().items()):
             print(f"  {name:<12} ws://{agent.url[7:]}{path}", file=out)
         if config.public_agents:
