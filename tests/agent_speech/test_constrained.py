@@ -4,6 +4,7 @@ model; the factory gives the rules brain these ears and the echo brain the gener
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import numpy as np
@@ -103,7 +104,12 @@ def test_the_grammar_only_holds_sentences_the_brain_answers(brain: RulesBrain) -
 
 
 def test_the_rules_brain_gets_constrained_ears_and_the_echo_brain_the_general_model() -> None:
-    rules = build_voice(AgentConfig(brain="rules")).acquire_recognizer()
-    echo = build_voice(AgentConfig(brain="echo")).acquire_recognizer()
+    async def ears(brain: str) -> object:
+        pool = build_voice(AgentConfig(brain=brain)).recognizers
+        assert pool is not None
+        return await pool.acquire()
+
+    rules = asyncio.run(ears("rules"))
+    echo = asyncio.run(ears("echo"))
     assert isinstance(rules, GrammarRecognizer)
     assert isinstance(echo, PocketSphinxRecognizer)
