@@ -260,21 +260,25 @@ def test_voiceagent_message_typed_while_trailing_audio_plays_cuts_that_reply_in_
 # ---- token-pcm: audio only --------------------------------------------------------------------
 
 @PROPERTY
-@given(frames=st.lists(st.integers(1, 6), max_size=20), ended=st.booleans())
-def test_token_pcm_audio_is_one_reply_never_an_empty_turn(frames: list[int], ended: bool) -> None:
-    """No text and no turn identity on this wire: the agent's audio is one agent turn with
-    every second of it, and nothing is shown for a session without audio."""
+@given(replies=st.lists(st.lists(st.integers(1, 6), min_size=1, max_size=6), max_size=4), ended=st.booleans())
+def test_token_pcm_audio_lands_on_the_input_it_answers(replies: list[list[int]], ended: bool) -> None:
+    """No text and no turn identity on this wire: the agent's audio after each input (a
+    Mark, as smoke puts one) is one agent turn with every second of it, never an empty one,
+    and smoke's per-turn figures count each reply's seconds on its own turn."""
     adapter = TokenPcmAdapter(DialectConfig(url="http://127.0.0.1:9", api_key=Secret("sk_orders_pcm_1")))
     script = vo.Script()
-    for count in frames:
-        script.server(bytes(640 * count))  # count 20 ms frames of silence
+    for frames in replies:
+        script.mark()
+        for count in frames:
+            script.server(bytes(640 * count))  # count 20 ms frames of silence
     if ended:
         script.server({"type": "session_ended", "reason": "agent_disconnected"})
     opening = [{"type": "connected"}, {"type": "agent_ready"}]
-    transcript, _ = run(converse(adapter, opening, script))
+    transcript, boundaries = run(converse(adapter, opening, script))
     agent = [t for t in transcript.turns if t.role == "agent"]
-    total = sum(frames) * 0.02
     assert all(not t.empty for t in agent)
-    assert len(agent) == (1 if frames else 0)
-    assert abs(sum(t.audio_s for t in agent) - total) < 1e-9
+    assert [round(t.audio_s, 6) for t in agent] == [round(sum(f) * 0.02, 6) for f in replies]
     assert transcript.visible == agent
+    report = SmokeReport(turns=[TurnReport(index=i + 1, input="audio", content="") for i in range(len(replies))])
+    attribute(report, transcript, boundaries)
+    assert [t.agent_audio_s for t in report.turns] == [round(sum(f) * 0.02, 3) for f in replies]

@@ -51,7 +51,7 @@ from voicecli.protocol.events import (
     TranscriptFinal,
 )
 from voicecli.secrets import redact
-from voicecli.session.events import ConnectionLost, PlaybackFlushed, Reconnected, SessionClosed, TextSent
+from voicecli.session.events import ConnectionLost, Mark, PlaybackFlushed, Reconnected, SessionClosed, TextSent
 
 TurnKind = Literal["speech", "typed", "reasoning", "tool", "error", "notice"]
 AGENT_KINDS: tuple[TurnKind, ...] = ("speech", "reasoning")
@@ -88,6 +88,7 @@ class Transcript:
         self._epoch = 0  # connections so far: provider turn ids restart on each
         self._by_key: dict[tuple[tuple[int, int], str], Turn] = {}  # ((epoch, provider turn), kind) -> turn
         self._key_of: dict[int, tuple[int, int]] = {}  # turn index -> (epoch, provider turn)
+        self._input_at = 0  # where the latest input began (a Mark)
         self._cut: Turn | None = None  # the agent turn the last interruption cut
         self._cut_text = ""  # its text when it was cut (what a truncation shortens)
         # turn index -> (seconds, text) of each audio chunk that said what it speaks
@@ -110,6 +111,9 @@ class Transcript:
         if isinstance(event, SessionStarted):
             self.session_id = event.session_id
             self.conversation_id = event.conversation_id
+            return []
+        if isinstance(event, Mark):
+            self._input_at = len(self.turns)  # a new input: the agent's next words answer it
             return []
         if isinstance(event, TextSent):
             return [self._new("user", event.text, "typed", final=True)]
@@ -182,11 +186,12 @@ class Transcript:
         return turn
 
     def _since_user(self) -> list[Turn]:
-        """The turns after the user last spoke or typed."""
-        for pos in range(len(self.turns) - 1, -1, -1):
+        """The turns after the user last spoke or typed (or a caller's :class:`Mark` said a
+        new input began, for providers that report none of the user's words)."""
+        for pos in range(len(self.turns) - 1, self._input_at - 1, -1):
             if self.turns[pos].role == "user":
                 return self.turns[pos + 1:]
-        return self.turns
+        return self.turns[self._input_at:]
 
     def _agent(self, turn_id: int | None, kind: TurnKind) -> Turn:
         """The agent turn of ``kind`` that provider turn ``turn_id`` belongs to."""
