@@ -111,6 +111,19 @@ async function options() {
   }
 }
 
+// The reply's text comes with its first audio chunk and the rest of the audio follows in real
+// time, so the speaker may run dry between two chunks: the reply has been played once the
+// speaker is done and no more of its audio came for a while.
+async function replyPlayed(from, quietMs = 700) {
+  for (;;) {
+    const done = await waitFor("playback finished",
+      l => l.event === "playback" && l.finished && seen.indexOf(l) >= from);
+    await new Promise(resolve => setTimeout(resolve, quietMs));
+    from = seen.indexOf(done) + 1;
+    if (!seen.slice(from).some(l => l.event === "audio_event" || l.event === "played")) return;
+  }
+}
+
 async function main() {
   if (!baseUrl || !agentId) fail("usage: node converse.mjs MODE BASE_URL AGENT_ID");
   const conversation = await Conversation.startSession({ ...(await options()), ...callbacks });
@@ -130,7 +143,7 @@ async function main() {
     if (first.event === "message") fail(`the agent answered before calling a client tool: ${first.message}`);
   }
   await waitFor("the agent's reply", l => l.event === "message" && l.source === "ai" && seen.indexOf(l) >= sentAt);
-  if (mode === "voice") await waitFor("playback finished", l => l.event === "playback" && l.finished);
+  if (mode === "voice") await replyPlayed(sentAt);
   await conversation.endSession();
   await waitFor("the socket closed", l => l.event === "socket_closed");
   clearTimeout(timer);
