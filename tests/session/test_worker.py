@@ -259,3 +259,25 @@ async def test_the_users_interrupt_stops_the_reply_until_the_agents_next_turn() 
     assert not [e for e in seen if type(e).__name__.startswith("Transcript")]  # nor its words
     # no interrupt message on this wire: only the mic stream and the close
     assert [t for t in conn.sent_types() if t != "input_audio_buffer.append"] == ["session.close"]
+
+
+async def test_without_a_speaker_the_reply_latency_counts_to_the_first_words() -> None:
+    """Text-only (no audio backend, Atoms chat): the reply figure is the time to the
+    agent's first words, since no audio ever comes."""
+    conn = FakeConnection()
+    session = make_session(conn)
+    conn.server(created())
+    run = asyncio.create_task(session.run())
+    events = asyncio.create_task(collect(session))
+    assert await session.wait_started(2)
+    session.submit(SendText("what is 12 plus 7"))
+    await asyncio.sleep(0.05)
+    conn.server({"type": "transcript", "role": "assistant", "text": "12 plus 7 is 19."})
+    await asyncio.sleep(0.05)
+    session.close()
+    await asyncio.wait_for(run, 5)
+    seen = await events
+    (latency,) = [e for e in seen if isinstance(e, TurnLatency)]
+    assert latency.source == "text" and 40 <= latency.ms < 1000
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds.index("TurnLatency") < kinds.index("TranscriptFinal")

@@ -421,7 +421,16 @@ class Session:
             if event.code == "unsupported_format" and self.session_started is None:
                 raise ProtocolError(event.message)  # the session cannot start: end it now
             self._ended = SessionEnded(reason="error", error=f"{event.code}: {event.message}")
+        elif self.link.playback is None and _agent_words(event):
+            self._reply_began()  # no speaker (text-only): the reply begins with its first words
         self._emit(event)
+
+    def _reply_began(self) -> None:
+        """The first of the agent's reply arrived: the ``reply`` latency of the user's turn."""
+        if self._turn_end is not None:
+            started, source = self._turn_end
+            self._turn_end = None
+            self._emit(TurnLatency(ms=(time.monotonic() - started) * 1000, source=source))
 
     async def _on_started(self, event: SessionStarted) -> None:
         if self.redial_attempt and self.session_started is not None:
@@ -465,10 +474,7 @@ class Session:
         pcm, rate = decoded
         self.agent_audio_s += len(pcm) / 2 / rate
         self._last_audio_at = time.monotonic()
-        if self._turn_end is not None:
-            started, source = self._turn_end
-            self._turn_end = None
-            self._emit(TurnLatency(ms=(time.monotonic() - started) * 1000, source=source))
+        self._reply_began()
         self.link.play(pcm, rate)
         if event.format.encoding == "pcm16" and event.format.channels == 1:
             return event
@@ -577,3 +583,9 @@ class Session:
                 with contextlib.suppress(Exception):
                     await stream.close()
         self.link.capture = self.link.playback = None
+
+
+def _agent_words(event: Event) -> bool:
+    if isinstance(event, (TranscriptDelta, TranscriptFinal)):
+        return event.role == "agent" and bool(event.text.strip())
+    return isinstance(event, TextDelta) and event.kind == "text" and bool(event.text.strip())
