@@ -12,9 +12,10 @@ import numpy as np
 from voicecli.audio.base import PlaybackTap
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
-from voicecli.audio.levels import SILENCE_DB, float_rms_db
-from voicecli.audio.resample import StreamResampler, float_to_pcm16, pcm16_to_float
+from voicecli.audio.resample import StreamResampler
 from voicecli.errors import AudioDeviceError
+from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
+from voicecli.pcm.levels import SILENCE_DB, float_rms_db
 
 _TAIL_AFTER_S = 0.05
 """With no write for this long, the resampler's held-back tail is pushed out."""

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from voicecli.audio.resample import StreamResampler, pcm16_to_float
+from voicecli.audio.resample import StreamResampler
 from voicecli.audio.wav import IncrementalWavWriter
+from voicecli.pcm.convert import pcm16_to_float
 
 _GAP_TOLERANCE_S = 0.03
 """Audio arriving up to this much after where its channel ends is appended back to back;

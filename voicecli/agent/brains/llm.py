@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from voicecli.agent.speech.text import SentenceChunker
+from voicecli.pcm.sentences import SentenceChunker
 
 log = logging.getLogger(__name__)
 

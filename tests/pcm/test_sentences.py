@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from voicecli.agent.speech.text import SentenceChunker
-from voicecli.agent.speech.tts import split_sentences
+from voicecli.pcm.sentences import SentenceChunker, split_sentences
 
 
 def test_splits_at_end_punctuation() -> None:
