@@ -298,11 +298,6 @@ class LocalAgent:
         await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()
 
 
-def run_embedded(config: AgentConfig | None = None) -> LocalAgent:
-    """An agent to use as ``async with run_embedded() as agent:`` (no key by default)."""
-    return LocalAgent(config or AgentConfig(api_key=None))
-
-
 def start_in_thread(config: AgentConfig | None = None, host: str = "127.0.0.1",
                     port: int = 0) -> tuple[str, Callable[[], None]]:
     """Run a :class:`LocalAgent` on its own event loop in a daemon thread.

@@ -43,9 +43,6 @@ class FileCapture:
         self._level_db = SILENCE_DB
         self.frames_delivered = 0
 
-    @property
-    def duration_seconds(self) -> float:
-        return self.total_frames * self.frame_ms / 1000
 
     async def frames(self) -> AsyncIterator[bytes]:
         frame_s = self.frame_ms / 1000

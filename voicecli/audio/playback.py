@@ -196,18 +196,6 @@ class DevicePlayback:
             self._failed = True
             self._notice = f"speaker lost ({why}); continuing without audio output"
 
-    def check_alive(self) -> bool:
-        """Poll the stream; marks the stream failed if the device stopped under it."""
-        stream = self._stream
-        if stream is not None and not self._closed and not self._failed:
-            try:
-                active = bool(stream.active)
-            except Exception:  # noqa: BLE001
-                active = False
-            if not active:
-                self._mark_failed("output stream stopped")
-        return not self._failed
-
     # --- properties ---------------------------------------------------------------------
     @property
     def played_seconds(self) -> float:
@@ -231,9 +219,6 @@ class DevicePlayback:
         """``time.monotonic()`` of the callbacks that started recent playback runs."""
         return list(self._buffer.run_starts)
 
-    @property
-    def jitter_threshold_ms(self) -> float:
-        return self._buffer.threshold_ms
 
     @property
     def audible(self) -> bool:

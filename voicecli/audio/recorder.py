@@ -132,11 +132,6 @@ class Recorder:
             self.flush(now)
 
     # --- output -----------------------------------------------------------------------
-    @property
-    def seconds_written(self) -> float:
-        if self._writer is None or not self.rate:
-            return 0.0
-        return self._writer.frames_written / self.rate
 
     def flush(self, now: float | None = None, final: bool = False) -> None:
         """Write out everything up to shortly before ``now`` (everything if ``final``)."""

@@ -197,9 +197,6 @@ class OverlapResampler:
         target = self._out_count + out_samples
         return -(-target * self.in_rate // self.out_rate) + self._reach
 
-    @property
-    def input_count(self) -> int:
-        return self._in_count
 
     @property
     def available(self) -> int:
