@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from voicecli.audio.base import TappablePlayback
 from voicecli.audio.resample import StreamResampler
 from voicecli.audio.wav import IncrementalWavWriter
 from voicecli.pcm.convert import pcm16_to_float
@@ -109,11 +109,10 @@ class Recorder:
         """Agent audio as it reached the speaker; ``t`` is its first sample's time."""
         self._add(1, pcm, rate, t)
 
-    def attach_playback(self, playback: Any) -> bool:
+    def attach_playback(self, playback: object) -> bool:
         """Record what ``playback`` plays, if it offers a tap. Returns whether it did."""
-        add_tap = getattr(playback, "add_tap", None)
-        if callable(add_tap):
-            add_tap(self.played)
+        if isinstance(playback, TappablePlayback):
+            playback.add_tap(self.played)
             return True
         return False
 
