@@ -32,7 +32,6 @@ class LocalKeys:
         self._tokens: dict[str, tuple[float, Mapping[str, Any]]] = {}
         self._lock = threading.Lock()
 
-
     def valid_key(self, key: str | None) -> bool:
         if self._api_key is None:
             return True

@@ -43,7 +43,6 @@ class FileCapture:
         self._level_db = SILENCE_DB
         self.frames_delivered = 0
 
-
     async def frames(self) -> AsyncIterator[bytes]:
         frame_s = self.frame_ms / 1000
         nbytes = 2 * self.frame_samples

@@ -219,7 +219,6 @@ class DevicePlayback:
         """``time.monotonic()`` of the callbacks that started recent playback runs."""
         return list(self._buffer.run_starts)
 
-
     @property
     def audible(self) -> bool:
         if self._buffer.buffered_samples > 0:

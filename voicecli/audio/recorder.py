@@ -131,7 +131,6 @@ class Recorder:
             self.flush(now)
 
     # --- output -----------------------------------------------------------------------
-
     def flush(self, now: float | None = None, final: bool = False) -> None:
         """Write out everything up to shortly before ``now`` (everything if ``final``)."""
         tracks, writer = self._tracks, self._writer

@@ -197,7 +197,6 @@ class OverlapResampler:
         target = self._out_count + out_samples
         return -(-target * self.in_rate // self.out_rate) + self._reach
 
-
     @property
     def available(self) -> int:
         """Output samples the next ``process`` call would return."""
