@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.pulse import MIC_RATE, PulseBed  # noqa: E402
 from voicecli.audio.capture import DeviceCapture  # noqa: E402
 from voicecli.audio.playback import DevicePlayback  # noqa: E402
-from voicecli.audio.resample import OverlapResampler, StreamResampler, float_to_pcm16  # noqa: E402
+from voicecli.audio.resample import OverlapResampler, StreamResampler  # noqa: E402
+from voicecli.pcm.convert import float_to_pcm16  # noqa: E402
 
 GOALS = {
     "barge_in_ms_p95": ("<=", 20.0),

@@ -58,16 +58,15 @@ def test_factory_without_speech_uses_tone_and_the_chosen_brain() -> None:
     assert isinstance(voice.make_brain(), EchoBrain)
 
 
-def test_factory_falls_back_when_parts_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_factory_falls_back_to_tones_without_the_local_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from voicecli.agent import factory
+    from voicecli.agent.speech import INSTALL_NOTICE
 
-    real = factory._import
-    monkeypatch.setattr(factory, "_import", lambda name: None if "speech" in name or "brains" in name
-                        else real(name))
+    monkeypatch.setattr(factory, "load_speech", lambda: (None, None, INSTALL_NOTICE))
     voice = build_voice(AgentConfig(brain="rules", speech=True))
-    assert voice.brain_name == "echo" and voice.synth.name == "tone"
+    assert voice.brain_name == "rules" and voice.synth.name == "tone"
     assert voice.recognizers is None and voice.lease() is None
-    assert any("rules" in n for n in voice.notices) and any("tones" in n for n in voice.notices)
+    assert voice.notices == [INSTALL_NOTICE]
 
 
 def test_factory_builds_named_brains_and_falls_back_on_bad_options() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecli.audio.vad import EnergyVad, level_db
+from voicecli.audio.vad import EnergyVad
+from voicecli.pcm.levels import rms_db
 
 from .conftest import frames, to_16k
 
@@ -38,8 +39,8 @@ def run(vad: EnergyVad, pcm: bytes) -> list[tuple[int, str]]:
 
 
 def test_level_db() -> None:
-    assert abs(level_db(tone(100, -20.0)) - -20.0) < 0.5
-    assert level_db(silence(20)) <= -100
+    assert abs(rms_db(tone(100, -20.0)) - -20.0) < 0.5
+    assert rms_db(silence(20)) <= -100
 
 
 def test_tone_burst_starts_and_ends_after_the_hangover() -> None:

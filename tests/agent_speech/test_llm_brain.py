@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -209,3 +211,47 @@ async def test_an_interrupted_reply_closed_late_keeps_the_history_in_order(llm: 
         {"role": "user", "content": "second question"},
         {"role": "assistant", "content": "Second answer."},
     ]
+
+
+def hold_until_the_client_leaves(first: bytes | None, left: threading.Event) -> Any:
+    """A script that sends the SSE head and ``first`` (or nothing at all, when None), then
+    waits for the client to close the connection and sets ``left`` when it has."""
+
+    def script(handler: Handler, body: dict[str, Any]) -> None:
+        if first is not None:
+            handler.start_sse()
+            handler.send(first)
+        handler.connection.settimeout(30)
+        with contextlib.suppress(OSError):
+            while handler.connection.recv(1024):
+                pass
+        left.set()
+
+    return script
+
+
+@pytest.mark.parametrize("first", [chunk("The first sentence is here. "), None],
+                         ids=["mid-stream", "before-headers"])
+async def test_cancelling_a_reply_closes_the_request_at_once(llm: FakeLlm, first: bytes | None) -> None:
+    left = threading.Event()
+    llm.script = hold_until_the_client_leaves(first, left)
+    brain = LlmBrain(llm.url, "m", timeout_s=30)
+    stream = brain.reply("talk")
+    if first is not None:
+        assert await stream.__anext__() == "The first sentence is here."
+    pending = asyncio.ensure_future(stream.__anext__())
+    while not llm.requests:  # the request has reached the model
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    pending.cancel()  # the engine drops the reply (a barge-in)
+    await asyncio.gather(pending, return_exceptions=True)
+    await stream.aclose()
+    assert time.monotonic() - started < 1.0
+    assert await asyncio.to_thread(left.wait, 5)  # the model's server saw the connection go
+    assert time.monotonic() - started < 2.0  # not the 30 s read timeout
+
+
+def test_without_httpx_the_llm_brain_is_refused_with_an_install_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx", None)  # makes `import httpx` raise ImportError
+    with pytest.raises(ValueError, match=r"^the llm brain needs httpx: pip install 'voicecli\[local\]'$"):
+        LlmBrain("http://127.0.0.1:9", "m")

@@ -70,3 +70,14 @@ def test_make_brain_explains_what_is_wrong() -> None:
         make_brain("smart")
     with pytest.raises(ValueError, match="rules brain does not take"):
         make_brain("rules", temperature=0.2)
+
+
+def test_an_import_error_in_voicecli_itself_is_not_taken_for_a_missing_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def typo(self: object, *args: object, **kwargs: object) -> None:
+        raise ModuleNotFoundError("No module named 'voicecli.agent.speech.tokens'", name="voicecli.agent.speech.tokens")
+
+    monkeypatch.setattr(HibariSynthesizer, "__init__", typo)
+    with pytest.raises(ModuleNotFoundError, match="voicecli.agent.speech.tokens"):
+        load_speech()

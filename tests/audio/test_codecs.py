@@ -1,10 +1,8 @@
-import warnings
-
 import numpy as np
 import pytest
 
 from tests.audio.conftest import from_pcm, pcm, peak_hz, tone
-from voicecli.audio.codecs import CodecError, _encode_av, decode, encode, ulaw_decode, ulaw_encode
+from voicecli.audio.codecs import CodecError, _encode_av, decode, encode
 
 
 @pytest.mark.parametrize("encoding", ["mp3", "opus", "wav", "ulaw"])
@@ -33,16 +31,6 @@ def test_webm_opus_decodes():
     assert data[:4] == b"\x1a\x45\xdf\xa3"
     out, rate = decode(data, "webm")
     assert abs(peak_hz(from_pcm(out), rate) - 440) < 3
-
-
-def test_ulaw_is_bit_exact_with_the_reference_algorithm():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import audioop
-    every = np.arange(-32768, 32768, dtype="<i2").tobytes()
-    assert ulaw_encode(every) == audioop.lin2ulaw(every, 2)
-    codes = bytes(range(256))
-    assert ulaw_decode(codes) == audioop.ulaw2lin(codes, 2)
 
 
 def test_ulaw_decode_defaults_to_8k_and_takes_a_rate():

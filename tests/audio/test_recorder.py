@@ -68,6 +68,11 @@ def test_attach_playback_uses_the_tap(tmp_path):
         def add_tap(self, tap) -> None:
             self.taps.append(tap)
 
+        def remove_tap(self, tap) -> None:
+            self.taps.remove(tap)
+
+        audible = False
+
     rec = Recorder(tmp_path, rate=16000)
     p = Playback()
     assert rec.attach_playback(p) and p.taps == [rec.played]

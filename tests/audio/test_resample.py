@@ -2,15 +2,8 @@ import numpy as np
 import pytest
 
 from tests.audio.conftest import peak_hz, tone
-from voicecli.audio.resample import (
-    StreamResampler,
-    downmix,
-    float_to_int16,
-    float_to_pcm16,
-    pcm16_to_float,
-    resample,
-    resample_pcm16,
-)
+from voicecli.audio.resample import StreamResampler, downmix, resample, resample_pcm16
+from voicecli.pcm.convert import float_to_int16, float_to_pcm16, pcm16_to_float
 
 
 def test_pcm16_float_round_trip_is_exact():

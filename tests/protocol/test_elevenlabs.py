@@ -12,7 +12,7 @@ import pytest
 from tests.protocol import schemas
 from voicecli import __version__
 from voicecli.errors import AuthError, NetworkError, NotFoundError, ProtocolError, UsageError
-from voicecli.protocol import ulaw
+from voicecli.pcm import ulaw
 from voicecli.protocol.base import DialectConfig
 from voicecli.protocol.commands import (
     Close,

@@ -42,7 +42,7 @@ from voicecli.protocol.events import (
     Unknown,
 )
 from voicecli.protocol.registry import adapter_class
-from voicecli.protocol.voiceagent import REORDER_WINDOW, STREAM_END, VoiceAgentAdapter, encoding_of, level_db
+from voicecli.protocol.voiceagent import REORDER_WINDOW, STREAM_END, VoiceAgentAdapter, encoding_of
 
 
 def make(url: str = "ws://localhost:8080", **kw: object) -> VoiceAgentAdapter:
@@ -180,11 +180,6 @@ def test_threshold_option_keeps_everything() -> None:
         a.encode(SendAudio(b"\x01\x00" * 320))
     (frame,) = a.encode(CommitAudio())
     assert len(clip_of(frame)) == 6400
-
-
-def test_level_db() -> None:
-    assert level_db(b"") == -100.0 and level_db(bytes(640)) == -100.0
-    assert -7 < level_db(loud(640)) < -5
 
 
 def test_text_interrupt_and_silent_commands() -> None:

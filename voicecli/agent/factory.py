@@ -4,9 +4,10 @@ A brain with a grammar (the rules brain: ``grammar()`` and ``understands(text)``
 constrained to it, with the general model as fallback
 (:class:`voicecli.agent.speech.constrained.GrammarRecognizer`); the others get the general model.
 
-The offline speech (``voicecli.agent.speech``) and the rules/LLM brains are optional:
-when they are missing the agent falls back to the tone voice and the echo brain, and
-says so once (``Voice.notices``).
+The offline speech models (hibari, PocketSphinx: the ``local`` extra) are optional: when
+they are missing the agent speaks in tones and has no ears, and says so once
+(``Voice.notices``); a brain whose options are wrong (the llm brain without a URL) gives
+way to the echo brain, with a notice too.
 
 The speech models are loaded once per server and shared by its sessions: one
 synthesizer (one sentence at a time, recent sentences remembered, so a hundred sessions
@@ -16,19 +17,20 @@ lent per utterance. A session's own state is its brain and what decoding needs.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 from voicecli.agent.brains.echo import GREETING, EchoBrain
+from voicecli.agent.brains.factory import make_brain
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.interfaces import Brain, Recognizer, Synthesizer
 from voicecli.agent.pool import Lease, RecognizerPool
+from voicecli.agent.speech import load_speech
+from voicecli.agent.speech.constrained import GrammarRecognizer
 from voicecli.agent.tone import ToneSynthesizer
 
 log = logging.getLogger(__name__)
@@ -86,46 +88,38 @@ class Voice:
         return self.recognizers.lease() if self.recognizers is not None else None
 
 
-def _import(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
+@runtime_checkable
+class GrammarBrain(Protocol):
+    """A brain that says what it answers (the rules brain): its ears are constrained to it."""
+
+    name: str
+
+    def grammar(self) -> str: ...
+
+    def understands(self, text: str) -> bool: ...
 
 
 def _choose_brain(config: AgentConfig, notices: list[str]) -> tuple[str, Callable[[], Brain]]:
     wanted = "rules" if config.brain == "auto" else config.brain
-    echo: tuple[str, Callable[[], Brain]] = ("echo", lambda: EchoBrain(GREETING))
     if wanted == "echo":
-        return echo
-    module = _import("voicecli.agent.brains.factory")
-    make_brain: Any = getattr(module, "make_brain", None) if module is not None else None
-    if make_brain is None:
-        notices.append(_notice(f"the {wanted} brain is not available; using the echo brain"))
-        return echo
+        return "echo", lambda: EchoBrain(GREETING)
     options = dict(config.brain_options)
 
     def maker() -> Brain:
-        brain: Brain = make_brain(wanted, **options)
-        return brain
+        return make_brain(wanted, **options)
 
     try:
         maker()  # fail early, at server start, rather than per connection
-    except Exception as exc:  # noqa: BLE001 - the agent still works with the echo brain
+    except ValueError as exc:  # bad or missing options: the agent still works with the echo brain
         notices.append(_notice(f"the {wanted} brain is not available ({exc}); using the echo brain"))
-        return echo
+        return "echo", lambda: EchoBrain(GREETING)
     return wanted, maker
 
 
 def _load_speech(notices: list[str]) -> tuple[Synthesizer | None, Recognizer | None]:
-    module = _import("voicecli.agent.speech")
-    loader: Any = getattr(module, "load_speech", None) if module is not None else None
-    if loader is None:
-        notices.append(_notice("offline speech is not available; the agent speaks in tones"))
-        return None, None
-    tts, stt, notice = loader()
+    tts, stt, notice = load_speech()
     if notice:
-        notices.append(_notice(str(notice)))
+        notices.append(_notice(notice))
     return tts, stt
 
 
@@ -133,14 +127,11 @@ def _constrained(make_brain: Callable[[], Brain],
                  notices: list[str]) -> tuple[Recognizer, Callable[[], Recognizer]] | None:
     """Ears constrained to what the brain answers, when it has a grammar (the rules brain):
     the first recognizer, and how to make more for the pool."""
-    brain: Any = make_brain()
-    grammar = getattr(brain, "grammar", None)
-    understands = getattr(brain, "understands", None)
-    module = _import("voicecli.agent.speech.constrained")
-    if grammar is None or understands is None or module is None:
+    brain = make_brain()
+    if not isinstance(brain, GrammarBrain):
         return None
     try:
-        first = module.GrammarRecognizer(grammar(), understands)
+        first = GrammarRecognizer(brain.grammar(), brain.understands)
     except Exception as exc:  # noqa: BLE001 - the general model still hears everything
         notices.append(_notice(f"the {brain.name} brain's grammar is not usable ({exc}); using the general model"))
         return None

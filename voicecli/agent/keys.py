@@ -32,10 +32,6 @@ class LocalKeys:
         self._tokens: dict[str, tuple[float, Mapping[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    @property
-    def requires_key(self) -> bool:
-        return self._api_key is not None
-
     def valid_key(self, key: str | None) -> bool:
         if self._api_key is None:
             return True

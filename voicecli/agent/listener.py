@@ -37,7 +37,7 @@ class _Converter:
     def __call__(self, pcm: bytes, last: bool = False) -> bytes:
         if self._stream is None:
             return pcm
-        from voicecli.audio.resample import float_to_pcm16, pcm16_to_float
+        from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
 
         return float_to_pcm16(self._stream.process(pcm16_to_float(pcm), last=last))
 

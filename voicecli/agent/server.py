@@ -1,10 +1,12 @@
 """The local agent server: every dialect at its real path, plus plain HTTP endpoints, on one port.
 
-``asyncio.start_server`` accepts the socket; the request head is read here. A ``GET``
-with ``Upgrade: websocket`` goes through websockets' sans-I/O ``ServerProtocol`` to the
+``asyncio.start_server`` accepts the socket and h11 parses the request. A ``GET`` with
+``Upgrade: websocket`` goes through websockets' sans-I/O ``ServerProtocol`` to the
 dialect registered at the path; a subprotocol that the dialect's ``accept`` names is
-answered only when the client offered it. Other requests go to the HTTP endpoint
-registry (:mod:`voicecli.agent.dialects`). Unknown paths get 404.
+answered only when the client offered it. Other requests (their bodies read by h11,
+Content-Length or chunked, at most ``MAX_BODY``) go to the HTTP endpoint registry
+(:mod:`voicecli.agent.dialects`) and are answered by h11. Unknown paths get 404, a known
+path with another method 405, a malformed request 400, a body too long 413.
 
 At most ``AgentConfig.max_sessions`` WebSocket sessions run at once: an upgrade beyond
 that is refused with HTTP 503 (and ``Retry-After``) before the dialect or the key check
@@ -25,13 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
+import h11
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
@@ -41,6 +43,7 @@ from voicecli.agent.dialects.voiceagent import VoiceAgentServer
 from voicecli.agent.engine import Engine, EngineOptions
 from voicecli.agent.factory import Voice, build_voice
 from voicecli.agent.faults import FaultGate, FaultPlan, FaultSpecError
+from voicecli.agent.http11 import HttpExchange, phrase
 from voicecli.agent.interfaces import AgentOutput, HttpCall, HttpReply, KeyCheck, ServerDialect, UpgradeRequest
 from voicecli.agent.keys import LocalKeys
 from voicecli.agent.wsconn import FrameTap, WsSession
@@ -57,26 +60,6 @@ def _health(call: HttpCall, keys: KeyCheck) -> HttpReply:
 
 
 dialects.register_http("GET", "/healthz", _health)
-
-
-def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, _version = lines[0].split(" ", 2)
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    return method.upper(), target, headers
-
-
-def _response(status: int, body: bytes, content_type: str = "application/json",
-              extra: dict[str, str] | None = None) -> bytes:
-    phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Status"
-    more = "".join(f"{name}: {value}\r\n" for name, value in (extra or {}).items())
-    head = (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: {content_type}\r\n{more}"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-    return head.encode("latin-1") + body
 
 
 class LocalAgent:
@@ -164,17 +147,30 @@ class LocalAgent:
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT_S)
-            method, target, headers = _parse_head(head)
-        except (TimeoutError, asyncio.LimitOverrunError, ValueError):
-            writer.write(_response(400, b'{"error":"bad request"}'))
+        except asyncio.IncompleteReadError:
+            return  # the client left before sending a whole request
+        except (TimeoutError, asyncio.LimitOverrunError):
+            head = b""
+        exchange = HttpExchange(reader, writer, head, MAX_HEAD)
+        try:
+            request = exchange.request()
+        except h11.RemoteProtocolError:
+            exchange.reply(400, b'{"error":"bad request"}')
             return
-        parts = urlsplit(target)
+        method = request.method.decode("ascii", "replace")
+        headers = {bytes(name).decode("ascii", "replace"): bytes(value).decode("latin-1")
+                   for name, value in request.headers}
+        try:
+            parts = urlsplit(request.target.decode("ascii", "replace"))
+        except ValueError:
+            exchange.reply(400, b'{"error":"bad request target"}')
+            return
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if method == "GET" and "websocket" in headers.get("upgrade", "").lower():
             if self.sessions >= self.max_sessions:
                 log.info("refused WebSocket %s: at capacity (%d sessions)", parts.path, self.max_sessions)
-                writer.write(_response(503, b'{"error":"the agent is at capacity; try again later"}',
-                                       extra={"Retry-After": "1"}))
+                exchange.reply(503, b'{"error":"the agent is at capacity; try again later"}',
+                               extra={"Retry-After": "1"})
                 return
             self.sessions += 1  # taken before the first await, so the cap is never exceeded
             try:
@@ -182,22 +178,19 @@ class LocalAgent:
             finally:
                 self.sessions -= 1
         else:
-            await self._http(reader, writer, method, parts.path, query, headers)
+            await self._http(exchange, method, parts.path, query, headers)
 
-    async def _http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str,
-                    path: str, query: dict[str, str], headers: dict[str, str]) -> None:
+    async def _http(self, exchange: HttpExchange, method: str, path: str, query: dict[str, str],
+                    headers: dict[str, str]) -> None:
         try:
-            length = int(headers.get("content-length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY:
-            writer.write(_response(413 if length > 0 else 400, b'{"error":"bad body length"}'))
+            body = await exchange.body(MAX_BODY)
+        except h11.RemoteProtocolError as exc:
+            exchange.reply(exc.error_status_hint, b'{"error":"bad request body"}')
             return
-        body = await reader.readexactly(length) if length else b""
         handler, known = dialects.http_handler(method, path)
         if handler is None:
             status = 405 if known else 404
-            writer.write(_response(status, b'{"error":"%s"}' % http.HTTPStatus(status).phrase.encode()))
+            exchange.reply(status, b'{"error":"%s"}' % phrase(status))
             return
         call = HttpCall(method, path, query, headers, body, f"http://{headers.get('host', self.url[7:])}")
         try:
@@ -206,8 +199,8 @@ class LocalAgent:
             log.exception("local agent: %s %s failed", method, path)
             reply = HttpReply.json(500, {"error": "internal server error"})
         log.info("%s %s: %d", method, path, reply.status)
-        writer.write(_response(reply.status, reply.body, reply.content_type))
-        await writer.drain()
+        exchange.reply(reply.status, reply.body, reply.content_type)
+        await exchange.writer.drain()
 
     def _faults(self, query: dict[str, str]) -> FaultPlan | str:
         spec = query.get("fault")
@@ -296,11 +289,6 @@ class LocalAgent:
 
         # the session's engine gives back a recognizer it holds when it closes (the listener)
         await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()
-
-
-def run_embedded(config: AgentConfig | None = None) -> LocalAgent:
-    """An agent to use as ``async with run_embedded() as agent:`` (no key by default)."""
-    return LocalAgent(config or AgentConfig(api_key=None))
 
 
 def start_in_thread(config: AgentConfig | None = None, host: str = "127.0.0.1",

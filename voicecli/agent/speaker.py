@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from voicecli.agent.interfaces import (
     AgentOutput,
@@ -38,9 +37,9 @@ from voicecli.agent.interfaces import (
     TranscriptOut,
     TurnDone,
 )
+from voicecli.pcm.sentences import SentenceChunker
 
 LATE_RESET_S = 0.1  # behind schedule by more than this: restart the clock, don't burst
-_END = re.compile(r"(?<=[.!?…])\s+")
 
 
 class Chunker(Protocol):
@@ -49,33 +48,6 @@ class Chunker(Protocol):
     def feed(self, text: str) -> list[str]: ...
 
     def flush(self) -> list[str]: ...
-
-
-class _Chunker:
-    """Whole sentences out of streamed text (the speech package's chunker when present)."""
-
-    def __init__(self) -> None:
-        self._inner: Any = None
-        try:
-            from voicecli.agent.speech.text import SentenceChunker
-
-            self._inner = SentenceChunker()
-        except ImportError:
-            self._buffer = ""
-
-    def feed(self, text: str) -> list[str]:
-        if self._inner is not None:
-            return list(self._inner.feed(text))
-        self._buffer += text
-        parts = _END.split(self._buffer)
-        self._buffer = parts.pop()
-        return [p for p in parts if p.strip()]
-
-    def flush(self) -> list[str]:
-        if self._inner is not None:
-            return list(self._inner.flush())
-        rest, self._buffer = self._buffer.strip(), ""
-        return [rest] if rest else []
 
 
 class Speaker:
@@ -88,7 +60,7 @@ class Speaker:
         self.chunk_ms = chunk_ms
         self.paced = paced
         self.reply_text_first = reply_text_first
-        self._make_chunker: Callable[[], Chunker] = chunker or _Chunker
+        self._make_chunker: Callable[[], Chunker] = chunker or SentenceChunker
         self._emit = emit
         self.turn = 0
         self._active_turn: int | None = None  # the turn has said something (text or audio)

@@ -12,6 +12,8 @@ import zlib
 
 import numpy as np
 
+from voicecli.pcm.convert import float_to_pcm16
+
 RATE = 24000
 WORD_BASE_MS = 70
 CHAR_MS = 35
@@ -47,8 +49,7 @@ def tone_pattern(text: str, rate: int = RATE) -> bytes:
     if not parts:
         return b""
     samples = np.concatenate(parts)
-    pcm: bytes = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-    return pcm
+    return float_to_pcm16(samples)
 
 
 class ToneSynthesizer:

@@ -28,7 +28,6 @@ FrameTap = Callable[[str, str, Frame], None]  # (dialect name, "client" | "serve
 
 CLOSE_WAIT_S = 3.0
 READ_SIZE = 65536
-_RAW = object()
 
 
 class WsSession:

@@ -10,9 +10,9 @@ from typing import Any
 from voicecli.audio.base import FRAME_MS
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.framer import Frame
-from voicecli.audio.levels import SILENCE_DB, rms_db
 from voicecli.audio.pipeline import CapturePipeline
 from voicecli.errors import AudioDeviceError
+from voicecli.pcm.levels import SILENCE_DB, rms_db
 
 
 class DeviceCapture:

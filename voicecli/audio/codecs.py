@@ -2,7 +2,7 @@
 
 Each call handles one standalone file or chunk: ``mp3``, ``opus`` (Ogg or WebM), ``wav``
 and ``ulaw`` (G.711 mu-law, headerless). mp3 and Opus go through PyAV, which bundles
-libmp3lame and libopus; mu-law and WAV need nothing but numpy.
+libmp3lame and libopus; mu-law (:mod:`voicecli.pcm.ulaw`) and WAV need nothing but numpy.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import io
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from voicecli.audio.resample import float_to_pcm16, pcm16_to_float, resample
-from voicecli.audio.wav import wav_bytes
+from voicecli.audio.resample import resample
 from voicecli.errors import UsageError
+from voicecli.pcm import ulaw
+from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
+from voicecli.pcm.wav import wav_bytes
 
-ULAW_RATE = 8000
 _OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 
@@ -30,46 +30,6 @@ def _normalise(encoding: str) -> str:
     aliases = {"mulaw": "ulaw", "pcm_mulaw": "ulaw", "g711_ulaw": "ulaw", "mu_law": "ulaw",
                "ogg": "opus", "ogg_opus": "opus", "webm": "opus", "webm_opus": "opus", "mpeg": "mp3"}
     return aliases.get(enc, enc)
-
-
-# --- mu-law (G.711) -----------------------------------------------------------------------
-_BIAS = 0x84
-_CLIP14 = 8159
-_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF], dtype=np.int32)
-
-
-def _ulaw_decode_table() -> npt.NDArray[np.int16]:
-    u = ~np.arange(256, dtype=np.int32) & 0xFF
-    sign = u & 0x80
-    exponent = (u >> 4) & 0x07
-    mantissa = u & 0x0F
-    magnitude = (((mantissa << 3) + _BIAS) << exponent) - _BIAS
-    table: npt.NDArray[np.int16] = np.where(sign != 0, -magnitude, magnitude).astype(np.int16)
-    return table
-
-
-_ULAW_TABLE = _ulaw_decode_table()
-
-
-def ulaw_decode(data: bytes) -> bytes:
-    """G.711 mu-law bytes to PCM16 little-endian."""
-    codes = np.frombuffer(data, dtype=np.uint8)
-    out: bytes = _ULAW_TABLE[codes].astype("<i2").tobytes()
-    return out
-
-
-def ulaw_encode(pcm: bytes) -> bytes:
-    """PCM16 little-endian to G.711 mu-law bytes (the reference 14-bit algorithm, bit-exact
-    with the classic ``linear2ulaw``)."""
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.int32) >> 2
-    negative = x < 0
-    mag = np.minimum(np.where(negative, -x, x), _CLIP14) + (_BIAS >> 2)
-    seg = np.searchsorted(_SEG_END, mag, side="left")
-    uval = (np.minimum(seg, 7) << 4) | ((mag >> (np.minimum(seg, 7) + 1)) & 0x0F)
-    uval = np.where(seg >= 8, 0x7F, uval)
-    codes = np.where(negative, uval ^ 0x7F, uval ^ 0xFF)
-    out: bytes = codes.astype(np.uint8).tobytes()
-    return out
 
 
 # --- PyAV ---------------------------------------------------------------------------------
@@ -142,7 +102,7 @@ def decode(data: bytes, encoding: str, rate: int | None = None) -> tuple[bytes, 
     to 8 kHz. Raises ``CodecError`` for data that is not what ``encoding`` says."""
     enc = _normalise(encoding)
     if enc == "ulaw":
-        return ulaw_decode(data), rate or ULAW_RATE
+        return ulaw.decode(data), rate or ulaw.RATE
     if enc in ("pcm16", "pcm", "linear16", "s16le"):
         if rate is None:
             raise CodecError("raw PCM needs a sample rate")
@@ -160,9 +120,9 @@ def encode(pcm: bytes, rate: int, encoding: str) -> bytes:
     mu-law output is at 8 kHz (resampled when ``rate`` differs)."""
     enc = _normalise(encoding)
     if enc == "ulaw":
-        if rate != ULAW_RATE:
-            pcm = float_to_pcm16(resample(pcm16_to_float(pcm), rate, ULAW_RATE))
-        return ulaw_encode(pcm)
+        if rate != ulaw.RATE:
+            pcm = float_to_pcm16(resample(pcm16_to_float(pcm), rate, ulaw.RATE))
+        return ulaw.encode(pcm)
     if enc == "wav":
         return wav_bytes(pcm, rate)
     if enc == "mp3":

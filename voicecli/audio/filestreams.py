@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from voicecli.audio.base import FRAME_MS, PlaybackTap
-from voicecli.audio.levels import SILENCE_DB, float_rms_db, rms_db
-from voicecli.audio.resample import StreamResampler, float_to_pcm16, pcm16_to_float
+from voicecli.audio.resample import StreamResampler
 from voicecli.audio.wav import IncrementalWavWriter, read_wav_mono
+from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
+from voicecli.pcm.levels import SILENCE_DB, float_rms_db, rms_db
 
 
 class FileCapture:
@@ -41,10 +42,6 @@ class FileCapture:
         self._last_capture_time = 0.0
         self._level_db = SILENCE_DB
         self.frames_delivered = 0
-
-    @property
-    def duration_seconds(self) -> float:
-        return self.total_frames * self.frame_ms / 1000
 
     async def frames(self) -> AsyncIterator[bytes]:
         frame_s = self.frame_ms / 1000

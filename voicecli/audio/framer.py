@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from voicecli.audio.resample import float_to_pcm16
+from voicecli.pcm.convert import float_to_pcm16
 
 
 @dataclass(frozen=True, slots=True)

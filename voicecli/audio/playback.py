@@ -12,9 +12,10 @@ import numpy as np
 from voicecli.audio.base import PlaybackTap
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
-from voicecli.audio.levels import SILENCE_DB, float_rms_db
-from voicecli.audio.resample import StreamResampler, float_to_pcm16, pcm16_to_float
+from voicecli.audio.resample import StreamResampler
 from voicecli.errors import AudioDeviceError
+from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
+from voicecli.pcm.levels import SILENCE_DB, float_rms_db
 
 _TAIL_AFTER_S = 0.05
 """With no write for this long, the resampler's held-back tail is pushed out."""
@@ -195,18 +196,6 @@ class DevicePlayback:
             self._failed = True
             self._notice = f"speaker lost ({why}); continuing without audio output"
 
-    def check_alive(self) -> bool:
-        """Poll the stream; marks the stream failed if the device stopped under it."""
-        stream = self._stream
-        if stream is not None and not self._closed and not self._failed:
-            try:
-                active = bool(stream.active)
-            except Exception:  # noqa: BLE001
-                active = False
-            if not active:
-                self._mark_failed("output stream stopped")
-        return not self._failed
-
     # --- properties ---------------------------------------------------------------------
     @property
     def played_seconds(self) -> float:
@@ -229,10 +218,6 @@ class DevicePlayback:
     def run_starts(self) -> list[float]:
         """``time.monotonic()`` of the callbacks that started recent playback runs."""
         return list(self._buffer.run_starts)
-
-    @property
-    def jitter_threshold_ms(self) -> float:
-        return self._buffer.threshold_ms
 
     @property
     def audible(self) -> bool:

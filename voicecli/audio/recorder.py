@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from voicecli.audio.resample import StreamResampler, pcm16_to_float
+from voicecli.audio.base import TappablePlayback
+from voicecli.audio.resample import StreamResampler
 from voicecli.audio.wav import IncrementalWavWriter
+from voicecli.pcm.convert import pcm16_to_float
 
 _GAP_TOLERANCE_S = 0.03
 """Audio arriving up to this much after where its channel ends is appended back to back;
@@ -108,11 +109,10 @@ class Recorder:
         """Agent audio as it reached the speaker; ``t`` is its first sample's time."""
         self._add(1, pcm, rate, t)
 
-    def attach_playback(self, playback: Any) -> bool:
+    def attach_playback(self, playback: object) -> bool:
         """Record what ``playback`` plays, if it offers a tap. Returns whether it did."""
-        add_tap = getattr(playback, "add_tap", None)
-        if callable(add_tap):
-            add_tap(self.played)
+        if isinstance(playback, TappablePlayback):
+            playback.add_tap(self.played)
             return True
         return False
 
@@ -131,12 +131,6 @@ class Recorder:
             self.flush(now)
 
     # --- output -----------------------------------------------------------------------
-    @property
-    def seconds_written(self) -> float:
-        if self._writer is None or not self.rate:
-            return 0.0
-        return self._writer.frames_written / self.rate
-
     def flush(self, now: float | None = None, final: bool = False) -> None:
         """Write out everything up to shortly before ``now`` (everything if ``final``)."""
         tracks, writer = self._tracks, self._writer

@@ -1,4 +1,5 @@
-"""Sample format conversion, downmixing and soxr resampling (one-shot and streaming)."""
+"""Downmixing and soxr resampling (one-shot and streaming); sample conversion is
+:mod:`voicecli.pcm.convert`."""
 
 from __future__ import annotations
 
@@ -8,31 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float32]
-Int16Array = npt.NDArray[np.int16]
-
-_SCALE = 32768.0
-
-
-def pcm16_to_float(pcm: bytes | Int16Array) -> FloatArray:
-    """PCM16 little-endian (bytes or int16 array) to float32 in [-1, 1)."""
-    if isinstance(pcm, (bytes, bytearray, memoryview)):
-        ints = np.frombuffer(pcm, dtype="<i2")
-    else:
-        ints = pcm
-    return (ints.astype(np.float32) / np.float32(_SCALE)).astype(np.float32, copy=False)
-
-
-def float_to_int16(samples: npt.NDArray[np.floating]) -> Int16Array:
-    """Float samples to int16 with clipping (no wrap-around on overs)."""
-    scaled = np.clip(np.rint(samples * _SCALE), -32768, 32767)
-    out: Int16Array = scaled.astype(np.int16)
-    return out
-
-
-def float_to_pcm16(samples: npt.NDArray[np.floating]) -> bytes:
-    """Float samples to PCM16 little-endian bytes."""
-    return float_to_int16(samples).astype("<i2", copy=False).tobytes()
+from voicecli.pcm.convert import FloatArray, float_to_pcm16, pcm16_to_float
 
 
 def downmix(block: npt.NDArray[np.floating]) -> FloatArray:
@@ -219,10 +196,6 @@ class OverlapResampler:
             return self._out_count + out_samples
         target = self._out_count + out_samples
         return -(-target * self.in_rate // self.out_rate) + self._reach
-
-    @property
-    def input_count(self) -> int:
-        return self._in_count
 
     @property
     def available(self) -> int:

@@ -13,8 +13,8 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 from voicecli.audio.base import FRAME_MS, frame_bytes
-from voicecli.audio.levels import SILENCE_DB, rms_db
 from voicecli.audio.resample import resample_pcm16
+from voicecli.pcm.levels import SILENCE_DB, rms_db
 
 
 class ScriptedCapture:

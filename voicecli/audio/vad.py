@@ -14,23 +14,11 @@ noise does not count as speech.
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
+from voicecli.pcm.levels import SILENCE_DB, rms_db
 
 SPEECH_START = "speech_start"
 SPEECH_END = "speech_end"
 WINDOW_MS = 10
-SILENCE_DB = -120.0
-
-
-def level_db(pcm16: bytes) -> float:
-    """RMS level of PCM16 samples in dB relative to full scale."""
-    samples = np.frombuffer(pcm16[: len(pcm16) - len(pcm16) % 2], dtype="<i2").astype(np.float64)
-    if samples.size == 0:
-        return SILENCE_DB
-    rms = math.sqrt(float(np.mean(samples * samples))) / 32768.0
-    return max(SILENCE_DB, 20.0 * math.log10(rms)) if rms > 0 else SILENCE_DB
 
 
 class EnergyVad:
@@ -85,7 +73,7 @@ class EnergyVad:
         return markers
 
     def _window(self, window: bytes) -> str | None:
-        level = self.level_db = level_db(window)
+        level = self.level_db = rms_db(window)
         voiced = self.voiced = level >= self.effective_threshold_db
         if self.adaptive:
             self._track_noise(level)

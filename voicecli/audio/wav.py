@@ -13,7 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from voicecli.audio.audiofile import read_audio
-from voicecli.audio.resample import FloatArray, float_to_int16, resample
+from voicecli.audio.resample import resample
+from voicecli.pcm.convert import FloatArray, float_to_pcm16
+from voicecli.pcm.wav import wav_header
 
 
 def read_wav(path: str | Path | IO[bytes]) -> tuple[npt.NDArray[np.float32], int]:
@@ -40,23 +42,6 @@ def write_wav(path: str | Path, pcm: bytes, rate: int, channels: int = 1) -> Non
         wav.writeframes(pcm)
 
 
-def wav_bytes(pcm: bytes, rate: int, channels: int = 1) -> bytes:
-    """A complete in-memory PCM16 WAV file."""
-    return _header(rate, channels, len(pcm)) + pcm
-
-
-def _header(rate: int, channels: int, data_len: int) -> bytes:
-    block_align = channels * 2
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + data_len)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block_align, block_align, 16)
-        + b"data"
-        + struct.pack("<I", data_len)
-    )
-
-
 class IncrementalWavWriter:
     """A PCM16 WAV file written in pieces. ``sync()`` patches the header sizes and flushes
     to the OS, so a crash leaves a playable file holding everything written before it."""
@@ -68,7 +53,7 @@ class IncrementalWavWriter:
         self._data_len = 0
         self._synced_len = -1
         self._fh: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-        self._fh.write(_header(rate, channels, 0))
+        self._fh.write(wav_header(rate, channels, 0))
         self._fh.flush()
 
     @property
@@ -79,7 +64,7 @@ class IncrementalWavWriter:
         """Append float samples (shape ``(n,)`` or ``(n, channels)``) or PCM16 bytes."""
         if self._fh is None:
             return
-        data = samples if isinstance(samples, bytes) else float_to_int16(samples).astype("<i2").tobytes()
+        data = samples if isinstance(samples, bytes) else float_to_pcm16(samples)
         self._fh.write(data)
         self._data_len += len(data)
 

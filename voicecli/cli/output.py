@@ -6,7 +6,6 @@ import json
 import sys
 from typing import Any
 
-from voicecli.errors import VoicecliError
 from voicecli.secrets import redact
 
 
@@ -26,7 +25,3 @@ def print_json(data: Any) -> None:
     sys.stdout.write(redact(json.dumps(data, ensure_ascii=False, default=str)) + "\n")
     sys.stdout.flush()
 
-
-def fail(exc: VoicecliError) -> int:
-    print_error(str(exc))
-    return exc.exit_code

@@ -35,7 +35,7 @@ import numpy as np
 import typer
 
 from voicecli.audio.audiofile import load_clip
-from voicecli.audio.resample import FloatArray, float_to_pcm16, resample
+from voicecli.audio.resample import resample
 from voicecli.audio.scripted import ScriptedBackend
 from voicecli.audio.wav import write_wav
 from voicecli.cli import checks
@@ -44,6 +44,7 @@ from voicecli.cli.config import parse_vars, resolve
 from voicecli.cli.output import print_error, print_json, print_notice
 from voicecli.cli.smoke_report import SmokeReport, TurnReport, attribute, verdict
 from voicecli.errors import EXIT_INTERRUPTED, ExpectationFailed, SessionTimeout, UsageError, VoicecliError
+from voicecli.pcm.convert import FloatArray, float_to_pcm16
 from voicecli.protocol.commands import SendText
 from voicecli.protocol.events import (
     AgentAudio,

@@ -13,7 +13,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -92,26 +92,19 @@ def _text_only_reason(backend: AudioBackend) -> str | None:
     return (backend.notice or "no audio") if isinstance(backend, NullBackend) else None
 
 
-def recorder_hook() -> Recorder | None:
-    """Start recording a live session into a directory, when a recorder exists."""
-    try:
-        from voicecli.audio import recorder as recorder_module  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    factory: Callable[..., Any] | None = getattr(recorder_module, "Recorder", None)
-    if factory is None:
-        return None
+def recorder_hook() -> Recorder:
+    """``/record``: start recording a live session into a directory."""
+    from voicecli.audio.recorder import Recorder as WavRecorder
 
     def start(session: SessionLike, directory: Path) -> str:
-        options = getattr(session, "options", None)
+        options = getattr(session, "options", None)  # SessionLike does not promise options
         if options is None:
             return "recording is not available for this session"
-        recorder = factory(directory)
+        recorder = WavRecorder(directory)
         options.recorder = recorder
         playback = getattr(session, "playback", None)
-        attach = getattr(recorder, "attach_playback", None)
-        if playback is not None and callable(attach):
-            attach(playback)
+        if playback is not None:
+            recorder.attach_playback(playback)
         return f"recording to {directory}"
 
     return start
@@ -181,6 +174,7 @@ def talk(
 ) -> None:
     """Talk with an agent in a terminal UI (the local offline agent by default)."""
     setup_logging()
+    from voicecli.audio.recorder import Recorder as WavRecorder
     from voicecli.session.options import SessionOptions
     from voicecli.tui.ptt import PttMode
 
@@ -201,12 +195,9 @@ def talk(
                              reconnect=redial)
     if record is not None:
         try:
-            options.recorder = _start_recorder(record) if hook is not None else None
+            options.recorder = WavRecorder(record)
         except Exception as exc:  # noqa: BLE001 - say so in the app and go on without recording
             notices.append(f"recording is not available: {exc}")
-        else:
-            if options.recorder is None:
-                notices.append("recording is not available")
     # with --record, the transcript goes beside the recording unless told otherwise
     path = transcript_file(transcript_dir or record, target.dialect)
 
@@ -225,9 +216,3 @@ def talk(
         print_error(app.closed.error)
     if code:
         raise typer.Exit(code)
-
-
-def _start_recorder(directory: Path) -> Any:
-    from voicecli.audio import recorder as recorder_module  # type: ignore[attr-defined]
-
-    return recorder_module.Recorder(directory)

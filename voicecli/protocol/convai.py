@@ -24,7 +24,7 @@ import base64
 import json
 from typing import Any
 
-from voicecli.protocol import ulaw
+from voicecli.pcm import ulaw
 from voicecli.protocol.base import DialectConfig, Frame, JsonAdapter, split_base
 from voicecli.protocol.events import (
     AgentAudio,

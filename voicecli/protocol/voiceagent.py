@@ -45,16 +45,13 @@ encoding announced in SessionStarted before any chunk arrives; default ``mp3``),
 from __future__ import annotations
 
 import base64
-import io
 import json
-import math
-import wave
 from collections import deque
 from typing import Any, ClassVar, cast
 
-import numpy as np
-
 from voicecli.errors import ConfigError, UsageError
+from voicecli.pcm.levels import rms_db
+from voicecli.pcm.wav import wav_bytes
 from voicecli.protocol.base import (
     Capabilities,
     DialectConfig,
@@ -125,27 +122,6 @@ def encoding_of(value: Any) -> Encoding:
     if key in _ENCODINGS:
         return _ENCODINGS[key]
     raise ValueError(f"unknown audio format {value!r}")
-
-
-def level_db(pcm: bytes) -> float:
-    """RMS level of PCM16 in dBFS (-100 for silence or no samples)."""
-    usable = len(pcm) - len(pcm) % 2
-    if usable <= 0:
-        return -100.0
-    samples = np.frombuffer(pcm[:usable], dtype="<i2").astype(np.float64)
-    rms = float(np.sqrt(np.mean(samples * samples)))
-    return max(-100.0, 20 * math.log10(rms / 32768)) if rms > 0 else -100.0
-
-
-def wav_bytes(pcm: bytes, rate: int) -> bytes:
-    """PCM16 mono as a complete WAV file."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm)
-    return out.getvalue()
 
 
 class VoiceAgentAdapter(JsonAdapter):
@@ -357,7 +333,7 @@ class VoiceAgentAdapter(JsonAdapter):
 
     def _buffer(self, pcm: bytes) -> None:
         if not self._voiced:
-            if level_db(pcm) < self.clip_threshold_db:
+            if rms_db(pcm) < self.clip_threshold_db:
                 self._preroll.append(pcm)
                 limit = self.input_rate * 2 * PREROLL_MS // 1000
                 while self._preroll and sum(map(len, self._preroll)) - len(self._preroll[0]) >= limit:

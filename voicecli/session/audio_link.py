@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
-from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
+from voicecli.audio.base import AudioBackend, CaptureStream, MonitoredStream, PlaybackStream, TappablePlayback
 from voicecli.audio.echo import HalfDuplexGate
 from voicecli.errors import AudioDeviceError
+from voicecli.pcm.levels import SILENCE_DB
 from voicecli.protocol.events import AgentAudio, Event, SessionStarted
 from voicecli.session.events import AudioStatus, Levels, Notice, PlaybackFlushed
 from voicecli.session.options import SessionOptions
-
-SILENT_DB = -100.0
 
 
 class AudioLink:
@@ -48,18 +47,15 @@ class AudioLink:
         except AudioDeviceError as exc:
             failure = str(exc)
         # the backend says why a stream is missing only once it has tried to open it
-        notice = failure or getattr(backend, "notice", None)
+        notice = failure or backend.notice
         if self.options.half_duplex:
             self._echo = HalfDuplexGate(self.options.half_duplex_tail_ms)
-            add_tap = getattr(self.playback, "add_tap", None)
-            if callable(add_tap):
-                add_tap(self._echo.reference)
+            if isinstance(self.playback, TappablePlayback):
+                self.playback.add_tap(self._echo.reference)
         recorder = self.options.recorder
         if recorder is not None and self.playback is not None:
-            attach = getattr(recorder, "attach_playback", None)
-            if callable(attach):
-                attach(self.playback)
-        name = getattr(backend, "name", "audio")
+            recorder.attach_playback(self.playback)
+        name = backend.name
         self._emit(AudioStatus(
             input=name if self.capture else None, output=name if self.playback else None,
             input_rate=event.input_format.sample_rate if self.capture else None,
@@ -110,8 +106,9 @@ class AudioLink:
         playback = self.playback
         if playback is None:
             return False
-        audible = getattr(playback, "audible", None)
-        return bool(audible) if audible is not None else playback.buffered_seconds > 0
+        if isinstance(playback, TappablePlayback):
+            return playback.audible
+        return playback.buffered_seconds > 0
 
     # ---- microphone ----------------------------------------------------------------------
 
@@ -135,15 +132,15 @@ class AudioLink:
 
     def levels(self, mic_open: bool) -> Levels | None:
         """Current meters, after checking that the speaker still works."""
-        if self.playback is not None and getattr(self.playback, "failed", False):
-            reason = getattr(self.playback, "notice", None) or "the speaker stopped"
+        if isinstance(self.playback, MonitoredStream) and self.playback.failed:
+            reason = self.playback.notice or "the speaker stopped"
             self.playback = None
             self._emit(Notice(f"{reason}; going on without sound", "warning"))
             self._emit(AudioStatus(input="audio" if self.capture else None, output=None))
         if self.capture is None and self.playback is None:
             return None
-        mic = self.capture.level_db if self.capture is not None else SILENT_DB
-        agent = self.playback.level_db if self.playback is not None else SILENT_DB
+        mic = self.capture.level_db if self.capture is not None else SILENCE_DB
+        agent = self.playback.level_db if self.playback is not None else SILENCE_DB
         return Levels(mic_db=mic, agent_db=agent, mic_open=mic_open)
 
     async def close(self) -> None:
@@ -152,7 +149,7 @@ class AudioLink:
                 with contextlib.suppress(Exception):
                     await stream.close()
         recorder = self.options.recorder
-        if recorder is not None and callable(getattr(recorder, "close", None)):
+        if recorder is not None:
             with contextlib.suppress(Exception):
                 recorder.close()
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voicecli.session.reconnect import ReconnectSettings
+
+if TYPE_CHECKING:
+    from voicecli.audio.recorder import Recorder
 
 ToolHandler = Callable[[Mapping[str, Any]], Any]
 
@@ -25,7 +28,7 @@ class SessionOptions:
     level_interval_s: float = 0.1
     close_grace_s: float = 2.0
     client_tools: Mapping[str, ToolHandler] = field(default_factory=dict)
-    recorder: Any = None  # voicecli.audio.recorder.Recorder, or None
+    recorder: Recorder | None = None
     audio_output: bool = True
     audio_input: bool = True
     reconnect: ReconnectSettings | None = None  # None: a lost connection ends the session

@@ -7,7 +7,6 @@ from typing import Any
 from voicecli.agent.interfaces import Brain
 
 BRAINS = ("echo", "rules", "llm")
-DEFAULT_BRAIN = "rules"
 
 
 def make_brain(name: str, **options: Any) -> Brain:

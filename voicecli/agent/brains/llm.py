@@ -1,27 +1,26 @@
 """The LLM brain: any OpenAI-compatible ``/v1/chat/completions`` endpoint, streamed.
 
-The request runs on a daemon thread with ``urllib`` (no extra dependencies); its Server-Sent
+The request is streamed with httpx on the event loop (httpx comes with the ``local`` extra;
+without it the brain is refused at start with a one-line install notice). Its Server-Sent
 Events are parsed as they arrive and the reply is yielded sentence by sentence, so speech
 synthesis can start on the first sentence while the model is still writing the rest.
-Failures (server down, HTTP error, timeout, error event) become one spoken-style sentence;
-nothing is raised to the caller.
+Closing or cancelling the reply (a barge-in) closes the HTTP stream at once. Failures
+(server down, HTTP error, timeout, error event) become one spoken-style sentence; nothing
+is raised to the caller.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
-import threading
-import urllib.error
-import urllib.request
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from voicecli.agent.speech.text import SentenceChunker
+from voicecli.pcm.sentences import SentenceChunker
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +31,7 @@ SYSTEM_PROMPT = (
 _MARKUP = re.compile(r"[*`#]+|^\s*[-•]\s+")
 
 Event = tuple[str, str]  # ("delta" | "error" | "done", text)
+INSTALL_NOTICE = "the llm brain needs httpx: pip install 'voicecli[local]'"
 
 
 def chat_url(url: str) -> str:
@@ -98,6 +98,10 @@ class LlmBrain:
         max_history: int = 20,
         temperature: float | None = None,
     ) -> None:
+        try:
+            import httpx  # noqa: F401 - only checked here, used per reply
+        except ImportError:
+            raise ValueError(INSTALL_NOTICE) from None
         self.url = chat_url(url)
         parts = urlsplit(self.url)
         self.server = f"{parts.scheme}://{parts.netloc}"
@@ -128,40 +132,27 @@ class LlmBrain:
         question = {"role": "user", "content": user_text}
         self.history.append(question)
         messages = [{"role": "system", "content": self.system_prompt}, *self.history[-self.max_history :]]
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Event] = asyncio.Queue()
-        cancelled = threading.Event()
-
-        def put(kind: str, text: str) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, (kind, text))
-            except RuntimeError:  # the loop is gone: nobody is listening any more
-                cancelled.set()
-
-        worker = threading.Thread(target=self._request, args=(messages, put, cancelled), name="llm-brain", daemon=True)
-        worker.start()
         chunker, think = SentenceChunker(), _ThinkFilter()
         said: list[str] = []
         try:
-            while True:
-                kind, text = await queue.get()
-                if kind == "delta":
-                    pieces = chunker.feed(think.feed(text))
-                else:
-                    pieces = chunker.feed(think.flush()) + chunker.flush()
-                for piece in pieces:
-                    sentence = _for_speech(piece)
-                    if sentence:
-                        said.append(sentence)
-                        yield sentence
-                if kind == "error":
-                    yield text
-                if kind != "delta":
-                    if kind == "done" and not said:
-                        yield "The language model gave an empty answer."
-                    break
+            async with contextlib.aclosing(self._events(messages)) as events:
+                async for kind, text in events:
+                    if kind == "delta":
+                        pieces = chunker.feed(think.feed(text))
+                    else:
+                        pieces = chunker.feed(think.flush()) + chunker.flush()
+                    for piece in pieces:
+                        sentence = _for_speech(piece)
+                        if sentence:
+                            said.append(sentence)
+                            yield sentence
+                    if kind == "error":
+                        yield text
+                    if kind != "delta":
+                        if kind == "done" and not said:
+                            yield "The language model gave an empty answer."
+                        break
         finally:
-            cancelled.set()
             self._remember(question, said)
 
     def _remember(self, question: dict[str, str], said: list[str]) -> None:
@@ -176,96 +167,86 @@ class LlmBrain:
             del self.history[at]
         del self.history[: -self.max_history]
 
-    # -- the HTTP side, on the worker thread ----------------------------------------------
+    # -- the HTTP side -------------------------------------------------------------------
 
-    def _request(
-        self, messages: list[dict[str, str]], put: Callable[[str, str], None], cancelled: threading.Event
-    ) -> None:
+    async def _events(self, messages: list[dict[str, str]]) -> AsyncGenerator[Event, None]:
+        """The model's text deltas, then ``("done", "")`` or ``("error", sentence)``."""
+        import httpx
+
         body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": True}
         if self.temperature is not None:
             body["temperature"] = self.temperature
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        headers = {"Accept": "text/event-stream"}
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        request = urllib.request.Request(  # noqa: S310 - the URL is the user's own setting
-            self.url, data=json.dumps(body).encode(), headers=headers, method="POST"
-        )
+        error: str | None = None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310
-                if "text/event-stream" in response.headers.get("Content-Type", ""):
-                    error = _read_events(response, put, cancelled)
-                else:
-                    error = _read_whole(response.read(), put)
-        except urllib.error.HTTPError as exc:
-            error = f"The language model at {self.server} answered with an error, HTTP {exc.code}."
-            error += {
-                401: " Check the API key.",
-                403: " Check the API key.",
-                404: " Check the URL and the model name.",
-            }.get(exc.code, "")
-            log.warning("llm %s: HTTP %s %s", self.url, exc.code, exc.reason)
-        except TimeoutError as exc:
+            async with (httpx.AsyncClient(timeout=self.timeout_s) as client,
+                        client.stream("POST", self.url, json=body, headers=headers) as response):
+                if response.status_code >= 400:
+                    error = self._http_error(response.status_code, response.reason_phrase)
+                elif "text/event-stream" in response.headers.get("content-type", ""):
+                    async for payload in _sse_data(response.aiter_lines()):
+                        if payload.strip() == "[DONE]":
+                            break
+                        deltas, error = _dispatch(payload)
+                        for delta in deltas:
+                            yield "delta", delta
+                        if error:
+                            break
+                else:  # a server that ignored ``stream: true`` and sent one JSON answer
+                    deltas, error = _dispatch((await response.aread()).decode("utf-8", "replace"))
+                    for delta in deltas:
+                        yield "delta", delta
+        except httpx.TimeoutException as exc:
             error = f"The language model at {self.server} did not answer in time."
-            log.warning("llm %s: %s", self.url, exc)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            if isinstance(getattr(exc, "reason", None), TimeoutError):
-                error = f"The language model at {self.server} did not answer in time."
-            else:
-                error = f"I can't reach the language model at {self.server}."
-            log.warning("llm %s: %s", self.url, exc)
-        if error:
-            put("error", error)
-        else:
-            put("done", "")
+            log.warning("llm %s: %r", self.url, exc)
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
+            error = f"I can't reach the language model at {self.server}."
+            log.warning("llm %s: %r", self.url, exc)
+        yield ("error", error) if error else ("done", "")
+
+    def _http_error(self, status: int, reason: str) -> str:
+        log.warning("llm %s: HTTP %s %s", self.url, status, reason)
+        hint = {401: " Check the API key.", 403: " Check the API key.", 404: " Check the URL and the model name."}
+        return f"The language model at {self.server} answered with an error, HTTP {status}.{hint.get(status, '')}"
 
 
-def _read_events(response: Any, put: Callable[[str, str], None], cancelled: threading.Event) -> str | None:
-    """Parse an SSE stream; returns an error sentence when the stream carried an error."""
+async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The data of each Server-Sent Event (its ``data:`` lines joined), as events complete."""
     data: list[str] = []
-    for raw in response:
-        if cancelled.is_set():
-            return None
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+    async for line in lines:
         if line.startswith("data:"):
             data.append(line[5:].removeprefix(" "))
-            continue
-        if line or not data:
-            continue  # comments, event names, ids, or a stray blank line
-        payload, data = "\n".join(data), []
-        if payload.strip() == "[DONE]":
-            return None
-        error = _dispatch(payload, put)
-        if error:
-            return error
-    if data and data[-1].strip() != "[DONE]":
-        return _dispatch("\n".join(data), put)
-    return None
+        elif not line and data:
+            payload, data = "\n".join(data), []
+            yield payload
+        # anything else: comments, event names, ids, or a stray blank line
+    if data:
+        yield "\n".join(data)
 
 
-def _dispatch(payload: str, put: Callable[[str, str], None]) -> str | None:
+def _dispatch(payload: str) -> tuple[list[str], str | None]:
+    """One event's text deltas, and an error sentence when it carried an error."""
     try:
         event = json.loads(payload)
     except json.JSONDecodeError:
         log.debug("llm: ignoring a malformed event: %.200s", payload)
-        return None
+        return [], None
     if not isinstance(event, dict):
-        return None
+        return [], None
     if event.get("error"):
-        return _error_sentence(event["error"])
+        return [], _error_sentence(event["error"])
+    deltas: list[str] = []
     for choice in event.get("choices") or []:
         delta = choice.get("delta") or choice.get("message") or {}
         text = delta.get("content") if isinstance(delta, dict) else None
         if not isinstance(text, str):
             text = choice.get("text")
         if isinstance(text, str) and text:
-            put("delta", text)
-    return None
-
-
-def _read_whole(body: bytes, put: Callable[[str, str], None]) -> str | None:
-    """A server that ignored ``stream: true`` and sent one JSON answer."""
-    return _dispatch(body.decode("utf-8", "replace"), put)
+            deltas.append(text)
+    return deltas, None
 
 
 def _error_sentence(error: Any) -> str:

@@ -95,7 +95,7 @@ from voicecli.agent.interfaces import (
     UserText,
     UserToolResult,
 )
-from voicecli.audio import codecs
+from voicecli.pcm import ulaw
 
 SUBPROTOCOL = "convai"
 HOLD_MS = 400  # a user_activity holds the turn for this much user audio (clients: every 200 ms)
@@ -190,7 +190,7 @@ class ElevenLabsShaped(ServerDialect):
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             return [ProtocolViolation("user_audio_chunk is not valid base64", "invalid_message", 1008)]
-        pcm = codecs.ulaw_decode(raw) if self.input_codec == "ulaw" else raw[: len(raw) - len(raw) % 2]
+        pcm = ulaw.decode(raw) if self.input_codec == "ulaw" else raw[: len(raw) - len(raw) % 2]
         return [UserAudio(pcm, self.input_rate)] if pcm else []
 
     def _pong(self, event_id: int | None) -> None:
@@ -199,7 +199,7 @@ class ElevenLabsShaped(ServerDialect):
             self.ping_ms = max(1, round((self.clock() - sent) * 1000))
 
     def _audio_out(self, pcm: bytes) -> str:
-        data = codecs.ulaw_encode(pcm) if self.output_codec == "ulaw" else pcm
+        data = ulaw.encode(pcm) if self.output_codec == "ulaw" else pcm
         return base64.b64encode(data).decode("ascii")
 
     # ---- agent outputs ---------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The local agent's offline voice (hibari) and ears (PocketSphinx).
 
 Both come with the ``local`` extra; :func:`load_speech` degrades to ``None`` parts and a
-one-line notice when they are missing, and never raises.
+one-line notice when they (or their models) are missing; only a fault in voicecli's own
+code raises.
 """
 
 from __future__ import annotations
@@ -9,10 +10,18 @@ from __future__ import annotations
 import logging
 
 from voicecli.agent.interfaces import Recognizer, Synthesizer
+from voicecli.agent.speech.stt import PocketSphinxRecognizer
+from voicecli.agent.speech.tts import HibariSynthesizer
 
 INSTALL_NOTICE = "offline speech not installed: pip install 'voicecli[local]'"
 
 log = logging.getLogger(__name__)
+
+
+def _third_party(exc: ImportError) -> None:
+    """Re-raise an ImportError of our own code: only a missing extra is a notice."""
+    if (exc.name or "").split(".")[0] == "voicecli":
+        raise exc
 
 
 def load_speech() -> tuple[Synthesizer | None, Recognizer | None, str | None]:
@@ -25,19 +34,17 @@ def load_speech() -> tuple[Synthesizer | None, Recognizer | None, str | None]:
     tts: Synthesizer | None = None
     stt: Recognizer | None = None
     try:
-        from voicecli.agent.speech.tts import HibariSynthesizer
-
         tts = HibariSynthesizer()
-    except ImportError:
+    except ImportError as exc:
+        _third_party(exc)
         missing.append("hibari-tts")
     except Exception as exc:  # noqa: BLE001 - any model failure must leave the agent usable
         log.warning("speech synthesis failed to load: %s", exc)
         problems.append(f"speech synthesis failed to load ({exc})")
     try:
-        from voicecli.agent.speech.stt import PocketSphinxRecognizer
-
         stt = PocketSphinxRecognizer()
-    except ImportError:
+    except ImportError as exc:
+        _third_party(exc)
         missing.append("pocketsphinx")
     except Exception as exc:  # noqa: BLE001
         log.warning("speech recognition failed to load: %s", exc)

@@ -6,10 +6,10 @@ recogniser does on voices it was not tuned on. Not used as the agent's own voice
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
-import wave
+
+from voicecli.pcm.wav import read_wav_bytes
 
 
 class EspeakSynthesizer:
@@ -36,8 +36,8 @@ class EspeakSynthesizer:
 
     @staticmethod
     def _read(wav: bytes) -> tuple[bytes, int]:
-        with wave.open(io.BytesIO(wav)) as reader:
-            return reader.readframes(reader.getnframes()), reader.getframerate()
+        pcm, rate, _channels = read_wav_bytes(wav)
+        return pcm, rate
 
     def synthesize(self, text: str) -> bytes:
         """PCM16 mono at ``self.rate`` (22050 Hz)."""

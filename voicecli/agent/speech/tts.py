@@ -7,9 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from voicecli.agent.speech.text import split_sentences
-
-__all__ = ["HibariSynthesizer", "split_sentences"]
+from voicecli.pcm.convert import float_to_pcm16
 
 RATE = 24000
 DEFAULT_VOICE = "heart"  # the one voice inside the package; the others would need a download
@@ -52,10 +50,5 @@ class HibariSynthesizer:
             return b""
         with self._lock:
             audio = np.asarray(self._tts(text, self.speed, self.seed), dtype=np.float32)
-        return to_pcm16(audio)
+        return float_to_pcm16(audio)
 
-
-def to_pcm16(audio: np.ndarray[Any, np.dtype[np.float32]]) -> bytes:
-    """Float samples in [-1, 1] → PCM16 little-endian bytes."""
-    pcm: bytes = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
-    return pcm

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from voicecli.agent.speech.text import SentenceChunker
-from voicecli.agent.speech.tts import split_sentences
+from hypothesis import given
+from hypothesis import strategies as st
+
+from voicecli.pcm.sentences import SentenceChunker, split_sentences
 
 
 def test_splits_at_end_punctuation() -> None:
@@ -38,3 +40,20 @@ def test_streamed_text_yields_each_sentence_once_it_is_complete() -> None:
     assert out == ["", "", "Hello there.", "", "The weather is fine today."]
     assert chunker.flush() == ["Bye"]
     assert chunker.flush() == []
+
+
+TEXT = st.lists(st.sampled_from([*"abc XY.!?…\n,'\"", "Dr.", "e.g.", " 3.5 ", "Hello there. "]),
+                max_size=40).map("".join)
+
+
+@given(TEXT, st.lists(st.integers(0, 120), max_size=8))
+def test_streaming_in_any_pieces_gives_the_sentences_of_the_whole_text(text: str, cuts: list[int]) -> None:
+    whole = SentenceChunker()
+    expected = whole.feed(text) + whole.flush()
+    streamed = SentenceChunker()
+    out: list[str] = []
+    bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        out += streamed.feed(text[start:end])
+    assert out + streamed.flush() == expected
+    assert " ".join(expected).split() == text.split()  # no word lost, added or reordered
