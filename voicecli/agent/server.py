@@ -59,6 +59,19 @@ def _health(call: HttpCall, keys: KeyCheck) -> HttpReply:
 dialects.register_http("GET", "/healthz", _health)
 
 
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"[{peer[0]}]:{peer[1]}" if ":" in str(peer[0]) else f"{peer[0]}:{peer[1]}"
+    return str(peer or "?")
+
+
+def _close_code(proto: ServerProtocol) -> str:
+    """The close code the session ended with (the peer's, else ours), or how it was lost."""
+    frame = proto.close_rcvd or proto.close_sent
+    return f"close code {frame.code}" if frame is not None else "no close frame (connection lost)"
+
+
 def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
     lines = head.decode("latin-1").split("\r\n")
     method, target, _version = lines[0].split(" ", 2)
@@ -269,8 +282,11 @@ class LocalAgent:
         if response.status_code != 101:
             return
         log.info("%s session open on %s%s", dialect.name, path, " with faults" if not plan.empty else "")
-        await self._run_session(reader, writer, proto, dialect, FaultGate(plan))
-        log.info("%s session closed", dialect.name)
+        try:
+            await self._run_session(reader, writer, proto, dialect, FaultGate(plan))
+        finally:  # one line per session for `voicecli serve`: dialect, peer, close code
+            log.info("%s session from %s closed: %s", dialect.name, _peer(writer), _close_code(proto),
+                     extra={"session_line": True})
 
     async def _run_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                            proto: ServerProtocol, dialect: ServerDialect, gate: FaultGate) -> None:

@@ -223,6 +223,9 @@ class WsSession:
             await self._read_loop()
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError:  # the server stops: the client hears it going away
+            self._close(1001, "going away")
+            raise
         finally:
             await self.engine.close()
             self._queue.put_nowait((0.0, None))
