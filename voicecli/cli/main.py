@@ -38,7 +38,10 @@ def _root(
 
 
 def _register() -> None:
+    from voicecli.cli import help_format
     from voicecli.cli.smoke import smoke
+
+    help_format.install()
 
     app.command("smoke")(smoke)
     for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),

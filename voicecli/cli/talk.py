@@ -22,6 +22,7 @@ from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import Target, api_key, key_required, parse_vars, resolve
 from voicecli.cli.output import print_error, print_notice
 from voicecli.errors import UsageError
+from voicecli.protocol.registry import DIALECTS
 from voicecli.session.events import SessionClosed
 
 if TYPE_CHECKING:
@@ -138,12 +139,13 @@ def session_factory(target: Target, backend: AudioBackend,
 def talk(
     agent: Annotated[str | None, typer.Option("--agent", envvar="VOICECLI_AGENT", metavar="ID",
                                               help="Agent id (alone: Atoms at api.smallest.ai).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", envvar="VOICECLI_PROFILE",
-                                                help="Profile from the config file.")] = None,
-    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL",
+    profile: Annotated[str | None, typer.Option("--profile", "-p", envvar="VOICECLI_PROFILE", metavar="NAME",
+                                                help="Profile from the config file (voicecli profiles).")] = None,
+    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL", metavar="URL",
                                             help="Provider base URL or full ws(s):// URL.")] = None,
-    dialect: Annotated[str | None, typer.Option("--dialect", envvar="VOICECLI_DIALECT",
-                                                help="Wire protocol (default: from the URL).")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", "-d", envvar="VOICECLI_DIALECT", metavar="NAME",
+                                                help=f"Wire protocol: {', '.join(DIALECTS)} "
+                                                     "(default: from the URL).")] = None,
     var: Annotated[list[str] | None, typer.Option("--var", metavar="KEY=VALUE",
                                                   help="Agent variable; repeatable.")] = None,
     sample_rate: Annotated[int | None, typer.Option("--sample-rate", metavar="HZ",
