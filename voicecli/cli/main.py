@@ -53,6 +53,13 @@ def _register() -> None:
         command: Callable[..., Any] | None = getattr(mod, name, None)
         if command is not None:
             app.command(name)(command)
+    from voicecli.cli.config_init import config_init
+    from voicecli.cli.profiles import profiles
+
+    app.command("profiles")(profiles)
+    config_app = typer.Typer(help="Manage the config file.", no_args_is_help=True)
+    config_app.command("init")(config_init)
+    app.add_typer(config_app, name="config")
 
 
 _register()
