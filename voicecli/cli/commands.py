@@ -20,9 +20,10 @@ def serve(
     brain: Annotated[str, typer.Option("--brain", metavar="rules|echo|llm",
                                        help="Who answers: rules (arithmetic, time, date), echo (repeats "
                                             "you) or llm (--llm-url).")] = "rules",
-    llm_url: Annotated[str | None, typer.Option("--llm-url", metavar="URL", help="OpenAI-compatible endpoint (--brain llm).")
-                       ] = None,
-    llm_model: Annotated[str | None, typer.Option("--llm-model", metavar="NAME", help="Model name (--brain llm).")] = None,
+    llm_url: Annotated[str | None, typer.Option("--llm-url", metavar="URL",
+                                                help="OpenAI-compatible endpoint (--brain llm).")] = None,
+    llm_model: Annotated[str | None, typer.Option("--llm-model", metavar="NAME",
+                                                  help="Model name (--brain llm).")] = None,
     llm_key_env: Annotated[str | None, typer.Option(
         "--llm-key-env", metavar="NAME", help="Environment variable with the LLM endpoint's key (--brain llm).")
     ] = None,
@@ -36,7 +37,8 @@ def serve(
                                              help="Silence that ends a user turn.")] = 600,
     allow_faults: Annotated[bool, typer.Option("--allow-faults",
                                                help="Let clients ask for faults with ?fault=PLAN.")] = False,
-    faults: Annotated[str | None, typer.Option("--faults", metavar="PLAN", help="A fault plan for every connection.")] = None,
+    faults: Annotated[str | None, typer.Option("--faults", metavar="PLAN",
+                                               help="A fault plan for every connection.")] = None,
     voiceagent_auth: Annotated[bool, typer.Option(
         "--voiceagent-auth", help="Require 'Authorization: Bearer KEY' on the VoiceAgent endpoint "
                                   "(the SDK has no auth, so by default it needs no key).")] = False,
