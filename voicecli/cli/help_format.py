@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
 from typer.core import TyperOption
 
 #: Typer's type label → the placeholder shown
 PLACEHOLDERS = {"str": "TEXT", "int": "N", "float": "NUMBER", "path": "PATH", "Path": "PATH", "bool": "BOOL"}
 
 
-def placeholder(option: click.Option, label: str | None) -> str | None:
+def placeholder(option: Any, label: str | None) -> str | None:
     """What an option's value column shows: nothing for a flag; its metavar when set; else
     the element type's name (a repeatable option says "repeatable" in its help)."""
-    if option.is_flag or option.count:
+    if getattr(option, "is_flag", False) or getattr(option, "count", False):
         return None
-    if option.metavar is not None:
-        return option.metavar
+    metavar: str | None = getattr(option, "metavar", None)
+    if metavar is not None:
+        return metavar
     if label is None:
         return None
     label = label.strip("<>")
