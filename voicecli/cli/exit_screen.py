@@ -36,7 +36,7 @@ def _turn_line(turn: Turn) -> Text:
 def print_exit(turns: Sequence[Turn], summary: SessionSummary, *, log_file: Path | None = None,
                last: int = LAST_TURNS, file: TextIO | None = None) -> None:
     """The conversation (its last ``last`` turns) and the summary, with a rule between."""
-    console = Console(file=file, stderr=file is None, highlight=False, soft_wrap=False,
+    console = Console(file=file, stderr=file is None, highlight=False, soft_wrap=True,
                       no_color="NO_COLOR" in os.environ or None)
     shown = [t for t in turns if t.text.strip() or t.audio_s > 0]
     if shown:

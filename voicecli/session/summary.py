@@ -154,5 +154,5 @@ class SessionSummary:
         else:
             out.append("reply latency: no replies measured")
         for what, path in self.files():
-            out.append(f"{what}: {path}")
+            out.append(f"{what} saved to {path}")
         return out
