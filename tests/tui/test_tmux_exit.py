@@ -143,3 +143,24 @@ def test_a_handshake_error_shows_in_the_app_then_exits_with_its_code(tmux: Tmux,
     errors = [line for line in screen.splitlines() if line.startswith("voicecli: ")]
     assert len(errors) == 1 and errors[0].startswith("voicecli: error: "), screen
     assert "sk_wrong_key" not in screen
+
+
+def test_debug_logs_go_to_a_file_never_to_the_terminal(tmux: Tmux, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    raw = tmp_path / "pane.raw"
+    tmux.run("pipe-pane", "-t", "talk", "-o", f"cat >> {shlex.quote(str(raw))}")
+    tmux.send(f"clear; XDG_STATE_HOME={shlex.quote(str(state))} VOICECLI_LOG=debug {_talk()}; echo EXIT=$?",
+              "Enter")
+    tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect")
+    tmux.send("/quit")
+    tmux.send("Enter")
+    screen = _exited(tmux)
+    tmux.run("pipe-pane", "-t", "talk")
+    assert "EXIT=0" in screen
+    log = state / "voicecli" / "log" / "voicecli.log"
+    logged = log.read_text()
+    assert " voicecli.agent.server INFO local agent listening on " in logged and " DEBUG " in logged
+    assert "sk_local_embedded" not in logged  # keys redacted as everywhere
+    assert f"log: {log}" in [line.rstrip() for line in screen.splitlines()]  # named at exit
+    output = raw.read_text(errors="replace")
+    assert " DEBUG " not in output and " INFO " not in output  # nothing of the log reached the terminal
