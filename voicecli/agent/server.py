@@ -43,7 +43,7 @@ from voicecli.agent.factory import Voice, build_voice
 from voicecli.agent.faults import FaultGate, FaultPlan, FaultSpecError
 from voicecli.agent.interfaces import AgentOutput, HttpCall, HttpReply, KeyCheck, ServerDialect, UpgradeRequest
 from voicecli.agent.keys import LocalKeys
-from voicecli.agent.wsconn import FrameTap, WsSession
+from voicecli.agent.wsconn import GOING_AWAY, FrameTap, WsSession
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +129,14 @@ class LocalAgent:
         self.host, self.port = host, int(sockname[1])
         log.info("local agent listening on %s", self.url)
 
-    async def stop(self) -> None:
+    async def stop(self, going_away: bool = False) -> None:
+        """Stop serving. ``going_away``: each session gets close code 1001 first (a server
+        shut down); otherwise connections just drop (as when a server dies)."""
         server, self._server = self._server, None
         if server is not None:
             server.close()
         for task in list(self._tasks):
-            task.cancel()
+            task.cancel(GOING_AWAY if going_away else None)
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

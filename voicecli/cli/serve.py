@@ -163,5 +163,5 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
         with contextlib.suppress(asyncio.CancelledError):
             await agent.serve_forever()
     finally:
-        await agent.stop()  # every client gets close code 1001 (going away)
+        await agent.stop(going_away=True)  # every client gets close code 1001
     print("stopped", file=err)

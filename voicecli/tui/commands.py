@@ -8,8 +8,7 @@ from dataclasses import dataclass
 SLASH_COMMANDS: dict[str, tuple[str, str]] = {
     "mute": ("", "mute or unmute the microphone (it sends silence while muted)"),
     "ptt": ("MODE", "push-to-talk mode: off, toggle or hold"),
-    "record": ("DIR|off", "record both sides as a stereo WAV in DIR (a new one stops the last); "
-                          "/record off or /record stop stops"),
+    "record": ("DIR|off", "record both sides as a stereo WAV in DIR; off (or stop) stops it"),
     "export": ("PATH", "save the conversation so far as Markdown"),
     "context": ("TEXT", "send background context to the agent (where the provider takes it)"),
     "interrupt": ("", "stop the agent's current reply"),
