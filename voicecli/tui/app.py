@@ -224,6 +224,7 @@ class VoiceApp(QuietCrashApp[int]):
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
+        self.recording = None  # the session finished its recording
         status = self.status_bar
         self.conversation.end(event)
         if event.error and not self.started:
