@@ -1,9 +1,17 @@
 """``voicecli talk``: a conversation in a terminal UI.
 
 With no provider configured it talks to the embedded local agent (offline). Textual is
-imported inside the command so the other commands never load it. A connection lost after
-the session started is reconnected (``--reconnect N`` tries, the first after
-``--reconnect-delay S``, growing with jitter); ``/reconnect`` tries again after that.
+imported inside the command so the other commands never load it. In order:
+
+1. logging goes to a file (never the terminal the app draws on);
+2. every check that needs no network (options, config, key, devices, folders, the
+   dialect's own options) fails here in one line, before the full-screen app;
+3. the app runs; a handshake error is shown in it, then it leaves;
+4. on the normal screen: the conversation's last turns and the session summary (or only
+   the one-line error when it never connected), then the exit code (Ctrl+C: 130).
+
+A connection lost after the session started is reconnected (``--reconnect N`` tries, the
+first after ``--reconnect-delay S``, growing with jitter); ``/reconnect`` tries again after that.
 """
 
 from __future__ import annotations
