@@ -113,6 +113,7 @@ def test_the_first_ctrl_c_during_a_stalled_connect_exits_at_once_with_130(tmux: 
      "no API key: set the environment variable SMALLEST_API_KEY"),
     (("--record", "/proc/version/x"), 2, "--record /proc/version/x: /proc/version is not a directory"),
     (("--timeout", "0"), 2, "--timeout must be a number of seconds, more than 0"),
+    (("--log-file", "/proc/version/x.log"), 2, "--log-file /proc/version/x.log: /proc/version is not a directory"),
 ])
 def test_errors_found_before_connecting_never_start_the_app(tmux: Tmux, tmp_path: Path, args: tuple[str, ...],
                                                             code: int, message: str) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicecli.cli import checks
 from voicecli.cli.config import Target, api_key, key_required
 from voicecli.errors import UsageError
 from voicecli.protocol.base import Adapter
@@ -76,6 +77,7 @@ def setup_logging(level: str | None = None, *, log_file: Path | None = None,
         handler: logging.Handler = logging.StreamHandler() if name else logging.NullHandler()
         if terminal_ui and name:
             path = (log_file or default_log_file()).expanduser()
+            checks.writable_file("--log-file", path)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 handler = logging.FileHandler(path, encoding="utf-8")
