@@ -233,9 +233,12 @@ def finish(app: Any, log_path: Path | None) -> None:
     code = app.exit_code
     summary = app.conversation.summary
     summary.count(app.transcript)
-    if app.interrupted_connecting:
-        print_error("interrupted while connecting")
-        leave_now(EXIT_INTERRUPTED)
+    if app.left_connecting:  # ctrl+c: interrupted (130); ctrl+q or /quit: 0
+        if code == EXIT_INTERRUPTED:
+            print_error("interrupted while connecting")
+        else:
+            print_notice("left before the session started")
+        leave_now(code)
     if app.started:
         summary.finish(app.closed or SessionClosed(reason="closed"), exit_code=code)
         print_exit(app.transcript.turns, summary, log_file=log_path)

@@ -103,7 +103,7 @@ class VoiceApp(QuietCrashApp[int]):
             self.recording = settings.recorder.current
             self.conversation.summary.recordings = settings.recorder.files  # grows with /record
         self.quit_code = 0  # 130 when the user pressed ctrl+c
-        self.interrupted_connecting = False  # ctrl+c before the session started: left at once
+        self.left_connecting = False  # quit before the session started: left at once
 
     def compose(self) -> ComposeResult:
         # kept as attributes: session events may still arrive while the app shuts down
@@ -431,7 +431,7 @@ class VoiceApp(QuietCrashApp[int]):
         A second ctrl+c leaves at once, and so does the first one while connecting."""
         self.quit_code = self.quit_code or code
         if not self.started and self.closed is None:
-            self.interrupted_connecting = True
+            self.left_connecting = True
             self._exit_now()
             return
         if self._leaving or self._finished or self.live is None:
