@@ -84,6 +84,10 @@ def test_the_banner_commands_connect_and_sessions_are_logged_then_closed_with_10
         args = words[3:]  # after "voicecli talk"
         done, report = Cli({**env, variable: value}).smoke_json(*args, "--text", "hello", timeout=90)
         assert done.returncode == 0 and report["ok"], done.stdout + done.stderr
+    # a wrong key is refused, and logged so
+    wrong = url.replace("http://", "ws://") + "/atoms/v1/agent/connect?agent_id=local&token=sk_wrong_key_1"
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the upgrade is refused (HTTP 401)
+        connect(wrong).close()
     # a client still connected hears the server go away
     ws_url = url.replace("http://", "ws://") + f"/atoms/v1/agent/connect?agent_id=local&token={key}"
     with connect(ws_url) as ws:
@@ -100,5 +104,9 @@ def test_the_banner_commands_connect_and_sessions_are_logged_then_closed_with_10
     assert key not in log
     sessions = [line for line in log.splitlines() if " session from " in line]
     assert len(sessions) == 3, log
+    refused = [line for line in log.splitlines() if line.startswith("refused WebSocket ")]
+    assert len(refused) == 1 and re.fullmatch(r"refused WebSocket /atoms/v1/agent/connect from 127\.0\.0\.1:\d+: "
+                                               r"401 .*", refused[0]), log
+    assert "sk_wrong_key_1" not in log
     assert re.fullmatch(r"atoms session from 127\.0\.0\.1:\d+ closed: close code 1000", sessions[0]), sessions
     assert sessions[-1] == f"atoms session from 127.0.0.1:{local_port} closed: close code 1001"

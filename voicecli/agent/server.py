@@ -252,7 +252,8 @@ class LocalAgent:
         plan = self._faults(query)
 
         def refuse(status: int, text: str) -> None:
-            log.info("refused WebSocket %s: %d %s", path, status, text)
+            log.info("refused WebSocket %s from %s: %d %s", path, _peer(writer), status, text,
+                     extra={"session_line": True})
             proto.send_response(proto.reject(status, text + "\n"))
             for data in proto.data_to_send():
                 if data:
