@@ -37,7 +37,8 @@ def test_events_fold_into_the_figures(tmp_path: Path) -> None:
     summary, transcript = SessionSummary(), Transcript()
     events = [SessionStarted(AudioFormat(), AudioFormat(), "s"),
               TextSent("hi"), TextDelta("hello", turn=1), TurnLatency(300, "text"),
-              TextSent("again"), TextDelta("sure", turn=2), TurnLatency(500, "text"), Interruption(reason="user"),
+              TextSent("again"), TextDelta("sure", turn=2), TurnLatency(500, "text"),
+              Interruption(reason="user"), Interruption(turn=2),  # one cut, told twice
               Reconnected(attempt=1), TurnLatency(100, "text")]
     for event in events:
         transcript.apply(event)

@@ -1,7 +1,7 @@
 """What a talk session came to, for the exit screen, ``/export`` and the JSONL end record.
 
 :class:`SessionSummary` folds the session's events as they come (reply latencies,
-interruptions, reconnects), counts the turns from the :class:`Transcript` when asked, and
+reconnects, the end), counts the turns and cut replies from the :class:`Transcript` when asked, and
 holds the files the session wrote (the JSONL transcript, WAV recordings). It knows no UI:
 :meth:`SessionSummary.lines` gives plain lines a screen or a file can print.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from voicecli.protocol.events import Event, Interruption, SessionStarted
+from voicecli.protocol.events import Event, SessionStarted
 from voicecli.session.events import Reconnected, SessionClosed, TurnLatency
 from voicecli.session.transcript import Transcript
 
@@ -69,8 +69,6 @@ class SessionSummary:
                 self.connected_at = time.time()
         elif isinstance(event, TurnLatency):
             self.latencies_ms.append(event.ms)
-        elif isinstance(event, Interruption):
-            self.interruptions += 1
         elif isinstance(event, Reconnected):
             self.reconnects += 1
         elif isinstance(event, SessionClosed):
@@ -86,10 +84,13 @@ class SessionSummary:
             self.exit_code = exit_code
 
     def count(self, transcript: Transcript) -> None:
-        """The user's and the agent's turns that hold something."""
+        """The user's and the agent's turns that hold something, and the agent's replies that
+        were cut (by the user or the provider: one each, however many events told it)."""
         turns = transcript.visible
         self.user_turns = sum(1 for t in turns if t.role == "user" and t.text.strip())
-        self.agent_turns = sum(1 for t in turns if t.role == "agent" and t.kind == "speech")
+        agent = [t for t in turns if t.role == "agent" and t.kind == "speech"]
+        self.agent_turns = len(agent)
+        self.interruptions = sum(1 for t in agent if t.interrupted)
 
     def add_recording(self, path: Path) -> None:
         if path not in self.recordings:
