@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voicecli.protocol.events import AudioFormat, Interruption, SessionStarted, TextDelta
@@ -16,6 +16,7 @@ from voicecli.session.transcript import Transcript
 latencies = st.lists(st.floats(min_value=0, max_value=1e5, allow_nan=False), min_size=1, max_size=50)
 
 
+@settings(deadline=None)  # a shared, loaded machine: no per-example time limit
 @given(latencies, st.floats(min_value=0, max_value=100))
 def test_percentile_matches_linear_interpolation(values: list[float], q: float) -> None:
     got = percentile(values, q)
