@@ -176,3 +176,17 @@ def test_talk_timeout_bounds_a_stalled_connect(tmux: Tmux, silent_server: int) -
     assert "EXIT=8" in screen
     errors = [line for line in screen.splitlines() if line.startswith("voicecli: ")]
     assert errors == [f"voicecli: error: timed out connecting to ws://127.0.0.1:{silent_server} after 1 s"], errors
+
+
+def test_record_in_text_only_mode_says_there_is_no_audio(tmux: Tmux, tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    tmux.send("clear; " + _talk("--record", str(calls)) + "; echo EXIT=$?", "Enter")
+    screen = tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect")
+    assert re.search(r"recording to \S+/calls/voicecli-\S+\.wav", screen), screen
+    assert "(text only: there is no audio to record)" in screen, screen  # the pane may wrap it
+    tmux.send("/quit")
+    tmux.send("Enter")
+    screen = _exited(tmux)
+    assert "EXIT=0" in screen and "recording saved to" not in screen  # no WAV was written
+    saved = next(line for line in screen.splitlines() if line.startswith("transcript saved to "))
+    assert Path(saved.split(" saved to ", 1)[1].strip()).parent == calls

@@ -208,7 +208,9 @@ def talk(
                              reconnect=redial, open_timeout=connect_s, ready_timeout=connect_s)
     if record is not None:
         try:
-            notices.append(f"recording to {recordings.begin(options, record.expanduser())}")
+            wav = recordings.begin(options, record.expanduser())
+            silent = " (text only: there is no audio to record)"
+            notices.append(f"recording to {wav}" + (silent if _text_only_reason(backend) else ""))
         except OSError as exc:
             raise UsageError(f"--record {record}: {exc.strerror or exc}") from None
     # with --record, the transcript goes beside the recording unless told otherwise
