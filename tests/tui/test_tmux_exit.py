@@ -20,6 +20,7 @@ from voicecli.agent.server import start_in_thread
 
 pytestmark = pytest.mark.tmux
 ALT_SCREEN_ON = "\x1b[?1049h"
+CONNECT_S = 45  # the embedded agent loads its speech models; the machine may be busy
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def _alternate(tmux: Tmux) -> bool:
 
 def test_ctrl_c_leaves_the_conversation_and_its_summary_on_screen_and_exits_130(tmux: Tmux) -> None:
     tmux.send("clear; " + _talk() + "; echo EXIT=$?", "Enter")
-    tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect")
+    tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect", timeout=CONNECT_S)
     tmux.send("what is 12 plus 7")
     tmux.send("Enter")
     tmux.wait_for(lambda s: "12 plus 7 is 19." in s, "the agent's reply")
@@ -152,7 +153,7 @@ def test_debug_logs_go_to_a_file_never_to_the_terminal(tmux: Tmux, tmp_path: Pat
     tmux.run("pipe-pane", "-t", "talk", "-o", f"cat >> {shlex.quote(str(raw))}")
     tmux.send(f"clear; XDG_STATE_HOME={shlex.quote(str(state))} VOICECLI_LOG=debug {_talk()}; echo EXIT=$?",
               "Enter")
-    tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect")
+    tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect", timeout=CONNECT_S)
     tmux.send("/quit")
     tmux.send("Enter")
     screen = _exited(tmux)
@@ -181,7 +182,7 @@ def test_talk_timeout_bounds_a_stalled_connect(tmux: Tmux, silent_server: int) -
 def test_record_in_text_only_mode_says_there_is_no_audio(tmux: Tmux, tmp_path: Path) -> None:
     calls = tmp_path / "calls"
     tmux.send("clear; " + _talk("--record", str(calls)) + "; echo EXIT=$?", "Enter")
-    screen = tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect")
+    screen = tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect", timeout=CONNECT_S)
     assert re.search(r"recording to \S+/calls/voicecli-\S+\.wav", screen), screen
     assert "(text only: there is no audio to record)" in screen, screen  # the pane may wrap it
     tmux.send("/quit")

@@ -21,7 +21,7 @@ def test_the_recording_is_named_at_start_and_at_exit(pulse_bed: PulseBed, tmp_pa
     with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux:
         command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--record", str(calls)])
         tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
-        screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
+        screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect", timeout=45)
         started = re.search(r"recording to (\S+\.wav)", screen)
         assert started, screen
         wav = Path(started.group(1))
