@@ -13,6 +13,11 @@ soon as a session ends. The speech models are loaded once, at start, and shared 
 sessions (:mod:`voicecli.agent.factory`): a session holds a recognizer only while its
 user speaks.
 
+Each session, and each refused upgrade, is logged in one line (dialect or path, peer,
+close code or status) marked ``session_line`` for ``voicecli serve`` to print.
+``stop()`` drops the connections as a dead server would; ``stop(going_away=True)`` (a
+shut-down ``serve``) first sends each session close code 1001.
+
 Use it in-process::
 
     async with LocalAgent(AgentConfig(brain="echo")) as agent:
