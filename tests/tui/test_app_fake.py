@@ -146,7 +146,7 @@ async def test_ctrl_c_closes_the_session_cleanly() -> None:
         await pilot.press("ctrl+c")
         await wait_until(pilot, lambda: not app.is_running, what="exit")
     assert session.commands == [Close()]
-    assert app.return_value == 0 and app.closed.reason == "client_requested"
+    assert app.return_value == 130 and app.closed.reason == "client_requested"  # ctrl+c: interrupted
 
 
 async def test_missing_audio_devices_are_shown() -> None:

@@ -15,6 +15,11 @@ soon as a session ends. The speech models are loaded once, at start, and shared 
 sessions (:mod:`voicecli.agent.factory`): a session holds a recognizer only while its
 user speaks.
 
+Each session, and each refused upgrade, is logged in one line (dialect or path, peer,
+close code or status) marked ``session_line`` for ``voicecli serve`` to print.
+``stop()`` drops the connections as a dead server would; ``stop(going_away=True)`` (a
+shut-down ``serve``) first sends each session close code 1001.
+
 Use it in-process::
 
     async with LocalAgent(AgentConfig(brain="echo")) as agent:
@@ -46,7 +51,7 @@ from voicecli.agent.faults import FaultGate, FaultPlan, FaultSpecError
 from voicecli.agent.http11 import HttpExchange, phrase
 from voicecli.agent.interfaces import AgentOutput, HttpCall, HttpReply, KeyCheck, ServerDialect, UpgradeRequest
 from voicecli.agent.keys import LocalKeys
-from voicecli.agent.wsconn import FrameTap, WsSession
+from voicecli.agent.wsconn import GOING_AWAY, FrameTap, WsSession
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,19 @@ def _health(call: HttpCall, keys: KeyCheck) -> HttpReply:
 
 
 dialects.register_http("GET", "/healthz", _health)
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"[{peer[0]}]:{peer[1]}" if ":" in str(peer[0]) else f"{peer[0]}:{peer[1]}"
+    return str(peer or "?")
+
+
+def _close_code(proto: ServerProtocol) -> str:
+    """The close code the session ended with (the peer's, else ours), or how it was lost."""
+    frame = proto.close_rcvd or proto.close_sent
+    return f"close code {frame.code}" if frame is not None else "no close frame (connection lost)"
 
 
 class LocalAgent:
@@ -99,12 +117,14 @@ class LocalAgent:
         self.host, self.port = host, int(sockname[1])
         log.info("local agent listening on %s", self.url)
 
-    async def stop(self) -> None:
+    async def stop(self, going_away: bool = False) -> None:
+        """Stop serving. ``going_away``: each session gets close code 1001 first (a server
+        shut down); otherwise connections just drop (as when a server dies)."""
         server, self._server = self._server, None
         if server is not None:
             server.close()
         for task in list(self._tasks):
-            task.cancel()
+            task.cancel(GOING_AWAY if going_away else None)
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -230,7 +250,8 @@ class LocalAgent:
         plan = self._faults(query)
 
         def refuse(status: int, text: str) -> None:
-            log.info("refused WebSocket %s: %d %s", path, status, text)
+            log.info("refused WebSocket %s from %s: %d %s", path, _peer(writer), status, text,
+                     extra={"session_line": True})
             proto.send_response(proto.reject(status, text + "\n"))
             for data in proto.data_to_send():
                 if data:
@@ -262,8 +283,11 @@ class LocalAgent:
         if response.status_code != 101:
             return
         log.info("%s session open on %s%s", dialect.name, path, " with faults" if not plan.empty else "")
-        await self._run_session(reader, writer, proto, dialect, FaultGate(plan))
-        log.info("%s session closed", dialect.name)
+        try:
+            await self._run_session(reader, writer, proto, dialect, FaultGate(plan))
+        finally:  # one line per session for `voicecli serve`: dialect, peer, close code
+            log.info("%s session from %s closed: %s", dialect.name, _peer(writer), _close_code(proto),
+                     extra={"session_line": True})
 
     async def _run_session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                            proto: ServerProtocol, dialect: ServerDialect, gate: FaultGate) -> None:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 FrameTap = Callable[[str, str, Frame], None]  # (dialect name, "client" | "server", frame)
 
 CLOSE_WAIT_S = 3.0
+GOING_AWAY = "going away"  # the cancel message of a shutdown that closes clients with 1001
 READ_SIZE = 65536
 
 
@@ -222,6 +223,10 @@ class WsSession:
             await self._read_loop()
         except (ConnectionError, OSError):
             pass
+        except asyncio.CancelledError as exc:
+            if GOING_AWAY in exc.args:  # the server is shut down: the client hears it going away
+                self._close(1001, GOING_AWAY)
+            raise
         finally:
             await self.engine.close()
             self._queue.put_nowait((0.0, None))

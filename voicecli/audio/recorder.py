@@ -8,6 +8,7 @@ every ``sync_every`` seconds, so a crash loses at most the last second.
 from __future__ import annotations
 
 import atexit
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -73,7 +74,8 @@ class Recorder:
 
     Call ``mic(frame, rate)`` with each microphone frame as sent, and ``played(pcm, rate,
     t)`` with agent audio as played (``attach_playback(stream)`` wires a playback stream's
-    tap to it). ``rate`` is the file's rate (default: the first audio's rate).
+    tap to it). ``rate`` is the file's rate (default: the first audio's rate). The calls
+    may come from different threads (the speaker's tap, the app stopping the recording).
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class Recorder:
         self._tracks: tuple[_Track, _Track] | None = None
         self._last_sync = clock()
         self._closed = False
+        self._lock = threading.RLock()
         atexit.register(self.close)  # finish the file even if the owner never calls close()
 
     # --- inputs -----------------------------------------------------------------------
@@ -117,6 +120,10 @@ class Recorder:
         return False
 
     def _add(self, channel: int, pcm: bytes, rate: int, start: float) -> None:
+        with self._lock:
+            self._add_locked(channel, pcm, rate, start)
+
+    def _add_locked(self, channel: int, pcm: bytes, rate: int, start: float) -> None:
         if self._closed or not pcm:
             return
         if self._tracks is None:
@@ -133,6 +140,10 @@ class Recorder:
     # --- output -----------------------------------------------------------------------
     def flush(self, now: float | None = None, final: bool = False) -> None:
         """Write out everything up to shortly before ``now`` (everything if ``final``)."""
+        with self._lock:
+            self._flush(now, final)
+
+    def _flush(self, now: float | None, final: bool) -> None:
         tracks, writer = self._tracks, self._writer
         if tracks is None or writer is None or self._t0 is None or self.rate is None:
             return
@@ -153,9 +164,13 @@ class Recorder:
 
     def close(self) -> Path | None:
         """Finish the file; returns its path (``None`` if nothing was recorded)."""
+        with self._lock:
+            return self._close()
+
+    def _close(self) -> Path | None:
         if self._closed:
             return self.path if self._writer is not None else None
-        self.flush(final=True)
+        self._flush(None, final=True)
         self._closed = True
         atexit.unregister(self.close)
         if self._writer is None:

@@ -60,3 +60,18 @@ def writable_file(option: str, path: Path | None) -> Path | None:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {path}: cannot create files in {parent}")
     return path
+
+
+def writable_folder(option: str, path: Path) -> Path:
+    """A folder we will write into (created when missing): it must not be a file, and it
+    (or the nearest existing folder above it) must be writable."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file; give a directory")
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: cannot create files in {parent}")
+    return path

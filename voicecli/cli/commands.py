@@ -8,33 +8,37 @@ import typer
 
 
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535,
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535,
                                       help="Port to listen on (0: any free port).")] = 8765,
     api_key_env: Annotated[str | None, typer.Option(
         "--api-key-env", metavar="NAME",
         help="Environment variable holding the key clients must send (default: a random key, printed once).")
     ] = None,
-    greeting: Annotated[str | None, typer.Option("--greeting", help="What the agent says on connect "
+    greeting: Annotated[str | None, typer.Option("--greeting", metavar="TEXT", help="What the agent says on connect "
                                                                     "('' for nothing).")] = None,
-    brain: Annotated[str, typer.Option("--brain", help="auto, echo, rules or llm.")] = "auto",
-    llm_url: Annotated[str | None, typer.Option("--llm-url", help="OpenAI-compatible endpoint (--brain llm).")
-                       ] = None,
-    llm_model: Annotated[str | None, typer.Option("--llm-model", help="Model name (--brain llm).")] = None,
+    brain: Annotated[str, typer.Option("--brain", metavar="rules|echo|llm",
+                                       help="Who answers: rules (arithmetic, time, date), echo (repeats "
+                                            "you) or llm (--llm-url).")] = "rules",
+    llm_url: Annotated[str | None, typer.Option("--llm-url", metavar="URL",
+                                                help="OpenAI-compatible endpoint (--brain llm).")] = None,
+    llm_model: Annotated[str | None, typer.Option("--llm-model", metavar="NAME",
+                                                  help="Model name (--brain llm).")] = None,
     llm_key_env: Annotated[str | None, typer.Option(
         "--llm-key-env", metavar="NAME", help="Environment variable with the LLM endpoint's key (--brain llm).")
     ] = None,
-    agent: Annotated[list[str] | None, typer.Option("--agent", help="Accepted agent id (repeatable; "
+    agent: Annotated[list[str] | None, typer.Option("--agent", metavar="ID", help="Accepted agent id (repeatable; "
                                                                     "default: any).")] = None,
     public_agent: Annotated[list[str] | None, typer.Option(
         "--public-agent", metavar="ID", help="An agent that needs no key or signed URL (repeatable).")] = None,
     speech: Annotated[bool, typer.Option("--speech/--no-speech", help="Offline TTS/STT, or the tone voice.")
                       ] = True,
-    hangover_ms: Annotated[int, typer.Option("--hangover-ms", min=0, max=60_000,
+    hangover_ms: Annotated[int, typer.Option("--hangover-ms", metavar="MS", min=0, max=60_000,
                                              help="Silence that ends a user turn.")] = 600,
     allow_faults: Annotated[bool, typer.Option("--allow-faults",
                                                help="Let clients ask for faults with ?fault=PLAN.")] = False,
-    faults: Annotated[str | None, typer.Option("--faults", help="A fault plan for every connection.")] = None,
+    faults: Annotated[str | None, typer.Option("--faults", metavar="PLAN",
+                                               help="A fault plan for every connection.")] = None,
     voiceagent_auth: Annotated[bool, typer.Option(
         "--voiceagent-auth", help="Require 'Authorization: Bearer KEY' on the VoiceAgent endpoint "
                                   "(the SDK has no auth, so by default it needs no key).")] = False,

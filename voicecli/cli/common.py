@@ -7,8 +7,11 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
+from voicecli.cli import checks
 from voicecli.cli.config import Target, api_key, key_required
+from voicecli.errors import UsageError
 from voicecli.protocol.base import Adapter
 from voicecli.protocol.registry import adapter_class
 from voicecli.secrets import RedactingFilter, Secret
@@ -48,14 +51,43 @@ async def endpoint(target: Target, *, greeting: str | None = None,
                        "local agent, offline", local=True)
 
 
-def setup_logging(level: str | None = None) -> None:
-    """Logs go to stderr only when asked (VOICECLI_LOG=debug), always redacted."""
+def default_log_file() -> Path:
+    """``<user log dir>/voicecli.log`` (platformdirs; XDG_STATE_HOME is honoured on Linux)."""
+    from platformdirs import user_log_path
+
+    return user_log_path("voicecli") / "voicecli.log"
+
+
+def setup_logging(level: str | None = None, *, log_file: Path | None = None,
+                  terminal_ui: bool = False) -> Path | None:
+    """Logs go where asked, always redacted; returns the log file in use, if any.
+
+    Without a full-screen UI, ``VOICECLI_LOG=debug`` sends them to stderr. With one
+    (``terminal_ui``), nothing may reach the terminal: they go to ``log_file`` (default
+    :func:`default_log_file`) when a level is set or a file is named (level debug), and
+    every other library's logs and Python warnings are kept off the terminal too.
+    """
     name = (level or os.environ.get("VOICECLI_LOG") or "").upper()
+    if terminal_ui and log_file is not None and not name:
+        name = "DEBUG"
     root = logging.getLogger("voicecli")
     root.propagate = False
+    path: Path | None = None
     if not root.handlers:
         handler: logging.Handler = logging.StreamHandler() if name else logging.NullHandler()
+        if terminal_ui and name:
+            path = (log_file or default_log_file()).expanduser()
+            checks.writable_file("--log-file", path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handler = logging.FileHandler(path, encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"--log-file {path}: {exc.strerror or exc}") from None
         handler.addFilter(RedactingFilter())
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
+        if terminal_ui:  # other libraries' warnings would otherwise print on the app's screen
+            logging.getLogger().addHandler(handler)
+            logging.captureWarnings(True)
     root.setLevel(getattr(logging, name, logging.WARNING) if name else logging.WARNING)
+    return path

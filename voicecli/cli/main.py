@@ -38,7 +38,10 @@ def _root(
 
 
 def _register() -> None:
+    from voicecli.cli import help_format
     from voicecli.cli.smoke import smoke
+
+    help_format.install()
 
     app.command("smoke")(smoke)
     for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),
@@ -50,6 +53,13 @@ def _register() -> None:
         command: Callable[..., Any] | None = getattr(mod, name, None)
         if command is not None:
             app.command(name)(command)
+    from voicecli.cli.config_init import config_init
+    from voicecli.cli.profiles import profiles
+
+    app.command("profiles")(profiles)
+    config_app = typer.Typer(help="Manage the config file.", no_args_is_help=True)
+    config_app.command("init")(config_init)
+    app.add_typer(config_app, name="config")
 
 
 _register()

@@ -1,12 +1,18 @@
 """``voicecli serve``: run the local agent server until Ctrl+C.
 
 The command function is plain Python; the Typer app registers it with its options.
+The port is bound before anything is printed (a busy port fails before a key is shown);
+then the banner: the key (a generated one only), the URL, each dialect's endpoint and the
+command that connects to it. Each WebSocket session is logged in one line when it ends
+(dialect, peer, close code). Ctrl+C or SIGTERM closes every client with close code 1001
+(going away), then exits 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -14,23 +20,50 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from voicecli.cli.output import error_line
 from voicecli.errors import ConfigError, NetworkError, UsageError
+from voicecli.secrets import RedactingFilter
 
 if TYPE_CHECKING:
     from voicecli.agent.config import AgentConfig
 
 KEY_PREFIX = "sk_local_"
+KEY_ENV = "VOICECLI_LOCAL_KEY"  # the local profile's key_env in config.example.toml
+SESSION_LOGGER = "voicecli.agent.server"
 
 
-def _resolve_key(api_key_env: str | None, out: TextIO) -> str:
+def _resolve_key(api_key_env: str | None) -> str:
     if api_key_env:
         value = os.environ.get(api_key_env, "").strip()
         if not value:
             raise ConfigError(f"--api-key-env {api_key_env}: that environment variable is empty or unset")
         return value
-    key = KEY_PREFIX + secrets.token_urlsafe(24)
-    print(f"API key for this server: {key}", file=out)
-    return key
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def connect_lines(url: str, key: str | None, api_key_env: str | None) -> list[str]:
+    """How to talk to this server: the local profile of config.example.toml, or no config.
+    A generated key is shown (it is printed once anyway); a key from the environment is
+    named by its variable, never shown."""
+    value = key if api_key_env is None else f"${api_key_env}"
+    return ["connect with (the [profiles.local] of config.example.toml):",
+            f"  {KEY_ENV}={value} voicecli talk --profile local --url {url}",
+            "or with no config file:",
+            f"  SMALLEST_API_KEY={value} voicecli talk --url {url} --agent local"]
+
+
+class _SessionLines(logging.Handler):
+    """Prints the server's one-line session records (dialect, peer, close code)."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.out = out
+        self.addFilter(RedactingFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "session_line", False):
+            with contextlib.suppress(Exception):
+                print(record.getMessage(), file=self.out, flush=True)
 
 
 def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | None = None,
@@ -67,29 +100,38 @@ def serve_command(host: str = "127.0.0.1", port: int = 8765, api_key_env: str | 
             from voicecli.agent.brains.factory import make_brain
 
             make_brain("llm", **brain_options)  # a missing --llm-url/--llm-model is a usage error
-        key = _resolve_key(api_key_env, out)
+        key = _resolve_key(api_key_env)
         config = AgentConfig(api_key=key, agent_ids=list(agent_ids) if agent_ids else None, greeting=greeting,
                              public_agents=tuple(public_agents or ()), brain=brain,
                              brain_options=brain_options, speech=speech,
                              vad_hangover_ms=hangover_ms, voiceagent_auth=voiceagent_auth,
                              allow_faults=allow_faults, faults=faults, max_sessions=max_sessions)
     except (FaultSpecError, ValueError) as exc:
-        print(f"error: {exc}", file=err)
+        print(error_line(str(exc)), file=err)
         return UsageError.exit_code
     except ConfigError as exc:
-        print(f"error: {exc}", file=err)
+        print(error_line(str(exc)), file=err)
         return exc.exit_code
+    sessions = _SessionLines(err)
+    server_log = logging.getLogger(SESSION_LOGGER)
+    server_log.addHandler(sessions)
+    if server_log.getEffectiveLevel() > logging.INFO:
+        server_log.setLevel(logging.INFO)
     try:
-        asyncio.run(_serve(config, host, port, out, err))
+        asyncio.run(_serve(config, host, port, out, err, None if api_key_env else key, api_key_env))
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
-        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=err)
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        print(error_line(f"cannot listen on {host}:{port}: {why}"), file=err)
         return NetworkError.exit_code
+    finally:
+        server_log.removeHandler(sessions)
     return 0
 
 
-async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: TextIO) -> None:
+async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: TextIO,
+                 shown_key: str | None, api_key_env: str | None) -> None:
     from voicecli.agent import dialects
     from voicecli.agent.server import LocalAgent
 
@@ -105,6 +147,8 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
         voice = agent.voice
         if voice is not None:
             print(f"brain: {voice.brain_name}, voice: {voice.synth.name}", file=err)
+        if shown_key is not None:
+            print(f"API key for this server: {shown_key}", file=out)
         print(f"voicecli local agent listening on {agent.url}", file=out)
         print(f"  at most {agent.max_sessions} sessions at once", file=out)
         for name, path in sorted(dialects.names().items()):
@@ -113,9 +157,11 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
             print(f"  public agents (no key needed): {', '.join(config.public_agents)}", file=out)
         if config.allow_faults:
             print("  fault injection allowed: add ?fault=PLAN to a WebSocket URL", file=out)
+        for line in connect_lines(agent.url, shown_key, api_key_env):
+            print(line, file=out)
         out.flush()
         with contextlib.suppress(asyncio.CancelledError):
             await agent.serve_forever()
-        print("stopped", file=err)
     finally:
-        await agent.stop()
+        await agent.stop(going_away=True)  # every client gets close code 1001
+    print("stopped", file=err)

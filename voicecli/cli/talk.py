@@ -1,9 +1,17 @@
 """``voicecli talk``: a conversation in a terminal UI.
 
 With no provider configured it talks to the embedded local agent (offline). Textual is
-imported inside the command so the other commands never load it. A connection lost after
-the session started is reconnected (``--reconnect N`` tries, the first after
-``--reconnect-delay S``, growing with jitter); ``/reconnect`` tries again after that.
+imported inside the command so the other commands never load it. In order:
+
+1. logging goes to a file (never the terminal the app draws on);
+2. every check that needs no network (options, config, key, devices, folders, the
+   dialect's own options) fails here in one line, before the full-screen app;
+3. the app runs; a handshake error is shown in it, then it leaves;
+4. on the normal screen: the conversation's last turns and the session summary (or only
+   the one-line error when it never connected), then the exit code (Ctrl+C: 130).
+
+A connection lost after the session started is reconnected (``--reconnect N`` tries, the
+first after ``--reconnect-delay S``, growing with jitter); ``/reconnect`` tries again after that.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,12 +30,14 @@ from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import Target, api_key, key_required, parse_vars, resolve
 from voicecli.cli.output import print_error, print_notice
 from voicecli.errors import UsageError
+from voicecli.protocol.registry import DIALECTS
+from voicecli.session.events import SessionClosed
 
 if TYPE_CHECKING:
     from voicecli.audio.base import AudioBackend
     from voicecli.session.options import SessionOptions
     from voicecli.session.reconnect import ReconnectSettings
-    from voicecli.tui.binding import LiveSession, Recorder, SessionLike
+    from voicecli.tui.binding import LiveSession
 
 
 def transcript_file(directory: Path | None, dialect: str, now: float | None = None) -> Path:
@@ -92,22 +102,18 @@ def _text_only_reason(backend: AudioBackend) -> str | None:
     return (backend.notice or "no audio") if isinstance(backend, NullBackend) else None
 
 
-def recorder_hook() -> Recorder:
-    """``/record``: start recording a live session into a directory."""
-    from voicecli.audio.recorder import Recorder as WavRecorder
+def preflight(target: Target, record: Path | None, transcript_dir: Path | None) -> None:
+    """What can be checked without the network, before the full-screen UI starts: the
+    dialect's options (sample rate, mode, auth...) and the folders to write into."""
+    from voicecli.protocol.registry import adapter_class
+    from voicecli.secrets import Secret
 
-    def start(session: SessionLike, directory: Path) -> str:
-        options = getattr(session, "options", None)  # SessionLike does not promise options
-        if options is None:
-            return "recording is not available for this session"
-        recorder = WavRecorder(directory)
-        options.recorder = recorder
-        playback = getattr(session, "playback", None)
-        if playback is not None:
-            recorder.attach_playback(playback)
-        return f"recording to {directory}"
-
-    return start
+    key = None if target.local else api_key(target, required=key_required(target))
+    url = "ws://127.0.0.1:1" if target.local else None  # the local agent's port is not known yet
+    adapter_class(target.dialect)(target.dialect_config(url=url, api_key=key or Secret("sk_preflight")))
+    for option, folder in (("--record", record), ("--transcript-dir", transcript_dir)):
+        if folder is not None:
+            checks.writable_folder(option, folder.expanduser())
 
 
 def reconnect_settings(attempts: int, delay: float) -> ReconnectSettings:
@@ -141,12 +147,13 @@ def session_factory(target: Target, backend: AudioBackend,
 def talk(
     agent: Annotated[str | None, typer.Option("--agent", envvar="VOICECLI_AGENT", metavar="ID",
                                               help="Agent id (alone: Atoms at api.smallest.ai).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", envvar="VOICECLI_PROFILE",
-                                                help="Profile from the config file.")] = None,
-    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL",
+    profile: Annotated[str | None, typer.Option("--profile", "-p", envvar="VOICECLI_PROFILE", metavar="NAME",
+                                                help="Profile from the config file (voicecli profiles).")] = None,
+    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL", metavar="URL",
                                             help="Provider base URL or full ws(s):// URL.")] = None,
-    dialect: Annotated[str | None, typer.Option("--dialect", envvar="VOICECLI_DIALECT",
-                                                help="Wire protocol (default: from the URL).")] = None,
+    dialect: Annotated[str | None, typer.Option("--dialect", "-d", envvar="VOICECLI_DIALECT", metavar="NAME",
+                                                help=f"Wire protocol: {', '.join(DIALECTS)} "
+                                                     "(default: from the URL).")] = None,
     var: Annotated[list[str] | None, typer.Option("--var", metavar="KEY=VALUE",
                                                   help="Agent variable; repeatable.")] = None,
     sample_rate: Annotated[int | None, typer.Option("--sample-rate", metavar="HZ",
@@ -171,11 +178,17 @@ def talk(
                                            help="Tries after a lost connection (0: only /reconnect).")] = 5,
     reconnect_delay: Annotated[float, typer.Option("--reconnect-delay", envvar="VOICECLI_RECONNECT_DELAY",
                                                    metavar="S", help="Wait before the first try.")] = 1.0,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="S",
+                                           help="Give up connecting after this many seconds.")] = 10.0,
+    log_file: Annotated[Path | None, typer.Option(
+        "--log-file", metavar="PATH",
+        help="Write logs here (level: VOICECLI_LOG, default debug); default with VOICECLI_LOG set: "
+             "voicecli.log in the user log directory.")] = None,
 ) -> None:
     """Talk with an agent in a terminal UI (the local offline agent by default)."""
-    setup_logging()
-    from voicecli.audio.recorder import Recorder as WavRecorder
+    log_path = setup_logging(log_file=log_file, terminal_ui=True)
     from voicecli.session.options import SessionOptions
+    from voicecli.session.recording import Recordings
     from voicecli.tui.ptt import PttMode
 
     try:
@@ -183,36 +196,73 @@ def talk(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     checks.sample_rate(sample_rate)
+    connect_s = checks.seconds("--timeout", timeout) or timeout
     redial = reconnect_settings(reconnect, reconnect_delay)
     target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
                      variables=parse_vars(var or []), config_file=config)
-    if not target.local:
-        api_key(target, required=key_required(target))  # a missing key fails here, in one line
+    preflight(target, record, transcript_dir)  # a missing key or a bad option fails here, in one line
     target, backend = text_only_session(target, audio_backend(no_audio, input_device, output_device))
-    hook = recorder_hook()
+    recordings = Recordings()
     notices: list[str] = []
     options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex,
-                             reconnect=redial)
+                             reconnect=redial, open_timeout=connect_s, ready_timeout=connect_s)
     if record is not None:
         try:
-            options.recorder = WavRecorder(record)
-        except Exception as exc:  # noqa: BLE001 - say so in the app and go on without recording
-            notices.append(f"recording is not available: {exc}")
+            wav = recordings.begin(options, record.expanduser())
+            silent = " (text only: there is no audio to record)"
+            notices.append(f"recording to {wav}" + (silent if _text_only_reason(backend) else ""))
+        except OSError as exc:
+            raise UsageError(f"--record {record}: {exc.strerror or exc}") from None
     # with --record, the transcript goes beside the recording unless told otherwise
     path = transcript_file(transcript_dir or record, target.dialect)
 
     from voicecli.tui import TalkSettings, create_app
 
     settings = TalkSettings(dialect=target.dialect, agent=target.agent_id, ptt=mode, transcript_path=path,
-                            recorder=hook, notices=notices, text_only=_text_only_reason(backend))
+                            recorder=recordings, notices=notices, text_only=_text_only_reason(backend))
     app = create_app(session_factory(target, backend, options), settings)
     app.run()
+    recordings.close()
+    finish(app, log_path)
+
+
+def finish(app: Any, log_path: Path | None) -> None:
+    """After the full-screen app: the conversation and summary on the normal screen, the
+    error that ended it in one line, and the exit code."""
+    from voicecli.cli.exit_screen import print_exit
+    from voicecli.errors import EXIT_INTERRUPTED
+
     code = app.exit_code
-    if app.transcript_path is not None:
-        print_notice(f"transcript saved to {app.transcript_path}")
+    summary = app.conversation.summary
+    summary.count(app.transcript)
+    if app.left_connecting:  # ctrl+c: interrupted (130); ctrl+q or /quit: 0
+        if code == EXIT_INTERRUPTED:
+            print_error("interrupted while connecting")
+        else:
+            print_notice("left before the session started")
+        leave_now(code)
+    if app.started:
+        summary.finish(app.closed or SessionClosed(reason="closed"), exit_code=code)
+        print_exit(app.transcript.turns, summary, log_file=log_path)
+    elif log_path is not None:
+        print_notice(f"log: {log_path}")
     if app.failure is not None and app.failure.error:
         print_error(app.failure.error)
     elif app.closed is not None and app.closed.error:
         print_error(app.closed.error)
     if code:
         raise typer.Exit(code)
+
+
+def leave_now(code: int) -> None:
+    """Exit at once: nothing is left to save, and the interpreter's teardown of the UI's
+    modules alone takes about half a second (Ctrl+C while connecting must not wait)."""
+    import logging
+    import os
+    import sys
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -343,9 +343,10 @@ class TranscriptLog:
             self._written[turn.index] = record
             self._write({**record, "revision": True} if last is not None else record)
 
-    def end(self, closed: SessionClosed) -> None:
+    def end(self, closed: SessionClosed, summary: dict[str, Any] | None = None) -> None:
+        extra = {"summary": summary} if summary is not None else {}
         self._write({"type": "end", "at": time.time(), "reason": closed.reason,
-                     "close_code": closed.close_code, "error": closed.error})
+                     "close_code": closed.close_code, "error": closed.error, **extra})
         self._file.close()
 
 

@@ -48,7 +48,8 @@ class VoiceApp(QuietCrashApp[int]):
     TITLE = "voicecli talk"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("ctrl+c,ctrl+q", "quit_session", "quit", priority=True),
+        Binding("ctrl+c", "quit_session(130)", "quit", priority=True),  # 130: interrupted
+        Binding("ctrl+q", "quit_session", "quit", show=False, priority=True),
         Binding("f1", "help", "help"),
         Binding("question_mark", "help", "help", show=False),
         Binding("f2", "toggle_mute", "mute"),
@@ -97,6 +98,12 @@ class VoiceApp(QuietCrashApp[int]):
         self._turn_noted = False  # what remains the provider's under push-to-talk was said
         self._worker: Worker[None] | None = None
         self.text_only = False  # no audio either way: no meters, mute or push-to-talk
+        self.recording: Path | None = None  # the WAV being recorded (shown as REC)
+        if settings.recorder is not None:
+            self.recording = settings.recorder.current
+            self.conversation.summary.recordings = settings.recorder.files  # grows with /record
+        self.quit_code = 0  # 130 when the user pressed ctrl+c
+        self.left_connecting = False  # quit before the session started: left at once
 
     def compose(self) -> ComposeResult:
         # kept as attributes: session events may still arrive while the app shuts down
@@ -217,11 +224,13 @@ class VoiceApp(QuietCrashApp[int]):
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
+        self.recording = None  # the session finished its recording
         status = self.status_bar
         self.conversation.end(event)
         if event.error and not self.started:
-            self.failure = event
-            self._leave()
+            self.failure = event  # shown here a moment, then printed on the normal screen
+            self.transcript_view.notice(f"cannot connect: {event.error}", "error")
+            self.set_timer(self.settings.failure_linger, self._exit_now)
             return
         code = f" (close code {event.close_code})" if event.close_code is not None else ""
         if event.error:
@@ -417,9 +426,14 @@ class VoiceApp(QuietCrashApp[int]):
     def action_focus_input(self) -> None:
         self.message_input.focus()
 
-    def action_quit_session(self) -> None:
+    def action_quit_session(self, code: int = 0) -> None:
         """Close the session with the provider's close message, wait for the worker, leave.
-        A second ctrl+c leaves at once."""
+        A second ctrl+c leaves at once, and so does the first one while connecting."""
+        self.quit_code = self.quit_code or code
+        if not self.started and self.closed is None:
+            self.left_connecting = True
+            self._exit_now()
+            return
         if self._leaving or self._finished or self.live is None:
             self._exit_now()
             return
@@ -448,7 +462,7 @@ class VoiceApp(QuietCrashApp[int]):
             return self.failure.exit_code
         if self.closed is not None and self.closed.error:
             return self.closed.exit_code
-        return 0
+        return self.quit_code
 
 
 def create_app(factory: SessionFactory, settings: TalkSettings | None = None) -> VoiceApp:

@@ -58,8 +58,18 @@ class LiveSession:
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[LiveSession]]
 
-#: starts recording the live session into a directory; returns a line to show
-Recorder = Callable[[SessionLike, Path], str]
+class Recorder(Protocol):
+    """Records the live session (:class:`voicecli.session.recording.Recordings`); each
+    call returns a line to show."""
+
+    files: list[Path]
+
+    @property
+    def current(self) -> Path | None: ...
+
+    def start(self, session: SessionLike, directory: Path) -> str: ...
+
+    def stop(self, session: SessionLike) -> str: ...
 
 
 @dataclass
@@ -73,4 +83,5 @@ class TalkSettings:
     recorder: Recorder | None = None  # None: "/record" says recording is not available
     notices: list[str] = field(default_factory=list)  # shown in the transcript at start
     close_timeout: float = 4.0  # how long quitting waits for the provider to close
+    failure_linger: float = 1.5  # how long a handshake error stays in the app before it exits
     text_only: str | None = None  # known before connecting (no audio): why, shown once

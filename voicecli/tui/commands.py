@@ -8,7 +8,7 @@ from dataclasses import dataclass
 SLASH_COMMANDS: dict[str, tuple[str, str]] = {
     "mute": ("", "mute or unmute the microphone (it sends silence while muted)"),
     "ptt": ("MODE", "push-to-talk mode: off, toggle or hold"),
-    "record": ("DIR", "record both sides of the conversation as WAV files in DIR"),
+    "record": ("DIR|off", "record both sides as a stereo WAV in DIR; off (or stop) stops it"),
     "export": ("PATH", "save the conversation so far as Markdown"),
     "context": ("TEXT", "send background context to the agent (where the provider takes it)"),
     "interrupt": ("", "stop the agent's current reply"),

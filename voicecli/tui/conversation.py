@@ -7,6 +7,7 @@ from typing import Any
 
 from voicecli.protocol.events import Event, Interruption
 from voicecli.session.events import SessionClosed
+from voicecli.session.summary import SessionSummary
 from voicecli.session.transcript import Transcript, TranscriptLog, Turn
 
 
@@ -21,10 +22,12 @@ class Conversation:
         self.header: dict[str, Any] = {}
         self._log: TranscriptLog | None = None
         self.log_error: str | None = None  # why the file could not be written, once
+        self.summary = SessionSummary()  # the exit screen, /export and the end record share it
 
     def apply(self, event: Event) -> list[Turn]:
         """Fold one event in; returns the changed turns (already logged when final)."""
         turns = self.transcript.apply(event)
+        self.summary.apply(event)
         if isinstance(event, Interruption):
             # the cut-off turn is over: the agent's next words start a new turn (a late
             # truncated final from the provider still replaces its text, and is logged again)
@@ -47,12 +50,14 @@ class Conversation:
         except OSError as exc:
             self.log_error = f"cannot save the transcript: {exc}"
             return
-        self.path = path
+        self.path = self.summary.transcript = path
         self._log.update([t for t in self.transcript.turns if t.final])
 
     def end(self, closed: SessionClosed) -> None:
+        self.summary.finish(closed)
+        self.summary.count(self.transcript)
         if self._log is not None:
-            self._log.end(closed)
+            self._log.end(closed, self.summary.as_record())
             self._log = None
 
     def has_error(self, text: str) -> bool:

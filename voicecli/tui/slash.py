@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Protocol
 
 from voicecli.errors import VoicecliError
 from voicecli.protocol.commands import ContextUpdate
+from voicecli.session.recording import STOP_WORDS
+from voicecli.session.summary import SessionSummary
 from voicecli.session.transcript import Transcript, to_markdown
 from voicecli.tui.binding import SessionLike, TalkSettings
 from voicecli.tui.commands import SlashCommand
+from voicecli.tui.conversation import Conversation
 from voicecli.tui.ptt import PttMode
 
 
@@ -18,6 +22,8 @@ class SlashHost(Protocol):
 
     settings: TalkSettings
     transcript: Transcript
+    conversation: Conversation
+    recording: Path | None
 
     def notice(self, text: str, level: str = "info") -> None: ...
 
@@ -46,7 +52,7 @@ def run_slash(host: SlashHost, command: SlashCommand) -> None:
         except ValueError as exc:
             host.notice(str(exc), "warning")
     elif name == "record":
-        record(host, Path(arg).expanduser())
+        record(host, arg)
     elif name == "export":
         export(host, Path(arg).expanduser())
     elif name == "context":
@@ -72,26 +78,41 @@ def context(host: SlashHost, text: str) -> None:
     host.notice("context sent")
 
 
-def record(host: SlashHost, directory: Path) -> None:
+def record(host: SlashHost, argument: str) -> None:
+    """``/record DIR`` starts a recording (stopping the one running, both files named);
+    ``/record off`` or ``/record stop`` stops it. ``host.recording`` follows."""
     session = host.current_session()
     if session is None:
         return
-    if host.settings.recorder is None:
+    recorder = host.settings.recorder
+    if recorder is None:
         host.notice("recording is not available", "warning")
         return
     try:
-        host.notice(host.settings.recorder(session, directory))
+        if argument.lower() in STOP_WORDS:
+            host.notice(recorder.stop(session))
+        else:
+            host.notice(recorder.start(session, Path(argument).expanduser()))
     except (OSError, VoicecliError) as exc:
         host.notice(f"cannot record: {exc}", "error")
     except Exception as exc:  # noqa: BLE001 - a recorder failure must not end the conversation
         host.notice(f"cannot record: {exc.__class__.__name__}: {exc}", "error")
+    host.recording = recorder.current
+
+
+def export_text(transcript: Transcript, summary: SessionSummary, who: str) -> str:
+    """The Markdown export: a dated title, the conversation, then the summary so far."""
+    date = time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.started_at))
+    summary.count(transcript)
+    lines = ["", "## Summary", "", *(f"- {line}" for line in summary.lines()), ""]
+    return to_markdown(transcript, f"voicecli talk — {who} — {date}") + "\n".join(lines)
 
 
 def export(host: SlashHost, path: Path) -> None:
-    title = f"voicecli talk — {host.settings.agent or host.settings.dialect}"
+    who = host.settings.agent or host.settings.dialect
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(to_markdown(host.transcript, title), encoding="utf-8")
+        path.write_text(export_text(host.transcript, host.conversation.summary, who), encoding="utf-8")
     except OSError as exc:
         host.notice(f"cannot export: {exc.strerror or exc}", "error")
         return

@@ -1,0 +1,49 @@
+"""Every command's help: placeholders people read (no Python types), the dialects listed,
+``-p`` wherever a profile is taken, and ``serve --brain`` as the README tells it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from voicecli.cli.main import app
+from voicecli.protocol.registry import DIALECTS
+
+COMMANDS = [["talk"], ["smoke"], ["serve"], ["devices"], ["profiles"], ["config", "init"], []]
+
+
+def help_text(*command: str) -> str:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "voicecli")
+def test_no_python_type_placeholders(command: list[str]) -> None:
+    text = help_text(*command)
+    assert not re.search(r"<(bool|str|int|float|path|list\[[^\]]*\])>", text), text
+
+
+def test_flags_show_no_placeholder_and_values_show_their_metavar() -> None:
+    rows = {line.split()[1]: line for line in help_text("talk").splitlines() if line.startswith("│ --")}
+    assert rows["--no-audio"].split()[2] == "Text"  # straight to the help: no value to give
+    assert rows["--record"].split()[2] == "DIR"
+    assert rows["--timeout"].split()[2] == "S"
+    assert "PATH" in rows["--log-file"]
+
+
+def test_talk_lists_its_dialects_and_takes_short_options() -> None:
+    text = help_text("talk")
+    line = next(row for row in text.splitlines() if "--dialect" in row)
+    assert "-d" in line and ", ".join(DIALECTS) in line
+    for command in ("talk", "smoke"):
+        profile = next(row for row in help_text(command).splitlines() if "--profile" in row)
+        assert re.search(r"--profile\s+-p\b", profile), profile
+
+
+def test_serve_brain_help_says_rules_like_the_readme() -> None:
+    line = next(row for row in help_text("serve").splitlines() if "--brain" in row)
+    assert "rules|echo|llm" in line and "auto" not in line
+    assert "[default: rules]" in help_text("serve")
