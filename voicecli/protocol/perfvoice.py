@@ -45,6 +45,7 @@ from voicecli.protocol.base import (
     DialectConfig,
     Frame,
     Handshake,
+    JsonAdapter,
     default_handshake_error,
     ws_url,
 )
@@ -74,7 +75,7 @@ def _first(m: dict[str, Any], nested: str, *keys: str) -> Any:
     return None
 
 
-class PerfVoiceAdapter(ConvaiAdapter):
+class PerfVoiceAdapter(ConvaiAdapter, JsonAdapter):
     name: ClassVar[str] = "perfvoice"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=False, interruption_signal=True, client_interrupt=False,
