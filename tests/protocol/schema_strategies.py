@@ -3,10 +3,10 @@ vendor schema allows, built from the schema itself (not from our own definitions
 
 Covers the JSON Schema the vendor files use: ``$ref``, ``type`` (one or a list),
 ``properties``/``required``, ``items``, ``enum``, ``const``, ``nullable``, ``oneOf``,
-``anyOf``, ``allOf``, ``minimum``/``maximum`` and ``minItems``/``maxItems``. Optional
-properties are drawn or left out; objects get no properties the schema does not list.
-Strings whose description says base64 are drawn as base64 (the schemas type them as plain
-strings); a value the schema leaves open and the vendor's SDKs type is drawn as they type
+``anyOf``, ``allOf``, ``minimum``/``maximum``, ``minLength``, ``minItems``/``maxItems``
+and ``contentEncoding``. Optional properties are drawn or left out; objects get no
+properties the schema does not list. Strings whose description says base64 are drawn as
+base64 (the schemas type them as plain strings); a value the schema leaves open and the vendor's SDKs type is drawn as they type
 it (:data:`REFINED`).
 """
 
@@ -28,7 +28,6 @@ REFINED: dict[str, st.SearchStrategy[Any]] = {
 }
 JSON_SCALARS = st.none() | st.booleans() | st.integers(-(2**31), 2**31) | st.text(max_size=12)
 ANY_OBJECT = st.dictionaries(st.text(max_size=8), JSON_SCALARS, max_size=3)
-BASE64 = st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode("ascii"))
 
 
 def _resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +46,8 @@ def _merge(doc: dict[str, Any], parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _is_base64(name: str, node: dict[str, Any]) -> bool:
-    return "base64" in str(node.get("description", "")).lower() or name.endswith(("base_64", "audio_chunk"))
+    return (node.get("contentEncoding") == "base64" or "base64" in str(node.get("description", "")).lower()
+            or name.endswith(("base_64", "audio_chunk")))
 
 
 def strategy(doc: dict[str, Any], node: dict[str, Any], name: str = "") -> st.SearchStrategy[Any]:
@@ -77,7 +77,10 @@ def _plain(doc: dict[str, Any], node: dict[str, Any], name: str) -> st.SearchStr
         items = strategy(doc, node.get("items", {}), name)
         return st.lists(items, min_size=node.get("minItems", 0), max_size=node.get("maxItems", 3))
     if kind == "string":
-        return BASE64 if _is_base64(name, node) else st.text(max_size=16)
+        least = node.get("minLength", 0)
+        if _is_base64(name, node):
+            return st.binary(min_size=least, max_size=64).map(lambda b: base64.b64encode(b).decode("ascii"))
+        return st.text(min_size=least, max_size=max(16, least))
     if kind == "integer":
         return st.integers(node.get("minimum", -(2**31)), node.get("maximum", 2**31))
     if kind == "number":
