@@ -6,8 +6,8 @@ Covers the JSON Schema the vendor files use: ``$ref``, ``type`` (one or a list),
 ``anyOf``, ``allOf``, ``minimum``/``maximum``, ``minLength``, ``minItems``/``maxItems``
 and ``contentEncoding``. Optional properties are drawn or left out; objects get no
 properties the schema does not list. Strings whose description says base64 are drawn as
-base64 (the schemas type them as plain strings); a value the schema leaves open and the vendor's SDKs type is drawn as they type
-it (:data:`REFINED`).
+base64 (the schemas type them as plain strings); a value the schema leaves open and the
+vendor's SDKs type is drawn as they type it (:data:`REFINED`).
 """
 
 from __future__ import annotations
