@@ -12,7 +12,8 @@ frozen dataclass subclassing :class:`Message`:
 A field's annotation is its wire type: ``str``, ``int`` (never a bool), ``float`` (an int
 too), ``bool``, ``bytes`` (base64 text on the wire), ``dict[str, X]``, ``list[X]``, a
 nested dataclass (an object), ``Any``, unions of these and ``| None``. A field with a
-default is optional; a JSON ``null`` there counts as absent. Fields the dataclass does not
+default is optional; a JSON ``null`` there counts as absent (but in an ``Any`` field, whose
+default :data:`ABSENT` tells the two apart where it matters). Fields the dataclass does not
 declare are ignored (the vendor schemas leave their objects open). ``wire_name`` gives a
 field whose wire name is not a good Python name (``type`` inside a body); ``keep_null``
 writes ``null`` for a ``None`` value instead of leaving the field out. A dataclass may
@@ -74,6 +75,15 @@ class Message:
     TYPE: ClassVar[str] = ""
     BODY: ClassVar[str | None] = None
     TYPED: ClassVar[bool] = True
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Any = _Absent()
+"""The default of an ``Any`` field that must tell a ``null`` on the wire from no field."""
 
 
 def wire_name(name: str, **kwargs: Any) -> Any:
@@ -176,8 +186,8 @@ def _fields(cls: type, obj: Mapping[str, Any], path: str) -> Any:
         name = f.metadata.get("wire", f.name)
         raw = obj.get(name)
         optional = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-        if raw is None and optional:
-            continue
+        if raw is None and optional and (name not in obj or hints[f.name] is not Any):
+            continue  # a null counts as absent, but where the field takes anything
         if name not in obj:
             raise _Bad(_join(path, name), "is missing", MISSING)
         values[f.name] = _value(hints[f.name], raw, _join(path, name))
@@ -297,6 +307,8 @@ def _plain(value: Any) -> Any:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(value):
             item = getattr(value, f.name)
+            if item is ABSENT:
+                continue
             if item is not None or f.metadata.get("keep_null"):
                 out[f.metadata.get("wire", f.name)] = _plain(item)
         return out
