@@ -21,8 +21,6 @@ objects, PerfVoice leniently); what the values mean is decided here:
 
 from __future__ import annotations
 
-import base64
-import json
 from enum import Enum
 from typing import Any
 
@@ -36,7 +34,7 @@ from voicecli.protocol.events import (
     Interruption,
     SessionStarted,
 )
-from voicecli.protocol.wire.elevenlabs import PCM_RATES, read_format
+from voicecli.protocol.wire.elevenlabs import PCM_RATES, UserAudioChunk, encode, read_format
 
 FORMAT_RATES = PCM_RATES
 
@@ -143,4 +141,4 @@ class ConvaiAdapter(Adapter):
             self.dropped_audio_frames += 1
             return []
         data = ulaw.encode(pcm) if self.input_format.encoding == "ulaw" else pcm
-        return [json.dumps({"user_audio_chunk": base64.b64encode(data).decode("ascii")})]
+        return [encode(UserAudioChunk(data))]

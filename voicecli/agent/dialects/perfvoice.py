@@ -43,7 +43,7 @@ from voicecli.agent.interfaces import (
     UserPong,
 )
 from voicecli.protocol.wire import WireError
-from voicecli.protocol.wire import elevenlabs as wire
+from voicecli.protocol.wire import perfvoice as wire
 from voicecli.protocol.wire.codec import JSON
 
 PATH = "/v1/voice/conversation"
