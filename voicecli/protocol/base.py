@@ -15,6 +15,12 @@ A session with any provider runs the same steps:
 
 Adapters raise :class:`voicecli.errors.VoicecliError` subclasses for failures that
 end the session before it started (auth, not found); mid-session problems are events.
+
+Each adapter reads and writes frames with its dialect's wire vocabulary
+(:mod:`voicecli.protocol.wire`): a frame the vocabulary cannot read raises one
+:class:`~voicecli.protocol.wire.codec.WireError`, which the adapter reports as
+:class:`~voicecli.protocol.events.Unknown` (``malformed`` unless only the type is unknown,
+:func:`unknown_from`); a peer's mistake never raises out of ``feed``.
 """
 
 from __future__ import annotations
@@ -138,40 +144,6 @@ class Adapter(ABC):
         """Events for a closed socket. Subclasses map their documented close codes."""
         return [unexpected_close(self.name, code, reason)]
 
-
-
-class JsonAdapter(Adapter):
-    """An adapter whose server messages are JSON objects with a string ``type``.
-
-    ``feed`` parses and validates the envelope; a subclass maps each type in ``dispatch``.
-    Invalid JSON, a frame over the size or nesting limits (:func:`parse_json`), a missing
-    type or a message whose fields have the wrong shape becomes ``Unknown(malformed=True)``:
-    a peer's mistake never raises out of the adapter. A ready message that announces a
-    format the provider does not allow (:func:`check_rate`) becomes a fatal
-    ``ErrorEvent(code="unsupported_format")``: the session ends before it starts (exit 7).
-    """
-
-    def feed(self, frame: Frame) -> list[Event]:
-        return self.feed_json(frame)
-
-    def feed_json(self, frame: Frame) -> list[Event]:
-        try:
-            message = parse_json(frame)
-        except JsonLimitError as exc:
-            return [Unknown(type=f"<{exc}>", raw=frame[:200], malformed=True)]
-        except (ValueError, UnicodeDecodeError):
-            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [Unknown(type="<no type>", raw=frame, malformed=True)]
-        kind: str = message["type"]
-        try:
-            return self.dispatch(kind, message)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # binascii.Error: ValueError
-            return [Unknown(type=kind, raw=frame, malformed=True)]
-
-    @abstractmethod
-    def dispatch(self, kind: str, message: dict[str, Any]) -> list[Event]:
-        """Events for one well-formed message of type ``kind``."""
 
 
 def unknown_from(err: WireError, frame: Frame) -> Unknown:

@@ -3,9 +3,9 @@ PerfVoice have in common.
 
 Both servers send JSON messages of the same names (``conversation_initiation_metadata``,
 ``audio``, ``interruption``, ``ping``, ``agent_response``, ``user_transcript``,
-``error``) and take mic audio as ``{"user_audio_chunk": <base64>}``. Each adapter reads
-the fields of a message its own way (ElevenLabs from the documented nested ``*_event``
-objects, PerfVoice leniently); what the values mean is decided here:
+``error``) and take mic audio as ``{"user_audio_chunk": <base64>}``: the messages of
+:mod:`voicecli.protocol.wire.elevenlabs` (PerfVoice's vocabulary reads them leniently,
+:mod:`voicecli.protocol.wire.perfvoice`). What the values mean is decided here:
 
 - audio formats are named ``pcm_16000`` / ``ulaw_8000`` (:func:`parse_format`);
 - the adapter's :class:`Phase` goes ``CONNECTING`` → ``CONVERSING`` (the metadata sets
@@ -43,15 +43,6 @@ def parse_format(value: Any) -> AudioFormat:
     """``pcm_16000`` → pcm16@16000, ``ulaw_8000`` → ulaw@8000. Raises ValueError."""
     codec, rate = read_format(value)
     return AudioFormat("pcm16" if codec == "pcm" else "ulaw", rate)
-
-
-def int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class Phase(Enum):
