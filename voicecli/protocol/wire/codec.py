@@ -34,7 +34,7 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from functools import cache
 from typing import Any, ClassVar
 
@@ -127,56 +127,83 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _value(tp: Any, value: Any, path: str) -> Any:  # noqa: C901 - one case per wire type
+def _value(tp: Any, value: Any, path: str) -> Any:
+    """``value`` read as wire type ``tp`` (see the module docstring); raises _Bad."""
     if tp is Any:
         return value
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        args = [arg for arg in typing.get_args(tp) if arg is not type(None)]
-        if value is None and len(args) < len(typing.get_args(tp)):
-            return None
-        if len(args) == 1:  # ``X | None``: X's own error, with its path
-            return _value(args[0], value, path)
-        for arg in args:
-            try:
-                return _value(arg, value, path)
-            except _Bad:
-                continue
-        raise _Bad(path, f"must be {_type_name(tp)}")
-    if origin is dict or tp is dict:
-        if not isinstance(value, dict):
-            raise _Bad(path, "must be an object")
-        kv = typing.get_args(tp)
-        if kv and kv[1] is not Any:
-            return {k: _value(kv[1], v, _join(path, str(k))) for k, v in value.items()}
-        return value
-    if origin is list or tp is list:
-        if not isinstance(value, list):
-            raise _Bad(path, "must be a list")
-        item = typing.get_args(tp)
-        if item and item[0] is not Any:
-            return [_value(item[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
-        return value
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(value, dict):
-            raise _Bad(path, "must be an object")
-        return _fields(tp, value, path)
-    if tp is bytes:
-        if not isinstance(value, str):
-            raise _Bad(path, "must be base64 text")
+    origin = typing.get_origin(tp) or tp
+    reader = _READERS.get(origin)
+    if reader is None and dataclasses.is_dataclass(tp):
+        reader = _read_object
+    if reader is None:  # pragma: no cover - a vocabulary's own mistake
+        raise TypeError(f"no wire type {tp!r}")
+    return reader(tp, value, path)
+
+
+def _read_union(tp: Any, value: Any, path: str) -> Any:
+    args = [arg for arg in typing.get_args(tp) if arg is not type(None)]
+    if value is None and len(args) < len(typing.get_args(tp)):
+        return None
+    if len(args) == 1:  # ``X | None``: X's own error, with its path
+        return _value(args[0], value, path)
+    for arg in args:
         try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise _Bad(path, "is not valid base64") from None
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Bad(path, "must be a number")
-        return float(value)
-    if tp in (str, int, bool):
-        if isinstance(value, bool) is not (tp is bool) or not isinstance(value, tp):
-            raise _Bad(path, f"must be {_type_name(tp)}")
-        return value
-    raise TypeError(f"no wire type {tp!r}")  # pragma: no cover - a vocabulary's own mistake
+            return _value(arg, value, path)
+        except _Bad:
+            continue
+    raise _Bad(path, f"must be {_type_name(tp)}")
+
+
+def _read_dict(tp: Any, value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise _Bad(path, "must be an object")
+    kv = typing.get_args(tp)
+    if kv and kv[1] is not Any:
+        return {k: _value(kv[1], v, _join(path, str(k))) for k, v in value.items()}
+    return value
+
+
+def _read_list(tp: Any, value: Any, path: str) -> Any:
+    if not isinstance(value, list):
+        raise _Bad(path, "must be a list")
+    item = typing.get_args(tp)
+    if item and item[0] is not Any:
+        return [_value(item[0], v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _read_object(tp: Any, value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        raise _Bad(path, "must be an object")
+    return _fields(tp, value, path)
+
+
+def _read_bytes(_tp: Any, value: Any, path: str) -> bytes:
+    if not isinstance(value, str):
+        raise _Bad(path, "must be base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _Bad(path, "is not valid base64") from None
+
+
+def _read_float(_tp: Any, value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Bad(path, "must be a number")
+    return float(value)
+
+
+def _read_exact(tp: Any, value: Any, path: str) -> Any:
+    """A string, an integer (never a bool) or a boolean."""
+    if isinstance(value, bool) is not (tp is bool) or not isinstance(value, tp):
+        raise _Bad(path, f"must be {_type_name(tp)}")
+    return value
+
+
+_READERS: dict[Any, Callable[[Any, Any, str], Any]] = {
+    types.UnionType: _read_union, typing.Union: _read_union, dict: _read_dict, list: _read_list,
+    bytes: _read_bytes, float: _read_float, str: _read_exact, int: _read_exact, bool: _read_exact,
+}
 
 
 def _fields(cls: type, obj: Mapping[str, Any], path: str) -> Any:
