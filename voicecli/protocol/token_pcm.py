@@ -6,7 +6,8 @@
    address, the returned ``ws_url``'s scheme and host are replaced by the configured
    ones, so a local test server works whatever URL it advertises.
 2. The first frame is ``{"token": JWT}``. ``connected`` → :class:`Authenticated`
-   (mic audio may flow from then on); ``agent_ready`` → :class:`SessionStarted`.
+   (mic audio may flow from then on); ``agent_ready`` → :class:`SessionStarted`. The
+   adapter's :class:`Phase` follows: ``CONNECTING`` → ``AUTHENTICATED`` → ``READY``.
 3. Audio both ways: raw PCM16 little-endian, 16 kHz, mono, in binary frames of exactly
    640 bytes (20 ms). ``SendAudio`` data is re-framed; the remainder waits for the next
    call. Audio before ``connected`` is dropped (counted in ``dropped_audio_frames``).
@@ -20,6 +21,7 @@ the token answer has no ``ws_url``; default ``/api/v1/sdk/ws``).
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -70,6 +72,14 @@ CLOSE_CODES: dict[int, tuple[str, bool, str]] = {  # message, retryable, failure
 }
 
 
+class Phase(IntEnum):
+    """Where a session is; they only move forward."""
+
+    CONNECTING = 0  # the token was sent (or is about to be)
+    AUTHENTICATED = 1  # ``connected``: mic audio may flow
+    READY = 2  # ``agent_ready``
+
+
 class TokenPcmAdapter(Adapter):
     name: ClassVar[str] = "token-pcm"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -85,11 +95,18 @@ class TokenPcmAdapter(Adapter):
         self._token: str | None = None
         self._ws_url: str | None = None
         self._pending = b""
-        self.authenticated = False
-        self.ready = False
+        self.phase = Phase.CONNECTING
         self.dropped_audio_frames = 0
         self._ended_reason: str | None = None
         self._last_error: ErrorEvent | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.phase >= Phase.AUTHENTICATED
+
+    @property
+    def ready(self) -> bool:
+        return self.phase is Phase.READY
 
     # ---- pre-connect --------------------------------------------------------------------
 
@@ -161,11 +178,10 @@ class TokenPcmAdapter(Adapter):
             return [unknown_from(err, frame)]
         match message:
             case wire.Connected():
-                self.authenticated = True
+                self.phase = max(self.phase, Phase.AUTHENTICATED)
                 return [Authenticated()]
             case wire.AgentReady():
-                self.authenticated = True
-                self.ready = True
+                self.phase = Phase.READY
                 return [SessionStarted(input_format=FORMAT, output_format=FORMAT)]
             case wire.SessionEnded(said=reason):
                 self._ended_reason = reason or "session ended"

@@ -48,6 +48,7 @@ import io
 import math
 import wave
 from collections import deque
+from enum import Enum
 from typing import ClassVar, Literal, cast
 
 import numpy as np
@@ -136,6 +137,14 @@ def wav_bytes(pcm: bytes, rate: int) -> bytes:
     return out.getvalue()
 
 
+class Speech(Enum):
+    """The agent turn's speech stream, as ``speech_stream_start``/``_end`` say."""
+
+    NONE = "none"
+    STARTED = "started"
+    ENDED = "ended"
+
+
 class VoiceAgentAdapter(Adapter):
     name: ClassVar[str] = "voiceagent"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -176,7 +185,7 @@ class VoiceAgentAdapter(Adapter):
         self._turn = 0
         self._turn_open = False
         self._text_done = False
-        self._speech = "none"  # none | started | ended
+        self._speech = Speech.NONE
 
     # ---- handshake ----------------------------------------------------------------------
 
@@ -217,7 +226,7 @@ class VoiceAgentAdapter(Adapter):
 
     def _begin_turn(self) -> int:
         self._turn += 1
-        self._turn_open, self._text_done, self._speech = True, False, "none"
+        self._turn_open, self._text_done, self._speech = True, False, Speech.NONE
         return self._turn
 
     def _current_turn(self) -> int:
@@ -228,13 +237,13 @@ class VoiceAgentAdapter(Adapter):
         turn = self._current_turn()
         match message:
             case wire.SpeechStreamStart():
-                self._speech = "started"
+                self._speech = Speech.STARTED
             case wire.SpeechStreamEnd():
-                self._speech = "ended"
+                self._speech = Speech.ENDED
             case wire.ResponseComplete():
                 self._text_done = True
         events = self._agent_dispatch(message, turn)
-        if self._text_done and self._speech != "started":
+        if self._text_done and self._speech is not Speech.STARTED:
             self._turn_open = False  # text done and no speech still coming
         return events
 
