@@ -165,6 +165,18 @@ class AtomsAdapter(Adapter):
                 fmt = AudioFormat("pcm16", self.session_rate, message.channel_count)
                 return [SessionStarted(input_format=fmt, output_format=fmt, session_id=session_id,
                                        conversation_id=call_id)]
+            case wire.SessionClosed(reason=reason):
+                self._closed_reason = reason or "closed"
+                return [SessionEnded(reason=self._closed_reason)]
+            case wire.Error(code=code, message=text):
+                error = ErrorEvent(code=str(code if code is not None else "error"), message=text or "")
+                self._last_error = error
+                return [error]
+        return self._turn_event(message)
+
+    def _turn_event(self, message: wire.Message) -> list[Event]:
+        """Events of the messages about a turn, stamped with the agent's turn."""
+        match message:
             case wire.OutputAudioDelta(audio=audio) if not self._dropping:
                 return [AgentAudio(data=audio, format=AudioFormat("pcm16", self.session_rate),
                                    turn=self._current_turn())]
@@ -184,13 +196,6 @@ class AtomsAdapter(Adapter):
                 user = role == "user"
                 return [TranscriptDelta(role="user" if user else "agent", text=text, cumulative=True,
                                         turn=None if user else self._current_turn())]
-            case wire.SessionClosed(reason=reason):
-                self._closed_reason = reason or "closed"
-                return [SessionEnded(reason=self._closed_reason)]
-            case wire.Error(code=code, message=text):
-                error = ErrorEvent(code=str(code if code is not None else "error"), message=text or "")
-                self._last_error = error
-                return [error]
         return []  # audio after an interruption, until the next agent_start_talking
 
     def _new_turn(self) -> int:
