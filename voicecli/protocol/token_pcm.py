@@ -166,12 +166,7 @@ class TokenPcmAdapter(Adapter):
 
     def feed(self, frame: Frame) -> list[Event]:
         if isinstance(frame, (bytes, bytearray, memoryview)):
-            data = bytes(frame)
-            if not data:
-                return []
-            if len(data) % 2:
-                return [Unknown(type="<odd-length audio>", raw=data, malformed=True)]
-            return [AgentAudio(data=data, format=FORMAT)]
+            return _agent_audio(bytes(frame))
         try:
             message = wire.parse_server(frame)
         except WireError as err:
@@ -228,6 +223,15 @@ class TokenPcmAdapter(Adapter):
         if self._ended_reason is not None or code in (1000, 1001):
             return [SessionEnded(reason=self._ended_reason or reason or "closed", close_code=code)]
         return [unexpected_close(self.name, code, reason)]
+
+
+def _agent_audio(data: bytes) -> list[Event]:
+    """A binary frame: agent PCM16 (an odd length is no PCM16)."""
+    if not data:
+        return []
+    if len(data) % 2:
+        return [Unknown(type="<odd-length audio>", raw=data, malformed=True)]
+    return [AgentAudio(data=data, format=FORMAT)]
 
 
 def _rebase(url: str, base: str) -> str:
