@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -105,9 +106,26 @@ def extract(spec: dict[str, Any], message_names: tuple[str, ...] | None = None,
     return {"$defs": _rewrite(dict(sorted(defs.items()))), "messages": _rewrite(out_messages)}
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2's booleans: only true/false. PyYAML follows YAML 1.1, where ``no``, ``yes``,
+    ``on`` and ``off`` are booleans too, which turned the Norwegian language code ``no`` in
+    the ElevenLabs ``Language`` enum into ``false``."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=_Yaml12Loader)  # noqa: S506 - a safe loader
+
+
 def build(spec_dir: Path) -> dict[str, dict[str, Any]]:
-    el = yaml.safe_load((spec_dir / "elevenlabs-agent.asyncapi.yaml").read_text())
-    atoms = yaml.safe_load((spec_dir / "atoms-agent-ws.asyncapi.yaml").read_text())
+    el = load(spec_dir / "elevenlabs-agent.asyncapi.yaml")
+    atoms = load(spec_dir / "atoms-agent-ws.asyncapi.yaml")
     return {
         "elevenlabs_client.json": extract(el, ELEVENLABS_CLIENT_MESSAGES),
         "elevenlabs_server.json": extract(el, _server_names(el)),

@@ -172,10 +172,11 @@ async def test_handshake_rejection_uses_the_dialect_wording() -> None:
 @pytest.mark.parametrize("event_id", [7, None])
 async def test_ping_is_answered_at_once(event_id: int | None) -> None:
     class PingAdapter(AtomsAdapter):
-        def dispatch(self, kind: str, m: dict[str, Any]):  # type: ignore[override]
-            if kind == "ping":
+        def feed(self, frame):  # type: ignore[override]
+            m = json.loads(frame)
+            if m.get("type") == "ping":
                 return [Ping(event_id=m.get("event_id"))]
-            return super().dispatch(kind, m)
+            return super().feed(frame)
 
         def encode(self, command):  # type: ignore[override]
             from voicecli.protocol.commands import Pong

@@ -2,7 +2,9 @@
 
 - A :class:`ServerDialect` turns one provider's client frames into :class:`UserInput`
   values and :class:`AgentOutput` values into that provider's server frames. It is pure
-  (no sockets, no asyncio), like the client adapters in ``voicecli.protocol``.
+  (no sockets, no asyncio), like the client adapters in ``voicecli.protocol``, and reads
+  and writes the frames with the same wire vocabulary as the client adapter
+  (``voicecli.protocol.wire.<dialect>``: ``parse_client`` and ``encode``).
 - The conversation engine (dialect-agnostic) consumes user inputs, runs turn-taking,
   barge-in and pacing, and asks a :class:`Brain` for replies, a :class:`Synthesizer`
   for audio and a :class:`Recognizer` for user transcripts.

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections import deque
 from typing import Any, ClassVar
 
 from voicecli.errors import AuthError, ConfigError, ProtocolError, UsageError
 from voicecli.protocol.base import (
+    Adapter,
     Capabilities,
     DialectConfig,
-    FormatError,
     Frame,
     Handshake,
     HttpRequest,
-    JsonAdapter,
-    check_rate,
     default_handshake_error,
     http_url,
     parse_json,
+    unknown_from,
     ws_url,
 )
 from voicecli.protocol.closing import unexpected_close
@@ -32,13 +30,13 @@ from voicecli.protocol.events import (
     ErrorEvent,
     Event,
     Interruption,
-    Role,
     SessionEnded,
     SessionStarted,
     TranscriptDelta,
     TranscriptFinal,
-    Unknown,
 )
+from voicecli.protocol.wire import WireError
+from voicecli.protocol.wire import atoms as wire
 
 CONNECT_PATH = "/atoms/v1/agent/connect"
 REGISTER_CALL_PATH = "/atoms/v1/conversation/register-call"
@@ -51,11 +49,7 @@ MODES = ("webcall", "chat")
 AUTH_MODES = ("header", "query", "register-call")
 
 
-def _role(value: Any) -> Role:
-    return "user" if value == "user" else "agent"
-
-
-class AtomsAdapter(JsonAdapter):
+class AtomsAdapter(Adapter):
     name: ClassVar[str] = "atoms"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=False,
@@ -158,48 +152,51 @@ class AtomsAdapter(JsonAdapter):
 
     # ---- frames ------------------------------------------------------------------------
 
-    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
-        if kind == "session.created":
-            try:
-                rate = check_rate("atoms", "sample_rate", m.get("sample_rate", self.session_rate), RATES)
-                channels = check_rate("atoms", "channel count", m.get("channels", 1), (1, 2))
-            except FormatError as exc:
-                return [ErrorEvent(code="unsupported_format", message=str(exc), fatal=True)]
-            self.session_rate = rate
-            fmt = AudioFormat("pcm16", rate, channels)
-            return [SessionStarted(input_format=fmt, output_format=fmt,
-                                   session_id=m.get("session_id"), conversation_id=m.get("call_id"))]
-        if kind == "output_audio.delta":
-            if self._dropping:
-                return []
-            audio = base64.b64decode(m["audio"], validate=True)
-            return [AgentAudio(data=audio, format=AudioFormat("pcm16", self.session_rate),
-                               turn=self._current_turn())]
-        if kind == "agent_start_talking":
-            self._dropping = False
-            return [AgentStartedTalking(timestamp=m.get("timestamp"), turn=self._new_turn())]
-        if kind == "agent_stop_talking":
-            return [AgentStoppedTalking(timestamp=m.get("timestamp"), turn=self._turn or None)]
-        if kind == "interruption":
-            self._dropping = True
-            return [Interruption(turn=self._turn or None)]
-        if kind == "transcript":
-            role, text = _role(m["role"]), str(m["text"])
-            if role == "user":
+    def feed(self, frame: Frame) -> list[Event]:
+        try:
+            message = wire.parse_server(frame)
+        except WireError as err:
+            if err.message_type == wire.SessionCreated.TYPE and err.field in ("sample_rate", "channels"):
+                return [ErrorEvent(code="unsupported_format", message=err.problem, fatal=True)]
+            return [unknown_from(err, frame)]
+        match message:
+            case wire.SessionCreated(session_id=session_id, call_id=call_id):
+                self.session_rate = message.rate or self.session_rate
+                fmt = AudioFormat("pcm16", self.session_rate, message.channel_count)
+                return [SessionStarted(input_format=fmt, output_format=fmt, session_id=session_id,
+                                       conversation_id=call_id)]
+            case wire.SessionClosed(reason=reason):
+                self._closed_reason = reason or "closed"
+                return [SessionEnded(reason=self._closed_reason)]
+            case wire.Error(code=code, message=text):
+                error = ErrorEvent(code=str(code if code is not None else "error"), message=text or "")
+                self._last_error = error
+                return [error]
+        return self._turn_event(message)
+
+    def _turn_event(self, message: wire.Message) -> list[Event]:
+        """Events of the messages about a turn, stamped with the agent's turn."""
+        match message:
+            case wire.OutputAudioDelta(audio=audio) if not self._dropping:
+                return [AgentAudio(data=audio, format=AudioFormat("pcm16", self.session_rate),
+                                   turn=self._current_turn())]
+            case wire.AgentStartTalking(timestamp=timestamp):
+                self._dropping = False
+                return [AgentStartedTalking(timestamp=timestamp, turn=self._new_turn())]
+            case wire.AgentStopTalking(timestamp=timestamp):
+                return [AgentStoppedTalking(timestamp=timestamp, turn=self._turn or None)]
+            case wire.Interruption():
+                self._dropping = True
+                return [Interruption(turn=self._turn or None)]
+            case wire.Transcript(role="user", text=text):
                 return [TranscriptFinal(role="user", text=text)]
-            return [TranscriptFinal(role="agent", text=text, turn=self._settle())]
-        if kind == "transcript.delta":
-            role, text = _role(m["role"]), str(m["text"])
-            turn = None if role == "user" else self._current_turn()
-            return [TranscriptDelta(role=role, text=text, cumulative=True, turn=turn)]
-        if kind == "session.closed":
-            self._closed_reason = str(m.get("reason") or "closed")
-            return [SessionEnded(reason=self._closed_reason)]
-        if kind == "error":
-            err = ErrorEvent(code=str(m.get("code", "error")), message=str(m.get("message", "")))
-            self._last_error = err
-            return [err]
-        return [Unknown(type=kind, raw=json.dumps(m))]
+            case wire.Transcript(text=text):
+                return [TranscriptFinal(role="agent", text=text, turn=self._settle())]
+            case wire.TranscriptDelta(role=role, text=text):
+                user = role == "user"
+                return [TranscriptDelta(role="user" if user else "agent", text=text, cumulative=True,
+                                        turn=None if user else self._current_turn())]
+        return []  # audio after an interruption, until the next agent_start_talking
 
     def _new_turn(self) -> int:
         self._turn += 1
@@ -220,22 +217,23 @@ class AtomsAdapter(JsonAdapter):
         return turn
 
     def encode(self, command: Command) -> list[Frame]:
-        if isinstance(command, SendAudio):
-            if self.mode == "chat":
-                return []
-            data = base64.b64encode(command.pcm).decode("ascii")
-            return [json.dumps({"type": "input_audio_buffer.append", "audio": data})]
-        if isinstance(command, HoldTurn):  # push-to-talk: reserved (a no-op) at the hosted service
-            return [] if self.mode == "chat" else [json.dumps({"type": "session.update"})]
-        if isinstance(command, CommitAudio):
-            return [json.dumps({"type": "input_audio_buffer.commit"})]
-        if isinstance(command, SendText):
-            if not command.text:
-                return []
-            return [json.dumps({"type": "input_text.send", "text": command.text})]
-        if isinstance(command, Close):
-            return [json.dumps({"type": "session.close"})]
-        return []  # Interrupt, Pong, ContextUpdate...: no such message in this protocol
+        message = self._message(command)
+        return [wire.encode(message)] if message is not None else []
+
+    def _message(self, command: Command) -> wire.Message | None:
+        voice = self.mode != "chat"
+        match command:
+            case SendAudio(pcm=pcm) if voice:
+                return wire.InputAudioAppend(audio=pcm)
+            case HoldTurn() if voice:  # push-to-talk: reserved (a no-op) at the hosted service
+                return wire.SessionUpdate()
+            case CommitAudio():
+                return wire.InputAudioCommit()
+            case SendText(text=text) if text:
+                return wire.InputTextSend(text=text)
+            case Close():
+                return wire.SessionClose()
+        return None  # Interrupt, Pong, ContextUpdate...: no such message in this protocol
 
     def on_close(self, code: int | None, reason: str) -> list[Event]:
         if code in NO_RETRY_CODES:

@@ -15,6 +15,12 @@ A session with any provider runs the same steps:
 
 Adapters raise :class:`voicecli.errors.VoicecliError` subclasses for failures that
 end the session before it started (auth, not found); mid-session problems are events.
+
+Each adapter reads and writes frames with its dialect's wire vocabulary
+(:mod:`voicecli.protocol.wire`): a frame the vocabulary cannot read raises one
+:class:`~voicecli.protocol.wire.codec.WireError`, which the adapter reports as
+:class:`~voicecli.protocol.events.Unknown` (``malformed`` unless only the type is unknown,
+:func:`unknown_from`); a peer's mistake never raises out of ``feed``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,11 @@ from voicecli.errors import UsageError
 from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import Command
 from voicecli.protocol.events import Event, Unknown
+from voicecli.protocol.wire.codec import JSON, UNKNOWN_TYPE, WireError
+from voicecli.protocol.wire.codec import MAX_JSON_CHARS as MAX_JSON_CHARS  # re-exported
+from voicecli.protocol.wire.codec import MAX_JSON_DEPTH as MAX_JSON_DEPTH
+from voicecli.protocol.wire.codec import JsonLimitError as JsonLimitError
+from voicecli.protocol.wire.codec import parse_json as parse_json
 from voicecli.secrets import Secret, redact
 
 Frame = str | bytes
@@ -135,74 +146,15 @@ class Adapter(ABC):
 
 
 
-class JsonAdapter(Adapter):
-    """An adapter whose server messages are JSON objects with a string ``type``.
-
-    ``feed`` parses and validates the envelope; a subclass maps each type in ``dispatch``.
-    Invalid JSON, a frame over the size or nesting limits (:func:`parse_json`), a missing
-    type or a message whose fields have the wrong shape becomes ``Unknown(malformed=True)``:
-    a peer's mistake never raises out of the adapter. A ready message that announces a
-    format the provider does not allow (:func:`check_rate`) becomes a fatal
-    ``ErrorEvent(code="unsupported_format")``: the session ends before it starts (exit 7).
-    """
-
-    def feed(self, frame: Frame) -> list[Event]:
-        return self.feed_json(frame)
-
-    def feed_json(self, frame: Frame) -> list[Event]:
-        try:
-            message = parse_json(frame)
-        except JsonLimitError as exc:
-            return [Unknown(type=f"<{exc}>", raw=frame[:200], malformed=True)]
-        except (ValueError, UnicodeDecodeError):
-            return [Unknown(type="<invalid json>", raw=frame, malformed=True)]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [Unknown(type="<no type>", raw=frame, malformed=True)]
-        kind: str = message["type"]
-        try:
-            return self.dispatch(kind, message)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):  # binascii.Error: ValueError
-            return [Unknown(type=kind, raw=frame, malformed=True)]
-
-    @abstractmethod
-    def dispatch(self, kind: str, message: dict[str, Any]) -> list[Event]:
-        """Events for one well-formed message of type ``kind``."""
-
-# ---- limits on what a peer sends ---------------------------------------------------------
-
-MAX_JSON_CHARS = 8 * 1024 * 1024  # no provider sends a JSON message near this
-MAX_JSON_DEPTH = 64  # real messages nest a few levels; tool arguments a few more
-
-
-class JsonLimitError(ValueError):
-    """A JSON text over :data:`MAX_JSON_CHARS` or nested deeper than :data:`MAX_JSON_DEPTH`."""
-
-
-def parse_json(text: str | bytes) -> Any:
-    """``json.loads`` for text from a peer: a text over the size limit or nested too deeply
-    raises :class:`JsonLimitError` (a ``ValueError``, like invalid JSON), never
-    ``RecursionError`` or a long parse."""
-    if len(text) > MAX_JSON_CHARS:
-        raise JsonLimitError("frame too large")
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        raise JsonLimitError("nested too deeply") from None
-    if isinstance(value, (dict, list)) and _too_deep(value):
-        raise JsonLimitError("nested too deeply")
-    return value
-
-
-def _too_deep(value: dict[str, Any] | list[Any]) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return True
-        children = item.values() if isinstance(item, dict) else item
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
-
+def unknown_from(err: WireError, frame: Frame) -> Unknown:
+    """The event for a frame a dialect's vocabulary could not read: a message of a type
+    it does not know is ``Unknown``; anything else is ``Unknown(malformed=True)``."""
+    if err.kind == UNKNOWN_TYPE:
+        return Unknown(type=err.message_type or "", raw=frame)
+    if err.kind == JSON:
+        shown = f"<{err.problem}>" if err.problem != "not valid JSON" else "<invalid json>"
+        return Unknown(type=shown, raw=frame[:200], malformed=True)
+    return Unknown(type=err.message_type or "<no type>", raw=frame, malformed=True)
 
 class FormatError(ValueError):
     """A server announced an audio format outside the provider's allowed set."""

@@ -3,13 +3,14 @@ PerfVoice have in common.
 
 Both servers send JSON messages of the same names (``conversation_initiation_metadata``,
 ``audio``, ``interruption``, ``ping``, ``agent_response``, ``user_transcript``,
-``error``) and take mic audio as ``{"user_audio_chunk": <base64>}``. Each adapter reads
-the fields of a message its own way (ElevenLabs from the documented nested ``*_event``
-objects, PerfVoice leniently); what the values mean is decided here:
+``error``) and take mic audio as ``{"user_audio_chunk": <base64>}``: the messages of
+:mod:`voicecli.protocol.wire.elevenlabs` (PerfVoice's vocabulary reads them leniently,
+:mod:`voicecli.protocol.wire.perfvoice`). What the values mean is decided here:
 
 - audio formats are named ``pcm_16000`` / ``ulaw_8000`` (:func:`parse_format`);
-- the metadata sets the formats and the conversation id and makes the session ready;
-  mic audio before it is dropped and counted in ``dropped_audio_frames``;
+- the adapter's :class:`Phase` goes ``CONNECTING`` → ``CONVERSING`` (the metadata sets
+  the formats and the conversation id) → ``CLOSING`` (the client asked to end); mic audio
+  outside ``CONVERSING`` is dropped and counted in ``dropped_audio_frames``;
 - after ``interruption{event_id: N}`` every ``audio`` whose ``event_id <= N`` is dropped
   and counted in ``dropped_audio_events``; an interruption without an id drops nothing;
 - an agent message's ``event_id`` is its agent turn (``turn`` on the event): a reply's
@@ -20,12 +21,11 @@ objects, PerfVoice leniently); what the values mean is decided here:
 
 from __future__ import annotations
 
-import base64
-import json
+from enum import Enum
 from typing import Any
 
 from voicecli.pcm import ulaw
-from voicecli.protocol.base import DialectConfig, Frame, JsonAdapter, split_base
+from voicecli.protocol.base import Adapter, DialectConfig, Frame, split_base
 from voicecli.protocol.events import (
     AgentAudio,
     AudioFormat,
@@ -34,49 +34,32 @@ from voicecli.protocol.events import (
     Interruption,
     SessionStarted,
 )
+from voicecli.protocol.wire.elevenlabs import PCM_RATES, UserAudioChunk, encode, read_format
 
-FORMAT_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
+FORMAT_RATES = PCM_RATES
 
 
 def parse_format(value: Any) -> AudioFormat:
     """``pcm_16000`` → pcm16@16000, ``ulaw_8000`` → ulaw@8000. Raises ValueError."""
-    if not isinstance(value, str) or "_" not in value:
-        raise ValueError(f"not an audio format: {value!r}")
-    codec, _, rate_text = value.partition("_")
-    rate = int(rate_text)
-    if codec == "pcm" and rate in FORMAT_RATES:
-        return AudioFormat("pcm16", rate)
-    if codec == "ulaw" and rate == 8000:
-        return AudioFormat("ulaw", rate)
-    raise ValueError(f"unsupported audio format: {value!r}")
+    codec, rate = read_format(value)
+    return AudioFormat("pcm16" if codec == "pcm" else "ulaw", rate)
 
 
-def spoken_chars(alignment: Any) -> str | None:
-    """The characters an audio chunk speaks, from its ``alignment`` (None without one)."""
-    if not isinstance(alignment, dict):
-        return None
-    chars = alignment.get("chars")
-    if not isinstance(chars, list) or not all(isinstance(c, str) for c in chars):
-        return None
-    return "".join(chars)
+class Phase(Enum):
+    """Where a conversation is: mic audio goes out only while ``CONVERSING``."""
+
+    CONNECTING = "connecting"  # no conversation_initiation_metadata yet
+    CONVERSING = "conversing"
+    CLOSING = "closing"  # the client asked to end the session
 
 
-def int_or_none(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-class ConvaiAdapter(JsonAdapter):
+class ConvaiAdapter(Adapter):
     """The session state and the message handling an ElevenLabs-shaped adapter shares."""
 
     def __init__(self, config: DialectConfig, default_format: AudioFormat) -> None:
         super().__init__(config)
         split_base(config.url)  # validates the URL early
-        self.ready = False
+        self.phase = Phase.CONNECTING
         self.input_format = default_format
         self.output_format = default_format
         self.conversation_id: str | None = None
@@ -98,15 +81,18 @@ class ConvaiAdapter(JsonAdapter):
             out_fmt = self._format(out_raw)
             in_fmt = self._format(in_raw)
         except ValueError as exc:
-            allowed = ", ".join(f"pcm_{rate}" for rate in FORMAT_RATES) + ", ulaw_8000"
-            message = (f"the {self.name} server announced an audio format the provider does not "
-                       f"allow ({str(exc)[:120]}; allowed: {allowed})")
-            return [ErrorEvent(code="unsupported_format", message=message, fatal=True)]
+            return [self._unsupported_format(str(exc))]
         self.input_format, self.output_format = in_fmt, out_fmt
         self.conversation_id = conversation_id
-        self.ready = True
+        self.phase = Phase.CONVERSING
         return [SessionStarted(input_format=in_fmt, output_format=out_fmt,
                                conversation_id=conversation_id, details=details)]
+
+    def _unsupported_format(self, problem: str) -> ErrorEvent:
+        allowed = ", ".join(f"pcm_{rate}" for rate in FORMAT_RATES) + ", ulaw_8000"
+        message = (f"the {self.name} server announced an audio format the provider does not "
+                   f"allow ({problem[:160]}; allowed: {allowed})")
+        return ErrorEvent(code="unsupported_format", message=message, fatal=True)
 
     def _agent_audio(self, data: bytes, event_id: int | None, spoken: str | None = None) -> AgentAudio | None:
         """The decoded payload of an ``audio`` message as PCM16 (``spoken``: the characters
@@ -132,6 +118,11 @@ class ConvaiAdapter(JsonAdapter):
 
     # ---- commands ------------------------------------------------------------------------
 
+    @property
+    def ready(self) -> bool:
+        """The metadata came and the client has not asked to close."""
+        return self.phase is Phase.CONVERSING
+
     def _audio_allowed(self) -> bool:
         return self.ready
 
@@ -141,4 +132,4 @@ class ConvaiAdapter(JsonAdapter):
             self.dropped_audio_frames += 1
             return []
         data = ulaw.encode(pcm) if self.input_format.encoding == "ulaw" else pcm
-        return [json.dumps({"user_audio_chunk": base64.b64encode(data).decode("ascii")})]
+        return [encode(UserAudioChunk(data))]

@@ -43,9 +43,8 @@ together in whatever order they arrive.
 
 from __future__ import annotations
 
-import base64
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from voicecli import __version__
@@ -61,6 +60,7 @@ from voicecli.protocol.base import (
     is_loopback,
     parse_json,
     split_base,
+    unknown_from,
     ws_url,
 )
 from voicecli.protocol.closing import unexpected_close
@@ -76,7 +76,7 @@ from voicecli.protocol.commands import (
     SendToolResult,
     UserActivity,
 )
-from voicecli.protocol.convai import ConvaiAdapter, int_or_none, spoken_chars
+from voicecli.protocol.convai import ConvaiAdapter, Phase
 from voicecli.protocol.convai import parse_format as parse_format  # re-exported
 from voicecli.protocol.elevenlabs_initiation import initiation_message
 from voicecli.protocol.events import (
@@ -94,6 +94,8 @@ from voicecli.protocol.events import (
     Unknown,
     VadScore,
 )
+from voicecli.protocol.wire import Unhandled, WireError
+from voicecli.protocol.wire import elevenlabs as wire
 
 CONVERSATION_PATH = "/v1/convai/conversation"
 SIGNED_URL_PATH = "/v1/convai/conversation/get-signed-url"
@@ -131,7 +133,6 @@ class ElevenLabsAdapter(ConvaiAdapter):
             raise UsageError(f"elevenlabs mode must be voice or text; got {config.mode!r}")
         self._signed_url: str | None = None
         self._last_interrupt_id = 0  # as the Python SDK: audio with an id <= 0 is never played
-        self._client_closing = False
         self._held: int | None = None  # push-to-talk: bytes of audio sent since the last beat
 
     # ---- pre-connect --------------------------------------------------------------------
@@ -215,123 +216,53 @@ class ElevenLabsAdapter(ConvaiAdapter):
 
     # ---- frames -------------------------------------------------------------------------
 
-    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
-        if kind == "audio":
-            ev = m["audio_event"]
-            event_id = int_or_none(ev.get("event_id"))
-            audio = self._agent_audio(base64.b64decode(ev["audio_base_64"], validate=True), event_id,
-                                      spoken_chars(ev.get("alignment")))
-            return [audio] if audio is not None else []
-        if kind == "ping":
-            ev = m["ping_event"]
-            return [Ping(event_id=int_or_none(ev["event_id"]), ping_ms=int_or_none(ev.get("ping_ms")))]
-        if kind == "interruption":
-            ev = m.get("interruption_event") or {}
-            if not isinstance(ev, dict):
-                raise TypeError("interruption_event is not an object")
-            return self._interruption(int_or_none(ev.get("event_id")))
-        if kind == "conversation_initiation_metadata":
-            ev = m["conversation_initiation_metadata_event"]
-            out_raw = ev.get("agent_output_audio_format", DEFAULT_FORMAT)
-            in_raw = ev.get("user_input_audio_format", DEFAULT_FORMAT)
-            cid = str(ev["conversation_id"]) if ev.get("conversation_id") else None
-            return self._session_started(out_raw, in_raw, cid, text_only=self.text_only)
-        if kind == "agent_response":
-            ev = m["agent_response_event"]
-            event_id = int_or_none(ev.get("event_id"))
-            return [TranscriptFinal(role="agent", text=str(ev["agent_response"]), event_id=event_id,
-                                    turn=event_id)]
-        if kind == "agent_response_correction":
-            ev = m["agent_response_correction_event"]
-            event_id = int_or_none(ev.get("event_id"))
-            return [TranscriptCorrection(original=str(ev["original_agent_response"]),
-                                         corrected=str(ev["corrected_agent_response"]),
-                                         event_id=event_id, turn=event_id)]
-        if kind in ("agent_chat_response_part", "agent_reasoning_response_part"):
-            key = "text_response_part" if kind == "agent_chat_response_part" else "reasoning_response_part"
-            ev = m[key]
-            phase = ev.get("type", "delta")
-            if phase not in ("start", "delta", "stop"):
-                phase = "delta"
-            return [TextDelta(text=str(ev.get("text") or ""), phase=phase,
-                              kind="text" if kind == "agent_chat_response_part" else "reasoning",
-                              turn=int_or_none(ev.get("event_id")))]
-        if kind == "tentative_user_transcript":
-            ev = m["tentative_user_transcription_event"]
-            return [TranscriptDelta(role="user", text=str(ev["user_transcript"]), cumulative=True,
-                                    event_id=int_or_none(ev.get("event_id")))]
-        if kind == "user_transcript":
-            ev = m["user_transcription_event"]
-            return [TranscriptFinal(role="user", text=str(ev["user_transcript"]),
-                                    event_id=int_or_none(ev.get("event_id")))]
-        if kind == "internal_tentative_agent_response":
-            ev = m["tentative_agent_response_internal_event"]
-            return [TranscriptDelta(role="agent", text=str(ev["tentative_agent_response"]), cumulative=True)]
-        if kind == "vad_score":
-            return [VadScore(score=float(m["vad_score_event"]["vad_score"]))]
-        if kind == "client_tool_call":
-            ev = m["client_tool_call"]
-            params = ev.get("parameters") or {}
-            if not isinstance(params, dict):
-                raise TypeError("parameters is not an object")
-            return [ToolCall(call_id=str(ev["tool_call_id"]), name=str(ev["tool_name"]),
-                             arguments=params, client_side=True)]
-        if kind == "agent_tool_request":
-            ev = m["agent_tool_request"]
-            if ev.get("tool_type") == "client":
-                return []  # announced again as client_tool_call
-            return [ToolCall(call_id=str(ev["tool_call_id"]), name=str(ev["tool_name"]), client_side=False)]
-        if kind == "agent_tool_response":
-            ev = m["agent_tool_response"]
-            return [ToolResult(call_id=str(ev["tool_call_id"]), name=str(ev["tool_name"]),
-                               is_error=bool(ev.get("is_error")))]
-        if kind == "agent_response_complete":
-            return [TurnComplete()]
-        if kind == "error":
-            ev = m.get("error_event") or {}
-            if not isinstance(ev, dict):
-                raise TypeError("error_event is not an object")
-            code = ev.get("error_type") or ev.get("code") or "error"
-            text = ev.get("message") or ev.get("reason") or ev.get("debug_message") or str(code)
-            return self._fatal_error(str(code), str(text))
-        return [Unknown(type=kind, raw=json.dumps(m))]
+    def feed(self, frame: Frame) -> list[Event]:
+        try:
+            message = wire.parse_server(frame)
+        except WireError as err:
+            if err.message_type == wire.ConversationMetadata.TYPE and (err.field or "").endswith("_format"):
+                return [self._unsupported_format(err.problem)]
+            return [unknown_from(err, frame)]
+        events = self._stateful(message)
+        return events if events is not None else _events(message, frame)
+
+    def _stateful(self, message: wire.Message) -> list[Event] | None:
+        """Events of the messages that change the adapter's state (None for the others)."""
+        match message:
+            case wire.ConversationMetadata():
+                cid = message.conversation_id or None
+                return self._session_started(message.agent_output_audio_format, message.user_input_audio_format,
+                                             cid, text_only=self.text_only)
+            case wire.Audio(audio_base_64=data, event_id=event_id, alignment=timing):
+                spoken = "".join(timing.chars) if timing is not None else None
+                audio = self._agent_audio(data, event_id, spoken)
+                return [audio] if audio is not None else []
+            case wire.Interruption(event_id=event_id):
+                return self._interruption(event_id)
+            case wire.Error(error_type=error_type, code=code):
+                kind = error_type or (str(code) if code is not None else "") or "error"
+                text = message.message or message.reason or message.debug_message or kind
+                return self._fatal_error(kind, text)
+        return None
 
     def _audio_allowed(self) -> bool:
         return self.ready and not self.text_only
 
     def encode(self, command: Command) -> list[Frame]:
-        if isinstance(command, SendAudio):
-            return self._user_audio(command.pcm) + self._hold_beat(len(command.pcm))
-        if isinstance(command, HoldTurn):
-            if self.text_only:
-                return []
-            self._held = 0
-            return [json.dumps({"type": "user_activity"})]
-        if isinstance(command, CommitAudio):
-            self._held = None
-            return []  # the server's VAD ends turns; the beats stop
-        if isinstance(command, SendText):
-            if not command.text:
-                return []
-            return [json.dumps({"type": "user_message", "text": command.text})]
-        if isinstance(command, Pong):
-            if command.event_id is None:
-                return []
-            return [json.dumps({"type": "pong", "event_id": command.event_id})]
-        if isinstance(command, ContextUpdate):
-            if not command.text:
-                return []
-            return [json.dumps({"type": "contextual_update", "text": command.text})]
-        if isinstance(command, UserActivity):
-            return [json.dumps({"type": "user_activity"})]
-        if isinstance(command, SendToolResult):
-            result = command.result if isinstance(command.result, str) else json.dumps(command.result)
-            return [json.dumps({"type": "client_tool_result", "tool_call_id": command.call_id,
-                                "result": result, "is_error": bool(command.is_error)})]
-        if isinstance(command, Close):
-            self._client_closing = True
-            return []  # no end message: the session closes the socket with 1000
-        return []  # Interrupt: no such message
+        match command:
+            case SendAudio(pcm=pcm):
+                return self._user_audio(pcm) + self._hold_beat(len(pcm))
+            case HoldTurn() if not self.text_only:
+                self._held = 0
+                return [wire.encode(wire.UserActivity())]
+            case CommitAudio():
+                self._held = None
+                return []  # the server's VAD ends turns; the beats stop
+            case Close():
+                self.phase = Phase.CLOSING
+                return []  # no end message: the session closes the socket with 1000
+        message = _message(command)
+        return [wire.encode(message)] if message is not None else []
 
     def _hold_beat(self, size: int) -> list[Frame]:
         if self._held is None or not self._audio_allowed():
@@ -340,13 +271,13 @@ class ElevenLabsAdapter(ConvaiAdapter):
         if self._held < self.input_format.sample_rate * 2 * HOLD_BEAT_MS // 1000:
             return []
         self._held = 0
-        return [json.dumps({"type": "user_activity"})]
+        return [wire.encode(wire.UserActivity())]
 
     def on_close(self, code: int | None, reason: str) -> list[Event]:
         err = self._last_error
         detail = (err.message if err else "") or reason
         if code in (1000, 1001):
-            if self._client_closing:
+            if self.phase is Phase.CLOSING:
                 return [SessionEnded(reason="ended by the user", close_code=code)]
             if err is not None and err.code == "max_duration_exceeded":
                 return [SessionEnded(reason="the maximum call duration was reached", close_code=code)]
@@ -355,7 +286,7 @@ class ElevenLabsAdapter(ConvaiAdapter):
             what, retryable = CLOSE_CODES[code]
             message = f"{what} (code {code})" + (f": {detail}" if detail else "")
             return [SessionEnded(reason=reason or what, close_code=code, retryable=retryable, error=message)]
-        if self._client_closing and code is None:
+        if self.phase is Phase.CLOSING and code is None:
             return [SessionEnded(reason="ended by the user", close_code=code)]
         return [unexpected_close(self.name, code, reason, detail)]
 
@@ -376,3 +307,64 @@ def _add_query(url: str, items: dict[str, str]) -> str:
         return url
     query = parts.query + ("&" if parts.query else "") + urlencode(extra)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _events(message: wire.Message, frame: Frame) -> list[Event]:
+    """Events of the messages that leave the adapter's state alone."""
+    match message:
+        case wire.AgentResponse(agent_response=text, event_id=event_id):
+            return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id)]
+        case wire.AgentResponseCorrection(event_id=event_id):
+            return [TranscriptCorrection(original=message.original_agent_response,
+                                         corrected=message.corrected_agent_response, event_id=event_id, turn=event_id)]
+        case wire.AgentChatResponsePart() | wire.AgentReasoningResponsePart():
+            return [_text_part(message)]
+        case wire.TentativeUserTranscript(user_transcript=text, event_id=event_id):
+            return [TranscriptDelta(role="user", text=text, cumulative=True, event_id=event_id)]
+        case wire.UserTranscript(user_transcript=text, event_id=event_id):
+            return [TranscriptFinal(role="user", text=text, event_id=event_id)]
+        case wire.TentativeAgentResponse(tentative_agent_response=text):
+            return [TranscriptDelta(role="agent", text=text, cumulative=True)]
+        case wire.Ping(event_id=event_id, ping_ms=ping_ms):
+            return [Ping(event_id=event_id, ping_ms=ping_ms)]
+        case wire.VadScore(vad_score=score):
+            return [VadScore(score=score)]
+        case wire.ClientToolCall(tool_call_id=call_id, tool_name=name, parameters=params):
+            return [ToolCall(call_id=call_id, name=name, arguments=params or {}, client_side=True)]
+        case wire.AgentToolRequest(tool_type="client"):
+            return []  # announced again as client_tool_call
+        case wire.AgentToolRequest(tool_call_id=call_id, tool_name=name):
+            return [ToolCall(call_id=call_id, name=name, client_side=False)]
+        case wire.AgentToolResponse(tool_call_id=call_id, tool_name=name, is_error=is_error):
+            return [ToolResult(call_id=call_id, name=name, is_error=is_error)]
+        case wire.AgentResponseComplete():
+            return [TurnComplete()]
+        case Unhandled(name=name):
+            return [Unknown(type=name, raw=frame)]
+    return [Unknown(type=message.TYPE, raw=frame)]  # pragma: no cover - every message is matched
+
+
+def _text_part(part: wire.AgentChatResponsePart | wire.AgentReasoningResponsePart) -> TextDelta:
+    phase: Literal["start", "delta", "stop"] = "delta"
+    if part.phase in ("start", "stop"):
+        phase = "start" if part.phase == "start" else "stop"
+    chat = isinstance(part, wire.AgentChatResponsePart)
+    turn = part.event_id if isinstance(part.event_id, int) else None
+    return TextDelta(text=part.text, phase=phase, kind="text" if chat else "reasoning", turn=turn)
+
+
+def _message(command: Command) -> wire.Message | None:
+    """The client message of a command that leaves the adapter's state alone (None: nothing)."""
+    match command:
+        case SendText(text=text) if text:
+            return wire.UserMessage(text=text)
+        case Pong(event_id=event_id) if event_id is not None:
+            return wire.Pong(event_id=event_id)
+        case ContextUpdate(text=text) if text:
+            return wire.ContextualUpdate(text=text)
+        case UserActivity():
+            return wire.UserActivity()
+        case SendToolResult(call_id=call_id, result=result, is_error=is_error):
+            text = result if isinstance(result, str) else json.dumps(result)
+            return wire.ClientToolResult(tool_call_id=call_id, result=text, is_error=bool(is_error))
+    return None  # Interrupt: no such message; empty texts and pongs without an id: nothing

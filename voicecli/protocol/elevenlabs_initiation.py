@@ -24,9 +24,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-_AGENT_KEYS = ("first_message", "language")
-_PROMPT_KEYS = ("prompt", "llm")
-_TTS_KEYS = ("voice_id", "stability", "speed", "similarity_boost")
+from voicecli.protocol.wire import elevenlabs as wire
+from voicecli.protocol.wire.codec import to_object
 
 
 def _json_value(value: Any) -> str | int | float | bool:
@@ -36,39 +35,46 @@ def _json_value(value: Any) -> str | int | float | bool:
     return json.dumps(value, separators=(",", ":"))
 
 
-def initiation_message(o: Mapping[str, Any], variables: Mapping[str, Any], text_only: bool) -> dict[str, Any]:
+def _names(value: Any) -> list[str] | None:
+    """A list option given as a list or as a comma-separated string (None when empty)."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value] if value else None
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _override(o: Mapping[str, Any], text_only: bool) -> wire.ConfigOverride | None:
+    prompt = wire.PromptOverride(prompt=o.get("prompt"), llm=o.get("llm"))
+    agent = wire.AgentOverride(first_message=o.get("first_message"), language=o.get("language"),
+                               prompt=prompt if prompt != wire.PromptOverride() else None)
+    voice = o.get("voice_id")
+    tts = wire.TtsOverride(voice_id=str(voice) if voice is not None else None, stability=_float(o.get("stability")),
+                           speed=_float(o.get("speed")), similarity_boost=_float(o.get("similarity_boost")))
+    keywords = _names(o.get("keywords"))
+    conversation = wire.ConversationOverride(text_only=True if text_only else None,
+                                             client_events=_names(o.get("client_events")))
+    override = wire.ConfigOverride(
+        agent=agent if agent != wire.AgentOverride() else None,
+        tts=tts if tts != wire.TtsOverride() else None,
+        asr=wire.AsrOverride(keywords=keywords) if keywords else None,
+        conversation=conversation if conversation != wire.ConversationOverride() else None)
+    return override if override != wire.ConfigOverride() else None
+
+
+def initiation(o: Mapping[str, Any], variables: Mapping[str, Any], text_only: bool) -> wire.ConversationInitiation:
     """The ``conversation_initiation_client_data`` message for options ``o``."""
-    agent: dict[str, Any] = {k: o[k] for k in _AGENT_KEYS if o.get(k) is not None}
-    prompt = {k: o[k] for k in _PROMPT_KEYS if o.get(k) is not None}
-    if prompt:
-        agent["prompt"] = prompt
-    tts = {k: (float(o[k]) if k != "voice_id" else str(o[k]))
-           for k in _TTS_KEYS if o.get(k) is not None}
-    asr: dict[str, Any] = {}
-    keywords = o.get("keywords")
-    if isinstance(keywords, str):
-        keywords = [k.strip() for k in keywords.split(",") if k.strip()]
-    if keywords:
-        asr["keywords"] = [str(k) for k in keywords]
-    conversation: dict[str, Any] = {}
-    if text_only:
-        conversation["text_only"] = True
-    events = o.get("client_events")
-    if isinstance(events, str):
-        events = [e.strip() for e in events.split(",") if e.strip()]
-    if events:
-        conversation["client_events"] = [str(e) for e in events]
-    override: dict[str, Any] = {}
-    for key, part in (("agent", agent), ("tts", tts), ("asr", asr), ("conversation", conversation)):
-        if part:
-            override[key] = part
-    message: dict[str, Any] = {"type": "conversation_initiation_client_data"}
-    if override:
-        message["conversation_config_override"] = override
-    if isinstance(o.get("custom_llm_extra_body"), dict):
-        message["custom_llm_extra_body"] = o["custom_llm_extra_body"]
-    if variables:
-        message["dynamic_variables"] = {str(k): _json_value(v) for k, v in variables.items()}
-    if o.get("user_id") is not None:
-        message["user_id"] = str(o["user_id"])
-    return message
+    extra = o.get("custom_llm_extra_body")
+    user = o.get("user_id")
+    return wire.ConversationInitiation(
+        conversation_config_override=_override(o, text_only),
+        custom_llm_extra_body=extra if isinstance(extra, dict) else None,
+        dynamic_variables={str(k): _json_value(v) for k, v in variables.items()} if variables else None,
+        user_id=str(user) if user is not None else None)
+
+
+def initiation_message(o: Mapping[str, Any], variables: Mapping[str, Any], text_only: bool) -> dict[str, Any]:
+    """The ``conversation_initiation_client_data`` message for options ``o``, as a JSON object."""
+    return to_object(initiation(o, variables, text_only))

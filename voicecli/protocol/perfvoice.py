@@ -35,9 +35,7 @@ Options: ``path`` (default ``/v1/voice/conversation``).
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from voicecli.errors import AuthError, NotFoundError, UsageError
 from voicecli.protocol.base import (
@@ -46,11 +44,12 @@ from voicecli.protocol.base import (
     Frame,
     Handshake,
     default_handshake_error,
+    unknown_from,
     ws_url,
 )
 from voicecli.protocol.closing import unexpected_close
 from voicecli.protocol.commands import Command, Pong, SendAudio
-from voicecli.protocol.convai import ConvaiAdapter, int_or_none, parse_format
+from voicecli.protocol.convai import ConvaiAdapter
 from voicecli.protocol.events import (
     AudioFormat,
     Event,
@@ -59,19 +58,12 @@ from voicecli.protocol.events import (
     TranscriptFinal,
     Unknown,
 )
+from voicecli.protocol.wire import WireError
+from voicecli.protocol.wire import elevenlabs as el
+from voicecli.protocol.wire import perfvoice as wire
 
 CONVERSATION_PATH = "/v1/voice/conversation"
 DEFAULT_FORMAT = AudioFormat("pcm16", 16000)
-
-
-def _first(m: dict[str, Any], nested: str, *keys: str) -> Any:
-    """The first present value of ``keys`` in ``m[nested]`` (when a dict), then in ``m``."""
-    inner = m.get(nested)
-    for source in ((inner,) if isinstance(inner, dict) else ()) + (m,):
-        for key in keys:
-            if key in source and source[key] is not None:
-                return source[key]
-    return None
 
 
 class PerfVoiceAdapter(ConvaiAdapter):
@@ -102,61 +94,39 @@ class PerfVoiceAdapter(ConvaiAdapter):
 
     # ---- frames -------------------------------------------------------------------------
 
-    def _format(self, raw: Any) -> AudioFormat:
-        return parse_format(raw) if raw is not None else DEFAULT_FORMAT
-
-    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
-        if kind == "audio":
-            b64 = _first(m, "audio_event", "audio_base_64", "audio", "data")
-            if not isinstance(b64, str):
-                raise TypeError("no audio payload")
-            data = base64.b64decode(b64, validate=True)
-            audio = self._agent_audio(data, int_or_none(_first(m, "audio_event", "event_id")))
-            if audio is None:
-                return []
-            if len(audio.data) % 2:
-                raise ValueError("odd-length PCM16 audio")
-            return [audio]
-        if kind == "ping":
-            nested = "ping_event"
-            return [Ping(event_id=int_or_none(_first(m, nested, "event_id")),
-                         ping_ms=int_or_none(_first(m, nested, "ping_ms")))]
-        if kind == "interruption":
-            return self._interruption(int_or_none(_first(m, "interruption_event", "event_id")))
-        if kind == "conversation_initiation_metadata":
-            nested = "conversation_initiation_metadata_event"
-            out_raw = _first(m, nested, "agent_output_audio_format", "output_format")
-            in_raw = _first(m, nested, "user_input_audio_format", "input_format")
-            cid = _first(m, nested, "conversation_id", "conversationId", "session_id")
-            return self._session_started(out_raw, in_raw, str(cid) if cid is not None else None)
-        if kind == "agent_response":
-            text = _first(m, "agent_response_event", "agent_response", "text")
-            if not isinstance(text, str):
-                raise TypeError("no agent_response text")
-            event_id = int_or_none(_first(m, "agent_response_event", "event_id"))
-            return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id)]
-        if kind == "user_transcript":
-            text = _first(m, "user_transcription_event", "user_transcript", "text")
-            if not isinstance(text, str):
-                raise TypeError("no user_transcript text")
-            return [TranscriptFinal(role="user", text=text,
-                                    event_id=int_or_none(_first(m, "user_transcription_event", "event_id")))]
-        if kind == "error":
-            code = _first(m, "error_event", "error_type", "code")
-            text = _first(m, "error_event", "message", "error", "reason")
-            if isinstance(text, dict):
-                text = text.get("message")
-            return self._fatal_error(str(code or "error"), str(text or code or "error"))
-        return [Unknown(type=kind, raw=json.dumps(m))]
+    def feed(self, frame: Frame) -> list[Event]:
+        try:
+            message = wire.parse_server(frame)
+        except WireError as err:
+            if err.message_type == el.ConversationMetadata.TYPE and (err.field or "").endswith("_format"):
+                return [self._unsupported_format(err.problem)]
+            return [unknown_from(err, frame)]
+        match message:
+            case el.ConversationMetadata(conversation_id=cid):
+                return self._session_started(message.agent_output_audio_format, message.user_input_audio_format, cid)
+            case el.Audio(audio_base_64=data) if len(data) % 2:
+                return [Unknown(type=message.TYPE, raw=frame, malformed=True)]  # not PCM16
+            case el.Audio(audio_base_64=data, event_id=event_id):
+                audio = self._agent_audio(data, event_id)
+                return [audio] if audio is not None else []
+            case wire.Ping(event_id=event_id, ping_ms=ping_ms):
+                return [Ping(event_id=event_id, ping_ms=ping_ms)]
+            case el.Interruption(event_id=event_id):
+                return self._interruption(event_id)
+            case el.AgentResponse(agent_response=text, event_id=event_id):
+                return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id)]
+            case el.UserTranscript(user_transcript=text, event_id=event_id):
+                return [TranscriptFinal(role="user", text=text, event_id=event_id)]
+            case el.Error(error_type=code, message=text):
+                return self._fatal_error(code or "error", text or code or "error")
+        return [Unknown(type=message.TYPE, raw=frame)]  # pragma: no cover - every message is matched
 
     def encode(self, command: Command) -> list[Frame]:
-        if isinstance(command, SendAudio):
-            return self._user_audio(command.pcm)  # dropped before the metadata: the server closes with 1008
-        if isinstance(command, Pong):
-            message: dict[str, Any] = {"type": "pong"}
-            if command.event_id is not None:
-                message["event_id"] = command.event_id
-            return [json.dumps(message)]
+        match command:
+            case SendAudio(pcm=pcm):
+                return self._user_audio(pcm)  # dropped before the metadata: the server closes with 1008
+            case Pong(event_id=event_id):
+                return [wire.encode(wire.Pong(event_id=event_id))]
         return []  # no text, commit, interrupt or end message is documented
 
     def on_close(self, code: int | None, reason: str) -> list[Event]:

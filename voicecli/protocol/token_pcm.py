@@ -6,7 +6,8 @@
    address, the returned ``ws_url``'s scheme and host are replaced by the configured
    ones, so a local test server works whatever URL it advertises.
 2. The first frame is ``{"token": JWT}``. ``connected`` → :class:`Authenticated`
-   (mic audio may flow from then on); ``agent_ready`` → :class:`SessionStarted`.
+   (mic audio may flow from then on); ``agent_ready`` → :class:`SessionStarted`. The
+   adapter's :class:`Phase` follows: ``CONNECTING`` → ``AUTHENTICATED`` → ``READY``.
 3. Audio both ways: raw PCM16 little-endian, 16 kHz, mono, in binary frames of exactly
    640 bytes (20 ms). ``SendAudio`` data is re-framed; the remainder waits for the next
    call. Audio before ``connected`` is dropped (counted in ``dropped_audio_frames``).
@@ -20,23 +21,24 @@ the token answer has no ``ws_url``; default ``/api/v1/sdk/ws``).
 
 from __future__ import annotations
 
-import json
-from typing import Any, ClassVar
+from enum import IntEnum
+from typing import ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from voicecli.errors import AuthError, ConfigError, NetworkError, ProtocolError
 from voicecli.protocol.base import (
+    Adapter,
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
     HttpRequest,
-    JsonAdapter,
     default_handshake_error,
     http_url,
     is_loopback,
     parse_json,
     split_base,
+    unknown_from,
     ws_url,
 )
 from voicecli.protocol.closing import unexpected_close
@@ -51,19 +53,15 @@ from voicecli.protocol.events import (
     SessionStarted,
     Unknown,
 )
+from voicecli.protocol.wire import WireError
+from voicecli.protocol.wire import token_pcm as wire
+from voicecli.protocol.wire.token_pcm import ERROR_CODES as ERROR_CODES  # re-exported
 
 TOKEN_PATH = "/api/v1/sdk/token"  # noqa: S105 - an endpoint path, not a secret
 WS_PATH = "/api/v1/sdk/ws"
 RATE = 16000
 FRAME_BYTES = 640  # 20 ms of PCM16 mono at 16 kHz
 FORMAT = AudioFormat("pcm16", RATE)
-
-ERROR_CODES: dict[str, str] = {
-    "AUTH_TIMEOUT": "no token was sent within 10 s",
-    "INVALID_AUTH": "the first message had no token",
-    "AUTH_FAILED": "the session token is invalid or expired",
-    "SESSION_SETUP_FAILED": "the server could not set up the session; try again later",
-}
 
 # close code -> (message, retryable)
 CLOSE_CODES: dict[int, tuple[str, bool, str]] = {  # message, retryable, failure kind
@@ -74,7 +72,15 @@ CLOSE_CODES: dict[int, tuple[str, bool, str]] = {  # message, retryable, failure
 }
 
 
-class TokenPcmAdapter(JsonAdapter):
+class Phase(IntEnum):
+    """Where a session is; they only move forward."""
+
+    CONNECTING = 0  # the token was sent (or is about to be)
+    AUTHENTICATED = 1  # ``connected``: mic audio may flow
+    READY = 2  # ``agent_ready``
+
+
+class TokenPcmAdapter(Adapter):
     name: ClassVar[str] = "token-pcm"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=False, interruption_signal=False, client_interrupt=False,
@@ -89,11 +95,18 @@ class TokenPcmAdapter(JsonAdapter):
         self._token: str | None = None
         self._ws_url: str | None = None
         self._pending = b""
-        self.authenticated = False
-        self.ready = False
+        self.phase = Phase.CONNECTING
         self.dropped_audio_frames = 0
         self._ended_reason: str | None = None
         self._last_error: ErrorEvent | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.phase >= Phase.AUTHENTICATED
+
+    @property
+    def ready(self) -> bool:
+        return self.phase is Phase.READY
 
     # ---- pre-connect --------------------------------------------------------------------
 
@@ -144,7 +157,7 @@ class TokenPcmAdapter(JsonAdapter):
         else:
             url = self._ws_url
         return Handshake(url=url, headers=dict(self.config.headers),
-                         initial_frames=(json.dumps({"token": self._token}),))
+                         initial_frames=(wire.encode(wire.Token(self._token)),))
 
     def handshake_error(self, status: int, body: bytes) -> Exception:
         return default_handshake_error(status, body, "the token-pcm server")
@@ -153,36 +166,28 @@ class TokenPcmAdapter(JsonAdapter):
 
     def feed(self, frame: Frame) -> list[Event]:
         if isinstance(frame, (bytes, bytearray, memoryview)):
-            data = bytes(frame)
-            if not data:
-                return []
-            if len(data) % 2:
-                return [Unknown(type="<odd-length audio>", raw=data, malformed=True)]
-            return [AgentAudio(data=data, format=FORMAT)]
-        return self.feed_json(frame)
+            return _agent_audio(bytes(frame))
+        try:
+            message = wire.parse_server(frame)
+        except WireError as err:
+            return [unknown_from(err, frame)]
+        match message:
+            case wire.Connected():
+                self.phase = max(self.phase, Phase.AUTHENTICATED)
+                return [Authenticated()]
+            case wire.AgentReady():
+                self.phase = Phase.READY
+                return [SessionStarted(input_format=FORMAT, output_format=FORMAT)]
+            case wire.SessionEnded(said=reason):
+                self._ended_reason = reason or "session ended"
+                return [SessionEnded(reason=self._ended_reason)]
+            case wire.Error(code=code, message=text):
+                return [self._error(code or "error", text)]
+        return [Unknown(type=message.TYPE, raw=frame)]  # pragma: no cover - every message is matched
 
-    def dispatch(self, kind: str, message: dict[str, Any]) -> list[Event]:
-        if kind == "connected":
-            self.authenticated = True
-            return [Authenticated()]
-        if kind == "agent_ready":
-            self.authenticated = True
-            self.ready = True
-            return [SessionStarted(input_format=FORMAT, output_format=FORMAT)]
-        if kind == "session_ended":
-            reason = message.get("reason")
-            self._ended_reason = reason if isinstance(reason, str) and reason else "session ended"
-            return [SessionEnded(reason=self._ended_reason)]
-        if kind == "error":
-            return [self._error(message)]
-        return [Unknown(type=kind, raw=json.dumps(message))]
-
-    def _error(self, m: dict[str, Any]) -> ErrorEvent:
-        code = m.get("code")
-        code = code if isinstance(code, str) and code else "error"
-        text = m.get("message")
-        known = ERROR_CODES.get(code)
-        if isinstance(text, str) and text:
+    def _error(self, code: str, text: str | None) -> ErrorEvent:
+        known = wire.ERROR_CODES.get(code)
+        if text:
             message = f"{known} ({text})" if known else text
         else:
             message = known or "the server reported an error"
@@ -218,6 +223,15 @@ class TokenPcmAdapter(JsonAdapter):
         if self._ended_reason is not None or code in (1000, 1001):
             return [SessionEnded(reason=self._ended_reason or reason or "closed", close_code=code)]
         return [unexpected_close(self.name, code, reason)]
+
+
+def _agent_audio(data: bytes) -> list[Event]:
+    """A binary frame: agent PCM16 (an odd length is no PCM16)."""
+    if not data:
+        return []
+    if len(data) % 2:
+        return [Unknown(type="<odd-length audio>", raw=data, malformed=True)]
+    return [AgentAudio(data=data, format=FORMAT)]
 
 
 def _rebase(url: str, base: str) -> str:

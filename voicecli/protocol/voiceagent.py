@@ -44,22 +44,22 @@ encoding announced in SessionStarted before any chunk arrives; default ``mp3``),
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import deque
-from typing import Any, ClassVar, cast
+from enum import Enum
+from typing import ClassVar, Literal, cast
 
 from voicecli.errors import ConfigError, UsageError
 from voicecli.pcm.levels import rms_db
 from voicecli.pcm.wav import wav_bytes
 from voicecli.protocol.base import (
+    Adapter,
     Capabilities,
     DialectConfig,
     Frame,
     Handshake,
-    JsonAdapter,
     default_handshake_error,
     split_base,
+    unknown_from,
     ws_url,
 )
 from voicecli.protocol.commands import Close, Command, CommitAudio, Interrupt, SendAudio, SendText
@@ -68,7 +68,6 @@ from voicecli.protocol.events import (
     AgentStartedTalking,
     AgentStoppedTalking,
     AudioFormat,
-    Encoding,
     ErrorEvent,
     Event,
     Interruption,
@@ -81,6 +80,9 @@ from voicecli.protocol.events import (
     TurnComplete,
     Unknown,
 )
+from voicecli.protocol.wire import Unhandled, WireError
+from voicecli.protocol.wire import voiceagent as wire
+from voicecli.protocol.wire.voiceagent import encoding_of as encoding_of  # re-exported
 
 DEFAULT_INPUT_RATE = 16000
 DEFAULT_OUTPUT_RATE = 24000
@@ -91,40 +93,35 @@ PREROLL_MS = 300
 CLIP_THRESHOLD_DB = -50.0
 STREAM_END = "stream_end"
 
-_ENCODINGS: dict[str, Encoding] = {
-    "mp3": "mp3", "mpeg": "mp3", "mpga": "mp3", "audio/mpeg": "mp3", "audio/mp3": "mp3",
-    "opus": "opus", "audio/opus": "opus",
-    "wav": "wav", "wave": "wav", "audio/wav": "wav", "audio/x-wav": "wav",
-    "webm": "webm", "audio/webm": "webm",
-    "ogg": "ogg", "audio/ogg": "ogg",
-    "pcm": "pcm16", "pcm16": "pcm16",
-}
-
 # server messages about the agent's reply: stamped with the reply's turn
-_AGENT_KINDS = frozenset({
-    "audio_chunk", "audio", "text_delta", "text_start", "text_end", "reasoning_delta", "reasoning_start",
-    "reasoning_end", "speech_stream_start", "speech_stream_end", "speech_interrupted", "response_complete",
-})
+_AGENT_MESSAGES = (
+    wire.AudioChunk, wire.AudioFull, wire.TextDelta, wire.TextStart, wire.TextEnd, wire.ReasoningDelta,
+    wire.ReasoningStart, wire.ReasoningEnd, wire.SpeechStreamStart, wire.SpeechStreamEnd,
+    wire.SpeechInterrupted, wire.ResponseComplete)
 
 # server messages with nothing for the client to show
-_IGNORED = frozenset({
-    "stream_finish", "step_start", "step_finish", "stream_abort",
-    "tool_input_start", "tool_input_delta", "tool_input_end", "source", "file",
-    "capture_frame", "frame_ack", "session_init",
-})
+_IGNORED = (
+    wire.StreamFinish, wire.StepStart, wire.StepFinish, wire.StreamAbort, wire.ToolInputStart,
+    wire.ToolInputDelta, wire.ToolInputEnd, wire.Source, wire.File)
+
+# a text part → (kind, phase) of its TextDelta event
+_Part = tuple[Literal["text", "reasoning"], Literal["start", "delta", "stop"]]
+_TEXT_PARTS: dict[type[wire.Message], _Part] = {
+    wire.TextStart: ("text", "start"), wire.TextDelta: ("text", "delta"), wire.TextEnd: ("text", "stop"),
+    wire.ReasoningStart: ("reasoning", "start"), wire.ReasoningDelta: ("reasoning", "delta"),
+    wire.ReasoningEnd: ("reasoning", "stop"),
+}
 
 
-def encoding_of(value: Any) -> Encoding:
-    """The event encoding for a wire ``format`` string (``audio/webm;codecs=opus`` too)."""
-    if not isinstance(value, str) or not value:
-        raise ValueError("missing audio format")
-    key = value.strip().lower().split(";", 1)[0]
-    if key in _ENCODINGS:
-        return _ENCODINGS[key]
-    raise ValueError(f"unknown audio format {value!r}")
+class Speech(Enum):
+    """The agent turn's speech stream, as ``speech_stream_start``/``_end`` say."""
+
+    NONE = "none"
+    STARTED = "started"
+    ENDED = "ended"
 
 
-class VoiceAgentAdapter(JsonAdapter):
+class VoiceAgentAdapter(Adapter):
     name: ClassVar[str] = "voiceagent"
     capabilities: ClassVar[Capabilities] = Capabilities(
         text_input=True, interruption_signal=True, client_interrupt=True,
@@ -164,7 +161,7 @@ class VoiceAgentAdapter(JsonAdapter):
         self._turn = 0
         self._turn_open = False
         self._text_done = False
-        self._speech = "none"  # none | started | ended
+        self._speech = Speech.NONE
 
     # ---- handshake ----------------------------------------------------------------------
 
@@ -187,96 +184,74 @@ class VoiceAgentAdapter(JsonAdapter):
 
     # ---- frames -------------------------------------------------------------------------
 
-    def dispatch(self, kind: str, m: dict[str, Any]) -> list[Event]:
-        if kind == "stream_start":
-            self._begin_turn()
-            return []
-        if kind in _IGNORED:
-            return []
-        if kind in _AGENT_KINDS:
-            return self._agent_event(kind, m)
-        return self._other_event(kind, m)
+    def feed(self, frame: Frame) -> list[Event]:
+        try:
+            message = wire.parse_server(frame)
+        except WireError as err:
+            return [unknown_from(err, frame)]
+        match message:
+            case wire.StreamStart() | Unhandled():  # VideoAgent's messages: nothing to show
+                if isinstance(message, wire.StreamStart):
+                    self._begin_turn()
+                return []
+            case _ if isinstance(message, _IGNORED):
+                return []
+            case _ if isinstance(message, _AGENT_MESSAGES):
+                return self._agent_event(message)
+        return _other_event(message, frame)
 
     def _begin_turn(self) -> int:
         self._turn += 1
-        self._turn_open, self._text_done, self._speech = True, False, "none"
+        self._turn_open, self._text_done, self._speech = True, False, Speech.NONE
         return self._turn
 
     def _current_turn(self) -> int:
         return self._turn if self._turn_open else self._begin_turn()
 
-    def _agent_event(self, kind: str, m: dict[str, Any]) -> list[Event]:
+    def _agent_event(self, message: wire.Message) -> list[Event]:
         """A message about the agent's reply, stamped with the reply's turn."""
         turn = self._current_turn()
-        if kind == "speech_stream_start":
-            self._speech = "started"
-        elif kind == "speech_stream_end":
-            self._speech = "ended"
-        elif kind == "response_complete":
-            self._text_done = True
-        events = self._agent_dispatch(kind, m, turn)
-        if self._text_done and self._speech != "started":
+        match message:
+            case wire.SpeechStreamStart():
+                self._speech = Speech.STARTED
+            case wire.SpeechStreamEnd():
+                self._speech = Speech.ENDED
+            case wire.ResponseComplete():
+                self._text_done = True
+        events = self._agent_dispatch(message, turn)
+        if self._text_done and self._speech is not Speech.STARTED:
             self._turn_open = False  # text done and no speech still coming
         return events
 
-    def _agent_dispatch(self, kind: str, m: dict[str, Any], turn: int) -> list[Event]:
-        if kind == "audio_chunk":
-            chunk_id = m["chunkId"]
-            if not isinstance(chunk_id, int) or isinstance(chunk_id, bool) or chunk_id < 0:
-                raise TypeError("chunkId is not a non-negative integer")
-            audio = self._audio(m, chunk_id, turn)
-            return self._reorder(audio)
-        if kind == "audio":
-            return [self._audio(m, None, turn)]
-        if kind in ("text_delta", "text_start", "text_end", "reasoning_delta", "reasoning_start",
-                    "reasoning_end"):
-            family, _, phase = kind.partition("_")
-            text = _text(m, "text") if phase == "delta" else ""
-            return [TextDelta(text=text, kind="text" if family == "text" else "reasoning",
-                              phase="delta" if phase == "delta" else "start" if phase == "start" else "stop",
-                              turn=turn)]
-        if kind == "speech_stream_start":
-            return [AgentStartedTalking(turn=turn)]
-        if kind == "speech_stream_end":
-            return [*self._flush_held(), AgentStoppedTalking(timestamp=STREAM_END, turn=turn)]
-        if kind == "speech_interrupted":
-            self._held.clear()
-            self._stale_below = max(self._stale_below, self._max_seen + 1)
-            self._next_chunk = self._stale_below
-            self._resync = True  # the server dropped its queued chunks: their ids never come
-            reason = m.get("reason")
-            return [Interruption(reason=reason if isinstance(reason, str) else None, turn=turn)]
-        said = m.get("text")  # response_complete
-        final = said if isinstance(said, str) else ""
-        return [TranscriptFinal(role="agent", text=final, turn=turn), TurnComplete(text=final, turn=turn)]
+    def _agent_dispatch(self, message: wire.Message, turn: int) -> list[Event]:
+        match message:
+            case wire.AudioChunk(chunkId=chunk_id, data=data, format=fmt, text=text):
+                return self._reorder(self._audio(data, fmt, text, chunk_id, turn))
+            case wire.AudioFull(data=data, format=fmt):
+                return [self._audio(data, fmt, None, None, turn)]
+            case wire.SpeechStreamStart():
+                return [AgentStartedTalking(turn=turn)]
+            case wire.SpeechStreamEnd():
+                return [*self._flush_held(), AgentStoppedTalking(timestamp=STREAM_END, turn=turn)]
+            case wire.SpeechInterrupted(reason=reason):
+                self._held.clear()
+                self._stale_below = max(self._stale_below, self._max_seen + 1)
+                self._next_chunk = self._stale_below
+                self._resync = True  # the server dropped its queued chunks: their ids never come
+                return [Interruption(reason=reason, turn=turn)]
+            case wire.ResponseComplete(text=final):
+                return [TranscriptFinal(role="agent", text=final, turn=turn), TurnComplete(text=final, turn=turn)]
+        kind, phase = _TEXT_PARTS[type(message)]
+        text = message.text if isinstance(message, (wire.TextDelta, wire.ReasoningDelta)) else ""
+        return [TextDelta(text=text, kind=kind, phase=phase, turn=turn)]
 
-    def _other_event(self, kind: str, m: dict[str, Any]) -> list[Event]:
-        if kind == "tool_call":
-            args = m.get("input")
-            arguments = args if isinstance(args, dict) else ({} if args is None else {"input": args})
-            return [ToolCall(call_id=_id(m), name=_tool_name(m), arguments=arguments, client_side=False)]
-        if kind == "tool_result":
-            return [ToolResult(call_id=_id(m), name=_tool_name(m), result=m.get("result"))]
-        if kind == "tool_error":
-            return [ToolResult(call_id=_id(m), name=_tool_name(m), result=m.get("error"), is_error=True)]
-        if kind == "transcription_result":
-            return [TranscriptFinal(role="user", text=_text(m, "text"))]
-        if kind in ("error", "stream_error", "transcription_error"):
-            detail = m.get("error", m.get("message"))
-            if isinstance(detail, dict):
-                detail = detail.get("message") or json.dumps(detail)
-            return [ErrorEvent(code=kind, message=str(detail) if detail else kind, fatal=False)]
-        return [Unknown(type=kind, raw=json.dumps(m))]
-
-    def _audio(self, m: dict[str, Any], chunk_id: int | None, turn: int | None = None) -> AgentAudio:
-        data = base64.b64decode(m["data"], validate=True)
-        encoding = encoding_of(m.get("format") or self.output_format.encoding)
-        rate = self.output_format.sample_rate
-        fmt = AudioFormat(encoding, rate)
-        text = m.get("text")
+    def _audio(self, data: bytes, fmt: str | None, text: str | None, chunk_id: int | None,
+               turn: int | None) -> AgentAudio:
+        encoding = wire.encoding_of(fmt or self.output_format.encoding)
         # the sentence group it speaks; groups are joined by a space in what was heard
-        spoken = " " + text.strip() if isinstance(text, str) and text.strip() else None
-        return AgentAudio(data=data, format=fmt, chunk_id=chunk_id, text=spoken, turn=turn)
+        spoken = " " + text.strip() if text is not None and text.strip() else None
+        return AgentAudio(data=data, format=AudioFormat(encoding, self.output_format.sample_rate),
+                          chunk_id=chunk_id, text=spoken, turn=turn)
 
     def _reorder(self, audio: AgentAudio) -> list[Event]:
         cid = cast(int, audio.chunk_id)
@@ -309,26 +284,20 @@ class VoiceAgentAdapter(JsonAdapter):
         return out
 
     def encode(self, command: Command) -> list[Frame]:
-        if isinstance(command, SendAudio):
-            self._buffer(command.pcm)
-            return []
-        if isinstance(command, CommitAudio):
-            if not self._voiced or not self._clip:
+        match command:
+            case SendAudio(pcm=pcm):
+                self._buffer(pcm)
+            case CommitAudio() if self._voiced and self._clip:
+                pcm = bytes(self._clip[: len(self._clip) - len(self._clip) % 2])
                 self._reset_clip()
-                return []
-            pcm = bytes(self._clip[: len(self._clip) - len(self._clip) % 2])
-            self._reset_clip()
-            data = base64.b64encode(wav_bytes(pcm, self.input_rate)).decode("ascii")
-            return [json.dumps({"type": "audio", "data": data, "format": "wav"})]
-        if isinstance(command, SendText):
-            if not command.text:
-                return []
-            self._reset_clip()  # the typed turn replaces any half-spoken one
-            return [json.dumps({"type": "transcript", "text": command.text})]
-        if isinstance(command, Interrupt):
-            return [json.dumps({"type": "interrupt", "reason": command.reason})]
-        if isinstance(command, Close):
-            self._reset_clip()
+                return [wire.encode(wire.Audio(data=wav_bytes(pcm, self.input_rate), format="wav"))]
+            case SendText(text=text) if text:
+                self._reset_clip()  # the typed turn replaces any half-spoken one
+                return [wire.encode(wire.Transcript(text=text))]
+            case Interrupt(reason=reason):
+                return [wire.encode(wire.Interrupt(reason=reason))]
+            case CommitAudio() | Close():
+                self._reset_clip()
         return []  # no keepalive, context or tool-result message in this protocol
 
     def _buffer(self, pcm: bytes) -> None:
@@ -360,22 +329,19 @@ class VoiceAgentAdapter(JsonAdapter):
         return super().on_close(code, reason)
 
 
-def _text(m: dict[str, Any], key: str) -> str:
-    value = m[key]
-    if not isinstance(value, str):
-        raise TypeError(f"{key} is not a string")
-    return value
-
-
-def _id(m: dict[str, Any]) -> str:
-    value = m["toolCallId"]
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise TypeError("toolCallId is not a string")
-    return str(value)
-
-
-def _tool_name(m: dict[str, Any]) -> str:
-    value = m.get("toolName", m.get("name"))  # the wire uses toolName; older docs say name
-    if not isinstance(value, str):
-        raise TypeError("toolName is not a string")
-    return value
+def _other_event(message: wire.Message, frame: Frame) -> list[Event]:
+    """Events of the messages outside the agent's reply."""
+    match message:
+        case wire.ToolCall(input=args):
+            arguments = args if isinstance(args, dict) else ({} if args is None else {"input": args})
+            return [ToolCall(call_id=str(message.toolCallId), name=message.tool, arguments=arguments,
+                             client_side=False)]
+        case wire.ToolResult(result=result):
+            return [ToolResult(call_id=str(message.toolCallId), name=message.tool, result=result)]
+        case wire.ToolError(error=error):
+            return [ToolResult(call_id=str(message.toolCallId), name=message.tool, result=error, is_error=True)]
+        case wire.TranscriptionResult(text=text):
+            return [TranscriptFinal(role="user", text=text)]
+        case wire.Error() | wire.StreamError() | wire.TranscriptionError():
+            return [ErrorEvent(code=message.TYPE, message=message.detail or message.TYPE, fatal=False)]
+    return [Unknown(type=message.TYPE, raw=frame)]  # pragma: no cover - every message is matched

@@ -27,11 +27,15 @@ this package is imported by :func:`load_all`, so no other file needs editing):
    ``ready_timeout`` (seconds) set, ``on_ready_timeout()`` outputs are sent when no
    ``Ready`` came in time (e.g. ``ErrorOut`` + ``Closing(reason, close_code=4001)``).
    A ``Ready`` may carry ``greeting`` to override the agent's first message.
-4. ``feed(frame)`` returns ``UserInput`` values for the engine and may answer directly
+4. ``feed(frame)`` reads the frame with the dialect's wire vocabulary
+   (``voicecli.protocol.wire.<name>.parse_client``, the module the client adapter uses;
+   its ``WireError`` names what was wrong) and returns ``UserInput`` values for the engine
+   and may answer directly
    with ``AgentOutput`` values (``Ready``, ``ErrorOut``, ``Closing``). A
    ``ProtocolViolation`` with ``close_code`` closes the socket with that code after an
-   ``ErrorOut`` is encoded. ``encode(output)`` returns text (``str``) or binary
-   (``bytes``) frames; return ``[]`` for outputs the protocol has no message for.
+   ``ErrorOut`` is encoded. ``encode(output)`` returns text (``str``, the vocabulary's
+   ``encode`` of its messages) or binary (``bytes``) frames; return ``[]`` for outputs the
+   protocol has no message for.
 5. Keepalive: set ``ping_interval`` (seconds) to have the engine emit ``PingOut`` with
    increasing ``event_id``; ``feed`` turns the client's answer into ``UserPong``.
    WebSocket-level pings are always answered by the server itself.

@@ -24,8 +24,6 @@ which ends the user's turn at once (with or without a hold).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
 import uuid
@@ -57,6 +55,9 @@ from voicecli.agent.interfaces import (
     UserInput,
     UserText,
 )
+from voicecli.protocol.wire import WireError
+from voicecli.protocol.wire import atoms as wire
+from voicecli.protocol.wire.codec import JSON, MISSING, NO_TYPE, UNKNOWN_TYPE
 
 CONNECT_PATH = "/atoms/v1/agent/connect"
 REGISTER_CALL_PATH = "/atoms/v1/conversation/register-call"
@@ -160,72 +161,68 @@ class AtomsServer(ServerDialect):
 
     def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
         try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [ErrorOut("invalid_event", "message is not valid JSON")]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [ErrorOut("invalid_event", "type is required")]
-        kind = message["type"]
-        if kind == "input_audio_buffer.append":
-            return self._audio(message.get("audio"))
-        if kind == "input_audio_buffer.commit":
-            return [UserCommit()]
-        if kind == "input_text.send":
-            text = message.get("text")
-            if not isinstance(text, str) or not text:
-                return [ErrorOut("invalid_event", "text is required")]
-            return [UserText(text)]
-        if kind == "session.update":
-            return [UserHold()] if self.audio_out else []
-        if kind == "session.close":
-            return [ClientClose()]
-        return [ErrorOut("invalid_event", f"unknown event type: {kind[:60]}")]
-
-    def _audio(self, data: Any) -> list[UserInput | AgentOutput]:
-        if not isinstance(data, str) or not data:
-            return [ErrorOut("invalid_event", "audio is required")]
-        try:
-            pcm = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            return [ErrorOut("invalid_event", "audio must be base64")]
-        if not self.audio_out:
-            return []  # chat mode has no speech recognition
-        if len(pcm) % 2:
-            pcm = pcm[:-1]
-        return [UserAudio(pcm, self.input_rate)] if pcm else []
+            message = wire.parse_client(frame)
+        except WireError as err:
+            return [ErrorOut("invalid_event", _problem(err))]
+        match message:
+            case wire.InputAudioAppend(audio=pcm):
+                if not self.audio_out:
+                    return []  # chat mode has no speech recognition
+                pcm = pcm[: len(pcm) - len(pcm) % 2]
+                return [UserAudio(pcm, self.input_rate)] if pcm else []
+            case wire.InputAudioCommit():
+                return [UserCommit()]
+            case wire.InputTextSend(text=text):
+                return [UserText(text)]
+            case wire.SessionUpdate():
+                return [UserHold()] if self.audio_out else []
+        return [ClientClose()]  # session.close
 
     # ---- agent outputs -----------------------------------------------------------------
 
     def encode(self, output: AgentOutput) -> list[Frame]:
         message = self._message(output)
-        return [json.dumps(message, separators=(",", ":"))] if message is not None else []
+        return [wire.encode(message)] if message is not None else []
 
-    def _message(self, output: AgentOutput) -> dict[str, Any] | None:
-        voice = self.audio_out
-        if isinstance(output, AudioOut):
-            if not voice:
-                return None
-            return {"type": "output_audio.delta", "audio": base64.b64encode(output.pcm).decode("ascii")}
-        if isinstance(output, TranscriptOut):
-            role = "user" if output.role == "user" else "assistant"
-            kind = "transcript" if output.final else "transcript.delta"
-            return {"type": kind, "role": role, "text": output.text}
-        if isinstance(output, TalkStart):
-            return {"type": "agent_start_talking", "timestamp": _timestamp()} if voice else None
-        if isinstance(output, TalkStop):
-            return {"type": "agent_stop_talking", "timestamp": _timestamp()} if voice else None
-        if isinstance(output, Interrupted):
-            return {"type": "interruption"} if voice else None
-        if isinstance(output, Ready):
-            call_id = f"CALL-{int(time.time() * 1000)}-{uuid.uuid4().hex[:6]}"
-            return {"type": "session.created", "session_id": output.session_id, "call_id": call_id,
-                    "sample_rate": self.output_rate, "channels": 1}
-        if isinstance(output, ErrorOut):
-            return {"type": "error", "code": output.code, "message": output.message}
-        if isinstance(output, Closing):
-            # a fatal setup failure ends with error + 4000 and no session.closed
-            return None if output.close_code == 4000 else {"type": "session.closed", "reason": output.reason}
+    def _message(self, output: AgentOutput) -> wire.Message | None:
+        match output:
+            case TranscriptOut(role=role, text=text, final=final):
+                speaker = "user" if role == "user" else "assistant"
+                return wire.Transcript(speaker, text) if final else wire.TranscriptDelta(speaker, text)
+            case Ready(session_id=session_id):
+                call_id = f"CALL-{int(time.time() * 1000)}-{uuid.uuid4().hex[:6]}"
+                return wire.SessionCreated(session_id, call_id, self.output_rate, 1)
+            case ErrorOut(code=code, message=text):
+                return wire.Error(code=code, message=text)
+            case Closing(close_code=4000):
+                return None  # a fatal setup failure ends with error + 4000 and no session.closed
+            case Closing(reason=reason):
+                return wire.SessionClosed(reason=reason)
+        return self._voice(output) if self.audio_out else None
+
+    def _voice(self, output: AgentOutput) -> wire.Message | None:
+        """The messages of a spoken session only (chat mode has no audio, no talking events)."""
+        match output:
+            case AudioOut(pcm=pcm):
+                return wire.OutputAudioDelta(audio=pcm)
+            case TalkStart():
+                return wire.AgentStartTalking(timestamp=_timestamp())
+            case TalkStop():
+                return wire.AgentStopTalking(timestamp=_timestamp())
+            case Interrupted():
+                return wire.Interruption()
         return None  # TextOut, TurnDone, PingOut, ToolCallOut: no such message
+
+
+def _problem(err: WireError) -> str:
+    """The server's words for a message it cannot read."""
+    if err.kind == JSON:
+        return "message is not valid JSON"
+    if err.kind == NO_TYPE:
+        return "type is required"
+    if err.kind == UNKNOWN_TYPE:
+        return f"unknown event type: {err.message_type}"
+    return f"{err.field} {'is required' if err.kind == MISSING else err.problem}"
 
 
 # ---- POST /atoms/v1/conversation/register-call ---------------------------------------------

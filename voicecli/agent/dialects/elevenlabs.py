@@ -51,13 +51,10 @@ formats an agent's configuration fixes.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from voicecli.agent.dialects import register, register_http
 from voicecli.agent.dialects._alignment import alignment
@@ -68,7 +65,7 @@ from voicecli.agent.dialects._elevenlabs_auth import (
     is_public,
     xi_key,
 )
-from voicecli.agent.dialects._elevenlabs_overrides import Initiation, read_initiation
+from voicecli.agent.dialects._elevenlabs_overrides import Initiation, settings, violation
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
@@ -77,7 +74,6 @@ from voicecli.agent.interfaces import (
     Interrupted,
     KeyCheck,
     PingOut,
-    ProtocolViolation,
     Ready,
     Reject,
     ReplyText,
@@ -96,6 +92,8 @@ from voicecli.agent.interfaces import (
     UserToolResult,
 )
 from voicecli.pcm import ulaw
+from voicecli.protocol.wire import WireError
+from voicecli.protocol.wire import elevenlabs as wire
 
 SUBPROTOCOL = "convai"
 HOLD_MS = 400  # a user_activity holds the turn for this much user audio (clients: every 200 ms)
@@ -103,15 +101,12 @@ PING_INTERVAL_S = 5.0
 INITIAL_PING_MS = 50  # ping_ms before a pong was measured: a plausible round trip
 LEGACY_ORDER = "legacy-order"  # variant: agent_response at the end of a reply
 DEFAULT_FORMAT = "pcm_16000"
-PCM_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 DEFAULT_CLIENT_EVENTS = frozenset({
     "audio", "interruption", "agent_response", "user_transcript", "tentative_user_transcript",
     "conversation_initiation_metadata", "ping",
 })
 AGENT_EVENTS = DEFAULT_CLIENT_EVENTS | {"client_tool_call"}  # the local agent's configured events
-CLIENT_TYPES = frozenset({
-    "conversation_initiation_client_data", "pong", "user_message", "user_activity", "contextual_update",
-    "client_tool_result", "feedback", "mcp_tool_approval_result", "multimodal_message"})
+ALWAYS_SENT = frozenset({"conversation_initiation_metadata", "error"})  # whatever client_events say
 # ErrorOut codes -> WebSocket close code in error_event.code
 INPUT_ERRORS = frozenset({"invalid_message", "override_error", "missing_fields", "value_error",
                           "missing_dynamic_variable", "invalid_event"})
@@ -119,17 +114,10 @@ INPUT_ERRORS = frozenset({"invalid_message", "override_error", "missing_fields",
 
 def parse_format(value: str) -> tuple[str, int] | None:
     """``pcm_16000`` → ("pcm", 16000); ``ulaw_8000`` → ("ulaw", 8000); else None."""
-    codec, _, rate_text = value.partition("_")
-    if not rate_text.isdigit():
+    try:
+        return wire.read_format(value)
+    except ValueError:
         return None
-    rate = int(rate_text)
-    if (codec == "pcm" and rate in PCM_RATES) or (codec == "ulaw" and rate == 8000):
-        return codec, rate
-    return None
-
-
-def _dumps(message: Mapping[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))
 
 
 class ElevenLabsShaped(ServerDialect):
@@ -163,11 +151,11 @@ class ElevenLabsShaped(ServerDialect):
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def _metadata(self, output: Ready) -> dict[str, Any]:
-        return {"type": "conversation_initiation_metadata", "conversation_initiation_metadata_event": {
-            "conversation_id": self.conversation_id or f"conv_{output.session_id.replace('-', '')[:24]}",
-            "agent_output_audio_format": f"{self.output_codec}_{self.output_rate}",
-            "user_input_audio_format": f"{self.input_codec}_{self.input_rate}"}}
+    def _metadata(self, output: Ready) -> wire.ConversationMetadata:
+        return wire.ConversationMetadata(
+            conversation_id=self.conversation_id or f"conv_{output.session_id.replace('-', '')[:24]}",
+            agent_output_audio_format=f"{self.output_codec}_{self.output_rate}",
+            user_input_audio_format=f"{self.input_codec}_{self.input_rate}")
 
     def _turn_id(self, turn: int) -> int:
         if turn not in self._turn_ids:
@@ -175,21 +163,16 @@ class ElevenLabsShaped(ServerDialect):
             self._turn_ids[turn] = self._event_id
         return self._turn_ids[turn]
 
-    def _alignment(self, output: AudioOut) -> dict[str, Any] | None:
-        if not output.text or not output.length:
+    def _alignment(self, output: AudioOut) -> wire.Alignment | None:
+        if not self.aligned or not output.text or not output.length:
             return None
         previous = self._sentences.get(output.turn)
         self._sentences[output.turn] = output.text
         lead = output.offset == 0 and previous is not None
-        return alignment(output.text, output.offset, output.length, len(output.pcm), self.output_rate, lead)
+        timing = alignment(output.text, output.offset, output.length, len(output.pcm), self.output_rate, lead)
+        return wire.Alignment(**timing) if timing is not None else None
 
-    def _audio_in(self, data: Any) -> list[UserInput | AgentOutput]:
-        if not isinstance(data, str):
-            return [ProtocolViolation("user_audio_chunk must be a base64 string", "invalid_message", 1008)]
-        try:
-            raw = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            return [ProtocolViolation("user_audio_chunk is not valid base64", "invalid_message", 1008)]
+    def _audio_in(self, raw: bytes) -> list[UserInput | AgentOutput]:
         pcm = ulaw.decode(raw) if self.input_codec == "ulaw" else raw[: len(raw) - len(raw) % 2]
         return [UserAudio(pcm, self.input_rate)] if pcm else []
 
@@ -198,71 +181,54 @@ class ElevenLabsShaped(ServerDialect):
         if sent is not None:
             self.ping_ms = max(1, round((self.clock() - sent) * 1000))
 
-    def _audio_out(self, pcm: bytes) -> str:
-        data = ulaw.encode(pcm) if self.output_codec == "ulaw" else pcm
-        return base64.b64encode(data).decode("ascii")
+    def _audio_out(self, pcm: bytes) -> bytes:
+        return ulaw.encode(pcm) if self.output_codec == "ulaw" else pcm
 
     # ---- agent outputs ---------------------------------------------------------------------
 
     def encode(self, output: AgentOutput) -> list[Frame]:
-        return [_dumps(m) for m in self._messages(output) if m["type"] in self.client_events
-                or m["type"] in ("conversation_initiation_metadata", "error")]
+        return [wire.encode(m) for m in self._messages(output) if m.TYPE in self.client_events
+                or m.TYPE in ALWAYS_SENT]
 
-    def _messages(self, output: AgentOutput) -> list[dict[str, Any]]:
-        if isinstance(output, Ready):
-            return [self._metadata(output)]
-        if isinstance(output, AudioOut):
-            if self.text_only:
-                return []
-            event: dict[str, Any] = {"audio_base_64": self._audio_out(output.pcm),
-                                     "event_id": self._turn_id(output.turn)}
-            timing = self._alignment(output) if self.aligned else None
-            if timing is not None:
-                event["alignment"] = timing
-            return [{"type": "audio", "audio_event": event}]
-        if isinstance(output, TalkStart):
-            self._turn_id(output.turn)
-            return []
-        if isinstance(output, TextOut):
-            if output.phase == "delta":
-                self._turn_text[output.turn] = self._turn_text.get(output.turn, "") + output.text
-            return [{"type": "agent_chat_response_part", "text_response_part": {
-                "text": output.text, "type": output.phase, "event_id": self._turn_id(output.turn)}}]
-        if isinstance(output, ReplyText):
-            if not self.reply_text_first:
-                return []  # the legacy order: agent_response when the reply ends
-            self._replied[output.turn] = output.text
-            return [self._agent_response(output.turn, output.text)]
-        if isinstance(output, TranscriptOut):
-            return self._transcript(output)
-        if isinstance(output, Interrupted):
-            return self._interruption(output)
-        if isinstance(output, PingOut):
-            self._pings[output.event_id] = self.clock()
-            ping_ms = self.ping_ms if self.ping_ms is not None else self.initial_ping_ms
-            return [{"type": "ping", "ping_event": {"event_id": output.event_id, "ping_ms": ping_ms}}]
-        if isinstance(output, ToolCallOut):
-            self._event_id += 1
-            return [{"type": "client_tool_call", "client_tool_call": {
-                "tool_name": output.name, "tool_call_id": output.call_id,
-                "parameters": dict(output.arguments), "event_id": self._event_id}}]
-        if isinstance(output, ErrorOut):
-            return [self._error(output)]
+    def _messages(self, output: AgentOutput) -> list[wire.Message]:
+        match output:
+            case Ready():
+                return [self._metadata(output)]
+            case AudioOut(pcm=pcm, turn=turn) if not self.text_only:
+                return [wire.Audio(self._audio_out(pcm), self._turn_id(turn), self._alignment(output))]
+            case TalkStart(turn=turn):
+                self._turn_id(turn)
+            case TextOut(text=text, turn=turn, phase=phase):
+                if phase == "delta":
+                    self._turn_text[turn] = self._turn_text.get(turn, "") + text
+                return [wire.AgentChatResponsePart(text, phase, self._turn_id(turn))]
+            case ReplyText(turn=turn, text=text) if self.reply_text_first:  # else: when the reply ends
+                self._replied[turn] = text
+                return [self._agent_response(turn, text)]
+            case TranscriptOut():
+                return self._transcript(output)
+            case Interrupted():
+                return self._interruption(output)
+            case PingOut(event_id=event_id):
+                self._pings[event_id] = self.clock()
+                return [wire.Ping(event_id, self.ping_ms if self.ping_ms is not None else self.initial_ping_ms)]
+            case ToolCallOut(call_id=call_id, name=name, arguments=arguments):
+                self._event_id += 1
+                return [wire.ClientToolCall(name, call_id, dict(arguments), self._event_id)]
+            case ErrorOut():
+                return [self._error(output)]
         return []  # TalkStop, TurnDone, Closing: no such message (closing is the socket close)
 
-    def _agent_response(self, turn: int, text: str) -> dict[str, Any]:
-        return {"type": "agent_response", "agent_response_event": {"agent_response": text,
-                                                                   "event_id": self._turn_id(turn)}}
+    def _agent_response(self, turn: int, text: str) -> wire.AgentResponse:
+        return wire.AgentResponse(text, self._turn_id(turn))
 
-    def _correction(self, turn: int, original: str, heard: str) -> list[dict[str, Any]]:
+    def _correction(self, turn: int, original: str, heard: str) -> list[wire.Message]:
         if not original or original == heard:
             return []
-        return [{"type": "agent_response_correction", "agent_response_correction_event": {
-            "original_agent_response": original, "corrected_agent_response": heard,
-            "event_id": self._turn_id(turn)}}]
+        return [wire.AgentResponseCorrection(original, heard, self._turn_id(turn))]
 
-    def _interruption(self, output: Interrupted) -> list[dict[str, Any]]:
-        messages = [{"type": "interruption", "interruption_event": {"event_id": self._turn_id(output.turn)}}]
+    def _interruption(self, output: Interrupted) -> list[wire.Message]:
+        messages: list[wire.Message] = [wire.Interruption(self._turn_id(output.turn))]
         original = self._replied.pop(output.turn, None)
         if original is None:  # no agent_response yet: it follows with what was heard
             self._interrupted.add(output.turn)
@@ -271,32 +237,29 @@ class ElevenLabsShaped(ServerDialect):
         self._turn_text.pop(output.turn, None)
         return messages + self._correction(output.turn, original.strip(), output.heard_text.strip())
 
-    def _transcript(self, output: TranscriptOut) -> list[dict[str, Any]]:
+    def _transcript(self, output: TranscriptOut) -> list[wire.Message]:
         if output.role == "user":
             if not output.final:
-                return [{"type": "tentative_user_transcript", "tentative_user_transcription_event": {
-                    "user_transcript": output.text, "event_id": self._event_id + 1}}]
+                return [wire.TentativeUserTranscript(output.text, self._event_id + 1)]
             self._event_id += 1
-            return [{"type": "user_transcript", "user_transcription_event": {
-                "user_transcript": output.text, "event_id": self._event_id}}]
+            return [wire.UserTranscript(output.text, self._event_id)]
         if not output.final:
             return []
         if output.turn in self._finished or self._replied.pop(output.turn, None) is not None:
             self._finished.discard(output.turn)
             self._turn_text.pop(output.turn, None)
             return []  # agent_response went with the first audio
-        messages = [self._agent_response(output.turn, output.text)]
+        messages: list[wire.Message] = [self._agent_response(output.turn, output.text)]
         original = self._turn_text.pop(output.turn, "").strip()
         if output.turn in self._interrupted:
             messages += self._correction(output.turn, original, output.text)
         self._interrupted.discard(output.turn)
         return messages
 
-    def _error(self, output: ErrorOut) -> dict[str, Any]:
+    def _error(self, output: ErrorOut) -> wire.Error:
         code = 1008 if output.code in INPUT_ERRORS else 1011
         error_type = output.code if output.code in INPUT_ERRORS else "unknown"
-        return {"type": "error", "error_event": {"code": code, "error_type": error_type,
-                                                 "message": output.message, "reason": output.message}}
+        return wire.Error(code=code, error_type=error_type, message=output.message, reason=output.message)
 
 
 @register
@@ -358,29 +321,15 @@ class ElevenLabsServer(ElevenLabsShaped):
 
     def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
         try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [ProtocolViolation("the message is not valid JSON", "invalid_message", 1008)]
-        if not isinstance(message, dict):
-            return [ProtocolViolation("the message is not a JSON object", "invalid_message", 1008)]
-        kind = message.get("type")
-        if kind is None and "user_audio_chunk" in message:
-            kind = "user_audio_chunk"
-        if kind not in CLIENT_TYPES and kind != "user_audio_chunk":
-            return [ProtocolViolation(f"unknown message type: {str(kind)[:60]}", "invalid_message", 1008)]
+            message = wire.parse_client(frame)
+        except WireError as err:
+            return [violation(err)]
         out: list[UserInput | AgentOutput] = []
-        if not self.started:
+        if not self.started:  # the first message starts the conversation, whatever it is
             self.started = True
-            settings = Initiation()
-            if kind == "conversation_initiation_client_data":
-                read = read_initiation(message)
-                if isinstance(read, ProtocolViolation):
-                    return [read]
-                settings = read
-            out.append(self._ready(settings))
-            if kind == "conversation_initiation_client_data":
-                return out
-        return out + self._message(kind, message)
+            initiation = message if isinstance(message, wire.ConversationInitiation) else None
+            out.append(self._ready(settings(initiation)))
+        return out + self._message(message)
 
     def _ready(self, settings: Initiation) -> Ready:
         self.text_only = settings.text_only
@@ -389,36 +338,22 @@ class ElevenLabsServer(ElevenLabsShaped):
         return Ready(str(uuid.uuid4()), self.input_rate, self.output_rate, greeting=settings.greeting,
                      text_only=settings.text_only, prompt=settings.prompt, language=settings.language)
 
-    def _message(self, kind: str, m: dict[str, Any]) -> list[UserInput | AgentOutput]:
-        if kind == "user_audio_chunk":
-            return self._audio_in(m.get("user_audio_chunk"))
-        if kind == "user_message":
-            text = m.get("text")
-            if text is not None and not isinstance(text, str):
-                return [ProtocolViolation("text must be a string", "invalid_message", 1008)]
-            return [UserText(text)] if text else []
-        if kind == "multimodal_message":
-            part = m.get("text")
-            text = part.get("text") if isinstance(part, dict) else None
-            return [UserText(text)] if isinstance(text, str) and text else []
-        if kind == "contextual_update":
-            text = m.get("text")
-            if not isinstance(text, str):
-                return [ProtocolViolation("contextual_update needs text", "missing_fields", 1008)]
-            return [UserContext(text)] if text else []
-        if kind == "pong":
-            event_id = m.get("event_id")
-            pong = UserPong(event_id if isinstance(event_id, int) and not isinstance(event_id, bool) else None)
-            self._pong(pong.event_id)
-            return [pong]
-        if kind == "client_tool_result":
-            call_id, result = m.get("tool_call_id"), m.get("result")
-            if not isinstance(call_id, str):
-                return [ProtocolViolation("client_tool_result needs tool_call_id", "missing_fields", 1008)]
-            return [UserToolResult(call_id, result, bool(m.get("is_error")))]
-        if kind == "user_activity":
-            return [UserHold(HOLD_MS)] if not self.text_only else []
-        return []  # feedback, mcp approvals, a repeated initiation
+    def _message(self, message: wire.Message) -> list[UserInput | AgentOutput]:
+        match message:
+            case wire.UserAudioChunk(user_audio_chunk=raw):
+                return self._audio_in(raw)
+            case wire.UserMessage(text=text) | wire.MultimodalMessage(text=wire.MultimodalText(text=text)) if text:
+                return [UserText(text)]
+            case wire.ContextualUpdate(text=text) if text:
+                return [UserContext(text)]
+            case wire.Pong(event_id=event_id):
+                self._pong(event_id)
+                return [UserPong(event_id)]
+            case wire.ClientToolResult(tool_call_id=call_id, result=result, is_error=is_error):
+                return [UserToolResult(call_id, result, is_error)]
+            case wire.UserActivity() if not self.text_only:
+                return [UserHold(HOLD_MS)]
+        return []  # feedback, mcp approvals, a repeated initiation, empty texts
 
 
 register_http("GET", SIGNED_URL_PATH, get_signed_url)

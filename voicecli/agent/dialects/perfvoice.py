@@ -26,8 +26,7 @@ and are ignored; a frame that is not JSON is answered with an ``error`` message.
 
 from __future__ import annotations
 
-import json
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from voicecli.agent.dialects import register
 from voicecli.agent.dialects.elevenlabs import DEFAULT_CLIENT_EVENTS, ElevenLabsShaped
@@ -43,6 +42,9 @@ from voicecli.agent.interfaces import (
     UserInput,
     UserPong,
 )
+from voicecli.protocol.wire import WireError
+from voicecli.protocol.wire import perfvoice as wire
+from voicecli.protocol.wire.codec import JSON
 
 PATH = "/v1/voice/conversation"
 LEGACY_ORDER = "legacy-order"
@@ -73,19 +75,28 @@ class PerfVoiceServer(ElevenLabsShaped):
 
     def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
         try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [ErrorOut("invalid_message", "the message is not valid JSON")]
-        if not isinstance(message, dict):
-            return [ErrorOut("invalid_message", "the message is not a JSON object")]
-        if "user_audio_chunk" in message:
-            if not self.metadata_sent:
+            message = wire.parse_client(frame)
+        except WireError as err:
+            return self._unreadable(err)
+        match message:
+            case wire.UserAudioChunk(user_audio_chunk=raw) if not self.metadata_sent:
                 return [ProtocolViolation("audio received before conversation_initiation_metadata",
                                           "invalid_message", 1008)]
-            return self._audio_in(message["user_audio_chunk"])
-        if message.get("type") == "pong":
-            event_id: Any = message.get("event_id")
-            return [UserPong(event_id if isinstance(event_id, int) else None)]
+            case wire.UserAudioChunk(user_audio_chunk=raw):
+                return self._audio_in(raw)
+            case wire.Pong(event_id=event_id):
+                return [UserPong(event_id)]
+        return []  # undocumented messages are ignored
+
+    @staticmethod
+    def _unreadable(err: WireError) -> list[UserInput | AgentOutput]:
+        """Text that is not JSON gets an ``error``; bad mic audio closes 1008; other
+        messages the server cannot read are ignored, as undocumented ones are."""
+        if err.kind == JSON:
+            shown = err.problem if err.problem.startswith("not ") else f"not valid JSON ({err.problem})"
+            return [ErrorOut("invalid_message", f"the message is {shown}")]
+        if err.message_type == wire.UserAudioChunk.TYPE:
+            return [ProtocolViolation(str(err), "invalid_message", 1008)]
         return []
 
     def encode(self, output: AgentOutput) -> list[Frame]:

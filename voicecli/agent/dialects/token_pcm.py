@@ -59,6 +59,9 @@ from voicecli.agent.interfaces import (
     UserAudio,
     UserInput,
 )
+from voicecli.protocol.wire import WireError
+from voicecli.protocol.wire import token_pcm as wire
+from voicecli.protocol.wire.codec import JSON
 
 TOKEN_PATH = "/api/v1/sdk/token"  # noqa: S105 - an endpoint path, not a secret
 WS_PATH = "/api/v1/sdk/ws"
@@ -134,12 +137,12 @@ class TokenPcmServer(ServerDialect):
         if isinstance(frame, bytes):
             return _refuse("INVALID_AUTH", "The first message must be JSON with a token")
         try:
-            message = json.loads(frame)
-        except ValueError:
-            return _refuse("INVALID_AUTH", "The first message is not valid JSON")
-        token = message.get("token") if isinstance(message, dict) else None
-        if not isinstance(token, str) or not token:
-            return _refuse("INVALID_AUTH", "The first message must contain a token")
+            message = wire.parse_client(frame)
+        except WireError as err:
+            problem = "is not valid JSON" if err.kind == JSON else "must contain a token"
+            return _refuse("INVALID_AUTH", f"The first message {problem}")
+        assert isinstance(message, wire.Token)  # the only client message
+        token = message.token
         scope = self.keys.redeem_token(token) if self.keys is not None else None
         if scope is None or scope.get("dialect") != self.name:
             return _refuse("AUTH_FAILED", "Invalid or expired token")
@@ -153,7 +156,7 @@ class TokenPcmServer(ServerDialect):
 
     def encode(self, output: AgentOutput) -> list[Frame]:
         if isinstance(output, Ready):
-            return ['{"type":"connected"}', '{"type":"agent_ready"}']
+            return [wire.encode(wire.Connected()), wire.encode(wire.AgentReady())]
         if isinstance(output, AudioOut):
             data = self._pending + output.pcm
             cut = len(data) - len(data) % FRAME_BYTES
@@ -167,12 +170,12 @@ class TokenPcmServer(ServerDialect):
             return [tail + bytes(FRAME_BYTES - len(tail))] if tail else []
         if isinstance(output, ErrorOut):
             code = output.code if output.code in CLOSE_CODES else output.code.upper()
-            return [json.dumps({"type": "error", "code": code, "message": output.message})]
+            return [wire.encode(wire.Error(code=code, message=output.message))]
         if isinstance(output, Closing):
             if output.close_code != 1000:
                 return []  # errors end with the error message and the close code alone
             reason = "session_closed" if output.reason == "client_requested" else "agent_disconnected"
-            return [json.dumps({"type": "session_ended", "reason": reason})]
+            return [wire.encode(wire.SessionEnded(reason=reason))]
         return []  # transcripts, text, pings: nothing on this wire
 
 

@@ -47,9 +47,6 @@ The peer of ``voicecli.protocol.voiceagent.VoiceAgentAdapter``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -79,6 +76,9 @@ from voicecli.agent.interfaces import (
     UserText,
 )
 from voicecli.audio import codecs
+from voicecli.protocol.wire import Message, WireError
+from voicecli.protocol.wire import voiceagent as wire
+from voicecli.protocol.wire.codec import JSON, NO_TYPE, UNKNOWN_TYPE
 
 PATH = "/voiceagent"
 OUTPUT_RATE = 24000
@@ -91,7 +91,6 @@ NEW_INPUT_REASON = "user_speaking"
 _CLIP_FORMATS = {"wav": "wav", "wave": "wav", "mp3": "mp3", "mpeg": "mp3", "opus": "opus", "ogg": "opus",
                  "webm": "opus"}
 
-Message = dict[str, Any]
 
 
 def _bearer(headers: Any) -> str | None:
@@ -114,13 +113,13 @@ def _clip_format(hint: Any, data: bytes) -> str:
     return "mp3"
 
 
-def _usage(text: str) -> Message:
+def _usage(text: str) -> dict[str, int]:
     tokens = len(text.split())
     return {"inputTokens": 0, "outputTokens": tokens, "totalTokens": tokens}
 
 
-def _complete(text: str) -> Message:
-    return {"type": "response_complete", "text": text, "toolCalls": [], "toolResults": []}
+def _complete(text: str) -> wire.ResponseComplete:
+    return wire.ResponseComplete(text=text, toolCalls=[], toolResults=[])
 
 
 @register
@@ -167,36 +166,37 @@ class VoiceAgentServer(ServerDialect):
 
     def feed(self, frame: Frame) -> list[UserInput | AgentOutput]:
         try:
-            message = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            return [ErrorOut("error", "Invalid message format: not JSON")]
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            return [ErrorOut("error", "Invalid message format: type is required")]
-        kind = message["type"]
-        if kind == "transcript":
-            text = message.get("text")
-            if not isinstance(text, str) or not text.strip():
-                return [ErrorOut("error", "transcript needs text")]
-            self._reason = NEW_INPUT_REASON
-            return [UserText(text)]
-        if kind == "audio":
-            return self._audio(message.get("data"), message.get("format"))
-        if kind == "interrupt":
-            reason = message.get("reason")
-            self._reason = reason if isinstance(reason, str) and reason else "client_request"
-            return [UserInterrupt(self._reason)]
-        return []  # client_ready, video_frame and anything else: nothing to do
+            message = wire.parse_client(frame)
+        except WireError as err:
+            return self._unreadable(err)
+        match message:
+            case wire.Transcript(text=text):
+                self._reason = NEW_INPUT_REASON
+                return [UserText(text)]
+            case wire.Audio(data=clip, format=hint):
+                return self._audio(clip, hint)
+            case wire.Interrupt(reason=reason):
+                self._reason = reason or "client_request"
+                return [UserInterrupt(self._reason)]
+        return []  # client_ready, video_frame: nothing to do
 
-    def _audio(self, data: Any, hint: Any) -> list[UserInput | AgentOutput]:
-        if not isinstance(data, str) or not data:
-            return [ErrorOut("transcription_error", "Invalid audio data")]
+    def _unreadable(self, err: WireError) -> list[UserInput | AgentOutput]:
+        """The SDK's answers to what it cannot read; the socket stays open."""
+        if err.kind == JSON:
+            return [ErrorOut("error", "Invalid message format: not JSON")]
+        if err.kind == NO_TYPE:
+            return [ErrorOut("error", "Invalid message format: type is required")]
+        if err.kind == UNKNOWN_TYPE:
+            return []  # anything else: nothing to do
+        if err.message_type == wire.Audio.TYPE:  # the SDK cuts the reply before reading the clip
+            self._reason = NEW_INPUT_REASON
+            return [UserInterrupt(NEW_INPUT_REASON), ErrorOut("transcription_error", f"Invalid audio data: {err}")]
+        return [ErrorOut("error", str(err))]
+
+    def _audio(self, clip: bytes, hint: str | None) -> list[UserInput | AgentOutput]:
         # the SDK cuts the reply as soon as the clip arrives, before decoding it
         self._reason = NEW_INPUT_REASON
         cut = UserInterrupt(NEW_INPUT_REASON)
-        try:
-            clip = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
-            return [cut, ErrorOut("transcription_error", "audio data is not valid base64")]
         if len(clip) > MAX_AUDIO_BYTES:
             return [cut, ErrorOut("transcription_error", "audio is larger than 10 MB")]
         try:
@@ -211,7 +211,7 @@ class VoiceAgentServer(ServerDialect):
 
     def encode(self, output: AgentOutput) -> list[Frame]:
         messages = self._legacy_messages(output) if self._legacy else self._messages(output)
-        return [json.dumps(m, separators=(",", ":")) for m in messages]
+        return [wire.encode(m) for m in messages]
 
     def _messages(self, output: AgentOutput) -> list[Message]:
         if isinstance(output, TextOut):
@@ -220,8 +220,7 @@ class VoiceAgentServer(ServerDialect):
             if not self._streaming:
                 return []
             self._streaming = False
-            return [{"type": "step_finish", "finishReason": "stop", "usage": _usage(self._text)},
-                    {"type": "stream_finish", "finishReason": "stop", "usage": _usage(self._text)},
+            return [wire.StepFinish("stop", _usage(self._text)), wire.StreamFinish("stop", _usage(self._text)),
                     _complete(self._text)]
         if isinstance(output, AudioOut):
             out = [] if self._speaking else self._speech_start()
@@ -245,13 +244,11 @@ class VoiceAgentServer(ServerDialect):
         if output.phase == "start":
             self._text, self._streaming = "", True
             self._groups = SpeechGroups()
-            return [{"type": "stream_start"}, {"type": "step_start", "warnings": []},
-                    {"type": "text_start", "id": text_id}]
+            return [wire.StreamStart(), wire.StepStart(warnings=[]), wire.TextStart(id=text_id)]
         if output.phase == "stop":
-            return [*self._queue(self._groups.flush()), {"type": "text_end", "id": text_id}]
+            return [*self._queue(self._groups.flush()), wire.TextEnd(id=text_id)]
         self._text += output.text
-        return [*self._queue(self._groups.feed(output.text)),
-                {"type": "text_delta", "id": text_id, "text": output.text}]
+        return [*self._queue(self._groups.feed(output.text)), wire.TextDelta(text=output.text, id=text_id)]
 
     def _queue(self, groups: list[str]) -> list[Message]:
         out: list[Message] = []
@@ -267,40 +264,39 @@ class VoiceAgentServer(ServerDialect):
 
     def _speech_start(self) -> list[Message]:
         self._speaking = True
-        return [{"type": "speech_stream_start"}]
+        return [wire.SpeechStreamStart()]
 
     def _speech_end(self) -> list[Message]:
         if not self._speaking:
             return []
         self._speaking = False
         self._queued.clear()
-        return [{"type": "speech_stream_end"}]
+        return [wire.SpeechStreamEnd()]
 
     def _cut(self) -> list[Message]:
         out: list[Message] = []
         if self._speaking:
-            out.append({"type": "speech_interrupted", "reason": self._reason})
+            out.append(wire.SpeechInterrupted(reason=self._reason))
         if self._streaming:
             self._streaming = False
-            out += [{"type": "stream_abort", "reason": self._reason}, _complete(self._text)]
+            out += [wire.StreamAbort(reason=self._reason), _complete(self._text)]
         return [*out, *self._speech_end()]
 
-    def _chunk(self, pcm: bytes, chunk_id: int, text: str) -> Message:
+    def _chunk(self, pcm: bytes, chunk_id: int, text: str) -> wire.AudioChunk:
         data = codecs.encode(pcm, self.output_rate, self.format)
-        return {"type": "audio_chunk", "chunkId": chunk_id, "data": base64.b64encode(data).decode("ascii"),
-                "format": self.format, "text": text}
+        return wire.AudioChunk(chunkId=chunk_id, data=data, format=self.format, text=text)
 
     def _common(self, output: AgentOutput) -> list[Message]:
         if isinstance(output, TranscriptOut):
             if output.role == "user" and output.final and output.text:
-                return [{"type": "transcription_result", "text": output.text, "language": "en"}]
+                return [wire.TranscriptionResult(text=output.text, language="en")]
             return []
         if isinstance(output, ToolCallOut):
-            return [{"type": "tool_call", "toolName": output.name, "toolCallId": output.call_id,
-                     "input": dict(output.arguments)}]
+            return [wire.ToolCall(toolCallId=output.call_id, toolName=output.name, input=dict(output.arguments))]
         if isinstance(output, ErrorOut):
-            kind = "transcription_error" if output.code == "transcription_error" else "error"
-            return [{"type": kind, "error": output.message}]
+            if output.code == "transcription_error":
+                return [wire.TranscriptionError(error=output.message)]
+            return [wire.Error(error=output.message)]
         return []  # Ready, PingOut, Closing, TalkStart: nothing on this wire
 
     # ---- the older order (variant:legacy-order) ---------------------------------------------
@@ -309,14 +305,14 @@ class VoiceAgentServer(ServerDialect):
         if isinstance(output, TextOut):
             text_id = f"text-{output.turn}"
             if output.phase == "start":
-                return [{"type": "stream_start"}, {"type": "text_start", "id": text_id}]
+                return [wire.StreamStart(), wire.TextStart(id=text_id)]
             if output.phase == "stop":
-                return [{"type": "text_end", "id": text_id}]
-            return [{"type": "text_delta", "id": text_id, "text": output.text}]
+                return [wire.TextEnd(id=text_id)]
+            return [wire.TextDelta(text=output.text, id=text_id)]
         if isinstance(output, TalkStart):
             self._pcm.clear()
             self._sentence = None
-            return [{"type": "speech_stream_start"}]
+            return [wire.SpeechStreamStart()]
         if isinstance(output, AudioOut):
             out: list[Message] = []
             if self._pcm and output.text != self._sentence:
@@ -327,12 +323,12 @@ class VoiceAgentServer(ServerDialect):
                 out.extend(self._flush())
             return out
         if isinstance(output, TalkStop):
-            return [*self._flush(), {"type": "speech_stream_end"}]
+            return [*self._flush(), wire.SpeechStreamEnd()]
         if isinstance(output, Interrupted):
             self._pcm.clear()
-            return [{"type": "speech_interrupted", "reason": "interrupted"}]
+            return [wire.SpeechInterrupted(reason="interrupted")]
         if isinstance(output, TurnDone):
-            return [{"type": "stream_finish", "finishReason": "stop", "usage": {}}, _complete(output.text)]
+            return [wire.StreamFinish("stop", {}), _complete(output.text)]
         return self._common(output)
 
     def _flush(self) -> list[Message]:
