@@ -1,15 +1,21 @@
 """The ``voicecli talk`` app. The session runs in a Textual worker; each session event
-becomes a :class:`VoiceApp.SessionEvent` message whose handler sets widget reactives.
-Nothing here waits on audio or the network. A lost connection is reconnected by the session
-itself (:mod:`voicecli.tui.reconnecting` words it); typed text waits for the new connection."""
+becomes a :class:`VoiceApp.SessionEvent` message whose handler folds it into the
+conversation and into :class:`voicecli.tui.state.TalkState`, then redraws the widgets from
+that state (widgets never read protocol events). Nothing here waits on audio or the
+network. A lost connection is reconnected by the session itself
+(:mod:`voicecli.tui.reconnecting` words it); typed text waits for the new connection.
+
+Focus: printable keys always type into the message box (:mod:`voicecli.tui.keys`); only
+F-keys and ctrl keys act from anywhere, and space is the talk key only in the empty box."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -20,25 +26,32 @@ from textual.worker import Worker
 
 from voicecli.errors import VoicecliError
 from voicecli.protocol.commands import Interrupt, SendText
-from voicecli.protocol.events import Event, Interruption, SessionStarted
+from voicecli.protocol.events import AgentAudio, Event, Interruption, SessionStarted
 from voicecli.secrets import redact
-from voicecli.session.events import AudioStatus, Levels, Notice, SessionClosed
+from voicecli.session.events import AudioStatus, Levels, Notice, SessionClosed, TurnLatency
+from voicecli.tui import keys, mic
 from voicecli.tui.base import QuietCrashApp
 from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkSettings
-from voicecli.tui.commands import SlashError, parse_slash, unescape
+from voicecli.tui.commands import SlashCommand, SlashError, parse_slash, unescape
 from voicecli.tui.conversation import Conversation
-from voicecli.tui.ptt import PttMode, PushToTalk, turn_note
+from voicecli.tui.mictest import MicTest
+from voicecli.tui.ptt import PttMode, PushToTalk
 from voicecli.tui.reconnecting import ReconnectView
 from voicecli.tui.slash import run_slash
+from voicecli.tui.slash_audio import run_audio, step_level
+from voicecli.tui.state import TalkState
 from voicecli.tui.widgets.controls import MuteButton
+from voicecli.tui.widgets.events import EventPane
 from voicecli.tui.widgets.help import HelpScreen
-from voicecli.tui.widgets.input import MessageInput
+from voicecli.tui.widgets.input import MessageInput, restore_breaks
 from voicecli.tui.widgets.meters import LevelMeter, TalkingIndicator
 from voicecli.tui.widgets.ptt import HoldButton, PttIndicator
 from voicecli.tui.widgets.status import StatusBar
 from voicecli.tui.widgets.transcript import TranscriptView
 
 PTT_POLL_S = 0.02
+RTT_EVERY_S = 5.0  # how often the round trip is measured (a WebSocket ping)
+COMPACT_ROWS = 20  # below this many rows the controls collapse
 
 
 class VoiceApp(QuietCrashApp[int]):
@@ -50,15 +63,17 @@ class VoiceApp(QuietCrashApp[int]):
     BINDINGS = [
         Binding("ctrl+c,ctrl+q", "quit_session", "quit", priority=True),
         Binding("f1", "help", "help"),
-        Binding("question_mark", "help", "help", show=False),
         Binding("f2", "toggle_mute", "mute"),
-        Binding("m", "toggle_mute", "mute", show=False),
-        Binding("f3", "cycle_ptt", "PTT mode"),
+        Binding("f3", "cycle_ptt", "PTT"),
         Binding("f4", "interrupt", "interrupt"),
+        Binding("f5", "copy", "copy"),
+        Binding("f6", "toggle_events", "events"),
+        Binding("f7", "level('volume', -0.1)", "volume-", show=False),
+        Binding("f8", "level('volume', 0.1)", "volume+", show=False),
+        Binding("f9", "level('gain', -0.1)", "gain-", show=False),
+        Binding("f10", "level('gain', 0.1)", "gain+", show=False),
         Binding("ctrl+@,ctrl+space", "talk_key", "talk", show=False, priority=True),
-        Binding("space", "talk_key", "talk", show=False),
         Binding("escape", "leave_input", "leave box", show=False),
-        Binding("i", "focus_input", "message box", show=False),
     ]
 
     class SessionOpened(Message):
@@ -97,21 +112,39 @@ class VoiceApp(QuietCrashApp[int]):
         self._turn_noted = False  # what remains the provider's under push-to-talk was said
         self._worker: Worker[None] | None = None
         self.text_only = False  # no audio either way: no meters, mute or push-to-talk
+        self.state = TalkState(label="", dialect=settings.dialect, profile=settings.profile,
+                               agent=settings.agent or "")
+        self._no_words_noted = False
+        self.mic_test = MicTest()
+        self.shown_state: tuple[object, ...] = ()  # what the widgets show now (mic.render_state)
+
+    @property
+    def recording(self) -> Path | None:
+        """The WAV recording in progress (``/record`` sets it), shown as ``● REC``."""
+        return self.state.recording
+
+    @recording.setter
+    def recording(self, path: Path | None) -> None:
+        self.state.recording = path
+        if getattr(self, "status_bar", None) is not None and self.status_bar.is_mounted:
+            self.render_state()
 
     def compose(self) -> ComposeResult:
         # kept as attributes: session events may still arrive while the app shuts down
         # (the log must get them), when the screen no longer answers queries
         self.transcript_view = TranscriptView(id="transcript")
-        self.talking_indicator = TalkingIndicator(id="talking")
+        self.talking_indicator = TalkingIndicator(self.state, id="talking")
         self.mic_meter = LevelMeter("mic", id="mic-meter")
         self.agent_meter = LevelMeter("agent", id="agent-meter")
         self.mute_button = MuteButton(id="mute")
-        self.ptt_indicator = PttIndicator(id="ptt")
+        self.ptt_indicator = PttIndicator(self.state, id="ptt")
         self.hold_button = HoldButton(id="hold")
         self.message_input = MessageInput(placeholder="Type a message and press Enter · /help · F1 keys",
-                                          id="message")
-        self.status_bar = StatusBar(id="status")
+                                          id="message", select_on_focus=False)
+        self.status_bar = StatusBar(self.state, id="status")
+        self.event_pane = EventPane(id="events")
         yield self.transcript_view
+        yield self.event_pane
         with Horizontal(id="meters"):
             yield self.talking_indicator
             yield self.mic_meter
@@ -126,13 +159,12 @@ class VoiceApp(QuietCrashApp[int]):
 
     def on_mount(self) -> None:
         self.transcript_view.border_title = "conversation"
-        status = self.status_bar
-        status.agent = self.settings.agent or ""
-        status.label = self.settings.dialect
-        self._show_ptt()
+        self.event_pane.border_title = "events"
+        self.render_state()
         if self.settings.text_only is not None:
-            self._go_text_only(self.settings.text_only)
-        self._ptt_timer = self.set_interval(PTT_POLL_S, self._poll_ptt, pause=True)
+            self.go_text_only(self.settings.text_only)
+        self._ptt_timer = self.set_interval(PTT_POLL_S, self.poll_ptt, pause=True)
+        self.set_interval(RTT_EVERY_S, self._measure_rtt)
         for line in self.settings.notices:
             self.transcript_view.notice(line)
         self.message_input.focus()
@@ -172,9 +204,12 @@ class VoiceApp(QuietCrashApp[int]):
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
         self.live = message.live
-        self.status_bar.label = message.live.label
-        self.status_bar.agent = message.live.agent or self.status_bar.agent
-        self._note_turns()
+        self.state.label = message.live.label
+        self.state.agent = message.live.agent or self.state.agent
+        options = getattr(message.live.session, "options", None)
+        self.state.half_duplex = bool(getattr(options, "half_duplex", False))
+        self.note_turns()
+        self.render_state()
 
     @on(SessionFinished)
     def _finished_worker(self) -> None:
@@ -186,22 +221,31 @@ class VoiceApp(QuietCrashApp[int]):
     def _session_event(self, message: SessionEvent) -> None:
         event = message.event
         self._show(event)
-        self.status_bar.apply(event)
-        self.talking_indicator.apply(event)
+        if not isinstance(event, Levels):
+            self.event_pane.add(event)
+        warning = self.state.apply(event)
+        if warning is not None:
+            self.notice(warning, "warning")
         line = self.reconnect.apply(event)
         if line is not None:
             self.notice(*line)
         if isinstance(event, Levels):
             self.mic_meter.set_level(event.mic_db)
             self.agent_meter.set_level(event.agent_db)
+            self.mic_test.level(event.mic_db)
         elif isinstance(event, SessionStarted):
             if not self.started:  # a reconnect shows its marker in the conversation instead
                 how = "type" if self.text_only else "speak or type"
                 self.notice(f"connected: {how} a message · F1 for keys and commands")
+                self._note_limits()
+                self.call_later(self._measure_rtt)
             self.started = True
             self._open_log()
+        elif isinstance(event, TurnLatency):
+            what = "first audio" if event.source != "text" or not self.text_only else "first words"
+            self.notice(f"reply: {what} after {event.ms:.0f} ms")
         elif isinstance(event, AudioStatus) and event.input is None and event.output is None:
-            self._go_text_only(event.notice)
+            self.go_text_only(event.notice)
         elif isinstance(event, AudioStatus):
             if event.input is None:
                 self.mic_meter.state = "no mic"
@@ -214,10 +258,32 @@ class VoiceApp(QuietCrashApp[int]):
             self.notice(event.text, event.level)
         elif isinstance(event, SessionClosed):
             self._session_closed(event)
+        if not isinstance(event, AgentAudio):
+            self.render_state()
+
+    def _note_limits(self) -> None:
+        """Say once what this provider does not send (token-pcm: no words for spoken turns)."""
+        caps = self.live.session.adapter.capabilities if self.live is not None else None
+        if caps is not None and not getattr(caps, "transcripts", True) and not self._no_words_noted:
+            self._no_words_noted = True
+            self.notice(f"{self.settings.dialect} sends no text: spoken turns show no words here", "warning")
+
+    @work(group="rtt", exclusive=True, exit_on_error=False)
+    async def _measure_rtt(self) -> None:
+        """The round trip of a WebSocket ping: every provider answers those, where only some
+        send their own ping figure (ElevenLabs' ``ping_ms``)."""
+        session = self.live.session if self.live is not None else None
+        probe = getattr(session, "alive", None)
+        if session is None or not callable(probe) or not self.state.live or self.closed is not None:
+            return
+        start = time.monotonic()
+        with contextlib.suppress(Exception):
+            if await probe(2.0) and self.state.live:
+                self.state.rtt_ms = (time.monotonic() - start) * 1000
+                self.render_state()
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
-        status = self.status_bar
         self.conversation.end(event)
         if event.error and not self.started:
             self.failure = event
@@ -225,11 +291,9 @@ class VoiceApp(QuietCrashApp[int]):
             return
         code = f" (close code {event.close_code})" if event.close_code is not None else ""
         if event.error:
-            status.state, status.failed = f"failed: {event.reason}", True
             detail = event.reason if self.conversation.has_error(event.error) else event.error
             self.transcript_view.notice(f"session ended: {detail}{code}", "error")
         else:
-            status.state = "closed"
             self.transcript_view.notice(f"session ended: {event.reason}{code}")
         if self._leaving:
             return
@@ -261,14 +325,16 @@ class VoiceApp(QuietCrashApp[int]):
     @on(MessageInput.Submitted)
     def _submitted(self, event: MessageInput.Submitted) -> None:
         event.input.clear()
+        self.message_input.remember(event.value)
         try:
             command = parse_slash(event.value)
         except SlashError as exc:
             self.notice(str(exc), "warning")
             return
         if command is None:
-            text = unescape(event.value)
+            text = restore_breaks(unescape(event.value))
             if text:
+                self.transcript_view.follow()  # sent while scrolled up: show the reply
                 self.send_text(text)
         else:
             run_slash(self, command)
@@ -298,111 +364,88 @@ class VoiceApp(QuietCrashApp[int]):
             return None
         return self.live.session
 
-    # ---- text-only, mute and push-to-talk ---------------------------------------------------
+    # ---- keys, buttons and timers ---------------------------------------------------------
 
-    def _go_text_only(self, reason: str | None) -> None:
-        """No microphone and no speaker: say so once, hide what only audio needs."""
-        if self.text_only:
-            return
-        self.text_only = True
-        for widget in (self.mic_meter, self.agent_meter, self.mute_button, self.ptt_indicator, self.hold_button):
-            widget.display = False
-        self.message_input.talk_key = False
-        self.status_bar.text_only = True
-        self.refresh_bindings()
-        why = (reason or "no microphone or speaker").replace("text only", "").strip(" ;()")
-        self.notice("text-only: type a message and press Enter; replies show whole" + (f" ({why})" if why else ""))
+    # the mic controls (voicecli.tui.mic) and the key routing and copying (voicecli.tui.keys)
+    def go_text_only(self, reason: str | None) -> None:
+        mic.go_text_only(self, reason)
+
+    def action_toggle_mute(self) -> None:
+        mic.toggle_mute(self)
+
+    def set_ptt_mode(self, mode: PttMode) -> None:
+        mic.set_ptt_mode(self, mode)
+
+    def note_turns(self) -> None:
+        mic.note_turns(self)
+
+    def action_cycle_ptt(self) -> None:
+        mic.cycle_ptt(self)
+
+    def action_talk_key(self) -> None:
+        mic.talk_key(self)
+
+    def poll_ptt(self) -> None:
+        mic.poll_ptt(self)
+
+    def apply_gate(self, change: bool | None) -> None:
+        mic.apply_gate(self, change)
+
+    def talk_key_name(self) -> str:
+        return mic.talk_key_name(self)
+
+    def render_state(self) -> None:
+        mic.render_state(self)
+
+    def copy_selection(self) -> bool:
+        return keys.copy_selection(self)
+
+    def action_copy(self) -> None:
+        keys.copy(self)
+
+    def copy_command(self, argument: str) -> None:
+        keys.copy_command(self, argument)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.text_only and action in ("toggle_mute", "cycle_ptt", "talk_key"):
+        if self.text_only and action in ("toggle_mute", "cycle_ptt", "talk_key", "level"):
             return False  # hidden from the footer, the key does nothing
         return True
 
-    def action_toggle_mute(self) -> None:
-        if self.text_only:
-            self.notice("text-only: there is no microphone to mute", "warning")
-            return
-        session = self.current_session()
-        if session is None:
-            return
-        session.set_muted(not session.muted)
-        self._show_ptt()
-
-    def set_ptt_mode(self, mode: PttMode) -> None:
-        if self.text_only:
-            self.notice("text-only: there is no microphone for push-to-talk", "warning")
-            return
-        if self.live is not None and self.closed is None:
-            self.live.session.set_push_to_talk(mode is not PttMode.OFF)
-        self._apply_gate(self.ptt.set_mode(mode))
-        self._show_ptt()
-        self.notice(f"push-to-talk: {mode.value} ({mode.describe()})")
-        self._note_turns()
-
-    def _note_turns(self) -> None:
-        """Say once what remains the provider's when push-to-talk is on."""
-        if self.ptt.mode is not PttMode.OFF and self.live is not None and not self._turn_noted:
-            self._turn_noted = True
-            hold = getattr(self.live.session.adapter.capabilities, "turn_hold", "none")
-            if note := turn_note(self.settings.dialect, hold, self.live.local):
-                self.notice(note)
-
-    def action_cycle_ptt(self) -> None:
-        order = list(PttMode)
-        self.set_ptt_mode(order[(order.index(self.ptt.mode) + 1) % len(order)])
-
-    def action_talk_key(self) -> None:
-        if self.ptt.mode is PttMode.OFF:
-            self.notice("push-to-talk is off (open mic); F3 or /ptt toggle|hold turns it on")
-            return
-        self._apply_gate(self.ptt.key())
+    def on_key(self, event: events.Key) -> None:
+        keys.route_key(self, event)
 
     @on(MessageInput.TalkKey)
     def _talk_key_in_box(self) -> None:
-        self._apply_gate(self.ptt.key())
+        self.apply_gate(self.ptt.key())
+
+    @on(MessageInput.Changed)
+    def _box_changed(self) -> None:
+        self.render_state()  # the hint names the talk key that works now
 
     @on(HoldButton.Pressed)
     @on(HoldButton.Released)
     def _hold_button(self, message: HoldButton.Pressed | HoldButton.Released) -> None:
-        self._apply_gate(self.ptt.button(isinstance(message, HoldButton.Pressed)))
+        self.apply_gate(self.ptt.button(isinstance(message, HoldButton.Pressed)))
 
     @on(MuteButton.Clicked)
     def _mute_clicked(self) -> None:
         self.action_toggle_mute()
 
-    def _poll_ptt(self) -> None:
-        change, why = self.ptt.poll()
-        self._apply_gate(change)
-        if why == "max_hold":
-            self.notice("the talk key was held for the maximum time: mic closed", "warning")
+    def on_descendant_focus(self) -> None:
+        self.render_state()
 
-    def _apply_gate(self, change: bool | None) -> None:
-        if change is not None and self.live is not None and self.closed is None:
-            self.live.session.set_gate(change)
-        if self._ptt_timer is not None:
-            if self.ptt.polling:
-                self._ptt_timer.resume()
-            else:
-                self._ptt_timer.pause()
-        self._show_ptt()
-
-    def _show_ptt(self) -> None:
-        indicator, ptt = self.ptt_indicator, self.ptt
-        muted = self.live.session.muted if self.live is not None else False
-        indicator.mode, indicator.gate_open, indicator.muted = ptt.mode, ptt.gate_open, muted
-        self.mute_button.muted = muted
-        self.hold_button.display = self.message_input.talk_key = ptt.mode is not PttMode.OFF and not self.text_only
-        self.status_bar.ptt = ptt.mode.value
-        if self.mic_meter.state != "no mic":
-            self.mic_meter.state = "muted" if muted else ("" if ptt.gate_open else "closed")
+    def on_resize(self, event: events.Resize) -> None:
+        # a short terminal gives its rows to the conversation: the controls collapse
+        self.screen_stack[0].set_class(event.size.height < COMPACT_ROWS, "-compact")
 
     def action_interrupt(self) -> None:
         session = self.current_session()
         if session is None:
             return
-        if self.talking_indicator.talking:
+        if self.state.agent_talking:
             self._show(Interruption(reason="user"))
-            self.talking_indicator.talking = False
+            self.state.agent_talking = False
+            self.render_state()
         session.submit(Interrupt())
         if not session.adapter.capabilities.client_interrupt:
             self.notice("this provider has no interrupt message: playback stopped here only")
@@ -414,19 +457,31 @@ class VoiceApp(QuietCrashApp[int]):
     def action_leave_input(self) -> None:
         self.transcript_view.focus()
 
-    def action_focus_input(self) -> None:
-        self.message_input.focus()
+    def action_level(self, name: str, step: float) -> None:
+        if not self.text_only:
+            step_level(self, name, step)
+
+    def run_audio(self, command: SlashCommand) -> bool:
+        return run_audio(self, command)
+
+    def action_toggle_events(self) -> None:
+        pane = self.event_pane
+        pane.display = not pane.display
+        self.notice("event pane shown (F6 or /events hides it)" if pane.display else "event pane hidden")
 
     def action_quit_session(self) -> None:
         """Close the session with the provider's close message, wait for the worker, leave.
-        A second ctrl+c leaves at once."""
+        A second ctrl+c leaves at once. With text selected, ctrl+c copies it instead."""
+        if self.copy_selection():
+            return
         if self._leaving or self._finished or self.live is None:
             self._exit_now()
             return
         if self.closed is not None:
             self._leave()
             return
-        self.status_bar.state = "closing"
+        self.state.detail = "closing"
+        self.render_state()
         self.live.session.close()
         self._leave()
 

@@ -74,3 +74,4 @@ class TalkSettings:
     notices: list[str] = field(default_factory=list)  # shown in the transcript at start
     close_timeout: float = 4.0  # how long quitting waits for the provider to close
     text_only: str | None = None  # known before connecting (no audio): why, shown once
+    profile: str | None = None  # the config profile in use, shown beside the URL
