@@ -375,3 +375,15 @@ def route(device: NamedDevice, direction: Direction) -> DeviceSpec:
         raise AudioDeviceError("PortAudio has no `pulse` device to open the sound server's devices through "
                                "(install libasound2-plugins)")
     return pulse[0].index
+
+
+def current_name(direction: Direction, spec: DeviceSpec) -> str | None:
+    """The name of the device a stream opened with ``spec`` uses, for the status bar."""
+    try:
+        chosen = find_device(spec, direction) if spec is not None else None
+    except AudioDeviceError:
+        return None
+    if chosen is not None and chosen.name not in ("pulse", "default"):
+        return chosen.name
+    named = named_devices(direction)
+    return next((d.name for d in named if d.default), chosen.name if chosen else None)

@@ -19,6 +19,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.filter import Monochrome, NoColor
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer
@@ -38,7 +39,7 @@ from voicecli.tui.mictest import MicTest
 from voicecli.tui.ptt import PttMode, PushToTalk
 from voicecli.tui.reconnecting import ReconnectView
 from voicecli.tui.slash import run_slash
-from voicecli.tui.slash_audio import run_audio, step_level
+from voicecli.tui.slash_audio import run_audio, show_device_names, step_level
 from voicecli.tui.state import TalkState
 from voicecli.tui.widgets.controls import MuteButton
 from voicecli.tui.widgets.events import EventPane
@@ -95,6 +96,8 @@ class VoiceApp(QuietCrashApp[int]):
 
     def __init__(self, factory: SessionFactory, settings: TalkSettings) -> None:
         super().__init__()
+        if self.no_color:  # Textual's own NO_COLOR mode paints in greys: emit no colour at all
+            self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
         self.factory = factory
         self.settings = settings
         self.conversation = Conversation(settings.transcript_path)
@@ -247,6 +250,8 @@ class VoiceApp(QuietCrashApp[int]):
         elif isinstance(event, AudioStatus) and event.input is None and event.output is None:
             self.go_text_only(event.notice)
         elif isinstance(event, AudioStatus):
+            self.run_worker(show_device_names(self, event.input is not None, event.output is not None),
+                            group="device-names", exclusive=True)
             if event.input is None:
                 self.mic_meter.state = "no mic"
             missing = [name for name, dev in (("microphone", event.input), ("speaker", event.output)) if not dev]

@@ -73,6 +73,20 @@ async def choose(app: VoiceApp, direction: Literal["input", "output"], spec: str
     app.render_state()
 
 
+async def show_device_names(app: VoiceApp, live_input: bool, live_output: bool) -> None:
+    """The names of the devices the session opened, for the status bar."""
+    backend = getattr(getattr(app.live, "session", None), "audio", None)
+    if backend is None or getattr(backend, "name", "") != "sounddevice":
+        return
+    for direction, live in (("input", live_input), ("output", live_output)):
+        if not live:
+            continue
+        spec = getattr(backend, f"{direction}_device", None)
+        name = await asyncio.to_thread(devices.current_name, direction, spec)  # type: ignore[arg-type]
+        setattr(app.state, f"{direction}_device", name)
+    app.render_state()
+
+
 def mic_test(app: VoiceApp) -> None:
     if app.current_session() is None:
         return

@@ -145,8 +145,9 @@ class TalkState:
         elif isinstance(event, AudioStatus):
             if event.input_rate or event.output_rate:
                 self.rate = event.input_rate or event.output_rate
-            self.input_device = event.input if event.input is None else (self.input_device or event.input)
-            self.output_device = event.output if event.output is None else (self.output_device or event.output)
+            # the device names come from the app (the backend only says which are live)
+            self.input_device = None if event.input is None else self.input_device
+            self.output_device = None if event.output is None else self.output_device
         elif isinstance(event, ErrorEvent) and event.fatal:
             self.detail, self.failed = f"error: {event.code}", True
         elif isinstance(event, SessionEnded):

@@ -1,6 +1,6 @@
 """The status bar: one line rendered from :class:`voicecli.tui.state.TalkState`.
 
-Most important first (a narrow terminal cuts the end): the endpoint with its dialect and
+Most important first (a narrow terminal leaves out what does not fit whole): the endpoint with its dialect and
 profile, the connection phase, REC, the rate, push-to-talk, half-duplex, the latencies and
 the devices."""
 
@@ -49,13 +49,15 @@ class StatusBar(Widget):
         self.refresh()
 
     def render(self) -> Text:
+        """The parts that fit whole, in order (a part too long for what is left is left out)."""
         text = Text(" ", no_wrap=True, overflow="ellipsis")
+        room = self.size.width or 10_000
         first = True
         for value, style in status_parts(self.state):
-            if not value:
+            sep = "" if first else " │ "
+            if not value or (not first and text.cell_len + len(sep) + len(value) > room):
                 continue
-            if not first:
-                text.append(" │ ")
+            text.append(sep)
             text.append(value, style=style)
             first = False
         return text
