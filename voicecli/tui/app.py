@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from pathlib import Path
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.filter import Monochrome, NoColor
 from textual.message import Message
@@ -27,10 +25,10 @@ from textual.worker import Worker
 
 from voicecli.errors import VoicecliError
 from voicecli.protocol.commands import Interrupt, SendText
-from voicecli.protocol.events import AgentAudio, Event, Interruption, SessionStarted
+from voicecli.protocol.events import AgentAudio, Event, Interruption
 from voicecli.secrets import redact
-from voicecli.session.events import AudioStatus, Levels, Notice, SessionClosed, TurnLatency
-from voicecli.tui import keys, mic
+from voicecli.session.events import Levels, SessionClosed
+from voicecli.tui import follow, keys, mic
 from voicecli.tui.base import QuietCrashApp
 from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkSettings
 from voicecli.tui.commands import SlashCommand, SlashError, parse_slash, unescape
@@ -39,7 +37,7 @@ from voicecli.tui.mictest import MicTest
 from voicecli.tui.ptt import PttMode, PushToTalk
 from voicecli.tui.reconnecting import ReconnectView
 from voicecli.tui.slash import run_slash
-from voicecli.tui.slash_audio import run_audio, show_device_names, step_level
+from voicecli.tui.slash_audio import run_audio, step_level
 from voicecli.tui.state import TalkState
 from voicecli.tui.widgets.controls import MuteButton
 from voicecli.tui.widgets.events import EventPane
@@ -61,21 +59,7 @@ class VoiceApp(QuietCrashApp[int]):
     CSS_PATH = "app.tcss"
     TITLE = "voicecli talk"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("ctrl+c,ctrl+q", "quit_session", "quit", priority=True),
-        Binding("f1", "help", "help"),
-        Binding("f2", "toggle_mute", "mute"),
-        Binding("f3", "cycle_ptt", "PTT"),
-        Binding("f4", "interrupt", "interrupt"),
-        Binding("f5", "copy", "copy"),
-        Binding("f6", "toggle_events", "events"),
-        Binding("f7", "level('volume', -0.1)", "volume-", show=False),
-        Binding("f8", "level('volume', 0.1)", "volume+", show=False),
-        Binding("f9", "level('gain', -0.1)", "gain-", show=False),
-        Binding("f10", "level('gain', 0.1)", "gain+", show=False),
-        Binding("ctrl+@,ctrl+space", "talk_key", "talk", show=False, priority=True),
-        Binding("escape", "leave_input", "leave box", show=False),
-    ]
+    BINDINGS = keys.BINDINGS
 
     class SessionOpened(Message):
         """The factory gave a session (the endpoint is up; the handshake follows)."""
@@ -117,7 +101,6 @@ class VoiceApp(QuietCrashApp[int]):
         self.text_only = False  # no audio either way: no meters, mute or push-to-talk
         self.state = TalkState(label="", dialect=settings.dialect, profile=settings.profile,
                                agent=settings.agent or "")
-        self._no_words_noted = False
         self.mic_test = MicTest()
         self.shown_state: tuple[object, ...] = ()  # what the widgets show now (mic.render_state)
 
@@ -165,9 +148,10 @@ class VoiceApp(QuietCrashApp[int]):
         self.event_pane.border_title = "events"
         self.render_state()
         if self.settings.text_only is not None:
-            self.go_text_only(self.settings.text_only)
-        self._ptt_timer = self.set_interval(PTT_POLL_S, self.poll_ptt, pause=True)
-        self.set_interval(RTT_EVERY_S, self._measure_rtt)
+            mic.go_text_only(self, self.settings.text_only)
+        self._ptt_timer = self.set_interval(PTT_POLL_S, lambda: mic.poll_ptt(self), pause=True)
+        self.set_interval(RTT_EVERY_S, lambda: self.run_worker(follow.measure_rtt(self), group="rtt",
+                                                                exclusive=True, exit_on_error=False))
         for line in self.settings.notices:
             self.transcript_view.notice(line)
         self.message_input.focus()
@@ -211,7 +195,7 @@ class VoiceApp(QuietCrashApp[int]):
         self.state.agent = message.live.agent or self.state.agent
         options = getattr(message.live.session, "options", None)
         self.state.half_duplex = bool(getattr(options, "half_duplex", False))
-        self.note_turns()
+        mic.note_turns(self)
         self.render_state()
 
     @on(SessionFinished)
@@ -232,60 +216,12 @@ class VoiceApp(QuietCrashApp[int]):
         line = self.reconnect.apply(event)
         if line is not None:
             self.notice(*line)
-        if isinstance(event, Levels):
-            self.mic_meter.set_level(event.mic_db)
-            self.agent_meter.set_level(event.agent_db)
-            self.mic_test.level(event.mic_db)
-        elif isinstance(event, SessionStarted):
-            if not self.started:  # a reconnect shows its marker in the conversation instead
-                how = "type" if self.text_only else "speak or type"
-                self.notice(f"connected: {how} a message · F1 for keys and commands")
-                self._note_limits()
-                self.call_later(self._measure_rtt)
-            self.started = True
-            self._open_log()
-        elif isinstance(event, TurnLatency):
-            what = "first audio" if event.source != "text" or not self.text_only else "first words"
-            self.notice(f"reply: {what} after {event.ms:.0f} ms")
-        elif isinstance(event, AudioStatus) and event.input is None and event.output is None:
-            self.go_text_only(event.notice)
-        elif isinstance(event, AudioStatus):
-            self.run_worker(show_device_names(self, event.input is not None, event.output is not None),
-                            group="device-names", exclusive=True)
-            if event.input is None:
-                self.mic_meter.state = "no mic"
-            missing = [name for name, dev in (("microphone", event.input), ("speaker", event.output)) if not dev]
-            if event.notice:
-                self.notice(event.notice)
-            elif missing:
-                self.notice(f"no {' or '.join(missing)}: going on without it", "warning")
-        elif isinstance(event, Notice):
-            self.notice(event.text, event.level)
-        elif isinstance(event, SessionClosed):
+        if isinstance(event, SessionClosed):
             self._session_closed(event)
+        else:
+            follow.show_event(self, event)
         if not isinstance(event, AgentAudio):
             self.render_state()
-
-    def _note_limits(self) -> None:
-        """Say once what this provider does not send (token-pcm: no words for spoken turns)."""
-        caps = self.live.session.adapter.capabilities if self.live is not None else None
-        if caps is not None and not getattr(caps, "transcripts", True) and not self._no_words_noted:
-            self._no_words_noted = True
-            self.notice(f"{self.settings.dialect} sends no text: spoken turns show no words here", "warning")
-
-    @work(group="rtt", exclusive=True, exit_on_error=False)
-    async def _measure_rtt(self) -> None:
-        """The round trip of a WebSocket ping: every provider answers those, where only some
-        send their own ping figure (ElevenLabs' ``ping_ms``)."""
-        session = self.live.session if self.live is not None else None
-        probe = getattr(session, "alive", None)
-        if session is None or not callable(probe) or not self.state.live or self.closed is not None:
-            return
-        start = time.monotonic()
-        with contextlib.suppress(Exception):
-            if await probe(2.0) and self.state.live:
-                self.state.rtt_ms = (time.monotonic() - start) * 1000
-                self.render_state()
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
@@ -310,7 +246,7 @@ class VoiceApp(QuietCrashApp[int]):
             self.transcript_view.show_turns(turns)
         self._log_problem()
 
-    def _open_log(self) -> None:
+    def open_log(self) -> None:
         if self.live is not None:
             self.conversation.header["endpoint"] = self.live.label
         self.conversation.open_log()
@@ -372,17 +308,11 @@ class VoiceApp(QuietCrashApp[int]):
     # ---- keys, buttons and timers ---------------------------------------------------------
 
     # the mic controls (voicecli.tui.mic) and the key routing and copying (voicecli.tui.keys)
-    def go_text_only(self, reason: str | None) -> None:
-        mic.go_text_only(self, reason)
-
     def action_toggle_mute(self) -> None:
         mic.toggle_mute(self)
 
     def set_ptt_mode(self, mode: PttMode) -> None:
         mic.set_ptt_mode(self, mode)
-
-    def note_turns(self) -> None:
-        mic.note_turns(self)
 
     def action_cycle_ptt(self) -> None:
         mic.cycle_ptt(self)
@@ -390,14 +320,8 @@ class VoiceApp(QuietCrashApp[int]):
     def action_talk_key(self) -> None:
         mic.talk_key(self)
 
-    def poll_ptt(self) -> None:
-        mic.poll_ptt(self)
-
     def apply_gate(self, change: bool | None) -> None:
         mic.apply_gate(self, change)
-
-    def talk_key_name(self) -> str:
-        return mic.talk_key_name(self)
 
     def render_state(self) -> None:
         mic.render_state(self)

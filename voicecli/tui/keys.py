@@ -16,11 +16,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import events
+from textual.binding import Binding, BindingType
 
 from voicecli.session.transcript import Transcript
 
 if TYPE_CHECKING:
     from voicecli.tui.app import VoiceApp
+
+#: F-keys and ctrl keys act anywhere; printable keys are left to the message box
+BINDINGS: list[BindingType] = [
+    Binding("ctrl+c,ctrl+q", "quit_session", "quit", priority=True),
+    Binding("f1", "help", "help"),
+    Binding("f2", "toggle_mute", "mute"),
+    Binding("f3", "cycle_ptt", "PTT"),
+    Binding("f4", "interrupt", "interrupt"),
+    Binding("f5", "copy", "copy"),
+    Binding("f6", "toggle_events", "events"),
+    Binding("f7", "level('volume', -0.1)", "volume-", show=False),
+    Binding("f8", "level('volume', 0.1)", "volume+", show=False),
+    Binding("f9", "level('gain', -0.1)", "gain-", show=False),
+    Binding("f10", "level('gain', 0.1)", "gain+", show=False),
+    Binding("ctrl+@,ctrl+space", "talk_key", "talk", show=False, priority=True),
+    Binding("escape", "leave_input", "leave box", show=False),
+]
 
 _WHO = {"user": "You", "agent": "Agent"}
 

@@ -44,7 +44,7 @@ def set_ptt_mode(app: VoiceApp, mode: PttMode) -> None:
         app.live.session.set_push_to_talk(mode is not PttMode.OFF)
     app.apply_gate(app.ptt.set_mode(mode))
     app.notice(f"push-to-talk: {mode.value} ({mode.describe()})")
-    app.note_turns()
+    note_turns(app)
 
 
 def note_turns(app: VoiceApp) -> None:
@@ -98,7 +98,7 @@ def render_state(app: VoiceApp) -> None:
     state, ptt = app.state, app.ptt
     state.muted = app.live.session.muted if app.live is not None else False
     state.ptt, state.gate_open = ptt.mode.value, ptt.gate_open
-    key = app.talk_key_name()
+    key = talk_key_name(app)
     shown = (repr(state), key, app.text_only)
     if shown == app.shown_state:
         return
