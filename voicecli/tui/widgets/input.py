@@ -47,11 +47,12 @@ class MessageInput(Input):
         await super()._on_key(event)
 
     def _on_paste(self, event: events.Paste) -> None:
-        lines = [line for line in event.text.splitlines()]
+        lines = event.text.splitlines()
         if len(lines) > 1:
             while lines and not lines[-1].strip():
                 lines.pop()
             event.stop()
+            event.prevent_default()  # not Input's own handler, which keeps the first line only
             self.insert_text_at_cursor(LINE_BREAK.join(lines))
             return
         super()._on_paste(event)
