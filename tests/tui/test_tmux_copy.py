@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import shlex
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,17 @@ def _talk(tmux: Tmux, raw: Path, env: str = "") -> None:
     tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect", timeout=30)
 
 
+def _wait_copies(raw: Path, count: int, timeout: float = 30.0) -> list[str]:
+    """The texts copied so far (OSC 52 in the pane's raw output), once there are ``count``."""
+    end = time.monotonic() + timeout
+    while True:
+        copied = [base64.b64decode(m).decode() for m in OSC52.findall(raw.read_bytes())]
+        if len(copied) >= count or time.monotonic() > end:
+            assert len(copied) == count, copied
+            return copied
+        time.sleep(0.05)
+
+
 def _quit(tmux: Tmux) -> None:
     tmux.send("C-q")
     tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=15)
@@ -42,13 +54,14 @@ def test_copy_sends_the_reply_to_the_terminal_clipboard(tmux: Tmux, tmp_path: Pa
     tmux.send("what is 12 plus 7", "Enter")
     tmux.wait_for(lambda s: "12 plus 7 is 19." in s, "the agent's reply", timeout=30)
     tmux.send("/copy", "Enter")
-    tmux.wait_for(lambda s: "copied the last reply" in s, "the copy notice")
+    tmux.wait_for(lambda s: "copied the last reply" in s, "the copy notice", timeout=30)
+    _wait_copies(raw, 1)
     tmux.send("F5")  # no selection: the copy key copies the last reply too
-    tmux.wait_for(lambda s: s.count("copied the last reply") == 2, "the second copy notice")
+    _wait_copies(raw, 2)
     tmux.send("/copy all", "Enter")
-    tmux.wait_for(lambda s: "copied the conversation" in s, "the copy-all notice")
+    tmux.wait_for(lambda s: "copied the conversation" in s, "the copy-all notice", timeout=30)
+    copied = _wait_copies(raw, 3)
     _quit(tmux)
-    copied = [base64.b64decode(m).decode() for m in OSC52.findall(raw.read_bytes())]
     assert copied[:2] == ["12 plus 7 is 19."] * 2, copied
     assert copied[2].splitlines()[-2:] == ["You: what is 12 plus 7", "Agent: 12 plus 7 is 19."], copied
     assert copied[2].startswith("Agent: Hello!")  # the greeting
