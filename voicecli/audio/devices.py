@@ -329,10 +329,17 @@ def pulse_devices(direction: Direction) -> list[NamedDevice] | None:
     out: list[NamedDevice] = []
     for item in raw:
         name = str(item.get("name", "")) if isinstance(item, dict) else ""
-        if not name or (direction == "input" and item.get("monitor_of_sink") not in (None, "n/a")):
+        if not name or (direction == "input" and _is_monitor(item)):
             continue
         out.append(NamedDevice(len(out) + 1, name, str(item.get("description") or name), name == chosen, "pulse"))
     return out
+
+
+def _is_monitor(source: dict[str, Any]) -> bool:
+    """A sink's monitor (what it plays), not a microphone. pactl 16's JSON puts the sink's
+    name under ``monitor_source``; ``device.class`` says it plainly."""
+    props = source.get("properties") or {}
+    return props.get("device.class") == "monitor" or source.get("monitor_of_sink") not in (None, "", "n/a")
 
 
 def named_devices(direction: Direction) -> list[NamedDevice]:
