@@ -213,7 +213,7 @@ def talk(
     from voicecli.tui import TalkSettings, create_app
 
     settings = TalkSettings(dialect=target.dialect, agent=target.agent_id, ptt=mode, transcript_path=path,
-                            recorder=hook, notices=notices, text_only=_text_only_reason(backend))
+                            recorder=hook, notices=notices, text_only=_text_only_reason(backend), profile=profile)
     app = create_app(session_factory(target, backend, options), settings)
     app.run()
     code = app.exit_code

@@ -16,6 +16,10 @@ def _khz(rate: int | None) -> str:
     return f"{rate / 1000:g} kHz" if rate else ""
 
 
+def _ms(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"  # a loopback is well under 1 ms
+
+
 def status_parts(state: TalkState) -> list[tuple[str, str]]:
     """(text, style) pairs, empty texts left out by the renderer."""
     where = ", ".join(x for x in (state.dialect, f"profile {state.profile}" if state.profile else "") if x)
@@ -30,7 +34,7 @@ def status_parts(state: TalkState) -> list[tuple[str, str]]:
         ("" if state.text_only else f"PTT {state.ptt}", ""),
         ("half-duplex" if state.half_duplex and not state.text_only else "", ""),
         (f"reply {state.latency_ms:.0f} ms" if state.latency_ms is not None else "reply – ms", ""),
-        (f"rtt {state.rtt_ms:.0f} ms" if state.rtt_ms is not None else "", ""),
+        (f"rtt {_ms(state.rtt_ms)} ms" if state.rtt_ms is not None else "", ""),
         (devices, ""),
     ]
 
