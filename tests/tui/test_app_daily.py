@@ -226,3 +226,20 @@ async def test_mute_button_keeps_its_place_and_nothing_is_cut_at_80_columns() ->
         await pilot.pause()
         hint = str(app.ptt_indicator.render())
         assert len(hint) <= app.ptt_indicator.region.width and hint.endswith("to talk")
+
+
+async def test_agent_talking_without_talk_events_follows_its_audio() -> None:
+    """ElevenLabs sends no talk events: the indicator follows the audio and the speaker."""
+    from voicecli.protocol.events import AgentAudio
+
+    session = FakeSession([STARTED])
+    app = create_app(fake_factory(session), TalkSettings(dialect="elevenlabs"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        session.emit(AgentAudio(data=bytes(640), format=FMT))
+        session.emit(Levels(mic_db=-70.0, agent_db=-12.0, mic_open=True))
+        await wait_until(pilot, lambda: "agent talking" in str(app.talking_indicator.render()), what="talking")
+        for _ in range(3):
+            session.emit(Levels(mic_db=-70.0, agent_db=-100.0, mic_open=True))
+        await wait_until(pilot, lambda: "agent listening" in str(app.talking_indicator.render()),
+                         what="listening once the speaker drained")

@@ -32,6 +32,7 @@ def status_parts(state: TalkState) -> list[tuple[str, str]]:
         ("● REC" if state.recording is not None else "", "bold reverse"),
         ("text-only" if state.text_only else _khz(state.rate) if state.live else "", ""),
         ("" if state.text_only else f"PTT {state.ptt}", ""),
+        ("muted" if state.muted and not state.text_only else "", "bold"),
         ("half-duplex" if state.half_duplex and not state.text_only else "", ""),
         (f"reply {state.latency_ms:.0f} ms" if state.latency_ms is not None else "reply – ms", ""),
         (f"rtt {_ms(state.rtt_ms)} ms" if state.rtt_ms is not None else "", ""),
