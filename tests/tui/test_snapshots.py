@@ -28,6 +28,7 @@ def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF,
 def settled(count: int) -> Any:
     async def run_before(pilot: Any) -> None:
         app = pilot.app
+        app.message_input.cursor_blink = False  # a blinking cursor makes two pictures
         await wait_until(pilot, lambda: len(app.transcript_view.children) >= count, what="the script")
         await pilot.pause(0.2)
 
@@ -81,7 +82,9 @@ def test_small_terminal_50x14(snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=(50, 14), run_before=settled(9))
 
 
-def test_event_pane(snap_compare: Any) -> None:
+def test_event_pane(snap_compare: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("voicecli.tui.widgets.events.stamp", lambda: "12:00:00")
+
     async def run_before(pilot: Any) -> None:
         await settled(9)(pilot)
         await pilot.press("f6")

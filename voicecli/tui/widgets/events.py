@@ -18,6 +18,11 @@ MAX_LINES = 300
 MAX_VALUE = 60
 
 
+def stamp() -> str:
+    """The wall-clock time at the start of each line."""
+    return time.strftime("%H:%M:%S")
+
+
 def _short(value: object) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     text = " ".join(text.split())
@@ -55,4 +60,4 @@ class EventPane(Log):
             line = f"AgentAudio ×{self.audio_chunks} ({len(event.data)} bytes, {event.format.sample_rate} Hz)"
         else:
             line = describe(event)
-        self.write_line(f"{time.strftime('%H:%M:%S')} {line}")
+        self.write_line(f"{stamp()} {line}")
