@@ -94,8 +94,14 @@ async def test_history_and_multi_line_paste() -> None:
         assert app.message_input.value == "line one ⏎ line two"
         await pilot.press("enter")
         await pilot.pause()
+        await pilot.press("escape")
+        app.post_message(events.Paste("pasted\nafter escape"))  # as the terminal sends it; focus outside the box
+        await pilot.pause()
+        assert app.focused is app.message_input and app.message_input.value == "pasted ⏎ after escape"
+        await pilot.press("enter")
+        await pilot.pause()
         sent = [c.text for c in session.commands if isinstance(c, SendText)]
-        assert sent == ["first", "second", "line one\nline two"]
+        assert sent == ["first", "second", "line one\nline two", "pasted\nafter escape"]
 
 
 async def test_sending_while_scrolled_up_scrolls_to_the_reply() -> None:

@@ -343,6 +343,9 @@ class VoiceApp(QuietCrashApp[int]):
     def on_key(self, event: events.Key) -> None:
         keys.route_key(self, event)
 
+    def on_paste(self, event: events.Paste) -> None:
+        keys.route_paste(self, event)
+
     @on(MessageInput.TalkKey)
     def _talk_key_in_box(self) -> None:
         self.apply_gate(self.ptt.key())

@@ -75,6 +75,17 @@ def route_key(app: VoiceApp, event: events.Key) -> None:
     box.insert_text_at_cursor(event.character)
 
 
+def route_paste(app: VoiceApp, event: events.Paste) -> None:
+    """A paste no widget took (the focus was outside the box) goes into the box."""
+    box = app.message_input
+    if box.has_focus or app.screen is not app.screen_stack[0] or not box.display:
+        return
+    event.stop()
+    box.focus()
+    box.cursor_position = len(box.value)
+    box.post_message(events.Paste(event.text))
+
+
 def selected_text(app: VoiceApp) -> str | None:
     box = app.message_input
     if box.has_focus and not box.selection.is_empty:
