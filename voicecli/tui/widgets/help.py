@@ -1,4 +1,4 @@
-"""The key-bindings help screen (``?`` or F1)."""
+"""The key-bindings help screen (F1 or /help)."""
 
 from __future__ import annotations
 
