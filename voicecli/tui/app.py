@@ -25,7 +25,7 @@ from textual.worker import Worker
 
 from voicecli.errors import VoicecliError
 from voicecli.protocol.commands import Interrupt, SendText
-from voicecli.protocol.events import AgentAudio, Event, Interruption
+from voicecli.protocol.events import Event, Interruption
 from voicecli.secrets import redact
 from voicecli.session.events import Levels, SessionClosed
 from voicecli.tui import follow, keys, mic
@@ -220,8 +220,7 @@ class VoiceApp(QuietCrashApp[int]):
             self._session_closed(event)
         else:
             follow.show_event(self, event)
-        if not isinstance(event, AgentAudio):
-            self.render_state()
+        self.render_state()  # redraws only what changed
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
