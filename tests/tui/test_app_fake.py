@@ -87,7 +87,7 @@ async def test_status_bar_latency_and_round_trip() -> None:
     session = FakeSession([STARTED, TurnLatency(812.4, "text"), Ping(event_id=3, ping_ms=47)])
     app = create_app(fake_factory(session, label="wss://api.example"), TalkSettings(agent="agent-7"))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.status_bar.rtt_ms is not None)
+        await wait_until(pilot, lambda: app.state.rtt_ms is not None)
         line = str(app.status_bar.render())
         for part in ("wss://api.example", "agent agent-7", "live", "16 kHz", "PTT off", "reply 812 ms",
                      "rtt 47 ms"):
@@ -131,7 +131,7 @@ async def test_mid_session_error_stays_on_screen_then_exits_with_its_code(tmp_pa
         shown = texts(app)
         assert "⚠ connection closed unexpectedly (code 1006)" in shown
         assert "session ended: connection lost (close code 1006)" in shown
-        assert app.status_bar.failed and "failed" in app.status_bar.state
+        assert app.state.failed and "failed" in app.state.phase_text()
         await pilot.press("ctrl+c")
         await wait_until(pilot, lambda: not app.is_running, what="exit")
     assert app.return_value == 7
@@ -173,30 +173,42 @@ async def test_no_audio_at_all_is_text_only() -> None:
 
 
 async def test_keys_outside_and_inside_the_message_box() -> None:
+    """Printable keys type into the box wherever the focus is; only F-keys and ctrl keys act."""
     session = FakeSession([STARTED])
     app = create_app(fake_factory(session), TalkSettings(ptt=PttMode.TOGGLE))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.started)
+        assert "tap space to talk" in str(app.ptt_indicator.render())  # the empty box: space works
         await pilot.press("m")  # in the box, m is a letter
         assert app.message_input.value == "m" and not session.muted
+        assert "tap ctrl+space to talk" in str(app.ptt_indicator.render())  # space is a space now
         await pilot.press("space")  # the box is not empty: space is a space
         assert app.message_input.value == "m " and not session.gate_open
         await pilot.press("ctrl+space")  # the talk key anywhere
         assert session.gate_open
         await pilot.press("escape")
         assert app.focused is app.transcript_view
-        await pilot.press("m")
-        assert session.muted and "muted" in str(app.ptt_indicator.render())
-        await pilot.pause(0.3)
-        await pilot.press("space")  # outside the box: the talk key (closes and commits)
-        assert session.gates == [True, False]
-        await pilot.press("i")
-        assert app.focused is app.message_input
+        await pilot.press(*"i am here")  # typing after Escape still types, nothing acts
+        assert app.focused is app.message_input and app.message_input.value == "m i am here"
+        assert not session.muted and session.gates == [True]
+        await pilot.press("f2")
+        assert session.muted and "F2 to unmute" in str(app.ptt_indicator.render())
+        await pilot.press("f2")
         await pilot.press("f3")
         assert app.ptt.mode is PttMode.HOLD and not session.gate_open
         await pilot.press("f3")
         assert app.ptt.mode is PttMode.OFF and session.gate_open
         assert "PTT off" in str(app.status_bar.render())
+
+
+async def test_space_after_escape_is_the_talk_key_only_into_an_empty_box() -> None:
+    session = FakeSession([STARTED])
+    app = create_app(fake_factory(session), TalkSettings(ptt=PttMode.TOGGLE))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        await pilot.press("escape", "space")
+        assert session.gates == [True] and app.message_input.value == ""
+        assert app.focused is app.message_input
 
 
 async def test_elevenlabs_order_keeps_replies_below_their_questions(tmp_path) -> None:

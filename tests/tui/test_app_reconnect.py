@@ -55,12 +55,12 @@ async def test_dropped_mid_reply_the_conversation_goes_on_in_the_same_pane(tmp_p
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: app.started, what="session start")
             await submit(pilot, "help")
-            await wait_until(pilot, lambda: app.status_bar.state.startswith("reconnecting in"), what="the wait")
-            assert app.status_bar.state == "reconnecting in 0.3 s… attempt 1/5"
+            await wait_until(pilot, lambda: app.state.phase_text().startswith("reconnecting in"), what="the wait")
+            assert app.state.phase_text() == "reconnecting in 0.3 s… attempt 1/5"
             assert has(app, "connection lost (the agent's reply was cut)")
             assert has(app, "reconnecting in 0.3 s… attempt 1/5 · /reconnect to try now")
             await wait_until(pilot, lambda: has(app, "voicecli  reconnected"), what="the marker")
-            await wait_until(pilot, lambda: app.status_bar.state == "live", what="live again")
+            await wait_until(pilot, lambda: app.state.phase_text() == "live", what="live again")
             await submit(pilot, "what is 12 plus 7")
             await wait_until(pilot, lambda: has(app, "Agent  12 plus 7 is 19."), what="the reply")
             cut = [b for b in app.query(Bubble) if b.has_class("-interrupted")]
@@ -93,7 +93,7 @@ async def test_gave_up_then_the_reconnect_command(tmp_path: Path) -> None:
             await submit(pilot, "/reconnect")
             assert has(app, "connected: nothing to reconnect")
             await agent.stop()
-            await wait_until(pilot, lambda: app.status_bar.state == "disconnected: /reconnect to retry",
+            await wait_until(pilot, lambda: app.state.phase_text() == "disconnected: /reconnect to retry",
                              what="giving up")
             assert has(app, "gave up after 2 attempts")
             await submit(pilot, "are you there")
@@ -103,7 +103,7 @@ async def test_gave_up_then_the_reconnect_command(tmp_path: Path) -> None:
             await agent.start(port=port)
             await submit(pilot, "/reconnect")
             assert has(app, "reconnecting now")
-            await wait_until(pilot, lambda: app.status_bar.state == "live", what="live again")
+            await wait_until(pilot, lambda: app.state.phase_text() == "live", what="live again")
             await submit(pilot, "what is 12 plus 7")
             await wait_until(pilot, lambda: has(app, "Agent  12 plus 7 is 19."), what="the reply")
             await submit(pilot, "/quit")
@@ -122,7 +122,7 @@ async def test_ctrl_c_during_a_long_wait_leaves_at_once(tmp_path: Path) -> None:
     async with LocalAgent(CONFIG) as agent:
         app = make_app(agent.port, tmp_path, backoff, first_fault="drop@1")
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.status_bar.state == "reconnecting in 30 s… attempt 1/5",
+            await wait_until(pilot, lambda: app.state.phase_text() == "reconnecting in 30 s… attempt 1/5",
                              what="the wait")
             started = time.monotonic()
             await pilot.press("ctrl+c")

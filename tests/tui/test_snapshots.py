@@ -28,6 +28,7 @@ def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF,
 def settled(count: int) -> Any:
     async def run_before(pilot: Any) -> None:
         app = pilot.app
+        app.message_input.cursor_blink = False  # a blinking cursor makes two pictures
         await wait_until(pilot, lambda: len(app.transcript_view.children) >= count, what="the script")
         await pilot.pause(0.2)
 
@@ -61,7 +62,36 @@ def test_mid_conversation_no_color(snap_compare: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = app_for(scripts.CONVERSATION, ptt=PttMode.HOLD)
     assert app.no_color
-    assert snap_compare(app, terminal_size=SIZE, run_before=settled(9))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled(9))
+
+
+def test_mid_conversation_80x24(snap_compare: Any) -> None:
+    # nothing cut: the mute button, the push-to-talk hint; wrapped replies indented
+    app = app_for(scripts.CONVERSATION, ptt=PttMode.TOGGLE)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled(9))
+
+
+def test_mid_conversation_120x36(snap_compare: Any) -> None:
+    app = app_for(scripts.CONVERSATION, ptt=PttMode.HOLD)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=settled(9))
+
+
+def test_small_terminal_50x14(snap_compare: Any) -> None:
+    # the conversation gets the rows: the controls collapse
+    app = app_for(scripts.CONVERSATION)
+    assert snap_compare(app, terminal_size=(50, 14), run_before=settled(9))
+
+
+def test_event_pane(snap_compare: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr("voicecli.tui.widgets.events.stamp", lambda: "12:00:00")
+
+    async def run_before(pilot: Any) -> None:
+        await settled(9)(pilot)
+        await pilot.press("f6")
+        await pilot.pause(0.1)
+
+    app = app_for(scripts.CONVERSATION)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
 
 
 def test_text_only_small(snap_compare: Any) -> None:

@@ -265,3 +265,132 @@ def start_stream(factory: Callable[..., Any], fmt: StreamFormat, direction: Dire
         raise AudioDeviceError(f"cannot open {direction} device {fmt.name!r} at {fmt.rate} Hz: "
                                f"{str(exc).splitlines()[0]}") from None
     return stream
+
+
+# ---- named devices for the device picker ---------------------------------------------------
+#
+# PortAudio on Linux sees the sound server only as ALSA's ``pulse``/``default`` devices. Where
+# ``pactl`` answers (PulseAudio, or PipeWire's pulse server), the picker lists the server's
+# own sources and sinks by name, and a choice is opened through PortAudio's ``pulse`` device
+# with ``PULSE_SOURCE``/``PULSE_SINK`` naming it (the ALSA plugin reads them when a stream
+# opens). Elsewhere the picker lists PortAudio's devices.
+
+_PULSE_ENV: dict[Direction, str] = {"input": "PULSE_SOURCE", "output": "PULSE_SINK"}
+
+
+@dataclass(frozen=True, slots=True)
+class NamedDevice:
+    """One choice in the picker: ``number`` is what ``/input N`` takes (1-based)."""
+
+    number: int
+    name: str  # the server's name (pulse) or PortAudio's
+    description: str
+    default: bool
+    via: Literal["pulse", "portaudio"]
+    index: int = -1  # the PortAudio index (portaudio only)
+
+
+def _pactl_json(*args: str) -> Any:
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("pactl") is None:
+        return None
+    try:
+        out = subprocess.run(["pactl", "-f", "json", *args], capture_output=True, text=True, timeout=3)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        return json.loads(out.stdout)
+    except ValueError:
+        return None
+
+
+def _pulse_default(direction: Direction) -> str | None:
+    import subprocess
+
+    what = "get-default-source" if direction == "input" else "get-default-sink"
+    try:
+        out = subprocess.run(["pactl", what], capture_output=True, text=True, timeout=3)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def pulse_devices(direction: Direction) -> list[NamedDevice] | None:
+    """The sound server's sources (without sink monitors) or sinks; ``None`` without one."""
+    raw = _pactl_json("list", "sources" if direction == "input" else "sinks")
+    if not isinstance(raw, list):
+        return None
+    chosen = os.environ.get(_PULSE_ENV[direction]) or _pulse_default(direction)
+    out: list[NamedDevice] = []
+    for item in raw:
+        name = str(item.get("name", "")) if isinstance(item, dict) else ""
+        if not name or (direction == "input" and _is_monitor(item)):
+            continue
+        out.append(NamedDevice(len(out) + 1, name, str(item.get("description") or name), name == chosen, "pulse"))
+    return out
+
+
+def _is_monitor(source: dict[str, Any]) -> bool:
+    """A sink's monitor (what it plays), not a microphone. pactl 16's JSON puts the sink's
+    name under ``monitor_source``; ``device.class`` says it plainly."""
+    props = source.get("properties") or {}
+    return props.get("device.class") == "monitor" or source.get("monitor_of_sink") not in (None, "", "n/a")
+
+
+def named_devices(direction: Direction) -> list[NamedDevice]:
+    """What the picker offers: the sound server's devices where there is one, else PortAudio's."""
+    pulse = pulse_devices(direction)
+    if pulse is not None and (pulse or not list_devices()):
+        return pulse
+    usable = [d for d in list_devices() if d.channels(direction) > 0]
+    return [NamedDevice(n, d.name, f"{d.name} ({d.hostapi})", d.default_input if direction == "input"
+                        else d.default_output, "portaudio", d.index) for n, d in enumerate(usable, 1)]
+
+
+def pick_named(spec: str, devices: list[NamedDevice], direction: Direction) -> NamedDevice:
+    """``N`` (the listed number), an exact name, or a unique part of a name or description."""
+    text = spec.strip()
+    if text.isdigit():
+        for dev in devices:
+            if dev.number == int(text):
+                return dev
+        raise AudioDeviceError(f"no {direction} device number {text} (see /devices)")
+    needle = text.lower()
+    exact = [d for d in devices if needle in (d.name.lower(), d.description.lower())]
+    matches = exact or [d for d in devices if needle in d.name.lower() or needle in d.description.lower()]
+    if not matches:
+        raise AudioDeviceError(f"no {direction} device matches {spec!r} (see /devices)")
+    if len(matches) > 1:
+        names = ", ".join(d.name for d in matches[:4])
+        raise AudioDeviceError(f"{spec!r} matches several {direction} devices ({names}); be more precise")
+    return matches[0]
+
+
+def route(device: NamedDevice, direction: Direction) -> DeviceSpec:
+    """What to open through PortAudio for ``device``: its index, or the ``pulse`` device
+    with the server's device named in the environment (so the next stream opens it)."""
+    if device.via == "portaudio":
+        return device.index
+    os.environ[_PULSE_ENV[direction]] = device.name
+    pulse = [d for d in list_devices() if d.name == "pulse" and d.channels(direction) > 0]
+    if not pulse:
+        raise AudioDeviceError("PortAudio has no `pulse` device to open the sound server's devices through "
+                               "(install libasound2-plugins)")
+    return pulse[0].index
+
+
+def current_name(direction: Direction, spec: DeviceSpec) -> str | None:
+    """The name of the device a stream opened with ``spec`` uses, for the status bar."""
+    try:
+        chosen = find_device(spec, direction) if spec is not None else None
+    except AudioDeviceError:
+        return None
+    if chosen is not None and chosen.name not in ("pulse", "default"):
+        return chosen.name
+    named = named_devices(direction)
+    return next((d.name for d in named if d.default), chosen.name if chosen else None)

@@ -219,7 +219,7 @@ def talk(
     from voicecli.tui import TalkSettings, create_app
 
     settings = TalkSettings(dialect=target.dialect, agent=target.agent_id, ptt=mode, transcript_path=path,
-                            recorder=recordings, notices=notices, text_only=_text_only_reason(backend))
+                            recorder=recordings, notices=notices, text_only=_text_only_reason(backend), profile=profile)
     app = create_app(session_factory(target, backend, options), settings)
     app.run()
     recordings.close()

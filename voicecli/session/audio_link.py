@@ -2,7 +2,8 @@
 
 :class:`AudioLink` opens the streams for the formats the provider negotiated, decodes and
 plays agent audio, empties playback at a barge-in, gates the microphone (mute, push-to-talk,
-half-duplex), reads the meters and notices a speaker that stopped working.
+half-duplex), applies the speaker volume and the mic gain, reads the meters and notices a
+speaker that stopped working.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from voicecli.audio.base import AudioBackend, CaptureStream, MonitoredStream, PlaybackStream, TappablePlayback
 from voicecli.audio.echo import HalfDuplexGate
+from voicecli.audio.gain import scale_pcm16
 from voicecli.errors import AudioDeviceError
 from voicecli.pcm.levels import SILENCE_DB
 from voicecli.protocol.events import AgentAudio, Event, SessionStarted
@@ -30,6 +32,8 @@ class AudioLink:
         self._echo: HalfDuplexGate | None = None
         self._silence = b""
         self._turn_start_played = 0.0
+        self.volume = 1.0  # the speaker's level (/volume), applied to agent audio
+        self.gain = 1.0  # the mic's level (/gain), applied before the provider hears it
 
     async def open(self, event: SessionStarted) -> None:
         """Open what the backend can give; say in one :class:`AudioStatus` what is live."""
@@ -79,7 +83,7 @@ class AudioLink:
 
     def play(self, pcm: bytes, rate: int) -> None:
         if self.playback is not None:
-            self.playback.write(pcm, rate)
+            self.playback.write(scale_pcm16(pcm, self.volume), rate)
 
     def agent_turn_started(self) -> None:
         """A new agent turn: its audio starts after what is queued now (``heard_s`` of a
@@ -119,6 +123,7 @@ class AudioLink:
             if len(self._silence) != len(frame):
                 self._silence = bytes(len(frame))
             return self._silence, True
+        frame = scale_pcm16(frame, self.gain)
         if self._echo is not None:
             return self._echo.process(frame, self._audible(), now), False
         return frame, False

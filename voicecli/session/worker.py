@@ -214,6 +214,17 @@ class Session:
             self.holding = False
             self.submit(CommitAudio())
 
+    async def switch_device(self, direction: str, spec: Any) -> None:
+        """Open another microphone (``"input"``) or speaker (``"output"``) mid-session:
+        the backend's device becomes ``spec`` and the streams reopen at the same formats."""
+        attr = "input_device" if direction == "input" else "output_device"
+        if self.audio is None or not hasattr(self.audio, attr):
+            raise AudioDeviceError("this audio backend has no devices to choose from")
+        setattr(self.audio, attr, spec)
+        if self.session_started is not None:
+            await self._close_audio(keep_recorder=True)
+            await self._open_audio(self.session_started)
+
     @property
     def mic_open(self) -> bool:
         return not self.muted and self.gate_open

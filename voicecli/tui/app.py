@@ -1,7 +1,12 @@
 """The ``voicecli talk`` app. The session runs in a Textual worker; each session event
-becomes a :class:`VoiceApp.SessionEvent` message whose handler sets widget reactives.
-Nothing here waits on audio or the network. A lost connection is reconnected by the session
-itself (:mod:`voicecli.tui.reconnecting` words it); typed text waits for the new connection."""
+becomes a :class:`VoiceApp.SessionEvent` message whose handler folds it into the
+conversation and into :class:`voicecli.tui.state.TalkState`, then redraws the widgets from
+that state (widgets never read protocol events). Nothing here waits on audio or the
+network. A lost connection is reconnected by the session itself
+(:mod:`voicecli.tui.reconnecting` words it); typed text waits for the new connection.
+
+Focus: printable keys always type into the message box (:mod:`voicecli.tui.keys`); only
+F-keys and ctrl keys act from anywhere, and space is the talk key only in the empty box."""
 
 from __future__ import annotations
 
@@ -9,36 +14,43 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.filter import Monochrome, NoColor
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from voicecli.errors import VoicecliError
+from voicecli.errors import EXIT_INTERRUPTED, VoicecliError
 from voicecli.protocol.commands import Interrupt, SendText
-from voicecli.protocol.events import Event, Interruption, SessionStarted
+from voicecli.protocol.events import Event, Interruption
 from voicecli.secrets import redact
-from voicecli.session.events import AudioStatus, Levels, Notice, SessionClosed
+from voicecli.session.events import Levels, SessionClosed
+from voicecli.tui import follow, keys, mic
 from voicecli.tui.base import QuietCrashApp
 from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkSettings
-from voicecli.tui.commands import SlashError, parse_slash, unescape
+from voicecli.tui.commands import SlashCommand, SlashError, parse_slash, unescape
 from voicecli.tui.conversation import Conversation
-from voicecli.tui.ptt import PttMode, PushToTalk, turn_note
+from voicecli.tui.mictest import MicTest
+from voicecli.tui.ptt import PttMode, PushToTalk
 from voicecli.tui.reconnecting import ReconnectView
 from voicecli.tui.slash import run_slash
+from voicecli.tui.slash_audio import run_audio, step_level
+from voicecli.tui.state import TalkState
 from voicecli.tui.widgets.controls import MuteButton
+from voicecli.tui.widgets.events import EventPane
 from voicecli.tui.widgets.help import HelpScreen
-from voicecli.tui.widgets.input import MessageInput
+from voicecli.tui.widgets.input import MessageInput, restore_breaks
 from voicecli.tui.widgets.meters import LevelMeter, TalkingIndicator
 from voicecli.tui.widgets.ptt import HoldButton, PttIndicator
 from voicecli.tui.widgets.status import StatusBar
 from voicecli.tui.widgets.transcript import TranscriptView
 
 PTT_POLL_S = 0.02
+RTT_EVERY_S = 5.0  # how often the round trip is measured (a WebSocket ping)
+COMPACT_ROWS = 20  # below this many rows the controls collapse
 
 
 class VoiceApp(QuietCrashApp[int]):
@@ -47,20 +59,7 @@ class VoiceApp(QuietCrashApp[int]):
     CSS_PATH = "app.tcss"
     TITLE = "voicecli talk"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("ctrl+c", "quit_session(130)", "quit", priority=True),  # 130: interrupted
-        Binding("ctrl+q", "quit_session", "quit", show=False, priority=True),
-        Binding("f1", "help", "help"),
-        Binding("question_mark", "help", "help", show=False),
-        Binding("f2", "toggle_mute", "mute"),
-        Binding("m", "toggle_mute", "mute", show=False),
-        Binding("f3", "cycle_ptt", "PTT mode"),
-        Binding("f4", "interrupt", "interrupt"),
-        Binding("ctrl+@,ctrl+space", "talk_key", "talk", show=False, priority=True),
-        Binding("space", "talk_key", "talk", show=False),
-        Binding("escape", "leave_input", "leave box", show=False),
-        Binding("i", "focus_input", "message box", show=False),
-    ]
+    BINDINGS = keys.BINDINGS
 
     class SessionOpened(Message):
         """The factory gave a session (the endpoint is up; the handshake follows)."""
@@ -81,6 +80,8 @@ class VoiceApp(QuietCrashApp[int]):
 
     def __init__(self, factory: SessionFactory, settings: TalkSettings) -> None:
         super().__init__()
+        if self.no_color:  # Textual's own NO_COLOR mode paints in greys: emit no colour at all
+            self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
         self.factory = factory
         self.settings = settings
         self.conversation = Conversation(settings.transcript_path)
@@ -98,27 +99,43 @@ class VoiceApp(QuietCrashApp[int]):
         self._turn_noted = False  # what remains the provider's under push-to-talk was said
         self._worker: Worker[None] | None = None
         self.text_only = False  # no audio either way: no meters, mute or push-to-talk
-        self.recording: Path | None = None  # the WAV being recorded (shown as REC)
+        self.state = TalkState(label="", dialect=settings.dialect, profile=settings.profile,
+                               agent=settings.agent or "")
+        self.mic_test = MicTest()
+        self.shown_state: tuple[object, ...] = ()  # what the widgets show now (mic.render_state)
         if settings.recorder is not None:
-            self.recording = settings.recorder.current
+            self.recording = settings.recorder.current  # the WAV being recorded (shown as REC)
             self.conversation.summary.recordings = settings.recorder.files  # grows with /record
         self.quit_code = 0  # 130 when the user pressed ctrl+c
         self.left_connecting = False  # quit before the session started: left at once
+
+    @property
+    def recording(self) -> Path | None:
+        """The WAV recording in progress (``/record`` sets it), shown as ``● REC``."""
+        return self.state.recording
+
+    @recording.setter
+    def recording(self, path: Path | None) -> None:
+        self.state.recording = path
+        if getattr(self, "status_bar", None) is not None and self.status_bar.is_mounted:
+            self.render_state()
 
     def compose(self) -> ComposeResult:
         # kept as attributes: session events may still arrive while the app shuts down
         # (the log must get them), when the screen no longer answers queries
         self.transcript_view = TranscriptView(id="transcript")
-        self.talking_indicator = TalkingIndicator(id="talking")
+        self.talking_indicator = TalkingIndicator(self.state, id="talking")
         self.mic_meter = LevelMeter("mic", id="mic-meter")
         self.agent_meter = LevelMeter("agent", id="agent-meter")
         self.mute_button = MuteButton(id="mute")
-        self.ptt_indicator = PttIndicator(id="ptt")
+        self.ptt_indicator = PttIndicator(self.state, id="ptt")
         self.hold_button = HoldButton(id="hold")
         self.message_input = MessageInput(placeholder="Type a message and press Enter · /help · F1 keys",
-                                          id="message")
-        self.status_bar = StatusBar(id="status")
+                                          id="message", select_on_focus=False)
+        self.status_bar = StatusBar(self.state, id="status")
+        self.event_pane = EventPane(id="events")
         yield self.transcript_view
+        yield self.event_pane
         with Horizontal(id="meters"):
             yield self.talking_indicator
             yield self.mic_meter
@@ -133,13 +150,13 @@ class VoiceApp(QuietCrashApp[int]):
 
     def on_mount(self) -> None:
         self.transcript_view.border_title = "conversation"
-        status = self.status_bar
-        status.agent = self.settings.agent or ""
-        status.label = self.settings.dialect
-        self._show_ptt()
+        self.event_pane.border_title = "events"
+        self.render_state()
         if self.settings.text_only is not None:
-            self._go_text_only(self.settings.text_only)
-        self._ptt_timer = self.set_interval(PTT_POLL_S, self._poll_ptt, pause=True)
+            mic.go_text_only(self, self.settings.text_only)
+        self._ptt_timer = self.set_interval(PTT_POLL_S, lambda: mic.poll_ptt(self), pause=True)
+        self.set_interval(RTT_EVERY_S, lambda: self.run_worker(follow.measure_rtt(self), group="rtt",
+                                                                exclusive=True, exit_on_error=False))
         for line in self.settings.notices:
             self.transcript_view.notice(line)
         self.message_input.focus()
@@ -179,9 +196,12 @@ class VoiceApp(QuietCrashApp[int]):
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
         self.live = message.live
-        self.status_bar.label = message.live.label
-        self.status_bar.agent = message.live.agent or self.status_bar.agent
-        self._note_turns()
+        self.state.label = message.live.label
+        self.state.agent = message.live.agent or self.state.agent
+        options = getattr(message.live.session, "options", None)
+        self.state.half_duplex = bool(getattr(options, "half_duplex", False))
+        mic.note_turns(self)
+        self.render_state()
 
     @on(SessionFinished)
     def _finished_worker(self) -> None:
@@ -193,39 +213,23 @@ class VoiceApp(QuietCrashApp[int]):
     def _session_event(self, message: SessionEvent) -> None:
         event = message.event
         self._show(event)
-        self.status_bar.apply(event)
-        self.talking_indicator.apply(event)
+        if not isinstance(event, Levels):
+            self.event_pane.add(event)
+        warning = self.state.apply(event)
+        if warning is not None:
+            self.notice(warning, "warning")
         line = self.reconnect.apply(event)
         if line is not None:
             self.notice(*line)
-        if isinstance(event, Levels):
-            self.mic_meter.set_level(event.mic_db)
-            self.agent_meter.set_level(event.agent_db)
-        elif isinstance(event, SessionStarted):
-            if not self.started:  # a reconnect shows its marker in the conversation instead
-                how = "type" if self.text_only else "speak or type"
-                self.notice(f"connected: {how} a message · F1 for keys and commands")
-            self.started = True
-            self._open_log()
-        elif isinstance(event, AudioStatus) and event.input is None and event.output is None:
-            self._go_text_only(event.notice)
-        elif isinstance(event, AudioStatus):
-            if event.input is None:
-                self.mic_meter.state = "no mic"
-            missing = [name for name, dev in (("microphone", event.input), ("speaker", event.output)) if not dev]
-            if event.notice:
-                self.notice(event.notice)
-            elif missing:
-                self.notice(f"no {' or '.join(missing)}: going on without it", "warning")
-        elif isinstance(event, Notice):
-            self.notice(event.text, event.level)
-        elif isinstance(event, SessionClosed):
+        if isinstance(event, SessionClosed):
             self._session_closed(event)
+        else:
+            follow.show_event(self, event)
+        self.render_state()  # redraws only what changed
 
     def _session_closed(self, event: SessionClosed) -> None:
         self.closed = event
         self.recording = None  # the session finished its recording
-        status = self.status_bar
         self.conversation.end(event)
         if event.error and not self.started:
             self.failure = event  # shown here a moment, then printed on the normal screen
@@ -234,11 +238,9 @@ class VoiceApp(QuietCrashApp[int]):
             return
         code = f" (close code {event.close_code})" if event.close_code is not None else ""
         if event.error:
-            status.state, status.failed = f"failed: {event.reason}", True
             detail = event.reason if self.conversation.has_error(event.error) else event.error
             self.transcript_view.notice(f"session ended: {detail}{code}", "error")
         else:
-            status.state = "closed"
             self.transcript_view.notice(f"session ended: {event.reason}{code}")
         if self._leaving:
             return
@@ -250,7 +252,7 @@ class VoiceApp(QuietCrashApp[int]):
             self.transcript_view.show_turns(turns)
         self._log_problem()
 
-    def _open_log(self) -> None:
+    def open_log(self) -> None:
         if self.live is not None:
             self.conversation.header["endpoint"] = self.live.label
         self.conversation.open_log()
@@ -270,14 +272,16 @@ class VoiceApp(QuietCrashApp[int]):
     @on(MessageInput.Submitted)
     def _submitted(self, event: MessageInput.Submitted) -> None:
         event.input.clear()
+        self.message_input.remember(event.value)
         try:
             command = parse_slash(event.value)
         except SlashError as exc:
             self.notice(str(exc), "warning")
             return
         if command is None:
-            text = unescape(event.value)
+            text = restore_breaks(unescape(event.value))
             if text:
+                self.transcript_view.follow()  # sent while scrolled up: show the reply
                 self.send_text(text)
         else:
             run_slash(self, command)
@@ -307,111 +311,79 @@ class VoiceApp(QuietCrashApp[int]):
             return None
         return self.live.session
 
-    # ---- text-only, mute and push-to-talk ---------------------------------------------------
+    # ---- keys, buttons and timers ---------------------------------------------------------
 
-    def _go_text_only(self, reason: str | None) -> None:
-        """No microphone and no speaker: say so once, hide what only audio needs."""
-        if self.text_only:
-            return
-        self.text_only = True
-        for widget in (self.mic_meter, self.agent_meter, self.mute_button, self.ptt_indicator, self.hold_button):
-            widget.display = False
-        self.message_input.talk_key = False
-        self.status_bar.text_only = True
-        self.refresh_bindings()
-        why = (reason or "no microphone or speaker").replace("text only", "").strip(" ;()")
-        self.notice("text-only: type a message and press Enter; replies show whole" + (f" ({why})" if why else ""))
+    # the mic controls (voicecli.tui.mic) and the key routing and copying (voicecli.tui.keys)
+    def action_toggle_mute(self) -> None:
+        mic.toggle_mute(self)
+
+    def set_ptt_mode(self, mode: PttMode) -> None:
+        mic.set_ptt_mode(self, mode)
+
+    def action_cycle_ptt(self) -> None:
+        mic.cycle_ptt(self)
+
+    def action_talk_key(self) -> None:
+        mic.talk_key(self)
+
+    def apply_gate(self, change: bool | None) -> None:
+        mic.apply_gate(self, change)
+
+    def render_state(self) -> None:
+        mic.render_state(self)
+
+    def copy_selection(self) -> bool:
+        return keys.copy_selection(self)
+
+    def action_copy(self) -> None:
+        keys.copy(self)
+
+    def copy_command(self, argument: str) -> None:
+        keys.copy_command(self, argument)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.text_only and action in ("toggle_mute", "cycle_ptt", "talk_key"):
+        if self.text_only and action in ("toggle_mute", "cycle_ptt", "talk_key", "level"):
             return False  # hidden from the footer, the key does nothing
         return True
 
-    def action_toggle_mute(self) -> None:
-        if self.text_only:
-            self.notice("text-only: there is no microphone to mute", "warning")
-            return
-        session = self.current_session()
-        if session is None:
-            return
-        session.set_muted(not session.muted)
-        self._show_ptt()
+    def on_key(self, event: events.Key) -> None:
+        keys.route_key(self, event)
 
-    def set_ptt_mode(self, mode: PttMode) -> None:
-        if self.text_only:
-            self.notice("text-only: there is no microphone for push-to-talk", "warning")
-            return
-        if self.live is not None and self.closed is None:
-            self.live.session.set_push_to_talk(mode is not PttMode.OFF)
-        self._apply_gate(self.ptt.set_mode(mode))
-        self._show_ptt()
-        self.notice(f"push-to-talk: {mode.value} ({mode.describe()})")
-        self._note_turns()
-
-    def _note_turns(self) -> None:
-        """Say once what remains the provider's when push-to-talk is on."""
-        if self.ptt.mode is not PttMode.OFF and self.live is not None and not self._turn_noted:
-            self._turn_noted = True
-            hold = getattr(self.live.session.adapter.capabilities, "turn_hold", "none")
-            if note := turn_note(self.settings.dialect, hold, self.live.local):
-                self.notice(note)
-
-    def action_cycle_ptt(self) -> None:
-        order = list(PttMode)
-        self.set_ptt_mode(order[(order.index(self.ptt.mode) + 1) % len(order)])
-
-    def action_talk_key(self) -> None:
-        if self.ptt.mode is PttMode.OFF:
-            self.notice("push-to-talk is off (open mic); F3 or /ptt toggle|hold turns it on")
-            return
-        self._apply_gate(self.ptt.key())
+    def on_paste(self, event: events.Paste) -> None:
+        keys.route_paste(self, event)
 
     @on(MessageInput.TalkKey)
     def _talk_key_in_box(self) -> None:
-        self._apply_gate(self.ptt.key())
+        self.apply_gate(self.ptt.key())
+
+    @on(MessageInput.Changed)
+    def _box_changed(self) -> None:
+        self.render_state()  # the hint names the talk key that works now
 
     @on(HoldButton.Pressed)
     @on(HoldButton.Released)
     def _hold_button(self, message: HoldButton.Pressed | HoldButton.Released) -> None:
-        self._apply_gate(self.ptt.button(isinstance(message, HoldButton.Pressed)))
+        self.apply_gate(self.ptt.button(isinstance(message, HoldButton.Pressed)))
 
     @on(MuteButton.Clicked)
     def _mute_clicked(self) -> None:
         self.action_toggle_mute()
 
-    def _poll_ptt(self) -> None:
-        change, why = self.ptt.poll()
-        self._apply_gate(change)
-        if why == "max_hold":
-            self.notice("the talk key was held for the maximum time: mic closed", "warning")
+    def on_descendant_focus(self) -> None:
+        self.render_state()
 
-    def _apply_gate(self, change: bool | None) -> None:
-        if change is not None and self.live is not None and self.closed is None:
-            self.live.session.set_gate(change)
-        if self._ptt_timer is not None:
-            if self.ptt.polling:
-                self._ptt_timer.resume()
-            else:
-                self._ptt_timer.pause()
-        self._show_ptt()
-
-    def _show_ptt(self) -> None:
-        indicator, ptt = self.ptt_indicator, self.ptt
-        muted = self.live.session.muted if self.live is not None else False
-        indicator.mode, indicator.gate_open, indicator.muted = ptt.mode, ptt.gate_open, muted
-        self.mute_button.muted = muted
-        self.hold_button.display = self.message_input.talk_key = ptt.mode is not PttMode.OFF and not self.text_only
-        self.status_bar.ptt = ptt.mode.value
-        if self.mic_meter.state != "no mic":
-            self.mic_meter.state = "muted" if muted else ("" if ptt.gate_open else "closed")
+    def on_resize(self, event: events.Resize) -> None:
+        # a short terminal gives its rows to the conversation: the controls collapse
+        self.screen_stack[0].set_class(event.size.height < COMPACT_ROWS, "-compact")
 
     def action_interrupt(self) -> None:
         session = self.current_session()
         if session is None:
             return
-        if self.talking_indicator.talking:
+        if self.state.agent_talking:
             self._show(Interruption(reason="user"))
-            self.talking_indicator.talking = False
+            self.state.agent_talking = False
+            self.render_state()
         session.submit(Interrupt())
         if not session.adapter.capabilities.client_interrupt:
             self.notice("this provider has no interrupt message: playback stopped here only")
@@ -423,12 +395,24 @@ class VoiceApp(QuietCrashApp[int]):
     def action_leave_input(self) -> None:
         self.transcript_view.focus()
 
-    def action_focus_input(self) -> None:
-        self.message_input.focus()
+    def action_level(self, name: str, step: float) -> None:
+        if not self.text_only:
+            step_level(self, name, step)
+
+    def run_audio(self, command: SlashCommand) -> bool:
+        return run_audio(self, command)
+
+    def action_toggle_events(self) -> None:
+        pane = self.event_pane
+        pane.display = not pane.display
+        self.notice("event pane shown (F6 or /events hides it)" if pane.display else "event pane hidden")
 
     def action_quit_session(self, code: int = 0) -> None:
         """Close the session with the provider's close message, wait for the worker, leave.
-        A second ctrl+c leaves at once, and so does the first one while connecting."""
+        A second ctrl+c leaves at once, and so does the first one while connecting. With text
+        selected, ctrl+c copies it instead."""
+        if code == EXIT_INTERRUPTED and self.copy_selection():
+            return
         self.quit_code = self.quit_code or code
         if not self.started and self.closed is None:
             self.left_connecting = True
@@ -440,7 +424,8 @@ class VoiceApp(QuietCrashApp[int]):
         if self.closed is not None:
             self._leave()
             return
-        self.status_bar.state = "closing"
+        self.state.detail = "closing"
+        self.render_state()
         self.live.session.close()
         self._leave()
 

@@ -85,3 +85,4 @@ class TalkSettings:
     close_timeout: float = 4.0  # how long quitting waits for the provider to close
     failure_linger: float = 1.5  # how long a handshake error stays in the app before it exits
     text_only: str | None = None  # known before connecting (no audio): why, shown once
+    profile: str | None = None  # the config profile in use, shown beside the URL

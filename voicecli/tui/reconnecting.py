@@ -10,7 +10,7 @@ from __future__ import annotations
 from voicecli.protocol.events import Event, SessionStarted
 from voicecli.session.events import ConnectionLost, Reconnected, ReconnectGaveUp, Reconnecting
 from voicecli.tui.binding import SessionLike
-from voicecli.tui.widgets.status import reconnecting
+from voicecli.tui.state import reconnecting
 
 Line = tuple[str, str]  # notice text, level
 

@@ -41,8 +41,27 @@ class SlashHost(Protocol):
 
     def action_quit_session(self) -> None: ...
 
+    def copy_command(self, argument: str) -> None: ...
+
+    def action_toggle_events(self) -> None: ...
+
+    def run_audio(self, command: SlashCommand) -> bool: ...
+
+
+def run_view(host: SlashHost, command: SlashCommand) -> bool:
+    """``/copy`` and ``/events``; False for other commands."""
+    if command.name == "copy":
+        host.copy_command(command.argument)
+    elif command.name == "events":
+        host.action_toggle_events()
+    else:
+        return False
+    return True
+
 
 def run_slash(host: SlashHost, command: SlashCommand) -> None:
+    if run_view(host, command) or host.run_audio(command):
+        return
     name, arg = command.name, command.argument
     if name == "mute":
         host.action_toggle_mute()

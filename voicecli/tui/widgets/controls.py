@@ -8,25 +8,25 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+WIDTH = 14  # the same in both states: a second click lands where the first did
+
 
 class MuteButton(Widget):
     """Shows the mute state; a click asks the app to toggle it."""
 
-    DEFAULT_CSS = "MuteButton { height: 1; width: auto; }"
+    DEFAULT_CSS = f"MuteButton {{ height: 1; width: {WIDTH}; }}"
 
     class Clicked(Message):
         """The user clicked the mute button."""
 
-    muted: reactive[bool] = reactive(False, layout=True)
+    muted: reactive[bool] = reactive(False)
 
     def render(self) -> Text:
-        return Text("[ muted  (m) ]" if self.muted else "[ mute (m) ]", style="bold" if self.muted else "")
+        label = "[ muted F2 ]" if self.muted else "[ mute  F2 ]"
+        return Text(label.ljust(WIDTH), style="bold" if self.muted else "")
 
     def watch_muted(self, muted: bool) -> None:
         self.set_class(muted, "-muted")
-
-    def get_content_width(self, container: object, viewport: object) -> int:  # type: ignore[override]
-        return 14 if self.muted else 12
 
     def on_click(self, event: events.Click) -> None:
         event.stop()

@@ -1,4 +1,4 @@
-"""The key-bindings help screen (``?`` or F1)."""
+"""The key-bindings help screen (F1 or /help)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,23 @@ from voicecli.tui.commands import SLASH_COMMANDS
 
 KEYS: list[tuple[str, str]] = [
     ("Enter", "send the typed message (or run a /command)"),
-    ("space", "talk key, when the message box is empty or not focused (see PTT modes)"),
+    ("typing", "letters, digits and space always go to the message box, wherever the focus is"),
+    ("Up, Down", "the messages sent before (in the message box)"),
+    ("space", "talk key, in the empty message box (see PTT modes)"),
     ("ctrl+space", "talk key, anywhere"),
-    ("F2, m", "mute / unmute the microphone (m outside the message box)"),
+    ("F2", "mute / unmute the microphone"),
     ("F3", "cycle the push-to-talk mode: off → toggle → hold"),
     ("F4", "interrupt the agent"),
-    ("Escape", "leave the message box (to scroll the transcript, use m, ?, space)"),
-    ("Tab, i", "back to the message box"),
-    ("F1, ?", "this help (? outside the message box)"),
-    ("ctrl+c, ctrl+q", "end the session and quit"),
-    ("mouse", "click the mute button; hold the \"hold to talk\" button while speaking"),
+    ("F5", "copy the selection, or else the last reply"),
+    ("ctrl+c", "with text selected: copy it; otherwise end the session and quit"),
+    ("F6", "show / hide the event pane"),
+    ("F7, F8", "speaker volume down / up (10%)"),
+    ("F9, F10", "microphone gain down / up (10%)"),
+    ("Escape", "leave the message box, to scroll the conversation with the arrow and page keys"),
+    ("Tab", "back to the message box"),
+    ("F1", "this help"),
+    ("ctrl+q", "end the session and quit"),
+    ("mouse", "drag to select text; click the mute button; hold the \"hold to talk\" button"),
 ]
 
 PTT_MODES: list[tuple[str, str]] = [
@@ -55,7 +62,7 @@ def help_table() -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "close help")]
+    BINDINGS = [Binding("escape,q,f1", "dismiss", "close help")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):

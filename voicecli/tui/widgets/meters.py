@@ -8,8 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from voicecli.protocol.events import AgentStartedTalking, AgentStoppedTalking, Event, Interruption
-from voicecli.session.events import SessionClosed
+from voicecli.tui.state import TalkState
 
 FLOOR_DB = -60.0
 BAR_CELLS = 12
@@ -26,7 +25,7 @@ def bar(level_db: float, cells: int = BAR_CELLS) -> str:
 class LevelMeter(Widget):
     """``label ▕██████░░░░▏ -32 dB``, plus a state word (muted, closed) for the mic."""
 
-    DEFAULT_CSS = "LevelMeter { height: 1; width: auto; }"
+    DEFAULT_CSS = "LevelMeter { height: 1; width: auto; }"  # the app's stylesheet shares out the row
 
     level: reactive[float] = reactive(-100.0, layout=False)
     state: reactive[str] = reactive("", layout=True)
@@ -49,8 +48,10 @@ class LevelMeter(Widget):
         self.level = level_db
 
     def render(self) -> Text:
-        text = Text(f"{self.label} ")
-        text.append(f"▕{bar(self.level)}▏", style="bold" if self.level > -45 else "")
+        text = Text(f"{self.label} ", no_wrap=True, overflow="ellipsis")
+        fixed = len(self.label) + 11 + (len(self.state) + 1 if self.state else 0)
+        cells = max(3, min(BAR_CELLS, self.size.width - fixed)) if self.size.width else BAR_CELLS
+        text.append(f"▕{bar(self.level, cells)}▏", style="bold" if self.level > -45 else "")
         shown = "  --" if self.level <= -99 else f"{self.level:4.0f}"
         text.append(f" {shown} dB")
         if self.state:
@@ -62,25 +63,22 @@ class LevelMeter(Widget):
 
 
 class TalkingIndicator(Widget):
-    """Says whether the agent is talking (text, so it reads without colour)."""
+    """Says whether the agent is talking (text, so it reads without colour); rendered
+    from the state, which knows the connection phase too."""
 
-    DEFAULT_CSS = "TalkingIndicator { height: 1; width: auto; }"
+    DEFAULT_CSS = "TalkingIndicator { height: 1; width: 17; }"
 
-    talking: reactive[bool] = reactive(False)
+    def __init__(self, state: TalkState, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.state = state
+
+    @property
+    def talking(self) -> bool:
+        return self.state.live and self.state.agent_talking
 
     def render(self) -> Text:
-        if self.talking:
-            return Text("● agent talking", style="bold")
-        return Text("○ agent listening")
+        return Text(self.state.talk_word, style="bold" if self.talking else "")
 
-    def apply(self, event: Event) -> None:
-        if isinstance(event, AgentStartedTalking):
-            self.talking = True
-        elif isinstance(event, (AgentStoppedTalking, Interruption, SessionClosed)):
-            self.talking = False
-
-    def watch_talking(self, talking: bool) -> None:
-        self.set_class(talking, "-talking")
-
-    def get_content_width(self, container: object, viewport: object) -> int:  # type: ignore[override]
-        return 17
+    def show(self) -> None:
+        self.set_class(self.talking, "-talking")
+        self.refresh()

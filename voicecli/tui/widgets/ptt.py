@@ -9,32 +9,44 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from voicecli.tui.ptt import PttMode
+from voicecli.tui.state import TalkState
 
 
 class PttIndicator(Widget):
-    """``PTT toggle · mic closed: tap space to talk``: the active mode, always shown."""
+    """``PTT toggle · mic closed — tap space to talk``: the mode and the mic, with a hint
+    that names only the key that works where the focus is (``talk_key``)."""
 
     DEFAULT_CSS = "PttIndicator { height: 1; width: 1fr; }"
 
-    mode: reactive[PttMode] = reactive(PttMode.OFF)
-    gate_open: reactive[bool] = reactive(True)
-    muted: reactive[bool] = reactive(False)
+    def __init__(self, state: TalkState, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.state = state
+        self.talk_key = "ctrl+space"
+
+    def show(self, talk_key: str) -> None:
+        self.talk_key = talk_key
+        state = self.state
+        self.set_class(state.live and state.ptt != "off" and state.gate_open and not state.muted, "-talking")
+        self.refresh()
 
     def render(self) -> Text:
-        text = Text(f"PTT {self.mode.value} · ", style="bold")
-        if self.muted:
-            text.append("muted (m to unmute)", style="bold")
-        elif self.mode is PttMode.OFF:
-            text.append("open mic")
-        elif self.gate_open:
+        state, key = self.state, self.talk_key
+        mode = PttMode(state.ptt)
+        text = Text(f"PTT {mode.value} · ", style="bold", no_wrap=True, overflow="ellipsis")
+        word = state.mic_word
+        if word == "muted":
+            text.append("muted (F2 to unmute)", style="bold")
+        elif word == "talking":
             text.append("● TALKING", style="bold reverse")
-            text.append(" — tap space to send" if self.mode is PttMode.TOGGLE else " — release to send")
+            text.append(f" — tap {key} to send" if mode is PttMode.TOGGLE else " — release to send")
+        elif word == "closed":
+            verb = "tap" if mode is PttMode.TOGGLE else "hold"
+            text.append(f"mic closed — {verb} {key} to talk")
         else:
-            text.append("mic closed — " + self.mode.describe())
+            text.append(word)
+        if state.half_duplex and word in ("open mic", "talking"):
+            text.append(" (half-duplex: mic off while the agent talks)")
         return text
-
-    def watch_gate_open(self, gate_open: bool) -> None:
-        self.set_class(gate_open and self.mode is not PttMode.OFF, "-talking")
 
 
 class HoldButton(Widget):

@@ -1,102 +1,68 @@
-"""The status bar: provider, agent, connection state (reconnecting: the wait and the
-attempt), rate, PTT mode, latencies."""
+"""The status bar: one line rendered from :class:`voicecli.tui.state.TalkState`.
+
+Most important first (a narrow terminal leaves out what does not fit whole): the endpoint with its dialect and
+profile, the connection phase, REC, the rate, push-to-talk, half-duplex, the latencies and
+the devices."""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widget import Widget
 
-from voicecli.protocol.events import ErrorEvent, Event, Ping, SessionEnded, SessionStarted
-from voicecli.session.events import (
-    AudioStatus,
-    Connected,
-    Connecting,
-    ConnectionLost,
-    ReconnectGaveUp,
-    Reconnecting,
-    TurnLatency,
-)
-
-
-def seconds(value: float) -> str:
-    """A wait as people say it: "2 s", "0.5 s"."""
-    return f"{value:.0f} s" if value >= 1 else f"{value:.2g} s"
-
-
-def reconnecting(event: Reconnecting) -> str:
-    return f"reconnecting in {seconds(event.delay_s)}… attempt {event.attempt}/{event.attempts}"
+from voicecli.tui.state import TalkState
 
 
 def _khz(rate: int | None) -> str:
-    if not rate:
-        return "text only"
-    return f"{rate / 1000:g} kHz"
+    return f"{rate / 1000:g} kHz" if rate else ""
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"  # a loopback is well under 1 ms
+
+
+def status_parts(state: TalkState) -> list[tuple[str, str]]:
+    """(text, style) pairs, empty texts left out by the renderer."""
+    where = ", ".join(x for x in (state.dialect, f"profile {state.profile}" if state.profile else "") if x)
+    devices = " · ".join(f"{what} {name}" for what, name in (("mic", state.input_device),
+                                                              ("spk", state.output_device)) if name)
+    return [
+        ((state.label or "…") + (f" ({where})" if where else ""), "bold"),
+        (f"agent {state.agent}" if state.agent else "", ""),
+        (state.phase_text(), "bold" if state.failed else ""),
+        ("● REC" if state.recording is not None else "", "bold reverse"),
+        ("text-only" if state.text_only else _khz(state.rate) if state.live else "", ""),
+        ("" if state.text_only else f"PTT {state.ptt}", ""),
+        ("muted" if state.muted and not state.text_only else "", "bold"),
+        ("half-duplex" if state.half_duplex and not state.text_only else "", ""),
+        (f"reply {state.latency_ms:.0f} ms" if state.latency_ms is not None else "reply – ms", ""),
+        (f"rtt {_ms(state.rtt_ms)} ms" if state.rtt_ms is not None else "", ""),
+        (devices, ""),
+    ]
 
 
 class StatusBar(Widget):
-    """One line; every field is a reactive the app sets from session events."""
+    """One line; :meth:`show` redraws it from the state."""
 
     DEFAULT_CSS = "StatusBar { height: 1; }"
 
-    label: reactive[str] = reactive("")
-    agent: reactive[str] = reactive("")
-    state: reactive[str] = reactive("starting")
-    rate: reactive[int | None] = reactive(None)
-    ptt: reactive[str] = reactive("off")
-    latency_ms: reactive[float | None] = reactive(None)
-    rtt_ms: reactive[float | None] = reactive(None)
-    failed: reactive[bool] = reactive(False)
-    text_only: reactive[bool] = reactive(False)
+    def __init__(self, state: TalkState, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.state = state
+
+    def show(self) -> None:
+        self.set_class(self.state.failed, "-failed")
+        self.refresh()
 
     def render(self) -> Text:
-        text = Text(" ")
-        parts: list[tuple[str, str]] = [
-            (self.label or "…", "bold"),
-            (f"agent {self.agent}" if self.agent else "", ""),
-            (self.state, "bold" if self.failed else ""),
-            ("text-only" if self.text_only else
-             _khz(self.rate) if self.state not in ("starting", "connecting") else "", ""),
-            ("" if self.text_only else f"PTT {self.ptt}", ""),
-            (f"reply {self.latency_ms:.0f} ms" if self.latency_ms is not None else "reply – ms", ""),
-            (f"rtt {self.rtt_ms:.0f} ms" if self.rtt_ms is not None else "", ""),
-        ]
+        """The parts that fit whole, in order (a part too long for what is left is left out)."""
+        text = Text(" ", no_wrap=True, overflow="ellipsis")
+        room = self.size.width or 10_000
         first = True
-        for value, style in parts:
-            if not value:
+        for value, style in status_parts(self.state):
+            sep = "" if first else " │ "
+            if not value or (not first and text.cell_len + len(sep) + len(value) > room):
                 continue
-            if not first:
-                text.append(" │ ")
+            text.append(sep)
             text.append(value, style=style)
             first = False
         return text
-
-    def apply(self, event: Event) -> None:
-        """Take what the bar shows from one session event."""
-        if isinstance(event, TurnLatency):
-            self.latency_ms = event.ms
-        elif isinstance(event, Ping) and event.ping_ms is not None:
-            self.rtt_ms = event.ping_ms
-        elif isinstance(event, Connecting):
-            self.state = "connecting"
-        elif isinstance(event, Connected):
-            self.state = "connected"
-        elif isinstance(event, SessionStarted):
-            self.state, self.failed = "live", False
-            self.rate = event.input_format.sample_rate
-        elif isinstance(event, AudioStatus) and (event.input_rate or event.output_rate):
-            self.rate = event.input_rate or event.output_rate
-        elif isinstance(event, ErrorEvent) and event.fatal:
-            self.state, self.failed = f"error: {event.code}", True
-        elif isinstance(event, SessionEnded):
-            self.state = f"ended: {event.reason}"
-            self.failed = bool(event.error)
-        elif isinstance(event, ConnectionLost):
-            self.state, self.failed = "connection lost", True
-        elif isinstance(event, Reconnecting):
-            self.state, self.failed = reconnecting(event), False
-        elif isinstance(event, ReconnectGaveUp):
-            self.state, self.failed = "disconnected: /reconnect to retry", True
-
-    def watch_failed(self, failed: bool) -> None:
-        self.set_class(failed, "-failed")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
 from voicecli.session.transcript import Turn
@@ -11,42 +11,51 @@ from voicecli.session.transcript import Turn
 _WHO = {"user": "You", "agent": "Agent", "system": "voicecli"}
 
 
-def render_turn(turn: Turn) -> Text:
-    """A turn as styled text; every state is also spelled out, not only coloured."""
-    text = Text()
+def turn_parts(turn: Turn) -> tuple[Text, Text]:
+    """A turn as its label and its body; every state is also spelled out, not only coloured."""
+    body = Text()
     if turn.kind == "error":
-        text.append("⚠ ", style="bold")
-        text.append(turn.text)
-        return text
+        body.append(turn.text)
+        return Text("⚠ ", style="bold"), body
     if turn.kind == "tool":
-        text.append("⚙ ", style="bold")
-        text.append(turn.text)
-        return text
+        body.append(turn.text)
+        return Text("⚙ ", style="bold"), body
     who = _WHO.get(turn.role, turn.role)
     if turn.kind == "reasoning":
-        text.append(f"{who} (thinking) ", style="bold")
-        text.append(turn.text, style="italic")
+        label = Text(f"{who} (thinking) ", style="bold")
+        body.append(turn.text, style="italic")
     else:
-        label = f"{who} (typed)" if turn.kind == "typed" else who
-        text.append(f"{label}  ", style="bold")
-        text.append(turn.text or "…")
+        label = Text(f"{f'{who} (typed)' if turn.kind == 'typed' else who}  ", style="bold")
+        body.append(turn.text or "…")
     if turn.interrupted:
-        text.append("  ⏹ interrupted", style="bold")
+        body.append("  ⏹ interrupted", style="bold")
     elif not turn.final:
-        text.append(" ▍")
-    return text
+        body.append(" ▍")
+    return label, body
 
 
-class Bubble(Static):
-    """One turn. ``show(turn)`` redraws it and sets classes for the stylesheet."""
+def render_turn(turn: Turn) -> Text:
+    """A turn as one styled text (its plain form is what tests and exports read)."""
+    label, body = turn_parts(turn)
+    return Text.assemble(label, body)
 
-    DEFAULT_CSS = "Bubble { height: auto; }"
+
+class Bubble(Horizontal):
+    """One turn: the speaker label and the text side by side, so wrapped lines stay
+    indented under the text. ``show(turn)`` redraws it and sets classes for the stylesheet."""
+
+    DEFAULT_CSS = """
+    Bubble { height: auto; }
+    Bubble > .label { width: auto; height: auto; }
+    Bubble > .body { width: 1fr; height: auto; }
+    """
 
     def __init__(self, turn: Turn) -> None:
-        rendered = render_turn(turn)
-        super().__init__(rendered, classes=self.classes_for(turn))
+        label, body = turn_parts(turn)
+        self._label, self._body = Static(label, classes="label"), Static(body, classes="body")
+        super().__init__(self._label, self._body, classes=self.classes_for(turn))
         self.turn_index = turn.index
-        self.plain = rendered.plain
+        self.plain = render_turn(turn).plain
 
     @staticmethod
     def classes_for(turn: Turn) -> str:
@@ -58,10 +67,11 @@ class Bubble(Static):
         return " ".join(names)
 
     def show(self, turn: Turn) -> None:
-        rendered = render_turn(turn)
-        self.plain = rendered.plain
+        label, body = turn_parts(turn)
+        self.plain = render_turn(turn).plain
         self.set_classes(self.classes_for(turn))
-        self.update(rendered)
+        self._label.update(label)
+        self._body.update(body)
 
 
 class NoticeLine(Static):
@@ -82,9 +92,12 @@ class TranscriptView(VerticalScroll, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
         self._bubbles: dict[int, Bubble] = {}
+        self._pinned = False  # the user sent something: follow until the reply shows
 
     def show_turns(self, turns: list[Turn]) -> None:
-        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        follow = self._pinned or self.is_vertical_scroll_end or self.max_scroll_y == 0
+        if any(t.role == "agent" for t in turns):
+            self._pinned = False
         for turn in turns:
             bubble = self._bubbles.get(turn.index)
             if bubble is None:
@@ -102,8 +115,13 @@ class TranscriptView(VerticalScroll, can_focus=True):
         if turns and follow:
             self.call_after_refresh(self.scroll_end, animate=False)
 
+    def follow(self) -> None:
+        """Back to the newest line (and following it): the user just sent something."""
+        self._pinned = True
+        self.scroll_end(animate=False)
+
     def notice(self, text: str, level: str = "info") -> None:
-        follow = self.is_vertical_scroll_end or self.max_scroll_y == 0
+        follow = self._pinned or self.is_vertical_scroll_end or self.max_scroll_y == 0
         self.mount(NoticeLine(text, level))
         if follow:
             self.call_after_refresh(self.scroll_end, animate=False)

@@ -1,0 +1,129 @@
+"""The audio commands: ``/devices``, ``/input``, ``/output``, ``/mictest``, ``/volume``, ``/gain``.
+
+Devices are listed and chosen through :mod:`voicecli.audio.devices` (the sound server's
+sources and sinks by name where there is one); the switch itself is the session's
+(``switch_device``), volume and gain are its audio link's."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Literal
+
+from voicecli.audio import devices
+from voicecli.audio.gain import percent_factor
+from voicecli.errors import AudioDeviceError
+from voicecli.tui.commands import SlashCommand
+from voicecli.tui.mictest import TEST_S
+
+if TYPE_CHECKING:
+    from voicecli.tui.app import VoiceApp
+
+AUDIO_COMMANDS = ("devices", "input", "output", "mictest", "volume", "gain")
+
+
+def run_audio(app: VoiceApp, command: SlashCommand) -> bool:
+    """Run an audio command; False when ``command`` is not one."""
+    name, arg = command.name, command.argument
+    if name not in AUDIO_COMMANDS:
+        return False
+    if app.text_only and name != "devices":
+        app.notice("text-only: there is no audio to adjust", "warning")
+    elif name == "devices":
+        app.run_worker(list_devices(app), group="devices")
+    elif name in ("input", "output"):
+        direction: Literal["input", "output"] = "input" if name == "input" else "output"
+        app.run_worker(choose(app, direction, arg), group="devices", exclusive=True)
+    elif name == "mictest":
+        mic_test(app)
+    else:
+        level(app, name, arg)
+    return True
+
+
+async def list_devices(app: VoiceApp) -> None:
+    for direction, title in (("input", "microphones (/input N)"), ("output", "speakers (/output N)")):
+        found = await asyncio.to_thread(devices.named_devices, direction)  # type: ignore[arg-type]
+        app.notice(f"{title}:" if found else f"{title}: none found")
+        for dev in found:
+            mark = "*" if dev.default else " "
+            detail = f" — {dev.description}" if dev.description != dev.name else ""
+            app.notice(f" {mark}{dev.number:>2}  {dev.name}{detail}")
+
+
+async def choose(app: VoiceApp, direction: Literal["input", "output"], spec: str) -> None:
+    session = app.current_session()
+    switch = getattr(session, "switch_device", None)
+    if session is None or not callable(switch):
+        if session is not None:
+            app.notice("this session cannot switch devices", "warning")
+        return
+    try:
+        found = await asyncio.to_thread(devices.named_devices, direction)
+        device = devices.pick_named(spec, found, direction)
+        target = await asyncio.to_thread(devices.route, device, direction)
+        await switch(direction, target)
+    except AudioDeviceError as exc:
+        app.notice(f"cannot switch: {exc}", "error")
+        return
+    if direction == "input":
+        app.state.input_device = device.name
+    else:
+        app.state.output_device = device.name
+    app.notice(f"{'microphone' if direction == 'input' else 'speaker'}: {device.description}")
+    app.render_state()
+
+
+async def show_device_names(app: VoiceApp, live_input: bool, live_output: bool) -> None:
+    """The names of the devices the session opened, for the status bar."""
+    backend = getattr(getattr(app.live, "session", None), "audio", None)
+    if backend is None or getattr(backend, "name", "") != "sounddevice":
+        return
+    for direction, live in (("input", live_input), ("output", live_output)):
+        if not live:
+            continue
+        spec = getattr(backend, f"{direction}_device", None)
+        name = await asyncio.to_thread(devices.current_name, direction, spec)  # type: ignore[arg-type]
+        setattr(app.state, f"{direction}_device", name)
+    app.render_state()
+
+
+def mic_test(app: VoiceApp) -> None:
+    if app.current_session() is None:
+        return
+    if app.mic_test.running:
+        app.notice("the mic test is already running", "warning")
+        return
+    app.mic_test.start()
+    app.notice(f"mic test: speak for {TEST_S:.0f} seconds…")
+    app.set_timer(TEST_S, lambda: app.notice(*app.mic_test.finish()))
+
+
+def level(app: VoiceApp, name: str, arg: str) -> None:
+    session = app.current_session()
+    link = getattr(session, "link", None)
+    if session is None:
+        return
+    if link is None:
+        app.notice(f"this session has no {name} control", "warning")
+        return
+    if not arg.strip():
+        app.notice(f"{name}: {getattr(link, name) * 100:.0f}%")
+        return
+    try:
+        factor = percent_factor(arg)
+    except ValueError as exc:
+        app.notice(f"/{name}: {exc}", "warning")
+        return
+    setattr(link, name, factor)
+    app.notice(f"{name}: {factor * 100:.0f}%")
+
+
+def step_level(app: VoiceApp, name: str, step: float) -> None:
+    """The volume/gain keys: ±10 percentage points, within 0-400%."""
+    session = app.current_session()
+    link = getattr(session, "link", None)
+    if link is None:
+        return
+    value = min(4.0, max(0.0, round(getattr(link, name) + step, 2)))
+    setattr(link, name, value)
+    app.notice(f"{name}: {value * 100:.0f}%")
