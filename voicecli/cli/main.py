@@ -37,17 +37,21 @@ def _root(
     """Talk to hosted realtime voice agents from your terminal."""
 
 
+_FUNCTIONS = {"test": "scenario_test"}  # commands whose function has another name
+
+
 def _register() -> None:
     from voicecli.cli.smoke import smoke
 
     app.command("smoke")(smoke)
     for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),
-                         ("voicecli.cli.commands", "devices")):
+                         ("voicecli.cli.commands", "devices"), ("voicecli.cli.scenario", "test"),
+                         ("voicecli.cli.scenario", "replay")):
         try:
             mod = __import__(module, fromlist=[name])
         except ImportError:
             continue
-        command: Callable[..., Any] | None = getattr(mod, name, None)
+        command: Callable[..., Any] | None = getattr(mod, _FUNCTIONS.get(name, name), None)
         if command is not None:
             app.command(name)(command)
 

@@ -27,7 +27,7 @@ from voicecli.cli import checks
 from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import parse_vars, resolve
 from voicecli.cli.output import print_error, print_json, print_notice
-from voicecli.errors import EXIT_INTERRUPTED, ExpectationFailed, SessionTimeout, UsageError, VoicecliError
+from voicecli.errors import EXIT_INTERRUPTED, ExpectationFailed, UsageError, VoicecliError
 from voicecli.scenario.attribution import SmokeReport
 from voicecli.scenario.conversation import (  # noqa: F401 - re-exported for callers of smoke
     GREETING_WAIT_S,
@@ -51,15 +51,7 @@ async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_ins
                                  ready_timeout=min(timeout, 15.0), reconnect=retries)
         session = Session(ep.adapter, backend, options)
         runner = SmokeRunner(session, backend, steps, interrupt_after, idle_s, greeting_wait_s, reply_wait)
-        try:
-            report = await asyncio.wait_for(runner.run(), timeout)
-        except TimeoutError:
-            report = runner._finish()
-            waiting = next((t.index for t in report.turns if t.reply_ms is None), None)
-            report.ok = False
-            report.error = f"timed out after {timeout:g} s" + (
-                f" waiting for the reply to turn {waiting}" if waiting else "")
-            report.exit_code = SessionTimeout.exit_code
+        report = await runner.run_within(timeout)
         if out is not None and backend.playback is not None:
             save_audio(out, backend.playback.pcm(), backend.playback.rate)
         return report

@@ -88,16 +88,20 @@ def attribute(report: SmokeReport, transcript: Transcript, boundaries: list[int]
 
 
 def verdict(report: SmokeReport, closed: SessionClosed | None, *, started: bool, planned: int,
-            heard: Collection[int] = (), closed_by_us: bool = False) -> None:
+            heard: Collection[int] = (), closed_by_us: bool = False,
+            needs_reply: Collection[int] | None = None) -> None:
     """Set ``answered`` on each turn and the report's ``ok``, ``error`` and ``exit_code``.
     ``heard``: turns the agent sent text or audio for after their input (where the
     provider gives replies no identity, a reply may sit on an earlier transcript turn).
     ``closed_by_us``: every step ran and the runner ended the session itself (a turn left
-    without a reply then got none in its time; the session did not end during it)."""
+    without a reply then got none in its time; the session did not end during it).
+    ``needs_reply``: the turns that fail without a reply (default: all); the others (a
+    scenario's silence, or a turn expected to get none) are judged by their caller."""
     for turn in report.turns:
         said = bool(turn.agent_transcript.strip()) or turn.agent_audio_s > 0 or turn.index in heard
         turn.answered = turn.reply_ms is not None and said
-    cut = next((t.index for t in report.turns if t.reply_ms is None), None)
+    must = [t for t in report.turns if needs_reply is None or t.index in needs_reply]
+    cut = next((t.index for t in must if t.reply_ms is None), None)
     if cut is not None:
         where = f"during turn {cut}"
     elif len(report.turns) < planned:
@@ -118,7 +122,7 @@ def verdict(report: SmokeReport, closed: SessionClosed | None, *, started: bool,
         report.error = f"no reply to turn {cut}"
         report.exit_code = SessionTimeout.exit_code
     else:
-        silent = next((t.index for t in report.turns if not t.answered), None)
+        silent = next((t.index for t in must if not t.answered), None)
         if silent is not None:
             report.error = f"no reply to turn {silent} (the agent sent neither text nor audio)"
             report.exit_code = SessionTimeout.exit_code

@@ -38,15 +38,18 @@ from voicecli.protocol.events import (
     AgentStoppedTalking,
     ErrorEvent,
     Event,
+    Ping,
     TextDelta,
+    ToolCall,
     TranscriptDelta,
     TranscriptFinal,
     TurnComplete,
     Unknown,
+    VadScore,
 )
 from voicecli.scenario.attribution import SmokeReport, TurnReport, attribute, verdict
 from voicecli.session import Session
-from voicecli.session.events import Connected, Mark, Notice, Reconnecting, SessionClosed, TurnLatency
+from voicecli.session.events import Connected, Levels, Mark, Notice, Reconnecting, SessionClosed, TurnLatency
 from voicecli.session.transcript import Transcript
 
 IDLE_S = 1.0  # agent silence that ends a reply
@@ -55,11 +58,30 @@ PONG_WAIT_S = 3.0  # a reply that went quiet counts only if the server still ans
 REPLY_GAP_S = 0.3  # agent activity after this much quiet begins a reply
 
 
+QUIET_EVENTS = (Levels, Ping, VadScore)  # too frequent to list in a turn's events
+
+
 @dataclass
 class Step:
-    kind: str  # "text" | "audio"
+    """One scripted turn. ``text`` types ``value``; ``audio`` and ``say`` speak ``clip`` (or
+    the file ``value``); ``silence`` sends ``seconds`` of quiet; ``wait`` waits up to
+    ``seconds`` for an event named ``value`` (:func:`event_name`). A turn that
+    ``needs_reply`` fails the run without one; ``barge_in_after`` and ``reply_wait`` override
+    the runner's for this turn."""
+
+    kind: str  # "text" | "audio" | "say" | "silence" | "wait"
     value: str
     clip: tuple[FloatArray, int] | None = None  # an audio step's samples, read before connecting
+    seconds: float = 0.0
+    needs_reply: bool = True
+    barge_in_after: float | None = None
+    reply_wait: float | None = None
+
+
+def event_name(event: Event) -> str:
+    """``AgentStoppedTalking`` → ``agent_stopped_talking``: how scenarios name events."""
+    name = type(event).__name__
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 class SmokeRunner:
@@ -89,6 +111,9 @@ class SmokeRunner:
         self.closed: SessionClosed | None = None
         self.closed_by_us = False  # every step ran and the runner ended the session
         self._changed = asyncio.Event()
+        self.events_seen: dict[int, list[str]] = {}  # each turn's event names, in order
+        self.tool_calls: dict[int, list[ToolCall]] = {}
+        self.errors: list[str] = []  # errors the server reported
 
     async def run(self) -> SmokeReport:
         session_task = asyncio.create_task(self.session.run())
@@ -116,6 +141,19 @@ class SmokeRunner:
                     task.cancel()
         return self._finish()
 
+    async def run_within(self, timeout: float) -> SmokeReport:
+        """:meth:`run`, failing with a timeout (naming the turn) after ``timeout`` seconds."""
+        try:
+            return await asyncio.wait_for(self.run(), timeout)
+        except TimeoutError:
+            report = self._finish()
+            waiting = next((t.index for t in report.turns if t.reply_ms is None), None)
+            report.ok = False
+            report.error = f"timed out after {timeout:g} s" + (
+                f" waiting for the reply to turn {waiting}" if waiting else "")
+            report.exit_code = SessionTimeout.exit_code
+            return report
+
     # ---- event intake ----------------------------------------------------------------------
 
     async def _consume(self) -> None:
@@ -125,6 +163,13 @@ class SmokeRunner:
 
     def _take(self, event: Event) -> None:
         now = time.monotonic()
+        if self.current is not None and not isinstance(event, QUIET_EVENTS):
+            seen = self.events_seen.setdefault(self.current.index, [])
+            name = event_name(event)
+            if not seen or seen[-1] != name:  # a run of one kind (audio chunks) is one entry
+                seen.append(name)
+            if isinstance(event, ToolCall):
+                self.tool_calls.setdefault(self.current.index, []).append(event)
         for turn in self.transcript.apply(event):
             if turn.role == "agent" and turn.kind == "speech" and id(turn) not in self._agent_turns:
                 self._agent_turns.add(id(turn))
@@ -135,6 +180,7 @@ class SmokeRunner:
             self.report.warnings.append(f"ignored a malformed {event.type} frame from the server")
         elif isinstance(event, ErrorEvent):
             self.report.warnings.append(f"the server reported error {event.code}: {event.message}")
+            self.errors.append(f"{event.code}: {event.message}")
         elif isinstance(event, Notice) and event.level != "info":
             self.report.warnings.append(event.text)
         elif isinstance(event, SessionClosed):
@@ -170,6 +216,15 @@ class SmokeRunner:
         self.report.turns.append(turn)
         self.activity_since_input = asyncio.Event()
         self.reply_ended = False
+        if step.kind in ("silence", "wait"):
+            self.current = turn
+            self.session.mark(f"turn {index}")
+            if step.kind == "silence":
+                await self._wait_for(lambda: self.closed is not None, step.seconds)
+            else:
+                await self._wait_for(lambda: self.closed is not None or step.value in self.events_seen.get(index, ()),
+                                     step.seconds)
+            return
         if step.kind == "text":
             if not self.session.adapter.capabilities.text_input:
                 raise UsageError(f"{self.session.adapter.name} does not accept typed text: use --audio FILE.wav")
@@ -199,10 +254,12 @@ class SmokeRunner:
                 return self.activity_since_input.is_set()
             return self.reply_started_at >= spoken_end
 
-        if not await self._wait_reply(index, answered) or (self.closed is not None and not self.reply_ended):
+        replied = await self._wait_reply(index, answered, step.reply_wait)
+        if not replied or (self.closed is not None and not self.reply_ended):
             return
-        if self.interrupt_after is not None and not last:
-            await self._wait_for(lambda: self.closed is not None, self.interrupt_after)
+        barge_in = step.barge_in_after if step.barge_in_after is not None else self.interrupt_after
+        if barge_in is not None and not last:
+            await self._wait_for(lambda: self.closed is not None, barge_in)
         else:
             await self._wait_quiet(index)
             if self.stalled is not None:
@@ -211,11 +268,12 @@ class SmokeRunner:
             return  # the session ended before the reply did: the turn is not answered
         turn.reply_ms = round((time.monotonic() - input_end) * 1000, 1)
 
-    async def _wait_reply(self, turn: int, answered: Callable[[], bool]) -> bool:
+    async def _wait_reply(self, turn: int, answered: Callable[[], bool], reply_wait: float | None = None) -> bool:
         """Until a reply ``answered`` the input or the session ends. False when none came
         within ``reply_wait``, or when the server stopped answering pings meanwhile (the
         turn is then marked stalled)."""
-        deadline = None if self.reply_wait is None else time.monotonic() + self.reply_wait
+        reply_wait = self.reply_wait if reply_wait is None else reply_wait
+        deadline = None if reply_wait is None else time.monotonic() + reply_wait
         while True:
             left = None if deadline is None else deadline - time.monotonic()
             wait = max(self.idle_s, 1.0) if left is None else max(0.0, min(left, max(self.idle_s, 1.0)))
@@ -271,7 +329,8 @@ class SmokeRunner:
         report.agent_audio_s = round(session.agent_audio_s, 3)
         attribute(report, self.transcript, self.boundaries)
         verdict(report, self.closed or session.closed, started=session.session_started is not None,
-                planned=len(self.steps), heard=self.heard, closed_by_us=self.closed_by_us)
+                planned=len(self.steps), heard=self.heard, closed_by_us=self.closed_by_us,
+                needs_reply={i for i, step in enumerate(self.steps, 1) if step.needs_reply})
         if self.stalled is not None:
             report.ok, report.exit_code = False, SessionTimeout.exit_code
             report.error = (f"the server stopped answering during turn {self.stalled} "
