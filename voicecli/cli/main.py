@@ -46,7 +46,7 @@ def _register() -> None:
     app.command("smoke")(smoke)
     for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),
                          ("voicecli.cli.commands", "devices"), ("voicecli.cli.scenario", "test"),
-                         ("voicecli.cli.scenario", "replay")):
+                         ("voicecli.cli.scenario", "replay"), ("voicecli.cli.doctor", "doctor")):
         try:
             mod = __import__(module, fromlist=[name])
         except ImportError:
