@@ -37,7 +37,7 @@ def _root(
     """Talk to hosted realtime voice agents from your terminal."""
 
 
-_FUNCTIONS = {"test": "scenario_test"}  # commands whose function has another name
+_FUNCTIONS = {"test": "scenario_test", "load": "load_command"}  # commands whose function has another name
 
 
 def _register() -> None:
@@ -46,7 +46,8 @@ def _register() -> None:
     app.command("smoke")(smoke)
     for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),
                          ("voicecli.cli.commands", "devices"), ("voicecli.cli.scenario", "test"),
-                         ("voicecli.cli.scenario", "replay"), ("voicecli.cli.doctor", "doctor")):
+                         ("voicecli.cli.scenario", "replay"), ("voicecli.cli.doctor", "doctor"),
+                         ("voicecli.cli.load", "load")):
         try:
             mod = __import__(module, fromlist=[name])
         except ImportError:

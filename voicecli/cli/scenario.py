@@ -60,7 +60,7 @@ class Endpoints:
         return cls(target.dialect_config(url=self.local_url, api_key=Secret("sk_local_embedded")))
 
 
-def _target(file: ScenarioFile, overrides: dict[str, Any], config: str | None) -> Target:
+def target_for(file: ScenarioFile, overrides: dict[str, Any], config: str | None) -> Target:
     spec = file.scenario.target
     return resolve(profile=overrides["profile"] or spec.profile, url=overrides["url"] or spec.url,
                    dialect=overrides["dialect"] or spec.dialect, agent=overrides["agent"] or spec.agent,
@@ -139,7 +139,7 @@ def scenario_test(
     try:
         overrides = {"profile": profile, "url": url, "dialect": dialect, "agent": agent}
         files = [load(path) for path in expand(paths)]
-        planned = [(file, _target(file, overrides, config), steps_for(file)) for file in files]
+        planned = [(file, target_for(file, overrides, config), steps_for(file)) for file in files]
         results = asyncio.run(_run_all(planned, allow_insecure=allow_insecure, record=record,
                                        progress=not json_out, jobs=jobs))
         data = _write_reports(results, started, junit, report, markdown)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.audio.audiofile import load_clip
+from voicecli.audio.scripted import ScriptedBackend
 from voicecli.errors import VoicecliError
 from voicecli.protocol.base import Adapter
 from voicecli.scenario import recording
@@ -68,13 +69,15 @@ def client_tools(results: Mapping[str, Any]) -> dict[str, Callable[[Mapping[str,
 
 async def run_scenario(file: ScenarioFile, adapter: Adapter, *, steps: list[Step] | None = None,
                        allow_insecure: bool = False, record_to: Path | None = None,
-                       keep: Callable[[ScenarioResult], bool] = lambda result: not result.ok) -> ScenarioResult:
+                       keep: Callable[[ScenarioResult], bool] = lambda result: not result.ok,
+                       backend: ScriptedBackend | None = None) -> ScenarioResult:
     """Hold the scenario's conversation over ``adapter`` and score it. With ``record_to``,
-    the conversation is kept there when ``keep(result)`` (by default: when it failed)."""
+    the conversation is kept there when ``keep(result)`` (by default: when it failed).
+    ``backend``: the scripted audio (default: one that records both directions)."""
     scenario = file.scenario
     settings = scenario.settings
     steps = steps if steps is not None else steps_for(file)
-    backend = recording.RecordingBackend(realtime=True)
+    backend = backend if backend is not None else recording.RecordingBackend(realtime=True)
     options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(settings.timeout_s, 10.0),
                              ready_timeout=min(settings.timeout_s, 15.0),
                              client_tools=client_tools(scenario.client_tools))
@@ -89,7 +92,7 @@ async def run_scenario(file: ScenarioFile, adapter: Adapter, *, steps: list[Step
         server_errors=runner.errors, clean_close=runner.closed_by_us and (closed is None or not closed.error))
     result.duration_s = round(time.monotonic() - started, 3)
     score(scenario, result)
-    if record_to is not None and keep(result):
+    if record_to is not None and isinstance(backend, recording.RecordingBackend) and keep(result):
         folder = record_to / _slug(file.path)
         result.recording = str(folder)
         recording.save(folder, backend, result.to_dict())
