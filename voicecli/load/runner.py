@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from array import array
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,13 +46,14 @@ class LoadRun:
         self.allow_insecure = allow_insecure
         self.stats = LoadStats()
 
-    async def conversation(self) -> ScenarioResult:
-        """One conversation, counted in the stats (a failure to connect is a failed one)."""
+    async def conversation(self, lateness_ms: array[float] | None = None) -> ScenarioResult:
+        """One conversation, counted in the stats (a failure to connect is a failed one);
+        its frames' lateness goes to ``lateness_ms`` (default: the run's)."""
         self.stats.begin()
         try:
+            late = self.stats.lateness_ms if lateness_ms is None else lateness_ms
             result = await run_scenario(self.file, await self.adapter(), steps=self.steps,
-                                        allow_insecure=self.allow_insecure,
-                                        backend=LoadBackend(self.stats.lateness_ms))
+                                        allow_insecure=self.allow_insecure, backend=LoadBackend(late))
         except VoicecliError as exc:
             result = ScenarioResult(self.file.scenario.name, str(self.file.path), error=str(exc),
                                     exit_code=exc.exit_code, failures=[Failure(None, "session", str(exc))])
