@@ -2,7 +2,9 @@
 
 Session slots start ``ramp`` per second; each slot holds the scenario's conversation again
 and again (a new connection each time, through the same engine as ``voicecli test``) until
-``duration`` seconds after the first start, then finishes the conversation in progress.
+``duration`` seconds after the first start, then finishes the conversation in progress
+(within the scenario's ``timeout_s`` and 10 s more; later ones are counted as
+``unfinished``).
 The microphone audio is prepared once (``say`` text spoken once) and shared by every
 session; no devices are used. The steady phase, from the last slot's start to the end of
 the duration, is when the generator's CPU per session is measured.
@@ -27,6 +29,7 @@ from voicecli.scenario.results import Failure, ScenarioResult
 from voicecli.scenario.runner import run_scenario, steps_for
 
 AdapterFactory = Callable[[], Awaitable[Adapter]]
+GRACE_S = 10.0  # after the duration, conversations get their scenario's timeout and this to finish
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,10 @@ class LoadRun:
             await asyncio.sleep(max(0.0, end - time.monotonic()))
             if self.stats.steady:
                 self.stats.mark()  # the steady phase ends
-            await asyncio.gather(*slots)
+            grace = self.file.scenario.settings.timeout_s + GRACE_S
+            _, unfinished = await asyncio.wait(slots, timeout=grace)
+            if unfinished:  # a generator that fell far behind: its last conversations are cut
+                self.stats.errors["unfinished"] += len(unfinished)
         finally:
             for task in [*slots, *([ticker] if ticker else [])]:
                 task.cancel()
