@@ -1,10 +1,12 @@
 """Scripted audio for load sessions: the scenario's microphone, paced in real time, which
 measures how late each frame is handed to the session (against the ideal 20 ms grid from
-its first frame), and a speaker that keeps no audio, only the timeline a device would play.
+its first frame) and, when behind, yields to the other sessions between frames; and a
+speaker that keeps no audio, only the timeline a device would play.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from array import array
 from collections.abc import AsyncIterator
@@ -27,9 +29,14 @@ class _TimedCapture(ScriptedCapture):
             now = time.monotonic()
             if start is None:
                 start = now
-            self._lateness.append(max(0.0, (now - (start + sent * step)) * 1000))
+            late = now - (start + sent * step)
+            self._lateness.append(max(0.0, late * 1000))
             sent += 1
             yield frame
+            if late > step:
+                # catching up: the scripted microphone sends late frames without waiting, so
+                # let the other sessions (and their timers) run between them
+                await asyncio.sleep(0)
 
 
 class _Speaker:
