@@ -12,6 +12,7 @@ from junitparser import JUnitXml
 
 from voicecli.scenario import reports
 from voicecli.scenario.results import Failure, ScenarioResult, TurnResult
+from voicecli.secrets import register
 
 
 def results() -> list[ScenarioResult]:
@@ -59,3 +60,15 @@ def test_markdown_summarises_and_lists_failures() -> None:
     assert "- **bad \\| pipes** (bad.yaml) turn 2: wait_for: no tool_call event within 2 s" in text
     assert "recording: `rec/bad`" in text
     assert reports.exit_code(results()) == 9 and reports.exit_code(results()[:1]) == 0
+
+
+def test_reports_never_hold_a_key(tmp_path: Path) -> None:
+    key = "sk_scenario_report_Qx93"
+    register(key)
+    leaky = results()
+    leaky[1].error = f"the server said: bad key {key}"
+    for name, text in (("r.json", json.dumps(reports.json_report(leaky))), ("r.xml", reports.junit_xml(leaky)),
+                       ("r.md", reports.markdown(leaky))):
+        reports.write(tmp_path / name, text)
+        assert key not in (tmp_path / name).read_text(), name
+    assert "the server said: bad key" in (tmp_path / "r.json").read_text()

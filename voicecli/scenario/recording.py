@@ -23,6 +23,7 @@ from voicecli.audio.base import FRAME_MS
 from voicecli.audio.resample import resample_pcm16
 from voicecli.audio.scripted import CollectingPlayback, ScriptedBackend, ScriptedCapture
 from voicecli.audio.wav import write_wav
+from voicecli.secrets import redact
 
 WAV_NAME = "conversation.wav"
 RESULT_NAME = "result.json"
@@ -104,6 +105,6 @@ def save(folder: Path, backend: RecordingBackend, result: dict[str, Any]) -> Pat
     folder.mkdir(parents=True, exist_ok=True)
     pcm, rate = backend.stereo()
     write_wav(folder / WAV_NAME, pcm, rate, channels=2)
-    (folder / RESULT_NAME).write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n",
-                                      encoding="utf-8")
+    text = json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
+    (folder / RESULT_NAME).write_text(redact(text), encoding="utf-8")
     return folder

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from voicecli.scenario.results import Failure, ScenarioResult
+from voicecli.secrets import redact
 
 SCHEMA_NAME = "voicecli.scenario-report"
 SCHEMA_VERSION = 1
@@ -100,8 +101,9 @@ def _cell(text: str) -> str:
 
 
 def write(path: Path, text: str) -> None:
+    """Write a report (secrets masked, as everywhere voicecli writes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(redact(text), encoding="utf-8")
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
