@@ -9,7 +9,9 @@ played on a timeline), ramped at ``RAMP`` per second, conversations starting aga
 
 - ``load_sessions_per_core``: sessions held during the steady phase (every slot started, to
   the end of the duration) divided by the cores this process used meanwhile
-  (``time.process_time`` over wall time).
+  (``time.process_time`` over wall time). It stands only together with the lateness goal: a
+  generator short of CPU (a loaded machine) sends its frames late, and its CPU then
+  understates what real time would cost.
 - ``load_lateness_ms_p99``: how late the microphone's frames were handed to the session
   against their 20 ms grid, p99 over every frame of every session.
 - ``load_generator_cores``: the generator's CPU in the steady phase, in cores.
