@@ -37,6 +37,9 @@ def _root(
     """Talk to hosted realtime voice agents from your terminal."""
 
 
+_FUNCTIONS = {"test": "scenario_test", "load": "load_command"}  # commands whose function has another name
+
+
 def _register() -> None:
     from voicecli.cli import help_format
     from voicecli.cli.smoke import smoke
@@ -45,12 +48,14 @@ def _register() -> None:
 
     app.command("smoke")(smoke)
     for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),
-                         ("voicecli.cli.commands", "devices")):
+                         ("voicecli.cli.commands", "devices"), ("voicecli.cli.scenario", "test"),
+                         ("voicecli.cli.scenario", "replay"), ("voicecli.cli.doctor", "doctor"),
+                         ("voicecli.cli.load", "load")):
         try:
             mod = __import__(module, fromlist=[name])
         except ImportError:
             continue
-        command: Callable[..., Any] | None = getattr(mod, name, None)
+        command: Callable[..., Any] | None = getattr(mod, _FUNCTIONS.get(name, name), None)
         if command is not None:
             app.command(name)(command)
     from voicecli.cli.config_init import config_init

@@ -1,315 +1,44 @@
 """``voicecli smoke``: a scripted, headless conversation for CI probes.
 
 Every input is checked before connecting (:mod:`voicecli.cli.checks`; audio clips are read
-in full). Turns run in order: every ``--text`` first, then every ``--audio`` clip. Each turn
-waits for a reply that begins after the input's last speech (a clip's trailing silence is
-not waited for twice), then for the agent to fall quiet (or, with ``--interrupt-after S``,
-for S seconds of the reply before the next turn barges in); with ``--reply-wait S`` a turn
-that gets no reply within S seconds is reported as ``no_reply`` and the next one starts. A
-reply begins with a new agent turn in the transcript, or agent activity after a pause where
-the provider gives neither turns nor transcripts. Figures per turn: time from the end of the
-input to the first agent audio, agent audio seconds, transcripts. Transcripts and audio
-seconds come from the conversation's turns (:mod:`voicecli.cli.smoke_report`), so a reply is
-reported on the turn that asked for it whatever order its pieces arrived in.
-
-A probe never passes falsely (:func:`voicecli.cli.smoke_report.verdict`): a turn passes only
-when the agent answered it (text or audio) and its reply finished while the session was
-open (quiet, or the provider's end-of-reply event before a clean close); a session that
-ends before or during a turn fails with its own exit code and names the turn. With
-``--retries N``, transient failures before the first turn (refused, HTTP 503, a lost
-connection during the greeting) are retried, each one reported as a warning; once the first
-turn starts, a failure ends the run with its exit code, never retried.
+in full). Turns run in order: every ``--text`` first, then every ``--audio`` clip, through
+the turn engine in :mod:`voicecli.scenario.conversation` (how a turn waits for its reply,
+``--interrupt-after`` barge-in, ``--reply-wait`` and ``no_reply``, and the verdict that
+never passes falsely are described there). With ``--retries N``, transient failures before
+the first turn (refused, HTTP 503, a lost connection during the greeting) are retried, each
+one reported as a warning; once the first turn starts, a failure ends the run with its exit
+code, never retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from voicecli.audio.audiofile import load_clip
-from voicecli.audio.resample import resample
 from voicecli.audio.scripted import ScriptedBackend
 from voicecli.audio.wav import write_wav
 from voicecli.cli import checks
 from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import parse_vars, resolve
 from voicecli.cli.output import print_error, print_json, print_notice
-from voicecli.cli.smoke_report import SmokeReport, TurnReport, attribute, verdict
-from voicecli.errors import EXIT_INTERRUPTED, ExpectationFailed, SessionTimeout, UsageError, VoicecliError
-from voicecli.pcm.convert import FloatArray, float_to_pcm16
-from voicecli.protocol.commands import SendText
-from voicecli.protocol.events import (
-    AgentAudio,
-    AgentStartedTalking,
-    AgentStoppedTalking,
-    ErrorEvent,
-    Event,
-    TextDelta,
-    TranscriptDelta,
-    TranscriptFinal,
-    TurnComplete,
-    Unknown,
+from voicecli.errors import EXIT_INTERRUPTED, ExpectationFailed, UsageError, VoicecliError
+from voicecli.scenario.attribution import SmokeReport
+from voicecli.scenario.conversation import (  # noqa: F401 - re-exported for callers of smoke
+    GREETING_WAIT_S,
+    IDLE_S,
+    SmokeRunner,
+    Step,
+    trailing_silence_s,
 )
 from voicecli.secrets import redact
 from voicecli.session import Session, SessionOptions
-from voicecli.session.events import Connected, Mark, Notice, Reconnecting, SessionClosed, TurnLatency
 from voicecli.session.reconnect import ReconnectSettings, user_backoff
-from voicecli.session.transcript import Transcript
-
-IDLE_S = 1.0  # agent silence that ends a reply
-GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
-PONG_WAIT_S = 3.0  # a reply that went quiet counts only if the server still answers a ping
-REPLY_GAP_S = 0.3  # agent activity after this much quiet begins a reply
-
-
-@dataclass
-class Step:
-    kind: str  # "text" | "audio"
-    value: str
-    clip: tuple[FloatArray, int] | None = None  # an audio step's samples, read before connecting
-
-
-class SmokeRunner:
-    """Drives one session through the planned steps and fills a :class:`SmokeReport`."""
-
-    def __init__(self, session: Session, backend: ScriptedBackend, steps: list[Step],
-                 interrupt_after: float | None, idle_s: float = IDLE_S,
-                 greeting_wait_s: float = GREETING_WAIT_S, reply_wait: float | None = None) -> None:
-        self.session = session
-        self.idle_s = idle_s
-        self.greeting_wait_s = greeting_wait_s
-        self.backend = backend
-        self.steps = steps
-        self.interrupt_after = interrupt_after
-        self.reply_wait = reply_wait
-        self.report = SmokeReport(dialect=session.adapter.name)
-        self.transcript = Transcript()
-        self.boundaries: list[int] = []  # where each step's turns begin in the transcript
-        self.current: TurnReport | None = None
-        self.last_activity = 0.0
-        self.reply_started_at = 0.0  # when the latest agent turn began
-        self._agent_turns: set[int] = set()
-        self.activity_since_input = asyncio.Event()
-        self.reply_ended = False  # the provider said the reply to the current input is over
-        self.heard: set[int] = set()  # turns the agent sent text or audio for after their input
-        self.stalled: int | None = None  # the turn after which the server answered no ping
-        self.closed: SessionClosed | None = None
-        self.closed_by_us = False  # every step ran and the runner ended the session
-        self._changed = asyncio.Event()
-
-    async def run(self) -> SmokeReport:
-        session_task = asyncio.create_task(self.session.run())
-        consumer = asyncio.create_task(self._consume())
-        try:
-            started = asyncio.create_task(self.session.wait_started())
-            await asyncio.wait({started, session_task}, return_when=asyncio.FIRST_COMPLETED)
-            started.cancel()
-            if self.session.session_started is not None:
-                await self._greeting()
-                await self._wait_for(lambda: self.session.live or self.closed is not None, None)
-                self.session.stop_reconnecting()  # from the first turn on, a failure is the outcome
-                for index, step in enumerate(self.steps, 1):
-                    if self.closed is not None or self.stalled is not None:
-                        break
-                    await self._turn(index, step, last=index == len(self.steps))
-                if self.closed is None:
-                    self.closed_by_us = True
-                    self.session.close()
-            await session_task
-            await consumer
-        finally:
-            for task in (session_task, consumer):
-                if not task.done():
-                    task.cancel()
-        return self._finish()
-
-    # ---- event intake ----------------------------------------------------------------------
-
-    async def _consume(self) -> None:
-        async for event in self.session.events():
-            self._take(event)
-            self._changed.set()
-
-    def _take(self, event: Event) -> None:
-        now = time.monotonic()
-        for turn in self.transcript.apply(event):
-            if turn.role == "agent" and turn.kind == "speech" and id(turn) not in self._agent_turns:
-                self._agent_turns.add(id(turn))
-                self.reply_started_at = now
-        if isinstance(event, Connected):
-            self.report.url = event.url
-        elif isinstance(event, Unknown) and event.malformed:
-            self.report.warnings.append(f"ignored a malformed {event.type} frame from the server")
-        elif isinstance(event, ErrorEvent):
-            self.report.warnings.append(f"the server reported error {event.code}: {event.message}")
-        elif isinstance(event, Notice) and event.level != "info":
-            self.report.warnings.append(event.text)
-        elif isinstance(event, SessionClosed):
-            self.closed = event
-        elif isinstance(event, Reconnecting):
-            self.report.warnings.append(f"retry {event.attempt}/{event.attempts} after: {event.error}")
-        agent_activity = isinstance(event, (AgentAudio, AgentStartedTalking, TextDelta, TurnComplete)) or (
-            isinstance(event, (TranscriptDelta, TranscriptFinal)) and event.role == "agent")
-        if agent_activity:
-            if now - self.last_activity >= REPLY_GAP_S:
-                self.reply_started_at = now
-            self.last_activity = now
-            self.activity_since_input.set()
-            if self.current is not None and isinstance(event, (AgentAudio, TextDelta, TranscriptDelta,
-                                                               TranscriptFinal)):
-                self.heard.add(self.current.index)
-        if isinstance(event, (AgentStoppedTalking, TurnComplete)) and self.activity_since_input.is_set():
-            self.reply_ended = True
-        if isinstance(event, Mark):
-            self.boundaries.append(len(self.transcript.turns))
-        elif isinstance(event, TurnLatency) and self.current is not None and self.current.first_audio_ms is None:
-            self.current.first_audio_ms = round(event.ms, 1)
-
-    # ---- steps -----------------------------------------------------------------------------
-
-    async def _greeting(self) -> None:
-        await self._wait_for(lambda: self.last_activity > 0, self.greeting_wait_s)
-        if self.last_activity > 0:
-            await self._wait_quiet()
-
-    async def _turn(self, index: int, step: Step, last: bool) -> None:
-        turn = TurnReport(index=index, input=step.kind, content=step.value)
-        self.report.turns.append(turn)
-        self.activity_since_input = asyncio.Event()
-        self.reply_ended = False
-        if step.kind == "text":
-            if not self.session.adapter.capabilities.text_input:
-                raise UsageError(f"{self.session.adapter.name} does not accept typed text: use --audio FILE.wav")
-            self.current = turn
-            self.session.mark(f"turn {index}")
-            self.session.submit(SendText(step.value))
-            input_end = spoken_end = time.monotonic()
-        else:
-            capture = self.backend.capture
-            if capture is None:
-                raise UsageError("this session has no audio input (the provider negotiated text only)")
-            samples, rate = step.clip or load_clip(step.value)
-            pcm = float_to_pcm16(resample(samples, rate, capture.rate) if rate != capture.rate else samples)
-            self.session.mark(f"turn {index}")
-            done = capture.say(pcm)
-            await done.wait()
-            self.current = turn
-            input_end = time.monotonic()
-            spoken_end = input_end - trailing_silence_s(samples, capture.rate)
-            self.activity_since_input = asyncio.Event()
-            self.reply_ended = False
-
-        # a reply that began before the input's last speech answered only part of it (an
-        # utterance the agent split): wait for the one that answers the end
-        def answered() -> bool:
-            if step.kind == "text":
-                return self.activity_since_input.is_set()
-            return self.reply_started_at >= spoken_end
-
-        if not await self._wait_reply(index, answered) or (self.closed is not None and not self.reply_ended):
-            return
-        if self.interrupt_after is not None and not last:
-            await self._wait_for(lambda: self.closed is not None, self.interrupt_after)
-        else:
-            await self._wait_quiet(index)
-            if self.stalled is not None:
-                return
-        if self.closed is not None and not self.reply_ended:
-            return  # the session ended before the reply did: the turn is not answered
-        turn.reply_ms = round((time.monotonic() - input_end) * 1000, 1)
-
-    async def _wait_reply(self, turn: int, answered: Callable[[], bool]) -> bool:
-        """Until a reply ``answered`` the input or the session ends. False when none came
-        within ``reply_wait``, or when the server stopped answering pings meanwhile (the
-        turn is then marked stalled)."""
-        deadline = None if self.reply_wait is None else time.monotonic() + self.reply_wait
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            wait = max(self.idle_s, 1.0) if left is None else max(0.0, min(left, max(self.idle_s, 1.0)))
-            if await self._wait_for(lambda: answered() or self.closed is not None, wait):
-                return True
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
-            if not await self.session.alive(PONG_WAIT_S) and self.closed is None:
-                self.stalled = turn
-                return False
-
-    async def _wait_quiet(self, turn: int | None = None) -> None:
-        """Until the agent has been quiet for ``idle_s``. During a turn, a quiet spell counts
-        only if the server still answers a ping: one that stalled mid-reply (or holds the
-        agent "talking" forever) answers nothing, and the turn is marked stalled."""
-        probed = -1.0
-        while self.closed is None:
-            playback = self.session.playback
-            buffered = playback.buffered_seconds if playback is not None else 0.0
-            idle = time.monotonic() - self.last_activity
-            if turn is not None and idle >= self.idle_s and probed != self.last_activity:
-                probed = self.last_activity
-                if not await self.session.alive(PONG_WAIT_S):
-                    if self.closed is None:
-                        self.stalled = turn
-                    return
-                continue
-            if idle >= self.idle_s and not self.session.agent_talking and buffered <= 0:
-                return
-            await self._wait_for(lambda: False, max(0.05, min(self.idle_s - idle, 0.2)))
-
-    async def _wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while not predicate():
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return False
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                return predicate()
-        return True
-
-    def _finish(self) -> SmokeReport:
-        report = self.report
-        session = self.session
-        report.connect_ms = _ms(session.connect_ms)
-        report.session_ready_ms = _ms(session.ready_ms)
-        if session.session_started is not None:
-            report.session_id = session.session_started.session_id
-            report.conversation_id = session.session_started.conversation_id
-        report.agent_audio_s = round(session.agent_audio_s, 3)
-        attribute(report, self.transcript, self.boundaries)
-        verdict(report, self.closed or session.closed, started=session.session_started is not None,
-                planned=len(self.steps), heard=self.heard, closed_by_us=self.closed_by_us)
-        if self.stalled is not None:
-            report.ok, report.exit_code = False, SessionTimeout.exit_code
-            report.error = (f"the server stopped answering during turn {self.stalled} "
-                            f"(no reply to a ping within {PONG_WAIT_S:g} s)")
-        return report
-
-
-def trailing_silence_s(samples: np.ndarray, rate: int, threshold_db: float = -40.0) -> float:
-    """Seconds of silence (20 ms frames below ``threshold_db`` RMS) at the end of a clip."""
-    frame = max(1, rate // 50)
-    data = np.asarray(samples, dtype=np.float32)
-    limit = 10 ** (threshold_db / 20)
-    end = data.size
-    while end > 0:
-        chunk = data[max(0, end - frame): end]
-        if float(np.sqrt(np.mean(chunk * chunk))) >= limit:
-            break
-        end -= chunk.size
-    return (data.size - end) / rate
-
-
-def _ms(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_insecure: bool,
@@ -322,15 +51,7 @@ async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_ins
                                  ready_timeout=min(timeout, 15.0), reconnect=retries)
         session = Session(ep.adapter, backend, options)
         runner = SmokeRunner(session, backend, steps, interrupt_after, idle_s, greeting_wait_s, reply_wait)
-        try:
-            report = await asyncio.wait_for(runner.run(), timeout)
-        except TimeoutError:
-            report = runner._finish()
-            waiting = next((t.index for t in report.turns if t.reply_ms is None), None)
-            report.ok = False
-            report.error = f"timed out after {timeout:g} s" + (
-                f" waiting for the reply to turn {waiting}" if waiting else "")
-            report.exit_code = SessionTimeout.exit_code
+        report = await runner.run_within(timeout)
         if out is not None and backend.playback is not None:
             save_audio(out, backend.playback.pcm(), backend.playback.rate)
         return report

@@ -1,0 +1,1 @@
+"""Many concurrent scenario sessions from one process (``voicecli load``, the Locust user)."""
