@@ -131,15 +131,26 @@ def test_option_parser_errors_are_usage_errors(cli: Cli, args: list[str]) -> Non
     assert "Invalid value" in proc.stderr and "Traceback" not in proc.stderr
 
 
+REPORT_FIELDS = {"ok", "dialect", "url", "connect_ms", "session_ready_ms", "session_id", "conversation_id",
+                 "greeting", "turns", "agent_audio_s", "warnings", "error", "exit_code"}
+
+
 @pytest.mark.parametrize(("args", "code"), [(["--timeout", "nan"], 2), (["--timeout", "abc"], 2),
-                                            (["--config", "{bad.toml}"], 3), (["--text", ""], 2),
-                                            (["--url", UNREACHABLE, "--agent", "a"], 6)],
-                         ids=["nan", "parser", "config", "empty text", "refused"])
+                                            (["--bogus"], 2), (["extra-argument"], 2),
+                                            (["--config", "{bad.toml}"], 3), (["--config", "{headers.toml}"], 3),
+                                            (["--config", "{headers.toml}", "--profile", "nope"], 3),
+                                            (["--text", ""], 2), (["--url", UNREACHABLE, "--agent", "a"], 6)],
+                         ids=["nan", "parser", "unknown option", "extra argument", "config", "config field",
+                              "no such profile", "empty text", "refused"])
 def test_smoke_json_prints_json_for_every_failure(cli: Cli, tmp_path: Path, args: list[str], code: int) -> None:
+    """The same report object (one line on stdout) whichever layer failed: the option parser,
+    the config file, the checks or the connection."""
     proc = cli.run("smoke", "--json", *fill(args, tmp_path), timeout=20)
+    assert proc.stdout.count("\n") == 1, proc.stdout
     report = json.loads(proc.stdout)
     assert proc.returncode == code == report["exit_code"], proc.stderr
     assert report["ok"] is False and report["error"]
+    assert set(report) == REPORT_FIELDS
 
 
 def test_every_bad_field_is_one_line_and_no_value_is_echoed(cli: Cli, tmp_path: Path) -> None:
