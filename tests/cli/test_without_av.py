@@ -4,6 +4,7 @@ first on the path of the command under test."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,7 +67,7 @@ def test_a_voiceagent_session_without_pyav_gives_one_notice_and_its_text(cli: Cl
                            "--text", "and the harbour"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    report = __import__("json").loads(proc.stdout)
+    report = json.loads(proc.stdout)
     assert [turn["agent_transcript"].startswith("You said:") for turn in report["turns"]] == [True, True]
     assert report["warnings"] == [NOTICE]  # once, though every chunk of two replies was mp3
     assert proc.stderr.splitlines() == [f"voicecli: warning: {NOTICE}"]
