@@ -157,7 +157,7 @@ def test_every_bad_field_is_one_line_and_no_value_is_echoed(cli: Cli, tmp_path: 
     """Three bad fields in one profile and a key in another: four lines, each naming the file
     and key; the values (secrets, as often as not) appear nowhere, with --json neither."""
     path = fill(["{secrets.toml}"], tmp_path)[0]
-    proc = cli.run("smoke", "--config", path, timeout=20)
+    proc = cli.run("smoke", "--config", path, timeout=60)
     assert proc.returncode == 3, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert lines == [
@@ -169,7 +169,7 @@ def test_every_bad_field_is_one_line_and_no_value_is_echoed(cli: Cli, tmp_path: 
         f"voicecli: error: {path}: profiles.q.token: unknown key: API keys never go in the config file; "
         "name the environment variable that holds one with key_env",
     ]
-    as_json = cli.run("smoke", "--json", "--config", path, timeout=20)
+    as_json = cli.run("smoke", "--json", "--config", path, timeout=60)
     report = json.loads(as_json.stdout)
     assert as_json.returncode == report["exit_code"] == 3
     assert report["error"].splitlines() == [line.removeprefix("voicecli: error: ") for line in lines]
