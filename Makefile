@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 JS_PEER := tests/conformance/js
 JS_STAMP := $(JS_PEER)/node_modules/.installed-$(shell cat $(JS_PEER)/package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup system-deps venv js-peer test lint bench demo serve clean
+.PHONY: setup system-deps venv js-peer test test-min test-matrix lint bench demo serve clean
 
 setup: system-deps venv js-peer
 
@@ -41,8 +41,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PIP) install -q -e '.[local,dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -c "import voicecli, pocketsphinx, hibari" || { echo "setup: the Python install failed"; exit 1; }
+	@$(PIP) install -q -e '.[local,voiceagent-codecs,dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import voicecli, pocketsphinx, hibari, av" || { echo "setup: the Python install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -59,6 +59,47 @@ $(JS_STAMP): $(JS_PEER)/package.json $(JS_PEER)/package-lock.json
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# The dependency floors: a second venv with every runtime dependency (and the extras) at the
+# lowest version pyproject.toml allows (uv's lowest-direct resolution; the test tools at their
+# latest), then the tests that exercise those libraries: the CLI, the wire (websockets client
+# and server), the TUI (textual; its snapshots are drawn by the newest textual, so not here),
+# config, codecs.
+MIN_VENV ?= .venv-min
+MIN_TESTS ?= tests/cli tests/transport tests/protocol tests/audio/test_codecs.py tests/tui \
+	tests/agent_dialects tests/test_secrets.py
+MIN_DESELECT ?= -m "not pulse and not tmux" --ignore=tests/tui/test_snapshots.py
+test-min: system-deps
+	@test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
+	@test -x $(MIN_VENV)/bin/uv || $(MIN_VENV)/bin/pip install -q uv
+	$(MIN_VENV)/bin/uv pip compile -q pyproject.toml --extra local --extra voiceagent-codecs \
+		--resolution lowest-direct --python $(MIN_VENV)/bin/python -o $(MIN_VENV)/floors.txt
+	$(MIN_VENV)/bin/uv pip install -q --python $(MIN_VENV)/bin/python -c $(MIN_VENV)/floors.txt \
+		-e '.[local,voiceagent-codecs,dev]'
+	@grep -E '^(typer|textual|websockets|numpy|rich|pydantic|av|soxr|soundfile|sounddevice|platformdirs)==' \
+		$(MIN_VENV)/floors.txt | tr '\n' ' '; echo
+	$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider $(MIN_DESELECT) $(MIN_TESTS)
+
+# The suite on every Python the project supports that this machine has (CI machines may have
+# only some: a missing interpreter is reported, not failed). PYTHONS names the interpreters;
+# MATRIX_TESTS narrows the run (default: everything but the PulseAudio and tmux tests).
+PYTHONS ?= python3.11 python3.12 python3.13
+MATRIX_TESTS ?= -m "not pulse and not tmux"
+test-matrix: system-deps js-peer
+	@ran=""; missing=""; failed=""; \
+	for py in $(PYTHONS); do \
+		if ! $$py -c "import sys; assert sys.version_info >= (3, 11)" >/dev/null 2>&1; then \
+			missing="$$missing $$py"; continue; \
+		fi; \
+		ver=$$($$py -c "import sys; print('%d.%d' % sys.version_info[:2])"); venv=.venv-$$ver; \
+		echo "== Python $$ver ($$venv)"; \
+		test -x $$venv/bin/python || $$py -m venv $$venv; \
+		$$venv/bin/pip install -q -e '.[local,voiceagent-codecs,dev]' 2>&1 | grep -v "^WARNING: Location"; \
+		if $$venv/bin/python -m pytest -q -p no:cacheprovider $(MATRIX_TESTS); then ran="$$ran $$ver"; \
+		else failed="$$failed $$ver"; fi; \
+	done; \
+	echo "test-matrix: passed:$${ran:- none}; failed:$${failed:- none}; not on this machine:$${missing:- none}"; \
+	test -z "$$failed" && test -n "$$ran"
+
 lint: setup
 	$(VENV)/bin/ruff check voicecli tests benchmarks
 	$(VENV)/bin/mypy
@@ -74,4 +115,4 @@ serve: setup
 	$(VENV)/bin/voicecli serve
 
 clean:
-	rm -rf $(VENV) $(JS_PEER)/node_modules .bench .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(MIN_VENV) .venv-3.* $(JS_PEER)/node_modules .bench .pytest_cache .mypy_cache .ruff_cache *.egg-info

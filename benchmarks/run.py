@@ -6,6 +6,7 @@ Exit status: 0 when every measured figure with a goal meets it, 1 otherwise.
 
     python -m benchmarks.run              # all modules
     python -m benchmarks.run audio        # only bench_audio.py
+    python -m benchmarks.run startup      # only bench_startup.py: --help against a minimal Typer app
 """
 
 from __future__ import annotations

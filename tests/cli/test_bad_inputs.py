@@ -48,6 +48,12 @@ def files(tmp: Path) -> dict[str, Path]:
         "url.toml": b'[profiles.p]\nurl = "http://[::1"\n',
         "header-value.toml": b'[profiles.p]\n[profiles.p.headers]\nX-Token = 5\n',
         "default.toml": b"default_profile = 7\n",
+        "rate-bool.toml": b"[profiles.p]\nsample_rate = true\n",
+        "profile-scalar.toml": b'[profiles]\np = "atoms"\n',
+        "dialect.toml": b'[profiles.p]\ndialect = "klingon"\n',
+        "misspelt.toml": b'[profiles.p]\ndialct = "atoms"\n',
+        "secrets.toml": (b'[profiles.p]\napi_key = "sk_live_SECRET1"\nheaders = "Bearer SECRET2"\n'
+                         b'sample_rate = "fast"\n[profiles.q]\ntoken = "SECRET3"\n'),
     }
     for name, data in made.items():
         (tmp / name).write_bytes(data)
@@ -81,13 +87,29 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("talk sample rate 0", ["talk", "--url", UNREACHABLE, "--sample-rate", "0"], 2, "--sample-rate must be between"),
     ("non-UTF-8 config", ["smoke", "--config", "{bad.toml}"], 3, "bad.toml: not UTF-8 text"),
     ("headers = 'oops'", ["smoke", "--config", "{headers.toml}"], 3,
-     "headers.toml: profile 'p': headers must be a table of strings"),
-    ("header value not a string", ["smoke", "--config", "{header-value.toml}"], 3, "headers must be a table"),
-    ("profiles not a table", ["smoke", "--config", "{profiles.toml}"], 3, "profiles.toml: [profiles] must be a table"),
-    ("variables not a table", ["smoke", "--config", "{variables.toml}"], 3, "profile 'p': variables must be a table"),
-    ("sample_rate a string", ["smoke", "--config", "{rate.toml}"], 3, "sample_rate must be a positive whole number"),
-    ("profile url broken", ["smoke", "--config", "{url.toml}"], 3, "url.toml: profile 'p': url: not a usable URL"),
-    ("default_profile a number", ["smoke", "--config", "{default.toml}"], 3, "default_profile must be a string"),
+     'headers.toml: profiles.p.headers: expected a table of strings (header name = "value"), got a string'),
+    ("header value not a string", ["smoke", "--config", "{header-value.toml}"], 3,
+     "profiles.p.headers: expected a table of strings (header name = \"value\"), "
+     "got a table whose X-Token is an integer"),
+    ("profiles not a table", ["smoke", "--config", "{profiles.toml}"], 3,
+     "profiles.toml: profiles: expected a table of profiles"),
+    ("variables not a table", ["smoke", "--config", "{variables.toml}"], 3,
+     "profiles.p.variables: expected a table, got an integer"),
+    ("sample_rate a string", ["smoke", "--config", "{rate.toml}"], 3,
+     "profiles.p.sample_rate: expected a positive whole number, got a string"),
+    ("sample_rate true", ["smoke", "--config", "{rate-bool.toml}"], 3,
+     "profiles.p.sample_rate: expected a positive whole number, got a boolean"),
+    ("profile not a table", ["smoke", "--config", "{profile-scalar.toml}"], 3,
+     "profile-scalar.toml: profiles.p: expected a table, got a string"),
+    ("unknown dialect", ["smoke", "--config", "{dialect.toml}"], 3,
+     "profiles.p.dialect: expected one of atoms, elevenlabs, token-pcm, voiceagent, perfvoice, got 'klingon'"),
+    ("misspelt key", ["smoke", "--config", "{misspelt.toml}"], 3,
+     "profiles.p.dialct: unknown key (a profile takes agent, description, dialect,"),
+    ("profile url broken", ["smoke", "--config", "{url.toml}"], 3, "url.toml: profiles.p.url: not a usable URL"),
+    ("default_profile a number", ["smoke", "--config", "{default.toml}"], 3,
+     "default.toml: default_profile: expected a string, got an integer"),
+    ("talk: headers = 'oops'", ["talk", "--config", "{headers.toml}"], 3,
+     "headers.toml: profiles.p.headers: expected a table of strings"),
 ]
 
 
@@ -109,12 +131,47 @@ def test_option_parser_errors_are_usage_errors(cli: Cli, args: list[str]) -> Non
     assert "Invalid value" in proc.stderr and "Traceback" not in proc.stderr
 
 
+REPORT_FIELDS = {"ok", "dialect", "url", "connect_ms", "session_ready_ms", "session_id", "conversation_id",
+                 "greeting", "turns", "agent_audio_s", "warnings", "error", "exit_code"}
+
+
 @pytest.mark.parametrize(("args", "code"), [(["--timeout", "nan"], 2), (["--timeout", "abc"], 2),
-                                            (["--config", "{bad.toml}"], 3), (["--text", ""], 2),
-                                            (["--url", UNREACHABLE, "--agent", "a"], 6)],
-                         ids=["nan", "parser", "config", "empty text", "refused"])
+                                            (["--bogus"], 2), (["extra-argument"], 2),
+                                            (["--config", "{bad.toml}"], 3), (["--config", "{headers.toml}"], 3),
+                                            (["--config", "{headers.toml}", "--profile", "nope"], 3),
+                                            (["--text", ""], 2), (["--url", UNREACHABLE, "--agent", "a"], 6)],
+                         ids=["nan", "parser", "unknown option", "extra argument", "config", "config field",
+                              "no such profile", "empty text", "refused"])
 def test_smoke_json_prints_json_for_every_failure(cli: Cli, tmp_path: Path, args: list[str], code: int) -> None:
+    """The same report object (one line on stdout) whichever layer failed: the option parser,
+    the config file, the checks or the connection."""
     proc = cli.run("smoke", "--json", *fill(args, tmp_path), timeout=20)
+    assert proc.stdout.count("\n") == 1, proc.stdout
     report = json.loads(proc.stdout)
     assert proc.returncode == code == report["exit_code"], proc.stderr
     assert report["ok"] is False and report["error"]
+    assert set(report) == REPORT_FIELDS
+
+
+def test_every_bad_field_is_one_line_and_no_value_is_echoed(cli: Cli, tmp_path: Path) -> None:
+    """Three bad fields in one profile and a key in another: four lines, each naming the file
+    and key; the values (secrets, as often as not) appear nowhere, with --json neither."""
+    path = fill(["{secrets.toml}"], tmp_path)[0]
+    proc = cli.run("smoke", "--config", path, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines == [
+        f"voicecli: error: {path}: profiles.p.api_key: unknown key: API keys never go in the config file; "
+        "name the environment variable that holds one with key_env",
+        f'voicecli: error: {path}: profiles.p.headers: expected a table of strings (header name = "value"), '
+        "got a string",
+        f"voicecli: error: {path}: profiles.p.sample_rate: expected a positive whole number, got a string",
+        f"voicecli: error: {path}: profiles.q.token: unknown key: API keys never go in the config file; "
+        "name the environment variable that holds one with key_env",
+    ]
+    as_json = cli.run("smoke", "--json", "--config", path, timeout=60)
+    report = json.loads(as_json.stdout)
+    assert as_json.returncode == report["exit_code"] == 3
+    assert report["error"].splitlines() == [line.removeprefix("voicecli: error: ") for line in lines]
+    for output in (proc.stdout, proc.stderr, as_json.stdout, as_json.stderr):
+        assert "SECRET" not in output and "fast" not in output

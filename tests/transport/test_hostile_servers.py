@@ -76,7 +76,10 @@ async def raw_server(reply: bytes, drip_s: float = 0.0) -> tuple[asyncio.Server,
             writer.write(reply[i:i + 1] if drip_s else reply)
             await writer.drain()
             await asyncio.sleep(drip_s)
-        await asyncio.sleep(30)  # hold the socket open: the client must not wait for it
+        # hold the socket open until the client gives up (it must not wait for the server), then
+        # close it: from Python 3.12 on, leaving the server waits for its connections to end
+        await reader.read()
+        writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     return server, f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"

@@ -2,7 +2,9 @@
 
 Each call handles one standalone file or chunk: ``mp3``, ``opus`` (Ogg or WebM), ``wav``
 and ``ulaw`` (G.711 mu-law, headerless). mp3 and Opus go through PyAV, which bundles
-libmp3lame and libopus; mu-law (:mod:`voicecli.pcm.ulaw`) and WAV need nothing but numpy.
+libmp3lame and libopus; mu-law (:mod:`voicecli.pcm.ulaw`) and WAV need nothing but numpy. PyAV is an extra
+(``voicecli[voiceagent-codecs]``): without it, mp3 and Opus raise :class:`CodecUnavailable`,
+whose message is the one-line install notice.
 """
 
 from __future__ import annotations
@@ -25,6 +27,30 @@ class CodecError(ValueError):
     """The data could not be decoded or encoded in the named encoding."""
 
 
+class CodecUnavailable(CodecError):
+    """The encoding needs an optional package that is not installed."""
+
+
+AV_NOTICE = "mp3 and Opus audio need PyAV: pip install 'voicecli[voiceagent-codecs]'"
+
+
+def av_available() -> bool:
+    try:
+        _av()
+    except CodecUnavailable:
+        return False
+    return True
+
+
+def _av() -> Any:
+    """The PyAV module (the only place it is imported)."""
+    try:
+        import av
+    except ImportError:
+        raise CodecUnavailable(AV_NOTICE) from None
+    return av
+
+
 def _normalise(encoding: str) -> str:
     enc = encoding.lower().replace("-", "_")
     aliases = {"mulaw": "ulaw", "pcm_mulaw": "ulaw", "g711_ulaw": "ulaw", "mu_law": "ulaw",
@@ -34,7 +60,7 @@ def _normalise(encoding: str) -> str:
 
 # --- PyAV ---------------------------------------------------------------------------------
 def _decode_av(data: bytes) -> tuple[bytes, int]:
-    import av
+    av = _av()
 
     try:
         container: Any = av.open(io.BytesIO(data), mode="r")
@@ -61,7 +87,7 @@ def _decode_av(data: bytes) -> tuple[bytes, int]:
 
 
 def _encode_av(pcm: bytes, rate: int, container_format: str, codec: str, codec_rate: int) -> bytes:
-    import av
+    av = _av()
 
     buf = io.BytesIO()
     out: Any = av.open(buf, mode="w", format=container_format)

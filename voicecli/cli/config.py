@@ -17,13 +17,11 @@ from urllib.parse import urlsplit
 
 from platformdirs import user_config_path
 
+from voicecli.cli.config_schema import validate
 from voicecli.errors import ConfigError, UsageError
 from voicecli.protocol.base import DialectConfig, check_url
 from voicecli.protocol.registry import DEFAULT_KEY_ENV, DEFAULT_URLS, DIALECTS, infer_dialect
 from voicecli.secrets import Secret, register
-
-PROFILE_KEYS = {"dialect", "url", "agent", "key_env", "sample_rate", "mode", "variables", "headers",
-                "options", "description"}
 
 
 def config_path(explicit: str | None = None) -> Path:
@@ -35,21 +33,9 @@ def config_path(explicit: str | None = None) -> Path:
     return user_config_path("voicecli") / "config.toml"
 
 
-# what each profile key must hold: (type check, what the error says it must be)
-_STR = (lambda v: isinstance(v, str), "a string")
-_TABLE = (lambda v: isinstance(v, dict), "a table")
-PROFILE_TYPES: dict[str, tuple[Any, str]] = {
-    "dialect": _STR, "url": _STR, "agent": _STR, "key_env": _STR, "mode": _STR, "description": _STR,
-    "sample_rate": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, "a positive whole number"),
-    "variables": _TABLE, "options": _TABLE,
-    "headers": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
-                "a table of strings (header name = \"value\")"),
-}
-
-
 def load_config(path: Path, required: bool = False) -> dict[str, Any]:
-    """The config file as a dict, every profile checked: a problem is a ConfigError that
-    names the file, the profile and key, and the reason (exit 3)."""
+    """The config file as a dict, every profile checked (:mod:`voicecli.cli.config_schema`):
+    a ConfigError (exit 3) names the file, and the key and reason of every bad field."""
     if not path.exists():
         if required:
             raise ConfigError(f"config file not found: {path}")
@@ -63,37 +49,8 @@ def load_config(path: Path, required: bool = False) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc.__class__.__name__}") from None
-    profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict):
-        raise ConfigError(f"{path}: [profiles] must be a table")
-    default = data.get("default_profile")
-    if default is not None and not isinstance(default, str):
-        raise ConfigError(f"{path}: default_profile must be a string")
-    for name, profile in profiles.items():
-        _check_profile(path, name, profile)
+    validate(path, data)
     return data
-
-
-def _check_profile(path: Path, name: str, profile: Any) -> None:
-    if not isinstance(profile, dict):
-        raise ConfigError(f"{path}: profile {name!r} must be a table")
-    unknown = set(profile) - PROFILE_KEYS
-    if unknown:
-        raise ConfigError(f"{path}: profile {name!r} has unknown keys: {', '.join(sorted(unknown))}")
-    for key, value in profile.items():
-        ok, what = PROFILE_TYPES.get(key, (lambda v: True, ""))
-        if not ok(value):
-            raise ConfigError(f"{path}: profile {name!r}: {key} must be {what}, got "
-                              f"{type(value).__name__}")
-    dialect = profile.get("dialect")
-    if dialect is not None and dialect not in DIALECTS:
-        raise ConfigError(f"{path}: profile {name!r}: unknown dialect {dialect!r}")
-    url = profile.get("url")
-    if url is not None:
-        try:
-            check_url(url)
-        except UsageError as exc:
-            raise ConfigError(f"{path}: profile {name!r}: url: {exc}") from None
 
 
 @dataclass

@@ -1,15 +1,23 @@
-"""The ``voicecli`` command: Typer app, one module per command, errors mapped in one place."""
+"""The ``voicecli`` command: the Typer app, errors mapped in one place.
+
+The commands' signatures live in :mod:`voicecli.cli.commands`, which imports nothing but
+Typer; each command imports its work (numpy, websockets, the session, Textual) when it runs,
+so ``voicecli --help`` and ``voicecli COMMAND --help`` stay quick. With ``smoke --json``, every
+failure, a bad option or an internal error too, is one JSON object on stdout with the same
+fields as a report.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated
 
 import typer
 
 from voicecli import __version__
+from voicecli.cli import commands, help_format, tool_commands
 from voicecli.cli.output import print_error, print_json
 from voicecli.errors import EXIT_INTERRUPTED, VoicecliError
 
@@ -17,8 +25,8 @@ app = typer.Typer(
     name="voicecli",
     help="Talk to hosted realtime voice agents from your terminal.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,  # tracebacks with locals would print secrets
+    rich_markup_mode=None,  # plain help: drawing panels with Rich costs more than the rest of start-up
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -37,37 +45,20 @@ def _root(
     """Talk to hosted realtime voice agents from your terminal."""
 
 
-_FUNCTIONS = {"test": "scenario_test", "load": "load_command"}  # commands whose function has another name
+help_format.install()
 
-
-def _register() -> None:
-    from voicecli.cli import help_format
-    from voicecli.cli.smoke import smoke
-
-    help_format.install()
-
-    app.command("smoke")(smoke)
-    for module, name in (("voicecli.cli.talk", "talk"), ("voicecli.cli.commands", "serve"),
-                         ("voicecli.cli.commands", "devices"), ("voicecli.cli.scenario", "test"),
-                         ("voicecli.cli.scenario", "replay"), ("voicecli.cli.doctor", "doctor"),
-                         ("voicecli.cli.load", "load")):
-        try:
-            mod = __import__(module, fromlist=[name])
-        except ImportError:
-            continue
-        command: Callable[..., Any] | None = getattr(mod, _FUNCTIONS.get(name, name), None)
-        if command is not None:
-            app.command(name)(command)
-    from voicecli.cli.config_init import config_init
-    from voicecli.cli.profiles import profiles
-
-    app.command("profiles")(profiles)
-    config_app = typer.Typer(help="Manage the config file.", no_args_is_help=True)
-    config_app.command("init")(config_init)
-    app.add_typer(config_app, name="config")
-
-
-_register()
+app.command("smoke")(commands.smoke)
+app.command("talk")(commands.talk)
+app.command("serve")(commands.serve)
+app.command("devices")(commands.devices)
+app.command("test")(tool_commands.test)
+app.command("replay")(tool_commands.replay)
+app.command("load")(tool_commands.load)
+app.command("doctor")(tool_commands.doctor)
+app.command("profiles")(tool_commands.profiles)
+config_app = typer.Typer(help="Manage the config file.", no_args_is_help=True)
+config_app.command("init")(tool_commands.config_init)
+app.add_typer(config_app, name="config")
 
 
 def _wants_json(argv: list[str] | None = None) -> bool:
@@ -76,38 +67,40 @@ def _wants_json(argv: list[str] | None = None) -> bool:
     return "--json" in args and "smoke" in args
 
 
-def _json_failure(exc: Exception, code: int) -> None:
-    formatter = getattr(exc, "format_message", None)
-    message = formatter() if callable(formatter) else str(exc)
-    print_json({"ok": False, "error": str(message).splitlines()[0] if message else "bad usage",
-                "exit_code": code})
+def _fail(message: str, code: int) -> None:
+    """Exit with ``code`` after one JSON object on stdout (``smoke --json``) and the error on stderr."""
+    if _wants_json():
+        from voicecli.cli.smoke_report import SmokeReport
+
+        report = SmokeReport(dialect="", ok=False, error=message or "bad usage", exit_code=code)
+        print_json(asdict(report))
+    sys.exit(code)
 
 
 def main() -> None:
     """Console entry point: known errors become one line and an exit code."""
     try:
-        rc = app(standalone_mode=False)
+        rc = app(prog_name="voicecli", standalone_mode=False)
     except VoicecliError as exc:
-        if _wants_json():
-            _json_failure(exc, exc.exit_code)
         print_error(str(exc))
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         print_error("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        _fail("interrupted", EXIT_INTERRUPTED)
     except typer.Abort:
         print_error("aborted")
-        sys.exit(EXIT_INTERRUPTED)
+        _fail("aborted", EXIT_INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - nothing reaches the user as a traceback
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
         if callable(show) and isinstance(code, int):  # a usage error from the option parser
-            if _wants_json():
-                _json_failure(exc, code)
             show()
-            sys.exit(code)
+            formatter = getattr(exc, "format_message", None)
+            message = str(formatter() if callable(formatter) else exc)
+            _fail(message.splitlines()[0] if message else "", code)
         logging.getLogger("voicecli").debug("internal error", exc_info=True)
-        print_error(f"internal error: {exc.__class__.__name__}: {exc} (VOICECLI_LOG=debug shows details)")
-        sys.exit(1)
+        message = f"internal error: {exc.__class__.__name__}: {exc}"
+        print_error(f"{message} (VOICECLI_LOG=debug shows details)")
+        _fail(message, 1)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -14,7 +14,10 @@ def error_line(message: str) -> str:
 
 
 def print_error(message: str) -> None:
-    print(error_line(message), file=sys.stderr, flush=True)
+    """One ``voicecli: error:`` line per line of ``message`` (a config file with several bad
+    fields has one line for each)."""
+    for line in message.splitlines() or [""]:
+        print(error_line(line), file=sys.stderr, flush=True)
 
 
 def print_notice(message: str) -> None:

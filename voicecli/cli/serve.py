@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from voicecli.audio import codecs
 from voicecli.cli.output import error_line
 from voicecli.errors import ConfigError, NetworkError, UsageError
 from voicecli.secrets import RedactingFilter
@@ -144,6 +145,9 @@ async def _serve(config: AgentConfig, host: str, port: int, out: TextIO, err: Te
     try:
         for notice in agent.notices:
             print(f"note: {notice}", file=err)
+        if not codecs.av_available():
+            print(f"note: {codecs.AV_NOTICE} (until then VoiceAgent replies carry no audio, "
+                  "except with ?format=wav)", file=err)
         voice = agent.voice
         if voice is not None:
             print(f"brain: {voice.brain_name}, voice: {voice.synth.name}", file=err)

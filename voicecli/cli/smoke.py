@@ -16,9 +16,7 @@ import asyncio
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from voicecli.audio.audiofile import load_clip
 from voicecli.audio.scripted import ScriptedBackend
@@ -92,39 +90,13 @@ def _print_human(report: SmokeReport) -> None:
     print("ok" if report.ok else f"failed: {report.error}")
 
 
-def smoke(
-    text: Annotated[list[str] | None, typer.Option("--text", "-t", help="A typed turn (repeatable).")] = None,
-    audio: Annotated[list[Path] | None, typer.Option("--audio", "-a",
-                                                     help="A WAV file spoken as a turn (repeatable).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", "-p", envvar="VOICECLI_PROFILE",
-                                                help="Profile from the config file.")] = None,
-    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL",
-                                            help="Provider base URL or full ws(s):// URL.")] = None,
-    dialect: Annotated[str | None, typer.Option("--dialect", "-d", envvar="VOICECLI_DIALECT",
-                                                help="atoms, elevenlabs, token-pcm, voiceagent, perfvoice.")] = None,
-    agent: Annotated[str | None, typer.Option("--agent", envvar="VOICECLI_AGENT", help="Agent id.")] = None,
-    var: Annotated[list[str] | None, typer.Option("--var", help="A variable KEY=VALUE (repeatable).")] = None,
-    sample_rate: Annotated[int | None, typer.Option("--sample-rate", help="Requested audio rate.")] = None,
-    expect: Annotated[str | None, typer.Option("--expect", help="Regex the agent's transcript must match.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the agent's audio to this WAV.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Give up after this many seconds.")] = 60.0,
-    interrupt_after: Annotated[float | None, typer.Option(
-        "--interrupt-after", help="Start each next turn this many seconds into the agent's reply (barge-in).")] = None,
-    reply_wait: Annotated[float | None, typer.Option(
-        "--reply-wait", help="Give a turn this many seconds to get a reply, then report no reply and go on.")] = None,
-    allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
-                                                 help="Allow ws:// to non-loopback hosts.")] = False,
-    config: Annotated[str | None, typer.Option("--config", help="Config file path.")] = None,
-    retries: Annotated[int, typer.Option("--retries", help="Retry transient failures before the first turn "
-                                                           "this many times (never during a turn).")] = 0,
-    retry_delay: Annotated[float, typer.Option("--retry-delay", envvar="VOICECLI_RECONNECT_DELAY",
-                                               help="Wait before the first retry, growing after.")] = 1.0,
+def smoke_command(
+    *, text: list[str] | None, audio: list[Path] | None, profile: str | None, url: str | None, dialect: str | None,
+    agent: str | None, var: list[str] | None, sample_rate: int | None, expect: str | None, out: Path | None,
+    json_out: bool, timeout: float, interrupt_after: float | None, reply_wait: float | None, allow_insecure: bool,
+    config: str | None, retries: int, retry_delay: float,
 ) -> int:
-    """Run a scripted conversation headless and report figures (CI probe).
-
-    With no --url and no profile, it talks to the built-in local agent.
-    """
+    """The work of ``voicecli smoke`` (its options are in :mod:`voicecli.cli.commands`)."""
     setup_logging()
     report: SmokeReport | None = None
     try:

@@ -1,7 +1,8 @@
 """``voicecli talk``: a conversation in a terminal UI.
 
-With no provider configured it talks to the embedded local agent (offline). Textual is
-imported inside the command so the other commands never load it. In order:
+With no provider configured it talks to the embedded local agent (offline). The command's
+options are in :mod:`voicecli.cli.commands`; Textual is imported when the command runs, so
+the other commands never load it. In order:
 
 1. logging goes to a file (never the terminal the app draws on);
 2. every check that needs no network (options, config, key, devices, folders, the
@@ -21,7 +22,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -30,7 +31,6 @@ from voicecli.cli.common import endpoint, setup_logging
 from voicecli.cli.config import Target, api_key, key_required, parse_vars, resolve
 from voicecli.cli.output import print_error, print_notice
 from voicecli.errors import UsageError
-from voicecli.protocol.registry import DIALECTS
 from voicecli.session.events import SessionClosed
 
 if TYPE_CHECKING:
@@ -144,48 +144,13 @@ def session_factory(target: Target, backend: AudioBackend,
     return factory
 
 
-def talk(
-    agent: Annotated[str | None, typer.Option("--agent", envvar="VOICECLI_AGENT", metavar="ID",
-                                              help="Agent id (alone: Atoms at api.smallest.ai).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", "-p", envvar="VOICECLI_PROFILE", metavar="NAME",
-                                                help="Profile from the config file (voicecli profiles).")] = None,
-    url: Annotated[str | None, typer.Option("--url", envvar="VOICECLI_URL", metavar="URL",
-                                            help="Provider base URL or full ws(s):// URL.")] = None,
-    dialect: Annotated[str | None, typer.Option("--dialect", "-d", envvar="VOICECLI_DIALECT", metavar="NAME",
-                                                help=f"Wire protocol: {', '.join(DIALECTS)} "
-                                                     "(default: from the URL).")] = None,
-    var: Annotated[list[str] | None, typer.Option("--var", metavar="KEY=VALUE",
-                                                  help="Agent variable; repeatable.")] = None,
-    sample_rate: Annotated[int | None, typer.Option("--sample-rate", metavar="HZ",
-                                                    help="Requested audio rate.")] = None,
-    ptt: Annotated[str, typer.Option("--ptt", metavar="off|toggle|hold",
-                                     help="Push-to-talk mode (default off: open mic).")] = "off",
-    input_device: Annotated[str | None, typer.Option("--input-device", metavar="NAME|INDEX",
-                                                     help="Microphone.")] = None,
-    output_device: Annotated[str | None, typer.Option("--output-device", metavar="NAME|INDEX",
-                                                      help="Speaker.")] = None,
-    no_audio: Annotated[bool, typer.Option("--no-audio", help="Text only: no mic, no speaker.")] = False,
-    record: Annotated[Path | None, typer.Option("--record", metavar="DIR",
-                                                help="Record a stereo WAV (mic, agent) and the transcript.")] = None,
-    half_duplex: Annotated[bool, typer.Option("--half-duplex",
-                                              help="Mute the mic while the agent talks.")] = False,
-    allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
-                                                 help="Allow ws:// to non-loopback hosts.")] = False,
-    config: Annotated[str | None, typer.Option("--config", metavar="PATH", help="Config file.")] = None,
-    transcript_dir: Annotated[Path | None, typer.Option("--transcript-dir", metavar="DIR",
-                                                        help="Where transcripts are saved.")] = None,
-    reconnect: Annotated[int, typer.Option("--reconnect", envvar="VOICECLI_RECONNECT", metavar="N",
-                                           help="Tries after a lost connection (0: only /reconnect).")] = 5,
-    reconnect_delay: Annotated[float, typer.Option("--reconnect-delay", envvar="VOICECLI_RECONNECT_DELAY",
-                                                   metavar="S", help="Wait before the first try.")] = 1.0,
-    timeout: Annotated[float, typer.Option("--timeout", metavar="S",
-                                           help="Give up connecting after this many seconds.")] = 10.0,
-    log_file: Annotated[Path | None, typer.Option(
-        "--log-file", metavar="PATH",
-        help="Write logs here (level: VOICECLI_LOG, default debug); default with VOICECLI_LOG set: "
-             "voicecli.log in the user log directory.")] = None,
+def talk_command(
+    *, agent: str | None, profile: str | None, url: str | None, dialect: str | None, var: list[str] | None,
+    sample_rate: int | None, ptt: str, input_device: str | None, output_device: str | None, no_audio: bool,
+    record: Path | None, half_duplex: bool, allow_insecure: bool, config: str | None, transcript_dir: Path | None,
+    reconnect: int, reconnect_delay: float, timeout: float, log_file: Path | None,
 ) -> None:
-    """Talk with an agent in a terminal UI (the local offline agent by default)."""
+    """The work of ``voicecli talk`` (its options are in :mod:`voicecli.cli.commands`)."""
     log_path = setup_logging(log_file=log_file, terminal_ui=True)
     from voicecli.session.options import SessionOptions
     from voicecli.session.recording import Recordings

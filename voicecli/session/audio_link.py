@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable
 
 from voicecli.audio.base import AudioBackend, CaptureStream, MonitoredStream, PlaybackStream, TappablePlayback
+from voicecli.audio.codecs import CodecUnavailable, decode
 from voicecli.audio.echo import HalfDuplexGate
 from voicecli.audio.gain import scale_pcm16
 from voicecli.errors import AudioDeviceError
@@ -34,6 +35,7 @@ class AudioLink:
         self._turn_start_played = 0.0
         self.volume = 1.0  # the speaker's level (/volume), applied to agent audio
         self.gain = 1.0  # the mic's level (/gain), applied before the provider hears it
+        self._codec_missing = False  # the notice for a missing codec extra was given
 
     async def open(self, event: SessionStarted) -> None:
         """Open what the backend can give; say in one :class:`AudioStatus` what is live."""
@@ -73,9 +75,12 @@ class AudioLink:
         pcm, rate = event.data, event.format.sample_rate
         if not event.format.is_pcm or event.format.encoding == "ulaw":
             try:
-                from voicecli.audio.codecs import decode
-
                 pcm, rate = decode(event.data, event.format.encoding, event.format.sample_rate)
+            except CodecUnavailable as exc:  # an extra not installed: its notice once, then silence
+                if not self._codec_missing:
+                    self._codec_missing = True
+                    self._emit(Notice(str(exc), "warning"))
+                return None
             except Exception as exc:  # noqa: BLE001 - a bad chunk must not end the session
                 self._emit(Notice(f"could not decode {event.format.encoding} audio: {exc}", "warning"))
                 return None
