@@ -8,7 +8,9 @@ Tasks, all on one asyncio loop:
 - push-to-talk (``set_push_to_talk``): opening the gate holds the user's turn
   (``HoldTurn``), closing it is the release (``CommitAudio``); in between no pause ends the
   turn on the client's side (no client-VAD commit, no turn-end mark), and the ``reply``
-  latency counts from the release;
+  latency counts from the release; where the wire has no hold message (token-pcm,
+  PerfVoice) the pauses are kept off it and the release sends the trailing silence at once
+  (:mod:`voicecli.session.hold`);
 - meters: throttled mic and agent levels.
 
 The first task to finish ends the connection; the others are cancelled, the socket closed.
@@ -64,6 +66,7 @@ from voicecli.secrets import redact
 from voicecli.session.audio_link import AudioLink
 from voicecli.session.ending import closed_from_end, merge_end
 from voicecli.session.events import Connected, Connecting, Mark, Reconnected, SessionClosed, TextSent, TurnLatency
+from voicecli.session.hold import PauseSqueezer
 from voicecli.session.options import SessionOptions
 from voicecli.session.reconnect import Failure
 from voicecli.session.redial import ConnectionOutcome, Redialer
@@ -126,6 +129,7 @@ class Session:
         self.silence_frames_sent = 0
         self._turn_end: tuple[float, str] | None = None
         self._vad = self._new_vad(16000)  # replaced at the capture's rate when the mic opens
+        self._pauses = PauseSqueezer(self.options.frame_ms, self.options.vad_threshold_db)
         self._last_voiced = 0.0
 
     # ---- public API ------------------------------------------------------------------------
@@ -520,12 +524,14 @@ class Session:
                 frame, silenced = self.link.gate(frame, self.mic_open, now)
                 self.silence_frames_sent += silenced
                 await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt)
+                squeeze = self.holding and caps.turn_hold == "none"  # no hold message: hide the pauses
                 try:
-                    for out in self.adapter.encode(SendAudio(frame)):
-                        await self._send_frame(out)
+                    for part in self._pauses.frames(frame, squeeze):
+                        for out in self.adapter.encode(SendAudio(part)):
+                            await self._send_frame(out)
+                        self.frames_sent += 1
                 except ConnectionEnded:
                     continue  # the receive loop reports the end; the mic stays open
-                self.frames_sent += 1
                 if self.options.recorder is not None:
                     self.options.recorder.mic(frame, capture.rate)
                 if capture.finished and not was_finished:

@@ -9,7 +9,8 @@ short, only a generous maximum.
 
 In toggle and hold modes the talk key owns the user's turn: pressing it holds the turn,
 releasing it ends the turn (the session's ``set_push_to_talk``/``set_gate``). Where the
-provider's own turn detection still decides, :func:`turn_note` says so, once.
+provider's own turn detection still decides, :func:`turn_note` says so, once; where the wire
+has no way to hold the turn (token-pcm, PerfVoice), it says that the pauses are not sent.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def turn_note(dialect: str, turn_hold: str, local: bool) -> str | None:
     release alone ends the user's turn. ``turn_hold`` is the adapter's capability."""
     if turn_hold == "always" or (turn_hold == "local" and local):
         return None
+    if turn_hold == "none":  # the session keeps the pauses off the wire (voicecli.session.hold)
+        return (f"push-to-talk: {dialect} finds the end of your turn itself and has no message to hold "
+                "it, so pauses while the talk key is down are not sent; your turn ends just after the release")
     return (f"push-to-talk: {dialect} finds the end of your turn itself, so a pause while the "
             "talk key is down may still end it; the release ends it at the latest")
 
