@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from voicecli.audio.vad import level_db
+from voicecli.pcm.levels import rms_db
 
 HANGOVER_MS = 240
 PREROLL_MS = 100
@@ -49,7 +49,7 @@ class PauseSqueezer:
             return [*out, frame]
         if not self._active:
             self._active, self._quiet = True, 0  # a hold starts as if just voiced: nothing is lost
-        if level_db(frame) >= self.threshold_db:
+        if rms_db(frame) >= self.threshold_db:
             out = [*self._kept, frame]
             self._kept.clear()
             self._quiet = 0
