@@ -12,7 +12,7 @@
   sample in the output callback, agent audio streamed as 20 ms chunks each late by 0-30 ms;
   ``wire_to_speaker_underruns``: times the buffer ran dry mid-utterance in that run.
 - ``alias_rejection_db``: worst alias level below a full tone for both live resamplers
-  (soxr streaming for playback, soxr one-shot over a sliding window for capture),
+  (soxr streaming for playback, the polyphase FIR for capture),
   48 kHz → 16 kHz in 10 ms chunks, tones across the stop band; ``alias_rejection_db_naive``: the
   same for nearest-sample decimation.
 - ``cpu_percent_duplex``: process CPU while capture and playback run together for 5 s
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.pulse import MIC_RATE, PulseBed  # noqa: E402
 from voicecli.audio.capture import DeviceCapture  # noqa: E402
 from voicecli.audio.playback import DevicePlayback  # noqa: E402
-from voicecli.audio.resample import OverlapResampler, StreamResampler  # noqa: E402
+from voicecli.audio.resample import PolyphaseResampler, StreamResampler  # noqa: E402
 from voicecli.pcm.convert import float_to_pcm16  # noqa: E402
 
 GOALS = {
@@ -168,7 +168,7 @@ def _alias_rejection() -> dict[str, float]:
         step = src // 100
         core = slice(dst // 10, -dst // 10)
         ref = 20 * np.log10(amp)
-        for rs in (StreamResampler(src, dst), OverlapResampler(src, dst)):  # playback, capture
+        for rs in (StreamResampler(src, dst), PolyphaseResampler(src, dst)):  # playback, capture
             y = np.concatenate([rs.process(x[i : i + step]) for i in range(0, x.size, step)])
             ours.append(ref - _alias_level_db(y[core], dst, alias))
         naive.append(ref - _alias_level_db(x[:: src // dst][core], dst, alias))

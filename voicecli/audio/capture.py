@@ -1,4 +1,5 @@
-"""Microphone capture: PortAudio input callback -> asyncio -> mono -> session rate -> 20 ms frames."""
+"""Microphone capture: 10 ms PortAudio input blocks -> mono -> session rate -> frames of the
+provider's size (20 ms by default) -> asyncio."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream,
 from voicecli.audio.framer import Frame
 from voicecli.audio.pipeline import CapturePipeline
 from voicecli.errors import AudioDeviceError
-from voicecli.pcm.levels import SILENCE_DB, rms_db
+from voicecli.pcm.levels import SILENCE_DB, float_rms_db
 
 
 class DeviceCapture:
@@ -52,7 +53,7 @@ class DeviceCapture:
         self._notice: str | None = None
         self._last_capture_time = 0.0
         self._level_db: float | None = SILENCE_DB
-        self._last_pcm = b""
+        self._last_frame = Frame(b"", 0.0)
         self.device_rate = 0
         self.channels = 0
         self.overflows = 0
@@ -147,7 +148,7 @@ class DeviceCapture:
             if not frame.pcm or self._closed:
                 continue
             self._last_capture_time = frame.start_time
-            self._last_pcm = frame.pcm
+            self._last_frame = frame
             self._level_db = None  # computed when asked (meters poll far less often than 50 Hz)
             yield frame.pcm
 
@@ -179,7 +180,7 @@ class DeviceCapture:
     @property
     def level_db(self) -> float:
         if self._level_db is None:
-            self._level_db = rms_db(self._last_pcm)
+            self._level_db = float_rms_db(self._last_frame.samples)
         return self._level_db
 
     @property
