@@ -63,6 +63,7 @@ class CapturePipeline:
         self._framer = Framer(rate, rate * frame_ms // 1000)
         self._out_count = 0
         self._mono = np.empty(max(1, device_rate // 10), dtype=np.float32)
+        self._half = np.array([0.5, 0.5], dtype=np.float32)
         self._acc = np.empty(max(1, device_rate // 5), dtype=np.float32)
         self._acc_len = 0
         self._in_total = 0
@@ -84,8 +85,7 @@ class CapturePipeline:
         if frames > self._mono.size:
             self._mono = np.empty(frames, dtype=np.float32)
         out = self._mono[:frames]
-        np.add(indata[:, 0], indata[:, 1], out=out)
-        out *= np.float32(0.5)
+        np.matmul(indata[:, :2], self._half, out=out)
         return out
 
     def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
