@@ -65,3 +65,20 @@ def test_stamps_account_for_the_resampler_delay():
     for i in range(0, 4800, 480):
         frames += pipe.feed(np.zeros((480, 1), dtype=np.float32), 100.0 + i / 48000)
     assert frames[0].start_time == pytest.approx(100.0 - pipe.delay_seconds)
+
+
+def test_stamps_follow_the_sample_clock_through_callback_jitter_and_take_a_gap_at_once():
+    pipe = CapturePipeline(48000, channels=1, rate=16000, frame_ms=20)
+    rng = np.random.default_rng(5)
+    block = np.zeros((480, 1), dtype=np.float32)
+    frames = []
+    for i in range(100):  # 1 s of blocks, each stamped up to 4 ms late, the first ones in a burst
+        late = 0.004 * rng.random() if i > 3 else 0.03 - 0.01 * i
+        frames += pipe.feed(block, 10.0 + i * 0.01 + late)
+    steps = np.diff([f.start_time for f in frames])
+    assert np.allclose(steps, 0.02, atol=0.001)
+    for i in range(100, 110):  # the device lost 200 ms of input: the stamps jump with it
+        frames += pipe.feed(block, 10.2 + i * 0.01)
+    assert len(frames) == 55
+    assert frames[-1].start_time == pytest.approx(10.2 + 1.08 - pipe.delay_seconds, abs=0.003)
+    assert np.allclose(np.diff([f.start_time for f in frames[-4:]]), 0.02, atol=0.001)

@@ -1,7 +1,7 @@
 """The capture signal path, free of devices: PortAudio blocks in, exact session-rate frames
 with capture times out. Runs on the audio callback thread, so it allocates little and runs
 the resampler only when a frame can be completed. Float32 from the callback to the framer,
-which measures each frame's level on the same samples it converts to PCM16."""
+whose frames keep their float32 samples beside the PCM16 (the mic level reads those)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import numpy.typing as npt
 
 from voicecli.audio.framer import Frame, Framer
 from voicecli.audio.resample import PolyphaseResampler
+
+_REANCHOR_S = 0.05
 
 
 class InputTimeMap:
@@ -68,6 +70,7 @@ class CapturePipeline:
         self._acc_len = 0
         self._in_total = 0
         self._next_at = self._resampler.input_needed_for(self._framer.frame_samples)
+        self._next_stamp: float | None = None
 
     @property
     def delay_seconds(self) -> float:
@@ -88,6 +91,16 @@ class CapturePipeline:
         np.matmul(indata[:, :2], self._half, out=out)
         return out
 
+    def _stamp(self, measured: float) -> float:
+        """The capture time of the next output sample: the sample clock continued from the
+        previous stamp, slewed 1/50 of the way toward the block's own time each call (device
+        callbacks jitter, and the first ones come in a burst); a gap of over ``_REANCHOR_S``
+        (dropped input) is taken at once."""
+        predicted = self._next_stamp
+        if predicted is None or abs(measured - predicted) > _REANCHOR_S:
+            return measured
+        return predicted + (measured - predicted) / 50
+
     def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
         """Accumulate input; run the filter only once the next frame can be completed
         (every ~20 ms), so most callbacks cost one copy."""
@@ -106,8 +119,9 @@ class CapturePipeline:
         out = rs.process(self._acc[: self._acc_len])
         self._acc_len = 0
         framer = self._framer
-        start_time = self._timemap.time_of_output(self._out_count)
+        start_time = self._stamp(self._timemap.time_of_output(self._out_count))
         self._out_count += int(out.size)
+        self._next_stamp = start_time + out.size / self.rate
         frames = framer.push(out, start_time) if out.size else []
         self._next_at = rs.input_needed_for(self._out_count + framer.frame_samples - framer.pending_samples)
         return frames
