@@ -27,7 +27,8 @@ noisy: compare the difference, not the absolute value); ``*_over_floor*`` carry 
   whose callbacks do nothing, i.e. the part no engine code can remove;
   ``cpu_percent_duplex_over_floor``: the difference.
 - ``talk_idle_cpu_percent``: ``voicecli talk`` idle with open mic and speaker (see
-  :mod:`benchmarks.talk_idle`).
+  :mod:`benchmarks.talk_idle`); ``talk_idle_cpu_over_duplex_floor`` (information): less the
+  duplex floor of this run (talk's two open streams cost at least that much).
 """
 
 from __future__ import annotations
@@ -292,6 +293,8 @@ async def _run_all() -> dict[str, float]:
         results.update(await _cpu_floor(bed))
         results["cpu_percent_duplex_over_floor"] = results["cpu_percent_duplex"] - results["cpu_percent_duplex_floor"]
         results.update(talk_idle_cpu(bed))
+        results["talk_idle_cpu_over_duplex_floor"] = (
+            results["talk_idle_cpu_percent"] - results["cpu_percent_duplex_floor"])
     return results
 
 
