@@ -21,11 +21,11 @@ noisy: compare the difference, not the absolute value); ``*_over_floor*`` carry 
 - ``alias_rejection_db``: worst alias level below a full tone for the polyphase resampler
   (capture and playback), 48 and 44.1 kHz → 16 kHz in 10 ms chunks, tones across the stop
   band; ``alias_rejection_db_naive``: the same for nearest-sample decimation.
-- ``cpu_percent_duplex``: process CPU while capture and playback run together for 5 s
+- ``cpu_percent_duplex``: process CPU while capture and playback run together for 3 s
   (mic frames consumed, 20 ms agent chunks played), % of one core; the test bed's own
   feeder thread is left out. ``cpu_percent_duplex_floor``: the same with PortAudio streams
-  whose callbacks do nothing, i.e. the part no engine code can remove;
-  ``cpu_percent_duplex_over_floor``: the difference.
+  whose callbacks do nothing, i.e. the part no engine code can remove. Four windows of each,
+  in turn: the medians, and ``cpu_percent_duplex_over_floor``, the median difference.
 - ``talk_idle_cpu_percent``: ``voicecli talk`` idle with open mic and speaker (see
   :mod:`benchmarks.talk_idle`); ``talk_idle_cpu_over_duplex_floor`` (information): less the
   duplex floor of this run (talk's two open streams cost at least that much).
@@ -219,7 +219,7 @@ def _alias_rejection() -> dict[str, float]:
     return {"alias_rejection_db": min(ours), "alias_rejection_db_naive": min(naive)}
 
 
-async def _cpu_duplex(bed: PulseBed, seconds: float = 5.0) -> dict[str, float]:
+async def _cpu_duplex(bed: PulseBed, seconds: float) -> float:
     assert bed.mic is not None
     cap = DeviceCapture(16000)
     play = DevicePlayback(24000)
@@ -248,10 +248,10 @@ async def _cpu_duplex(bed: PulseBed, seconds: float = 5.0) -> dict[str, float]:
     await cap.close()
     await play.close()
     consumer.cancel()
-    return {"cpu_percent_duplex": 100.0 * cpu / wall}
+    return 100.0 * cpu / wall
 
 
-async def _cpu_floor(bed: PulseBed, seconds: float = 5.0) -> dict[str, float]:
+async def _cpu_floor(bed: PulseBed, seconds: float) -> float:
     """The same duplex run with PortAudio streams whose callbacks do nothing: the cost of
     the audio path itself (sounddevice, PortAudio, the ALSA plugin, the Pulse client)."""
     assert bed.mic is not None
@@ -279,7 +279,18 @@ async def _cpu_floor(bed: PulseBed, seconds: float = 5.0) -> dict[str, float]:
     for stream in (cap, play):
         stream.stop()
         stream.close()
-    return {"cpu_percent_duplex_floor": 100.0 * cpu / wall}
+    return 100.0 * cpu / wall
+
+
+async def _cpu_vs_floor(bed: PulseBed, rounds: int = 4, seconds: float = 3.0) -> dict[str, float]:
+    """Duplex and floor windows taken in turn, ``rounds`` of each: medians, and the median
+    of the per-round differences (the load of a shared machine drifts between windows)."""
+    ours, floor = [], []
+    for _ in range(rounds):
+        floor.append(await _cpu_floor(bed, seconds))
+        ours.append(await _cpu_duplex(bed, seconds))
+    return {"cpu_percent_duplex": _p(ours, 50), "cpu_percent_duplex_floor": _p(floor, 50),
+            "cpu_percent_duplex_over_floor": _p([a - b for a, b in zip(ours, floor, strict=True)], 50)}
 
 
 async def _run_all() -> dict[str, float]:
@@ -289,9 +300,7 @@ async def _run_all() -> dict[str, float]:
         results.update(await _barge_in(bed))
         results.update(await _mic_to_wire_vs_floor(bed))
         results.update(await _wire_to_speaker())
-        results.update(await _cpu_duplex(bed))
-        results.update(await _cpu_floor(bed))
-        results["cpu_percent_duplex_over_floor"] = results["cpu_percent_duplex"] - results["cpu_percent_duplex_floor"]
+        results.update(await _cpu_vs_floor(bed))
         results.update(talk_idle_cpu(bed))
         results["talk_idle_cpu_over_duplex_floor"] = (
             results["talk_idle_cpu_percent"] - results["cpu_percent_duplex_floor"])

@@ -99,9 +99,9 @@ class DeviceCapture:
 
     # --- audio thread ------------------------------------------------------------------
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
-        # Downmixing, resampling and framing cost ~25 us per 10 ms block here; the event
-        # loop is woken only when a whole frame is ready (every 20 ms, not every block).
-        with contextlib.suppress(Exception):  # never raise into PortAudio (loop closed, ...)
+        # The pipeline resamples and cuts a frame only every other 10 ms block (a 20 ms frame
+        # is two blocks); the event loop is woken only when a whole frame is ready.
+        try:
             self.callbacks += 1
             if status.input_overflow:
                 self.device_overflows += 1
@@ -112,6 +112,8 @@ class DeviceCapture:
             loop = self._loop
             if ready and loop is not None and not self._closed:
                 loop.call_soon_threadsafe(self._deliver, ready)
+        except Exception:  # noqa: BLE001, S110 - never raise into PortAudio (loop closed, ...)
+            pass
 
     def _on_finished(self) -> None:
         if not self._closed:

@@ -135,18 +135,20 @@ class DevicePlayback:
             block = self._scratch[:frames]
             now = time.monotonic()
             result = self._buffer.read(block, now)
+            if not result.real:  # silence: one pass over the device buffer
+                outdata.fill(0)
+                if self._last_block.size:
+                    self._last_block = block[:0]
+                return
             outdata[:] = block[:, None]
-            if result.real:
-                self._last_block = block[: result.real].copy()
-                if result.started:
-                    self.last_run_start = now
-                self.last_audible_callback = time.monotonic()
-                if self._taps and self._loop is not None:
-                    dac = float(time_info.outputBufferDacTime)
-                    t_play = dac - self._offset if dac > 0 else now + self.output_latency
-                    self._loop.call_soon_threadsafe(self._dispatch, self._last_block, t_play)
-            elif self._last_block.size:
-                self._last_block = block[:0]
+            self._last_block = block[: result.real].copy()
+            if result.started:
+                self.last_run_start = now
+            self.last_audible_callback = time.monotonic()
+            if self._taps and self._loop is not None:
+                dac = float(time_info.outputBufferDacTime)
+                t_play = dac - self._offset if dac > 0 else now + self.output_latency
+                self._loop.call_soon_threadsafe(self._dispatch, self._last_block, t_play)
         except Exception:  # noqa: BLE001 - never raise into PortAudio; play silence instead
             with contextlib.suppress(Exception):
                 outdata.fill(0)
