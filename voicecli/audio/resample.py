@@ -1,6 +1,6 @@
-"""Downmixing and resampling: soxr one-shot and streaming (playback, files, the agent's ears),
-and a polyphase FIR for the capture path (no hold-back, ~2.3 ms of group delay); sample
-conversion is :mod:`voicecli.pcm.convert`."""
+"""Downmixing and resampling: soxr one-shot and streaming (files, recordings, the agent's
+ears), and a polyphase FIR for the live microphone and speaker paths (nothing held back,
+~2.3 ms of group delay); sample conversion is :mod:`voicecli.pcm.convert`."""
 
 from __future__ import annotations
 
@@ -130,13 +130,16 @@ def _design(up: int, down: int, atten_db: float) -> tuple[FloatArray, int]:
     ``up/down``, each row reversed (oldest input first), and the taps per phase.
 
     The pass band ends at 0.4375 and the stop band starts at 0.525 of the lower of the two
-    rates (so at 7 kHz and 8.4 kHz for 16 kHz): nothing above 8.4 kHz folds back into the
-    band, and the 7-8 kHz that leak less than ``atten_db`` are the edge of the phone band."""
+    rates (7 kHz and 8.4 kHz for 16 kHz): whatever lies above 8.4 kHz folds back at least
+    ``atten_db`` down, and only 8-8.4 kHz, attenuated less, folds back to 7.6-8 kHz, the
+    very edge of the band."""
     key = (up, down, atten_db)
     if key in _DESIGNS:
         return _DESIGNS[key]
-    low = min(up, down)  # in units of in_rate / down = out_rate / up (the common rate / ...)
-    proto_rate = float(up * down)  # the prototype runs at in_rate * up, here scaled by 1/g
+    # frequencies in units of gcd(in_rate, out_rate): the lower rate is min(up, down) and
+    # the prototype filter runs at in_rate * up = up * down
+    low = min(up, down)
+    proto_rate = float(up * down)
     cutoff = 0.48125 * low
     width = 0.0875 * low
     n_ideal = (atten_db - 7.95) / (2.285 * 2 * math.pi * width / proto_rate)
@@ -151,11 +154,12 @@ def _design(up: int, down: int, atten_db: float) -> tuple[FloatArray, int]:
 
 
 class PolyphaseResampler:
-    """Streaming low-latency resampler for the capture path: a polyphase FIR (Kaiser
-    window, ``atten_db`` of alias rejection) over the exact ratio ``out_rate/in_rate``.
+    """Streaming low-latency resampler for the live microphone and speaker: a polyphase FIR
+    (Kaiser window, ``atten_db`` of alias rejection) over the exact ratio ``out_rate/in_rate``.
 
-    Integer decimation (48->16, 48->24, 32->16 kHz) is one strided dot product per output
-    sample; other ratios (44.1 kHz) pick each output's phase from the same table. Each
+    Integer decimation (48->16, 48->24, 32->16 kHz) is one dot product per output sample
+    with the same taps; other ratios (44.1 kHz, upsampling) pick each output's phase from
+    the table, with the per-output plan cached for the block sizes seen. Each
     output sample depends only on input already taken (a causal, linear-phase filter), so
     nothing is held back: every ``process`` call returns all the output its input allows,
     ``delay_seconds`` (about 2.3 ms) behind it. No allocation beyond the output and the
