@@ -8,6 +8,10 @@ acquires a recognizer when an utterance begins (or a whole clip arrives), waitin
 when all are lent, and releases it once the utterance's final text is known; when the
 session stops mid-utterance it is released as soon as the recognizer call then running
 has returned, never while one runs.
+
+Audio fed while no utterance is open (between a ``finish`` and the next ``begin``) is
+dropped at once: an idle session's silence costs the recognizer nothing, not even a queue
+entry or a wake-up of the worker.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Listener:
         self._task: asyncio.Task[None] | None = None
         self._convert = _Converter(input_rate, recognizer.rate)
         self._running: asyncio.Future[Any] | None = None  # the recognizer call in a thread
+        self._open = False  # an utterance has begun and not yet finished
 
     @property
     def holding(self) -> bool:
@@ -68,13 +73,21 @@ class Listener:
         self._task.cancel()
         return [self._task]
 
+    @property
+    def listening(self) -> bool:
+        """True between ``begin`` and ``finish``: only then is fed audio decoded."""
+        return self._open
+
     def begin(self, pcm: bytes) -> None:
+        self._open = True
         self._put(("begin", pcm))
 
     def feed(self, pcm: bytes) -> None:
-        self._put(("feed", pcm))
+        if self._open:
+            self._put(("feed", pcm))
 
     async def finish(self) -> str:
+        self._open = False
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._put(("finish", future))
         return await future

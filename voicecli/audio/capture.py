@@ -1,4 +1,5 @@
-"""Microphone capture: PortAudio input callback -> asyncio -> mono -> session rate -> 20 ms frames."""
+"""Microphone capture: 10 ms PortAudio input blocks -> mono -> session rate -> frames of the
+provider's size (20 ms by default) -> asyncio."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream,
 from voicecli.audio.framer import Frame
 from voicecli.audio.pipeline import CapturePipeline
 from voicecli.errors import AudioDeviceError
-from voicecli.pcm.levels import SILENCE_DB, rms_db
+from voicecli.pcm.levels import SILENCE_DB, float_rms_db
 
 
 class DeviceCapture:
@@ -52,7 +53,7 @@ class DeviceCapture:
         self._notice: str | None = None
         self._last_capture_time = 0.0
         self._level_db: float | None = SILENCE_DB
-        self._last_pcm = b""
+        self._last_frame = Frame(b"", 0.0)
         self.device_rate = 0
         self.channels = 0
         self.overflows = 0
@@ -98,9 +99,9 @@ class DeviceCapture:
 
     # --- audio thread ------------------------------------------------------------------
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
-        # Downmixing, resampling and framing cost ~25 us per 10 ms block here; the event
-        # loop is woken only when a whole frame is ready (every 20 ms, not every block).
-        with contextlib.suppress(Exception):  # never raise into PortAudio (loop closed, ...)
+        # The pipeline resamples and cuts a frame only every other 10 ms block (a 20 ms frame
+        # is two blocks); the event loop is woken only when a whole frame is ready.
+        try:
             self.callbacks += 1
             if status.input_overflow:
                 self.device_overflows += 1
@@ -111,6 +112,8 @@ class DeviceCapture:
             loop = self._loop
             if ready and loop is not None and not self._closed:
                 loop.call_soon_threadsafe(self._deliver, ready)
+        except Exception:  # noqa: BLE001, S110 - never raise into PortAudio (loop closed, ...)
+            pass
 
     def _on_finished(self) -> None:
         if not self._closed:
@@ -147,7 +150,7 @@ class DeviceCapture:
             if not frame.pcm or self._closed:
                 continue
             self._last_capture_time = frame.start_time
-            self._last_pcm = frame.pcm
+            self._last_frame = frame
             self._level_db = None  # computed when asked (meters poll far less often than 50 Hz)
             yield frame.pcm
 
@@ -179,7 +182,7 @@ class DeviceCapture:
     @property
     def level_db(self) -> float:
         if self._level_db is None:
-            self._level_db = rms_db(self._last_pcm)
+            self._level_db = float_rms_db(self._last_frame.samples)
         return self._level_db
 
     @property

@@ -1,8 +1,11 @@
-"""Cut a stream of samples into exact fixed-size PCM16 frames, carrying the remainder."""
+"""Cut a stream of float32 samples into exact fixed-size PCM16 frames, carrying the remainder.
+
+Blocks of any size go in (10 ms capture blocks, resampler output); frames come out at the
+provider's frame size, each with its float32 samples so that levels need no re-conversion."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +19,8 @@ class Frame:
     """PCM16 mono, exactly ``frame_samples`` samples."""
     start_time: float
     """``time.monotonic()`` of the frame's first sample."""
+    samples: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    """The same samples as float32 (full scale 1.0), before conversion."""
 
 
 class Framer:
@@ -47,9 +52,10 @@ class Framer:
             t0 = start_time
         n = self.frame_samples
         whole = data.size // n
-        frames = [
-            Frame(float_to_pcm16(data[i * n : (i + 1) * n]), t0 + i * n / self.rate) for i in range(whole)
-        ]
+        frames = []
+        for i in range(whole):
+            samples = data[i * n : (i + 1) * n].copy()
+            frames.append(Frame(float_to_pcm16(samples), t0 + i * n / self.rate, samples))
         self._carry = data[whole * n :].copy()
         self._carry_time = t0 + whole * n / self.rate
         return frames

@@ -75,11 +75,10 @@ class PlaybackBuffer:
         return self._ring.dropped
 
     # --- producer side -----------------------------------------------------------------
-    def write(self, samples: npt.NDArray[np.floating], now: float, tail: bool = False) -> int:
-        """Queue audio. ``tail`` marks the resampler's held-back end of an utterance: it
-        arriving after the buffer ran dry is not an underrun."""
+    def write(self, samples: npt.NDArray[np.floating], now: float) -> int:
+        """Queue audio (resampled already: no resampler tail arrives after the rest)."""
         with self._lock:
-            if samples.size and self._dry_since is not None and not tail:
+            if samples.size and self._dry_since is not None:
                 if now - self._dry_since <= self.policy.underrun_window_s:
                     self.underruns += 1
                     self._threshold_ms = min(self.policy.max_ms, self._threshold_ms + self.policy.grow_ms)

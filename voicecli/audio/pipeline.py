@@ -1,6 +1,7 @@
 """The capture signal path, free of devices: PortAudio blocks in, exact session-rate frames
 with capture times out. Runs on the audio callback thread, so it allocates little and runs
-the resampler only when a frame can be completed."""
+the resampler only when a frame can be completed. Float32 from the callback to the framer,
+whose frames keep their float32 samples beside the PCM16 (the mic level reads those)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,23 @@ import numpy as np
 import numpy.typing as npt
 
 from voicecli.audio.framer import Frame, Framer
-from voicecli.audio.resample import OverlapResampler
+from voicecli.audio.resample import PolyphaseResampler
+
+_REANCHOR_S = 0.05
 
 
 class InputTimeMap:
     """Maps a position in the resampled output back to the capture time of the input.
 
     Input blocks are recorded as ``(first_input_index, capture_time)``; output sample
-    ``j`` is input position ``j * in_rate / out_rate`` (soxr keeps the two aligned).
+    ``j`` shows input position ``j * in_rate / out_rate``, ``delay`` seconds earlier (the
+    resampler's group delay).
     """
 
-    def __init__(self, in_rate: int, out_rate: int, keep: int = 64) -> None:
+    def __init__(self, in_rate: int, out_rate: int, keep: int = 64, delay: float = 0.0) -> None:
         self.in_rate = in_rate
         self.out_rate = out_rate
+        self.delay = delay
         self._blocks: deque[tuple[int, float]] = deque(maxlen=keep)
         self._in_count = 0
 
@@ -41,11 +46,11 @@ class InputTimeMap:
             if start <= pos:
                 chosen = (start, t)
                 break
-        return chosen[1] + (pos - chosen[0]) / self.in_rate
+        return chosen[1] + (pos - chosen[0]) / self.in_rate - self.delay
 
 
 class CapturePipeline:
-    """Downmix to mono, resample to ``rate`` with little lookahead, cut ``frame_ms`` frames.
+    """Downmix to mono, resample to ``rate`` (a causal polyphase FIR), cut ``frame_ms`` frames.
 
     ``feed(block, capture_time)`` takes a ``(frames, channels)`` float block and the
     ``time.monotonic()`` of its first sample; it returns the frames completed by it.
@@ -55,19 +60,22 @@ class CapturePipeline:
         self.device_rate = device_rate
         self.channels = channels
         self.rate = rate
-        self._resampler = OverlapResampler(device_rate, rate)
-        self._timemap = InputTimeMap(device_rate, rate)
+        self._resampler = PolyphaseResampler(device_rate, rate)
+        self._timemap = InputTimeMap(device_rate, rate, delay=self._resampler.delay_seconds)
         self._framer = Framer(rate, rate * frame_ms // 1000)
         self._out_count = 0
         self._mono = np.empty(max(1, device_rate // 10), dtype=np.float32)
+        self._half = np.array([0.5, 0.5], dtype=np.float32)
         self._acc = np.empty(max(1, device_rate // 5), dtype=np.float32)
         self._acc_len = 0
         self._in_total = 0
         self._next_at = self._resampler.input_needed_for(self._framer.frame_samples)
+        self._next_stamp: float | None = None
 
     @property
-    def lookahead_seconds(self) -> float:
-        return self._resampler.lookahead_seconds
+    def delay_seconds(self) -> float:
+        """How far behind the input the frames are (the resampler's group delay)."""
+        return self._resampler.delay_seconds
 
     def feed(self, block: Any, capture_time: float) -> list[Frame]:
         return self._process(self._downmix(block, len(block)), capture_time)
@@ -80,9 +88,18 @@ class CapturePipeline:
         if frames > self._mono.size:
             self._mono = np.empty(frames, dtype=np.float32)
         out = self._mono[:frames]
-        np.add(indata[:, 0], indata[:, 1], out=out)
-        out *= np.float32(0.5)
+        np.matmul(indata[:, :2], self._half, out=out)
         return out
+
+    def _stamp(self, measured: float) -> float:
+        """The capture time of the next output sample: the sample clock continued from the
+        previous stamp, slewed 1/50 of the way toward the block's own time each call (device
+        callbacks jitter, and the first ones come in a burst); a gap of over ``_REANCHOR_S``
+        (dropped input) is taken at once."""
+        predicted = self._next_stamp
+        if predicted is None or abs(measured - predicted) > _REANCHOR_S:
+            return measured
+        return predicted + (measured - predicted) / 50
 
     def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
         """Accumulate input; run the filter only once the next frame can be completed
@@ -102,12 +119,10 @@ class CapturePipeline:
         out = rs.process(self._acc[: self._acc_len])
         self._acc_len = 0
         framer = self._framer
-        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
-        if out.size == 0:
-            return []
-        start_time = self._timemap.time_of_output(self._out_count)
+        start_time = self._stamp(self._timemap.time_of_output(self._out_count))
         self._out_count += int(out.size)
-        frames = self._framer.push(out, start_time)
-        self._next_at = rs.input_needed_for(framer.frame_samples - framer.pending_samples)
+        self._next_stamp = start_time + out.size / self.rate
+        frames = framer.push(out, start_time) if out.size else []
+        self._next_at = rs.input_needed_for(self._out_count + framer.frame_samples - framer.pending_samples)
         return frames
 

@@ -1,4 +1,6 @@
-"""Speaker playback: resample on write, a jitter-buffered ring, a 10 ms PortAudio callback."""
+"""Speaker playback: resample on write (a causal polyphase FIR: nothing held back, so no tail
+to push out and nothing left over after a flush), a jitter-buffered ring, a 10 ms PortAudio
+callback."""
 
 from __future__ import annotations
 
@@ -12,13 +14,10 @@ import numpy as np
 from voicecli.audio.base import PlaybackTap
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
-from voicecli.audio.resample import StreamResampler
+from voicecli.audio.resample import PolyphaseResampler
 from voicecli.errors import AudioDeviceError
 from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
-from voicecli.pcm.levels import SILENCE_DB, float_rms_db
-
-_TAIL_AFTER_S = 0.05
-"""With no write for this long, the resampler's held-back tail is pushed out."""
+from voicecli.pcm.levels import float_rms_db
 
 
 class DevicePlayback:
@@ -27,7 +26,8 @@ class DevicePlayback:
     ``write`` resamples to the device rate and queues into a bounded ``PlaybackBuffer``;
     the callback copies ~10 ms blocks out of it (silence when it is empty or still filling
     up) and never raises. ``flush`` empties the buffer so the very next callback is silent.
-    Taps receive what was played, on the event loop thread.
+    Taps receive what was played, on the event loop thread. The level is kept as a copy of
+    the last block played and measured only when asked.
     """
 
     def __init__(
@@ -49,14 +49,12 @@ class DevicePlayback:
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._offset = 0.0
-        self._resampler: StreamResampler | None = None
+        self._resampler: PolyphaseResampler | None = None
         self._taps: list[PlaybackTap] = []
         self._closed = False
         self._failed = False
         self._notice: str | None = None
-        self._level_db = SILENCE_DB
-        self._write_seq = 0
-        self._tail_handle: asyncio.TimerHandle | None = None
+        self._last_block = np.zeros(0, dtype=np.float32)
         self.device_rate = 0
         self.channels = 0
         self.device_underflows = 0
@@ -89,8 +87,6 @@ class DevicePlayback:
 
     async def close(self) -> None:
         self._closed = True
-        if self._tail_handle is not None:
-            self._tail_handle.cancel()
         stream, self._stream = self._stream, None
         if stream is not None:
             with contextlib.suppress(Exception):  # a vanished device may refuse; nothing to do
@@ -104,28 +100,12 @@ class DevicePlayback:
             return
         src_rate = rate or self.rate
         if self._resampler is None or self._resampler.in_rate != src_rate:
-            self._resampler = StreamResampler(src_rate, self.device_rate)
-        samples = self._resampler.process(pcm16_to_float(pcm))
-        self._buffer.write(samples, time.monotonic())
-        self._write_seq += 1
-        if not self._resampler.passthrough and self._loop is not None:
-            if self._tail_handle is not None:
-                self._tail_handle.cancel()
-            self._tail_handle = self._loop.call_later(_TAIL_AFTER_S, self._push_tail, self._write_seq)
-
-    def _push_tail(self, seq: int) -> None:
-        self._tail_handle = None
-        if seq == self._write_seq and self._resampler is not None and not self._closed:
-            tail = self._resampler.push_out_tail()
-            if tail.size:
-                self._buffer.write(tail, time.monotonic(), tail=True)
+            self._resampler = PolyphaseResampler(src_rate, self.device_rate)
+        self._buffer.write(self._resampler.process(pcm16_to_float(pcm)), time.monotonic())
 
     def flush(self) -> float:
         if self.device_rate == 0:  # never started
             return 0.0
-        if self._tail_handle is not None:
-            self._tail_handle.cancel()
-            self._tail_handle = None
         dropped = self._buffer.flush()
         if self._resampler is not None:
             self._resampler.reset()
@@ -134,7 +114,7 @@ class DevicePlayback:
     async def drain(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self._failed and self._stream is not None:
-            if self._buffer.buffered_samples == 0 and self._tail_handle is None:
+            if self._buffer.buffered_samples == 0:
                 return
             await asyncio.sleep(0.01)
 
@@ -155,18 +135,20 @@ class DevicePlayback:
             block = self._scratch[:frames]
             now = time.monotonic()
             result = self._buffer.read(block, now)
+            if not result.real:  # silence: one pass over the device buffer
+                outdata.fill(0)
+                if self._last_block.size:
+                    self._last_block = block[:0]
+                return
             outdata[:] = block[:, None]
-            if result.real:
-                self._level_db = float_rms_db(block[: result.real])
-                if result.started:
-                    self.last_run_start = now
-                self.last_audible_callback = time.monotonic()
-                if self._taps and self._loop is not None:
-                    dac = float(time_info.outputBufferDacTime)
-                    t_play = dac - self._offset if dac > 0 else now + self.output_latency
-                    self._loop.call_soon_threadsafe(self._dispatch, block[: result.real].copy(), t_play)
-            else:
-                self._level_db = SILENCE_DB
+            self._last_block = block[: result.real].copy()
+            if result.started:
+                self.last_run_start = now
+            self.last_audible_callback = time.monotonic()
+            if self._taps and self._loop is not None:
+                dac = float(time_info.outputBufferDacTime)
+                t_play = dac - self._offset if dac > 0 else now + self.output_latency
+                self._loop.call_soon_threadsafe(self._dispatch, self._last_block, t_play)
         except Exception:  # noqa: BLE001 - never raise into PortAudio; play silence instead
             with contextlib.suppress(Exception):
                 outdata.fill(0)
@@ -207,7 +189,7 @@ class DevicePlayback:
 
     @property
     def level_db(self) -> float:
-        return self._level_db
+        return float_rms_db(self._last_block)
 
     @property
     def underruns(self) -> int:

@@ -27,7 +27,10 @@ def pcm16_to_float(pcm: bytes | bytearray | memoryview | Int16Array) -> FloatArr
 
 def float_to_int16(samples: npt.NDArray[np.floating]) -> Int16Array:
     """Float samples to int16, rounded to nearest and clipped (no wrap-around on overs)."""
-    scaled = np.clip(np.rint(np.asarray(samples, dtype=np.float64) * SCALE), -32768, 32767)
+    arr = np.asarray(samples)
+    if arr.dtype != np.float32:  # float32 scales exactly (a power of two): same result, less work
+        arr = arr.astype(np.float64)
+    scaled = np.clip(np.rint(arr * arr.dtype.type(SCALE)), -32768, 32767)
     out: Int16Array = scaled.astype(np.int16)
     return out
 

@@ -15,6 +15,11 @@ BAR_CELLS = 12
 MIN_REDRAW_S = 0.08  # at most about 12 redraws a second, whatever the event rate
 
 
+def shown_db(level_db: float) -> str:
+    """The number beside a bar: whole dB, or ``--`` for silence."""
+    return "  --" if level_db <= -99 else f"{level_db:4.0f}"
+
+
 def bar(level_db: float, cells: int = BAR_CELLS) -> str:
     """``level_db`` (dBFS) as a bar of ``cells`` characters, floor at -60 dB."""
     fraction = (max(FLOOR_DB, min(0.0, level_db)) - FLOOR_DB) / -FLOOR_DB
@@ -34,17 +39,23 @@ class LevelMeter(Widget):
         super().__init__(id=id)
         self.label = label
         self._drawn_at = 0.0
-        self._cells = -1
+        self._drawn: tuple[str, str, bool] | None = None
+
+    @staticmethod
+    def looks(level_db: float) -> tuple[str, str, bool]:
+        """What the meter shows for a level: the bar, the number and the emphasis."""
+        return bar(level_db), shown_db(level_db), level_db > -45
 
     def set_level(self, level_db: float) -> None:
-        """Throttled: redraws only when the bar changes, and not too often."""
-        cells = round((max(FLOOR_DB, min(0.0, level_db)) - FLOOR_DB) / -FLOOR_DB * BAR_CELLS)
+        """Redraws only when what is shown changes, at most every ``MIN_REDRAW_S`` (a drop
+        to silence at once); a skipped change is drawn by a later call, as levels are polled."""
+        looks = self.looks(level_db)
+        if looks == self._drawn:
+            return
         now = time.monotonic()
-        if cells == self._cells and now - self._drawn_at < 1.0:
+        if now - self._drawn_at < MIN_REDRAW_S and level_db > FLOOR_DB:
             return
-        if now - self._drawn_at < MIN_REDRAW_S and cells != 0:
-            return
-        self._drawn_at, self._cells = now, cells
+        self._drawn_at, self._drawn = now, looks
         self.level = level_db
 
     def render(self) -> Text:
@@ -52,8 +63,7 @@ class LevelMeter(Widget):
         fixed = len(self.label) + 11 + (len(self.state) + 1 if self.state else 0)
         cells = max(3, min(BAR_CELLS, self.size.width - fixed)) if self.size.width else BAR_CELLS
         text.append(f"▕{bar(self.level, cells)}▏", style="bold" if self.level > -45 else "")
-        shown = "  --" if self.level <= -99 else f"{self.level:4.0f}"
-        text.append(f" {shown} dB")
+        text.append(f" {shown_db(self.level)} dB")
         if self.state:
             text.append(f" {self.state}", style="bold")
         return text
