@@ -27,10 +27,12 @@ def pulse_bed() -> Iterator[PulseBed]:
         bed.stop()
 
 
-# Hypothesis profiles: the default one for `make test`; `--hypothesis-profile=nightly` (or
-# HYPOTHESIS_PROFILE=nightly) runs every property test with 10,000 examples (the frame
-# fuzzing: at least 10,000 frames per dialect).
+# Hypothesis profiles: "suite" for `make test` (the same examples every run, on every xdist
+# worker, and no per-example deadline: a loaded machine must not fail a property);
+# `--hypothesis-profile=nightly` (or HYPOTHESIS_PROFILE=nightly) runs every property test with
+# 10,000 random examples (the frame fuzzing: at least 10,000 frames per dialect).
+settings.register_profile("suite", derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("nightly", max_examples=10_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-if os.environ.get("HYPOTHESIS_PROFILE"):
-    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "suite")
