@@ -41,6 +41,9 @@ TIMEOUT_S = 15.0  # no case should reach it (a clean two-turn run takes about 6 
 IDLE_S = 1.0  # quiet that ends a reply: generous, all cases share one loop on a loaded machine
 RATE = 16000
 
+# the whole matrix is one module fixture: its cases stay on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("fault-matrix")
+
 
 def clip() -> tuple[np.ndarray, int]:
     t = np.arange(int(0.4 * RATE)) / RATE
