@@ -70,6 +70,10 @@ def audio_delta(ms: int, rate: int = 16000, value: int = 3000) -> dict[str, Any]
     return {"type": "output_audio.delta", "audio": base64.b64encode(samples).decode()}
 
 
+async def collect(session: Session) -> list[Any]:
+    return [event async for event in session.events()]
+
+
 class Live:
     """The session's events as they come (``seen``), so a test can wait for one."""
 
