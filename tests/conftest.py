@@ -10,6 +10,22 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.pulse import PulseBed, PulseBedError
 
+# Folders whose tests share expensive session fixtures run on one pytest-xdist worker each
+# (`--dist loadgroup`), so the fixture is built once per run rather than once per worker.
+XDIST_GROUPS = {
+    "tests/agent_speech/": "speech-models",  # hibari and PocketSphinx, loaded once
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def pulse_bed() -> Iterator[PulseBed]:

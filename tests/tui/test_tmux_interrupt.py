@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.pulse import MonitorRecording, PulseBed
 from tests.support.terminal import open_tmux, voicecli_command
+from tests.support.waiting import patience
 from voicecli.agent.brains.rules import HELP
 
 pytestmark = [pytest.mark.tmux, pytest.mark.pulse, pytest.mark.slow]
@@ -33,7 +34,7 @@ def heard_since(monitor: MonitorRecording, since: float, level: float = 0.05) ->
 
 
 def wait_until(predicate: Callable[[], bool], what: str, timeout: float) -> None:
-    end = time.monotonic() + timeout
+    end = time.monotonic() + patience(timeout)
     while not predicate():
         assert time.monotonic() < end, f"timed out waiting for {what}"
         time.sleep(0.05)
