@@ -41,7 +41,8 @@ async def test_default_rate_is_24000_and_query_token_works(agent: LocalAgent) ->
     assert created["sample_rate"] == 24000
 
 
-async def test_text_turn_is_paced_in_real_time(agent: LocalAgent) -> None:
+async def test_text_turn_is_paced_in_real_time(paced_agent: LocalAgent) -> None:
+    agent = paced_agent
     rate = 16000
     async with atoms_connect(agent, sample_rate=rate) as ws:
         await recv_json(ws)
@@ -100,7 +101,8 @@ async def test_commit_ends_the_turn_at_once(agent: LocalAgent) -> None:
     assert started["_t"] - sent < 0.3
 
 
-async def test_barge_in_interrupts_within_200_ms(agent: LocalAgent) -> None:
+async def test_barge_in_interrupts_within_200_ms(paced_agent: LocalAgent) -> None:
+    agent = paced_agent
     rate = 16000
     reply = "one two three four five six seven eight nine ten eleven twelve"
     async with atoms_connect(agent, sample_rate=rate) as ws:

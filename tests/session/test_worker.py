@@ -132,9 +132,9 @@ async def test_interruption_flushes_playback_and_drops_stale_audio() -> None:
     live = Live(session)
     assert await session.wait_started(2)
     conn.server({"type": "agent_start_talking"})
+    queued = asyncio.get_running_loop().time()  # no earlier than the audio starts to play
     conn.server(audio_delta(2000))  # two seconds queued
     await live.until(AgentAudio)
-    queued = asyncio.get_running_loop().time()
     await eventually(lambda: backend.playback is not None and backend.playback.played_seconds >= 0.2,
                      "a fifth of a second played")
     conn.server({"type": "interruption"})
