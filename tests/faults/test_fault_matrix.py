@@ -19,6 +19,7 @@ Positions, counted in frames the server sent (``@N``):
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import time
@@ -62,8 +63,10 @@ async def smoke_once(dialect: str, faults: str | None, timeout: float = TIMEOUT_
         if times is not None and side == "server":
             times.append(time.monotonic())
 
+    # the agent's replies go out on a virtual clock: a reply is one burst of frames, so a
+    # starved process cannot leave a second of quiet inside a reply (smoke would end it there)
     config = AgentConfig(api_key=None, greeting="", speech=False, brain="echo", faults=faults,
-                         vad_hangover_ms=200)
+                         vad_hangover_ms=200, speed=math.inf)
     async with LocalAgent(config, tap=tap) as agent:
         target = Target(dialect=dialect, url=agent.url, agent_id="local", key_env=KEY_ENV)
         return await run_smoke(target, steps(dialect), timeout=timeout, allow_insecure=False,
