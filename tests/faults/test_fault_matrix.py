@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from tests.support.waiting import patience
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import LocalAgent
 from voicecli.cli.config import Target
@@ -39,10 +40,11 @@ KEY_ENV = "VOICECLI_FAULT_MATRIX_KEY"
 DIALECTS = ("atoms", "elevenlabs", "voiceagent", "token-pcm", "perfvoice")
 READY_FRAMES = {"atoms": 1, "elevenlabs": 1, "perfvoice": 1, "token-pcm": 2, "voiceagent": 0}
 INTO_REPLY = 3  # frames into a reply: every reply here has many more
-TIMEOUT_S = 15.0  # no case should reach it (a clean two-turn run takes about 6 s)
+# no case should reach it (a clean two-turn run takes about 6 s; longer on a loaded machine)
+TIMEOUT_S = patience(15.0)
 IDLE_S = 1.0  # quiet that ends a reply: generous, all cases share one loop on a loaded machine
 RATE = 16000
-AT_ONCE = 7  # cases of one dialect in flight together (19 per dialect: three rounds)
+AT_ONCE = 5  # cases of one dialect in flight together (19 per dialect: four rounds)
 
 
 def clip() -> tuple[np.ndarray, int]:
