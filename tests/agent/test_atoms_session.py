@@ -20,6 +20,7 @@ from tests.agent.conftest import (
     tone,
     until,
 )
+from tests.support.waiting import patience
 from voicecli.agent.server import LocalAgent
 
 
@@ -82,7 +83,9 @@ async def test_audio_turn_ends_after_600_ms_of_silence(agent: LocalAgent) -> Non
         await sender
     speech_end = sender.result() + 0.4
     latency = started["_t"] - speech_end
-    assert 0.5 <= latency <= 1.0, latency
+    # not before the 600 ms of silence; soon after it (the margin stretched on a loaded machine:
+    # VOICECLI_TEST_PATIENCE=1 checks it at 0.4 s)
+    assert 0.5 <= latency <= 0.6 + patience(0.4), latency
     assert final["text"] == "I heard you."
     from voicecli.agent.tone import tone_pattern
 
