@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 JS_PEER := tests/conformance/js
 JS_STAMP := $(JS_PEER)/node_modules/.installed-$(shell cat $(JS_PEER)/package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: setup system-deps venv js-peer test test-min test-matrix lint bench demo serve clean
+.PHONY: setup system-deps venv js-peer test test-fast test-min test-matrix lint bench demo serve clean
 
 setup: system-deps venv js-peer
 
@@ -56,8 +56,18 @@ $(JS_STAMP): $(JS_PEER)/package.json $(JS_PEER)/package-lock.json
 		touch $(CURDIR)/$@; \
 	fi
 
+# The suite runs in parallel: most tests wait on sockets, subprocesses and paced audio rather
+# than the CPU, so more workers than cores pay off. Tests sharing a `xdist_group` run on one
+# worker. `make test` runs every marker (pulse, tmux, realtime included); `make test-fast`
+# leaves out the PulseAudio bed, tmux and the real-time runs, for development.
+JOBS ?= 6
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup
+
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PYTEST)
+
+test-fast: setup
+	$(PYTEST) -m "not pulse and not tmux and not realtime"
 
 # The dependency floors: a second venv with every runtime dependency (and the extras) at the
 # lowest version pyproject.toml allows (uv's lowest-direct resolution; the test tools at their

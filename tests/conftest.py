@@ -10,6 +10,22 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.pulse import PulseBed, PulseBedError
 
+# Folders whose tests share expensive session fixtures run on one pytest-xdist worker each
+# (`--dist loadgroup`), so the fixture is built once per run rather than once per worker.
+XDIST_GROUPS = {
+    "tests/agent_speech/": "speech-models",  # hibari and PocketSphinx, loaded once
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def pulse_bed() -> Iterator[PulseBed]:
@@ -27,10 +43,12 @@ def pulse_bed() -> Iterator[PulseBed]:
         bed.stop()
 
 
-# Hypothesis profiles: the default one for `make test`; `--hypothesis-profile=nightly` (or
-# HYPOTHESIS_PROFILE=nightly) runs every property test with 10,000 examples (the frame
-# fuzzing: at least 10,000 frames per dialect).
+# Hypothesis profiles: "suite" for `make test` (the same examples every run, on every xdist
+# worker, and no per-example deadline: a loaded machine must not fail a property);
+# `--hypothesis-profile=nightly` (or HYPOTHESIS_PROFILE=nightly) runs every property test with
+# 10,000 random examples (the frame fuzzing: at least 10,000 frames per dialect).
+settings.register_profile("suite", derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("nightly", max_examples=10_000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-if os.environ.get("HYPOTHESIS_PROFILE"):
-    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "suite")

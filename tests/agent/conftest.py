@@ -24,8 +24,10 @@ ATOMS_PATH = "/atoms/v1/agent/connect"
 
 
 def make_config(**overrides: Any) -> AgentConfig:
+    """The test agent: its speech on a virtual clock (the same chunks and events, no waiting);
+    tests that measure timing ask for ``speed=1.0`` (real time)."""
     options: dict[str, Any] = dict(api_key=API_KEY, agent_ids={AGENT_ID}, greeting="", brain="echo",
-                                   speech=False, allow_faults=True)
+                                   speech=False, allow_faults=True, speed=math.inf)
     options.update(overrides)
     return AgentConfig(**options)
 
@@ -33,6 +35,13 @@ def make_config(**overrides: Any) -> AgentConfig:
 @pytest.fixture
 async def agent() -> AsyncIterator[LocalAgent]:
     async with LocalAgent(make_config()) as server:
+        yield server
+
+
+@pytest.fixture
+async def paced_agent() -> AsyncIterator[LocalAgent]:
+    """The test agent speaking in real time (for tests that measure timing)."""
+    async with LocalAgent(make_config(speed=1.0)) as server:
         yield server
 
 

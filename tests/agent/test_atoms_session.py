@@ -20,6 +20,7 @@ from tests.agent.conftest import (
     tone,
     until,
 )
+from tests.support.waiting import patience
 from voicecli.agent.server import LocalAgent
 
 
@@ -41,7 +42,8 @@ async def test_default_rate_is_24000_and_query_token_works(agent: LocalAgent) ->
     assert created["sample_rate"] == 24000
 
 
-async def test_text_turn_is_paced_in_real_time(agent: LocalAgent) -> None:
+async def test_text_turn_is_paced_in_real_time(paced_agent: LocalAgent) -> None:
+    agent = paced_agent
     rate = 16000
     async with atoms_connect(agent, sample_rate=rate) as ws:
         await recv_json(ws)
@@ -81,7 +83,9 @@ async def test_audio_turn_ends_after_600_ms_of_silence(agent: LocalAgent) -> Non
         await sender
     speech_end = sender.result() + 0.4
     latency = started["_t"] - speech_end
-    assert 0.5 <= latency <= 1.0, latency
+    # not before the 600 ms of silence; soon after it (the margin stretched on a loaded machine:
+    # VOICECLI_TEST_PATIENCE=1 checks it at 0.4 s)
+    assert 0.5 <= latency <= 0.6 + patience(0.4), latency
     assert final["text"] == "I heard you."
     from voicecli.agent.tone import tone_pattern
 
@@ -100,7 +104,8 @@ async def test_commit_ends_the_turn_at_once(agent: LocalAgent) -> None:
     assert started["_t"] - sent < 0.3
 
 
-async def test_barge_in_interrupts_within_200_ms(agent: LocalAgent) -> None:
+async def test_barge_in_interrupts_within_200_ms(paced_agent: LocalAgent) -> None:
+    agent = paced_agent
     rate = 16000
     reply = "one two three four five six seven eight nine ten eleven twelve"
     async with atoms_connect(agent, sample_rate=rate) as ws:

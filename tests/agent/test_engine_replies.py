@@ -4,6 +4,7 @@ text-only sessions that queue typed messages, and how cut turns are reported."""
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ async def test_reply_text_first_holds_the_audio_until_the_text_is_whole() -> Non
 
 async def test_reply_text_as_soon_as_the_text_is_whole() -> None:
     outs: list[AgentOutput] = []
-    eng = engine(outs)  # paced, reply_text_first off
+    eng = engine(outs, speed=math.inf)  # paced (on a virtual clock), reply_text_first off
     eng.start(send_ready=False)
     eng.handle(UserText("Hello there. How are you today?"))
     await wait_for(outs, turns_done(1))
@@ -96,6 +97,37 @@ async def test_reply_text_as_soon_as_the_text_is_whole() -> None:
     stop = [i for i, o in enumerate(outs) if isinstance(o, TextOut) and o.phase == "stop"][0]
     assert stop < reply < index(outs, AudioOut)[-1]  # before the last audio: speech lags the text
     assert isinstance(outs[-1], TurnDone) and outs[-1].text == "You said: Hello there. How are you today?"
+
+
+def shape(outs: list[AgentOutput]) -> list[tuple[object, ...]]:
+    """What a client sees of a turn, times left out: each output's kind and content."""
+    return [(type(o).__name__, o.seq, o.offset, o.length, len(o.pcm)) if isinstance(o, AudioOut)
+            else (type(o).__name__, getattr(o, "text", None)) for o in outs]
+
+
+async def test_a_virtual_clock_sends_what_real_time_does_without_waiting() -> None:
+    paced: list[AgentOutput] = []
+    real = engine(paced, speed=8.0)  # real time, 8 times faster (seconds of reply in a fraction)
+    real.start(send_ready=False)
+    started = time.monotonic()
+    real.handle(UserText(LONG))
+    await wait_for(paced, turns_done(1))
+    real_s = time.monotonic() - started
+    await real.close()
+    virtual: list[AgentOutput] = []
+    fast = engine(virtual, speed=math.inf)
+    fast.start(send_ready=False)
+    started = time.monotonic()
+    fast.handle(UserText(LONG))
+    await wait_for(virtual, turns_done(1))
+    virtual_s = time.monotonic() - started
+    await fast.close()
+    audio = [o for o in virtual if isinstance(o, AudioOut)]
+    assert len(audio) > 50 and all(len(o.pcm) <= RATE * 40 // 1000 * 2 for o in audio)  # 40 ms chunks
+    assert [o for o in virtual if isinstance(o, TranscriptOut) and not o.final][0].text == "You"  # word by word
+    assert shape(virtual) == shape(paced)
+    seconds = sum(len(o.pcm) for o in audio) / 2 / RATE
+    assert real_s > seconds / 8 * 0.9 and virtual_s < real_s / 2, (seconds, real_s, virtual_s)
 
 
 async def test_unpaced_audio_is_not_real_time() -> None:

@@ -94,7 +94,8 @@ async def test_delay_holds_every_frame(agent: LocalAgent) -> None:
     assert created_at - start >= 0.3
 
 
-async def test_jitter_keeps_order_and_spreads_arrivals(agent: LocalAgent) -> None:
+async def test_jitter_keeps_order_and_spreads_arrivals(paced_agent: LocalAgent) -> None:
+    agent = paced_agent
     async with atoms_connect(agent, fault="jitter:80,seed:7", sample_rate=16000) as ws:
         await recv_json(ws)
         await _say(ws, "jitter test")

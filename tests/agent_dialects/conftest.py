@@ -20,6 +20,7 @@ from tests.agent.conftest import (  # noqa: F401 - shared fixtures and helpers
     API_KEY,
     agent,
     make_config,
+    paced_agent,
     recv_json,
     until,
     ws_url,

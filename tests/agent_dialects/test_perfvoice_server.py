@@ -124,7 +124,8 @@ async def test_audio_turn_through_the_adapter(agent: LocalAgent) -> None:
 
 
 @pytest.mark.slow
-async def test_barge_in(agent: LocalAgent) -> None:
+async def test_barge_in(paced_agent: LocalAgent) -> None:
+    agent = paced_agent  # the user speaks while the reply is still being paced out
     client = await open_adapter(adapter(agent))
     async with client.ws:
         await client.until(lambda e: isinstance(e, SessionStarted))

@@ -71,7 +71,8 @@ async def test_handshake_and_audio_turn_through_the_adapter(agent: LocalAgent) -
 
 
 @pytest.mark.slow
-async def test_barge_in_stops_the_frames(agent: LocalAgent) -> None:
+async def test_barge_in_stops_the_frames(paced_agent: LocalAgent) -> None:
+    agent = paced_agent
     data = await token(agent)
     async with raw_connect(data["ws_url"]) as ws:
         await ws.send(json.dumps({"token": data["token"]}))

@@ -155,8 +155,9 @@ async def test_no_greeting_unless_the_server_has_one() -> None:
     assert first["text"] == "Welcome aboard."
 
 
-async def test_legacy_order_variant(open_agent: LocalAgent) -> None:
-    async with raw_connect(ws_url(open_agent, PATH, fault="variant:legacy-order")) as ws:
+async def test_legacy_order_variant() -> None:
+    async with LocalAgent(make_config(api_key=None, speed=1.0)) as server, \
+            raw_connect(ws_url(server, PATH, fault="variant:legacy-order")) as ws:
         await say(ws, "good morning to you")
         started = time.monotonic()
         turn = await read_until(ws, "response_complete")

@@ -23,6 +23,9 @@ from .conftest import frames
 
 NOW = datetime(2026, 5, 1, 9, 0)
 
+# the module's recognizer is built once: its tests stay on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("constrained-ears")
+
 
 @pytest.fixture(scope="module")
 def brain() -> RulesBrain:

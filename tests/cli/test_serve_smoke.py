@@ -40,6 +40,7 @@ def served() -> Iterator[str]:
         proc.wait(10)
 
 
+@pytest.mark.realtime  # `voicecli serve` has no pace option: its replies are spoken in real time
 @pytest.mark.parametrize("dialect", sorted(KEY_ENV))
 def test_smoke_against_serve_with_only_the_key_variable(cli: Cli, served: str, tmp_path: Path,
                                                         dialect: str) -> None:

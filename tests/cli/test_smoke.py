@@ -8,6 +8,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.cli.conftest import TEST_KEY, Cli, tone_wav
 
@@ -45,6 +46,7 @@ def test_text_turn_reports_figures_and_transcripts(cli: Cli, agent_url: str) -> 
     assert "sample_rate=24000" in report["url"]
 
 
+@pytest.mark.realtime  # the ~600 ms of silence that ends the user's turn is timed
 def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, agent_url: str, tmp_path: Path) -> None:
     clip = tone_wav(tmp_path / "in.wav")  # 44.1 kHz stereo: resampled to the session rate
     out = tmp_path / "reply.wav"
@@ -63,6 +65,7 @@ def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, agent_url: str, tmp_pat
     assert np.abs(samples).max() > 1000  # audible, not silence
 
 
+@pytest.mark.realtime  # --interrupt-after 0.5 s into the paced reply
 def test_barge_in_turn_marks_the_interrupted_reply(cli: Cli, agent_url: str, tmp_path: Path) -> None:
     clip = tone_wav(tmp_path / "barge.wav", seconds=1.0, lead_silence=0.0)
     long_text = "please read this long sentence back to me slowly so that I can interrupt you " * 3

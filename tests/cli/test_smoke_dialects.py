@@ -43,6 +43,7 @@ def test_text_turn(cli: Cli, base_url: str, tmp_path: Path, dialect: str) -> Non
     assert KEY not in proc.stdout + proc.stderr
 
 
+@pytest.mark.realtime  # each dialect's one spoken turn through smoke, in real time end to end
 @pytest.mark.parametrize("dialect", ["atoms", "elevenlabs", "token-pcm", "voiceagent", "perfvoice"])
 def test_audio_turn(cli: Cli, base_url: str, tmp_path: Path, dialect: str) -> None:
     clip = tone_wav(tmp_path / "in.wav", rate=48000, channels=1)
@@ -63,6 +64,7 @@ def test_typed_text_refused_where_the_provider_has_none(cli: Cli, base_url: str,
     assert proc.stderr.strip() == f"voicecli: error: {dialect} does not accept typed text: use --audio FILE.wav"
 
 
+@pytest.mark.realtime  # the second turn is sent 0.6 s into the paced first reply
 @pytest.mark.parametrize("dialect", ["atoms", "elevenlabs", "voiceagent"])
 def test_barge_in_keeps_each_reply_on_its_turn(cli: Cli, base_url: str, tmp_path: Path, dialect: str) -> None:
     """Two typed turns, the second sent 0.6 s into the first reply: each turn reports its own

@@ -54,6 +54,7 @@ def patient_agent() -> Iterator[str]:
     stop()
 
 
+@pytest.mark.realtime  # the agent's silence detection runs on the clips as they play
 def test_an_utterance_the_agent_splits_reports_both_replies_on_its_turn(
         cli: Cli, quick_agent: str, tmp_path: Path) -> None:
     split = clip(tmp_path / "split.wav", ("tone", 0.6), ("silence", 2.5), ("tone", 0.6))
@@ -70,6 +71,7 @@ def test_an_utterance_the_agent_splits_reports_both_replies_on_its_turn(
     assert not second["no_reply"]
 
 
+@pytest.mark.realtime  # the agent's silence detection runs on the clips as they play
 def test_clips_the_agent_merges_report_one_reply_and_no_reply(cli: Cli, patient_agent: str,
                                                                tmp_path: Path) -> None:
     first_clip = clip(tmp_path / "one.wav", ("tone", 0.6))

@@ -7,6 +7,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.cli.conftest import Cli
 from voicecli.agent.speech.tts import HibariSynthesizer
@@ -23,6 +24,7 @@ def say(text: str, path: Path) -> Path:
     return path
 
 
+@pytest.mark.realtime  # the embedded agent of `voicecli smoke` listens and speaks in real time
 def test_spoken_question_is_recognised_and_answered(cli: Cli, tmp_path: Path) -> None:
     question = say("What is seven times eight?", tmp_path / "question.wav")
     out = tmp_path / "reply.wav"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,8 +33,9 @@ PUBLIC = "agent-public"
 
 
 def config(**overrides: Any) -> AgentConfig:
+    """The agent for a test; its speech on a virtual clock (no waiting) unless ``speed`` is given."""
     options: dict[str, Any] = dict(api_key=API_KEY, agent_ids={PRIVATE}, public_agents=(PUBLIC,), brain="rules",
-                                   speech=False, greeting="")
+                                   speech=False, greeting="", speed=math.inf)
     options.update(overrides)
     return AgentConfig(**options)
 

@@ -29,8 +29,9 @@ RUN_TIMEOUT_S = 30.0
 
 
 def config(**overrides: Any) -> AgentConfig:
+    """The agent for a test; its speech on a virtual clock (no waiting) unless ``speed`` is given."""
     options: dict[str, Any] = dict(api_key=API_KEY, agent_ids={AGENT_ID}, greeting="", brain="echo",
-                                   speech=False)
+                                   speech=False, speed=math.inf)
     options.update(overrides)
     return AgentConfig(**options)
 
@@ -150,13 +151,15 @@ def tone_then_silence(tone_ms: int, silence_ms: int) -> bytes:
     return tone + b"\x00\x00" * (RATE * silence_ms // 1000)
 
 
+@pytest.mark.realtime
 async def test_voice_conversation_over_the_clients_websocket(node_peer: Path, tmp_path: Path,
                                                              frames: TappedFrames) -> None:
     """The client's VoiceConversation, WebSocketConnection and audio wiring; the
-    microphone and the speaker are node stand-ins (js/node-audio.mjs)."""
+    microphone and the speaker are node stand-ins (js/node-audio.mjs). The agent speaks in
+    real time here (the ElevenLabs dialect's one real-time run with a vendor client)."""
     mic, played = tmp_path / "mic.pcm", tmp_path / "played.pcm"
     mic.write_bytes(spoken := tone_then_silence(400, 300))
-    async with LocalAgent(config(api_key=None, vad_hangover_ms=300), tap=frames) as server:
+    async with LocalAgent(config(api_key=None, vad_hangover_ms=300, speed=1.0), tap=frames) as server:
         run = await run_client(node_peer, "voice", server, VOICE_PCM=str(mic), PLAYED_PCM=str(played))
     run.assert_ended_cleanly()
     started = run.one("started")

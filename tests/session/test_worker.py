@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.waiting import eventually
 from voicecli.audio.scripted import ScriptedBackend
 from voicecli.protocol.atoms import AtomsAdapter
 from voicecli.protocol.base import DialectConfig, Frame, Handshake
@@ -73,25 +74,52 @@ async def collect(session: Session) -> list[Any]:
     return [event async for event in session.events()]
 
 
+class Live:
+    """The session's events as they come (``seen``), so a test can wait for one."""
+
+    def __init__(self, session: Session) -> None:
+        self.seen: list[Any] = []
+        self._task = asyncio.create_task(self._collect(session))
+
+    async def _collect(self, session: Session) -> None:
+        async for event in session.events():
+            self.seen.append(event)
+
+    def count(self, kind: type) -> int:
+        return sum(isinstance(e, kind) for e in self.seen)
+
+    async def until(self, kind: type, count: int = 1) -> None:
+        await eventually(lambda: self.count(kind) >= count, f"{count} {kind.__name__} event(s)")
+
+    async def all(self) -> list[Any]:
+        await self._task
+        return self.seen
+
+
+def appended(conn: FakeConnection) -> list[bytes]:
+    return [base64.b64decode(json.loads(f)["audio"]) for f in conn.sent if isinstance(f, str) and "append" in f]
+
+
 async def test_text_turn_latency_and_clean_close() -> None:
     conn = FakeConnection()
     session = make_session(conn)
     conn.server(created())
     run = asyncio.create_task(session.run())
-    events = asyncio.create_task(collect(session))
+    live = Live(session)
     assert await session.wait_started(2)
     session.submit(SendText("hello"))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "input_text.send" in conn.sent_types(), "the text sent")
+    await asyncio.sleep(0.05)  # the agent takes at least 50 ms to answer
     conn.server({"type": "agent_start_talking", "timestamp": "2026-01-01T00:00:00"})
     conn.server(audio_delta(40))
-    await asyncio.sleep(0.05)
+    await live.until(TurnLatency)
     session.close()
     closed = await asyncio.wait_for(run, 5)
-    seen = await events
+    seen = await live.all()
     assert closed == SessionClosed(reason="client_requested", close_code=1000)
     assert conn.sent_types() == ["input_text.send", "session.close"]
     latency = [e for e in seen if isinstance(e, TurnLatency)]
-    assert len(latency) == 1 and latency[0].source == "text" and 40 <= latency[0].ms < 1000
+    assert len(latency) == 1 and latency[0].source == "text" and 40 <= latency[0].ms < 10_000
     assert any(isinstance(e, AudioStatus) and e.input is None for e in seen)  # text-only: no backend
 
 
@@ -101,23 +129,28 @@ async def test_interruption_flushes_playback_and_drops_stale_audio() -> None:
     session = make_session(conn, backend)
     conn.server(created())
     run = asyncio.create_task(session.run())
-    events = asyncio.create_task(collect(session))
+    live = Live(session)
     assert await session.wait_started(2)
     conn.server({"type": "agent_start_talking"})
+    queued = asyncio.get_running_loop().time()  # no earlier than the audio starts to play
     conn.server(audio_delta(2000))  # two seconds queued
-    await asyncio.sleep(0.2)
+    await live.until(AgentAudio)
+    await eventually(lambda: backend.playback is not None and backend.playback.played_seconds >= 0.2,
+                     "a fifth of a second played")
     conn.server({"type": "interruption"})
     conn.server(audio_delta(500))  # stale: must not play
-    await asyncio.sleep(0.1)
+    await live.until(PlaybackFlushed)
+    elapsed = asyncio.get_running_loop().time() - queued
     assert backend.playback is not None
     assert backend.playback.buffered_seconds == 0
     session.close()
     await asyncio.wait_for(run, 5)
-    seen = await events
+    seen = await live.all()
     flushed = [e for e in seen if isinstance(e, PlaybackFlushed)]
     assert len(flushed) == 1
-    assert 1.5 < flushed[0].dropped_s < 1.9
-    assert 0.1 < flushed[0].heard_s < 0.5
+    # what was heard is what played before the cut; the rest of the two seconds was dropped
+    assert 0.19 <= flushed[0].heard_s <= elapsed + 0.02
+    assert flushed[0].heard_s + flushed[0].dropped_s == pytest.approx(2.0, abs=0.05)
     assert sum(1 for e in seen if isinstance(e, AgentAudio)) == 1
     assert any(isinstance(e, Interruption) for e in seen)
 
@@ -129,16 +162,17 @@ async def test_mute_sends_silence_frames_keeping_the_stream() -> None:
     conn.server(created())
     run = asyncio.create_task(session.run())
     assert await session.wait_started(2)
-    await asyncio.sleep(0.05)
+    await eventually(lambda: backend.capture is not None, "the microphone")
     assert backend.capture is not None
-    backend.capture.say(b"\x10\x27" * 16000)  # loud audio while muted
-    await asyncio.sleep(0.3)
+    said = backend.capture.say(b"\x10\x27" * 4000)  # loud audio while muted (250 ms)
+    await asyncio.wait_for(said.wait(), 15)
+    await eventually(lambda: len(appended(conn)) >= 13, "the clip's frames sent")
     session.close()
     await asyncio.wait_for(run, 5)
-    appended = [json.loads(f)["audio"] for f in conn.sent if isinstance(f, str) and "append" in f]
-    assert len(appended) >= 10
-    assert all(set(base64.b64decode(a)) == {0} for a in appended)
-    assert session.silence_frames_sent == len(appended)
+    sent = appended(conn)
+    assert len(sent) >= 13
+    assert all(set(a) == {0} for a in sent)
+    assert session.silence_frames_sent == len(sent)
 
 
 async def test_close_4000_is_a_no_retry_error() -> None:
@@ -195,7 +229,7 @@ async def test_ping_is_answered_at_once(event_id: int | None) -> None:
     conn.server(created())
     conn.server({"type": "ping", "event_id": event_id})
     run = asyncio.create_task(session.run())
-    await asyncio.sleep(0.1)
+    await eventually(lambda: bool(conn.sent), "the pong")
     session.close()
     await asyncio.wait_for(run, 5)
     assert json.loads(conn.sent[0]) == {"type": "pong", "event_id": event_id}
@@ -208,14 +242,15 @@ async def test_half_duplex_mutes_the_mic_while_the_agent_is_heard() -> None:
     conn.server(created())
     run = asyncio.create_task(session.run())
     assert await session.wait_started(2)
-    await asyncio.sleep(0.05)
+    await eventually(lambda: backend.capture is not None, "the microphone")
     assert backend.capture is not None
-    backend.capture.say(b"\x10\x27" * 16000)  # one second of loud mic audio
+    said = backend.capture.say(b"\x10\x27" * 16000)  # one second of loud mic audio
     conn.server(audio_delta(400))  # the agent talks for the first 400 ms of it
-    await asyncio.sleep(1.1)
+    await asyncio.wait_for(said.wait(), 15)
+    await eventually(lambda: sum(any(f) for f in appended(conn)) >= 20, "the mic live again")
     session.close()
     await asyncio.wait_for(run, 5)
-    frames = [base64.b64decode(json.loads(f)["audio"]) for f in conn.sent if isinstance(f, str) and "append" in f]
+    frames = appended(conn)
     loud = [any(f) for f in frames]
     first_loud = loud.index(True)
     assert first_loud >= 20  # 400 ms of agent audio + 100 ms tail = at least 25 silent 20 ms frames
@@ -229,15 +264,15 @@ async def test_the_users_interrupt_stops_the_reply_until_the_agents_next_turn() 
     from voicecli.protocol.commands import Interrupt
 
     conn = FakeConnection()
-    backend = ScriptedBackend()
+    backend = ScriptedBackend(speed=0.1)  # the speaker plays at a tenth of real time: what is queued stays
     session = make_session(conn, backend)
     conn.server(created())
     run = asyncio.create_task(session.run())
-    events = asyncio.create_task(collect(session))
+    live = Live(session)
     assert await session.wait_started(2)
     conn.server({"type": "agent_start_talking"})
     conn.server(audio_delta(1000))
-    await asyncio.sleep(0.1)
+    await live.until(AgentAudio)
     session.submit(Interrupt("user"))  # F4 or /interrupt
     assert backend.playback is not None and backend.playback.buffered_seconds == 0
     conn.server(audio_delta(500))  # the same reply goes on arriving: not played
@@ -246,11 +281,11 @@ async def test_the_users_interrupt_stops_the_reply_until_the_agents_next_turn() 
     conn.server({"type": "transcript", "role": "assistant", "text": "I can tell you the time and the date."})
     conn.server({"type": "agent_start_talking"})
     conn.server(audio_delta(300))  # the next turn plays
-    await asyncio.sleep(0.1)
+    await live.until(AgentAudio, 2)
     assert 0.1 < backend.playback.buffered_seconds <= 0.3  # only the next turn (0.3 s) was queued
     session.close()
     await asyncio.wait_for(run, 5)
-    seen = await events
+    seen = await live.all()
     kinds = [type(e).__name__ for e in seen]
     assert kinds.index("Interruption") + 1 == kinds.index("PlaybackFlushed")
     (cut,) = [e for e in seen if isinstance(e, Interruption)]
@@ -269,16 +304,17 @@ async def test_without_a_speaker_the_reply_latency_counts_to_the_first_words() -
     session = make_session(conn)
     conn.server(created())
     run = asyncio.create_task(session.run())
-    events = asyncio.create_task(collect(session))
+    live = Live(session)
     assert await session.wait_started(2)
     session.submit(SendText("what is 12 plus 7"))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: "input_text.send" in conn.sent_types(), "the text sent")
+    await asyncio.sleep(0.05)  # the agent takes at least 50 ms to answer
     conn.server({"type": "transcript", "role": "assistant", "text": "12 plus 7 is 19."})
-    await asyncio.sleep(0.05)
+    await live.until(TurnLatency)
     session.close()
     await asyncio.wait_for(run, 5)
-    seen = await events
+    seen = await live.all()
     (latency,) = [e for e in seen if isinstance(e, TurnLatency)]
-    assert latency.source == "text" and 40 <= latency.ms < 1000
+    assert latency.source == "text" and 40 <= latency.ms < 10_000
     kinds = [type(e).__name__ for e in seen]
     assert kinds.index("TurnLatency") < kinds.index("TranscriptFinal")

@@ -210,6 +210,14 @@ class PulseBed:
         env["PULSE_SERVER"] = self.server
         return env
 
+    def _daemon_env(self) -> dict[str, str]:
+        """The daemon keeps its home, runtime and state files in the bed's own folder, so
+        that beds started side by side (one per pytest-xdist worker) share nothing."""
+        assert self.dir is not None
+        private = str(self.dir)
+        return {**os.environ, "HOME": private, "XDG_RUNTIME_DIR": private, "XDG_CONFIG_HOME": private,
+                "PULSE_RUNTIME_PATH": private, "PULSE_STATE_PATH": private}
+
     def pactl(self, *args: str) -> str:
         out = subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10)
         if out.returncode != 0:
@@ -231,7 +239,7 @@ class PulseBed:
              "--use-pid-file=no", "-L", f"module-native-protocol-unix socket={self.dir / 'native'} auth-anonymous=1",
              "-L", "module-null-sink sink_name=spk",
              "-L", f"module-pipe-source source_name=mic file={fifo} format=s16le rate={MIC_RATE} channels=1"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(self.dir)},
+            stdout=log, stderr=subprocess.STDOUT, env=self._daemon_env(),
         )
         log.close()
         deadline = time.monotonic() + 10

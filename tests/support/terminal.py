@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.support.waiting import patience
+
 PROMPT = "READY>"
 
 
@@ -37,7 +39,7 @@ class Tmux:
         return self.run("capture-pane", "-p", "-J", "-t", self.session)  # -J: wrapped lines joined
 
     def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
-        end = time.monotonic() + timeout
+        end = time.monotonic() + patience(timeout)
         while True:
             text = self.screen()
             if predicate(text):

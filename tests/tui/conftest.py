@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.waiting import patience
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import LocalAgent
 from voicecli.audio.scripted import ScriptedBackend
@@ -53,7 +54,7 @@ def make_local_app(tmp_path: Any) -> Callable[..., tuple[VoiceApp, ScriptedBacke
 async def wait_until(pilot: Any, predicate: Callable[[], bool], timeout: float = 10.0,
                      what: str = "condition") -> None:
     loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
+    end = loop.time() + patience(timeout)
     while not predicate():
         if loop.time() > end:
             raise AssertionError(f"timed out waiting for {what}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 from textual import events
@@ -20,7 +21,7 @@ def tone(seconds: float, rate: int = 16000, amplitude: float = 0.4) -> bytes:
 
 
 async def test_typed_text_gets_the_agents_reply(make_local_app) -> None:
-    app, _backend = make_local_app()
+    app, _backend = make_local_app(speed=math.inf)  # the agent speaks on a virtual clock
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.started, what="session start")
         await pilot.press(*"what is 12 + 7", "enter")

@@ -4,9 +4,11 @@ status bar's ``reply`` counts from the release."""
 
 from __future__ import annotations
 
+import math
 import time
 
 from tests.tui.fakes import FakeSession, fake_factory
+from voicecli.audio.scripted import ScriptedBackend
 from voicecli.protocol.base import Capabilities
 from voicecli.protocol.commands import CommitAudio, HoldTurn
 from voicecli.protocol.events import AgentAudio
@@ -26,7 +28,10 @@ def agent_lines(app) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 async def test_toggle_mode_holds_the_turn_through_a_pause(make_local_app) -> None:
-    app, backend = make_local_app(ptt="toggle")
+    # the microphone says its clips 4 times faster than real time (the agent's silence
+    # detection counts samples, so 1.5 s of silence is still 1.5 s to it); the agent's reply
+    # goes out on a virtual clock
+    app, backend = make_local_app(ptt="toggle", backend=ScriptedBackend(speed=4.0), speed=math.inf)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: backend.capture is not None, what="the mic")
         session = app.live.session

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from voicecli.protocol.base import Capabilities
 from voicecli.tui import TalkSettings, create_app
 from voicecli.tui.ptt import PttMode
+from voicecli.tui.widgets import meters
 
 from . import scripts
 from .conftest import wait_until
@@ -14,6 +18,13 @@ from .fakes import FakeSession, fake_factory
 
 SIZE = (100, 32)
 LABEL = "wss://api.smallest.ai"
+
+
+@pytest.fixture(autouse=True)
+def meters_at_one_instant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The level meters throttle their redraws by the clock: here the whole script plays at
+    one instant (as it does on an idle machine), so a loaded machine draws the same screen."""
+    monkeypatch.setattr(meters, "time", SimpleNamespace(monotonic=lambda: 1000.0))
 
 
 def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF,
@@ -28,7 +39,7 @@ def app_for(script: list[Any], *, end: Any = None, ptt: PttMode = PttMode.OFF,
 def settled(count: int) -> Any:
     async def run_before(pilot: Any) -> None:
         app = pilot.app
-        app.message_input.cursor_blink = False  # a blinking cursor makes two pictures
+        app.message_input.cursor_blink = False  # a steady cursor: the screen does not depend on when
         await wait_until(pilot, lambda: len(app.transcript_view.children) >= count, what="the script")
         await pilot.pause(0.2)
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.pulse import MonitorRecording, PulseBed
 from tests.support.terminal import open_tmux, voicecli_command
+from tests.support.waiting import patience
 from voicecli.agent.brains.rules import HELP
 
 pytestmark = [pytest.mark.tmux, pytest.mark.pulse, pytest.mark.slow]
@@ -33,7 +34,7 @@ def heard_since(monitor: MonitorRecording, since: float, level: float = 0.05) ->
 
 
 def wait_until(predicate: Callable[[], bool], what: str, timeout: float) -> None:
-    end = time.monotonic() + timeout
+    end = time.monotonic() + patience(timeout)
     while not predicate():
         assert time.monotonic() < end, f"timed out waiting for {what}"
         time.sleep(0.05)
@@ -45,8 +46,10 @@ def test_f4_stops_the_spoken_reply(pulse_bed: PulseBed, tmp_path: Path, dialect:
         command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--dialect", dialect])
         tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
         tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
-        # the greeting is heard to its end (the speaker quiet for a second)
+        # the greeting is heard to its end: the app says the agent stopped talking (a starved
+        # machine may pause the audio mid-greeting), then the speaker is quiet for a second
         wait_until(lambda: heard_since(monitor, 0.0) is not None, "the greeting", 30)
+        tmux.wait_for(lambda s: "or say help." in s and "agent talking" not in s, "the greeting's end", timeout=30)
         wait_until(lambda: heard_since(monitor, time.monotonic() - 1.0) is None, "the greeting to end", 30)
         asked = time.monotonic()
         tmux.send("help", "Enter")

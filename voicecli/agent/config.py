@@ -65,6 +65,9 @@ class AgentConfig:
       level that counts as speech.
     - ``barge_in``: user speech while the agent talks interrupts it.
     - ``chunk_ms``: output audio chunk length (20-40 ms), paced in real time.
+    - ``speed``: the pace of paced audio against real time (1.0); ``math.inf`` sends the
+      same chunks, words and events in the same order with no waiting (a virtual clock:
+      for tests that do not measure timing).
     - ``voiceagent_auth``: the VoiceAgent endpoint requires ``Authorization: Bearer KEY``
       (the SDK has no auth, so by default it needs none, even when ``api_key`` is set).
     - ``max_sessions``: WebSocket sessions at once; one more is refused with HTTP 503.
@@ -87,6 +90,7 @@ class AgentConfig:
     vad_min_speech_ms: int = 60
     barge_in: bool = True
     chunk_ms: int = 40
+    speed: float = 1.0
     voiceagent_auth: bool = False
     allow_faults: bool = False
     faults: str | None = None
@@ -98,6 +102,8 @@ class AgentConfig:
             raise ValueError(f"unknown brain {self.brain!r}: expected one of {', '.join(BRAINS)}")
         if not 10 <= self.chunk_ms <= 100:
             raise ValueError("chunk_ms must be between 10 and 100")
+        if not self.speed > 0:
+            raise ValueError("speed must be positive")
         if self.vad_hangover_ms < 0:
             raise ValueError("vad_hangover_ms must not be negative")
         if self.max_sessions is not None and self.max_sessions < 1:

@@ -23,7 +23,8 @@ order. Turn-taking:
 The :class:`~voicecli.agent.speaker.Speaker` makes each reply: ``TextOut`` as the text
 streams, ``ReplyText`` once it is whole (before the first audio when the dialect's
 ``reply_text_first`` is set), and the audio in ``chunk_ms`` chunks paced in real time
-(``paced``; unpaced, each sentence as soon as it is synthesized) with cumulative
+(``paced``; ``speed`` times faster, or at once on a virtual clock when ``speed`` is infinite;
+unpaced, each sentence as soon as it is synthesized) with cumulative
 transcript deltas revealed word by word as the audio goes out.
 
 Brain hooks (optional methods, looked up by name): ``configure(prompt=, language=)``
@@ -69,7 +70,7 @@ from voicecli.agent.interfaces import (
     UserToolResult,
 )
 from voicecli.agent.listener import Listener
-from voicecli.agent.speaker import Chunker, Speaker
+from voicecli.agent.speaker import Chunker, Speaker, pace_clock
 from voicecli.audio.vad import SPEECH_END, SPEECH_START, EnergyVad
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ class EngineOptions:
     chunk_ms: int = 40
     ping_interval: float | None = None
     paced: bool = True  # the dialect's ``paced``
+    speed: float = 1.0  # the pace against real time (``math.inf``: a virtual clock)
     reply_text_first: bool = False  # the dialect's ``reply_text_first``
     chunker: Callable[[], Chunker] | None = None  # how replies are split for synthesis
 
@@ -113,7 +115,7 @@ class Engine:
         self._speaker = Speaker(synth=synth, rate=output_rate, audio_out=audio_out, emit=emit,
                                 chunk_ms=self.options.chunk_ms, paced=self.options.paced,
                                 reply_text_first=self.options.reply_text_first,
-                                chunker=self.options.chunker)
+                                chunker=self.options.chunker, clock=pace_clock(self.options.speed))
         self._stt = Listener(recognizer, input_rate, emit) if recognizer is not None and audio_out else None
         self._vad = EnergyVad(input_rate, threshold_db=self.options.threshold_db,
                               hangover_ms=self.options.hangover_ms, min_speech_ms=self.options.min_speech_ms)

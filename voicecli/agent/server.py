@@ -300,7 +300,7 @@ class LocalAgent:
         options = EngineOptions(greeting=greeting, hangover_ms=config.vad_hangover_ms,
                                 threshold_db=config.vad_threshold_db, min_speech_ms=config.vad_min_speech_ms,
                                 barge_in=config.barge_in, chunk_ms=config.chunk_ms,
-                                ping_interval=dialect.ping_interval, paced=dialect.paced,
+                                ping_interval=dialect.ping_interval, paced=dialect.paced, speed=config.speed,
                                 reply_text_first=dialect.reply_text_first,
                                 # a dialect may split replies its own way (VoiceAgent's groups)
                                 chunker=getattr(dialect, "chunker", None))

@@ -13,6 +13,10 @@ Three stages run side by side for a voice turn:
   ``AudioOut`` per sentence as soon as it is synthesized. At the end: the final
   ``TranscriptOut``, ``TalkStop``, ``TurnDone``.
 
+The pace comes from a :class:`Clock`: :class:`RealClock` (real time, or ``speed`` times
+faster) or :class:`VirtualClock` (the same chunks, words and order, with no waiting at all),
+which the local agent's tests use where they do not measure timing.
+
 With ``reply_text_first`` the player holds the first audio until the whole text is known
 and sends ``ReplyText`` before it. A text-only turn (``audio_out`` off) makes no audio and
 waits for nothing: ``TextOut`` as the text streams, then ``ReplyText``, the final
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
@@ -42,6 +47,49 @@ from voicecli.pcm.sentences import SentenceChunker
 LATE_RESET_S = 0.1  # behind schedule by more than this: restart the clock, don't burst
 
 
+class Clock(Protocol):
+    """What the player paces its chunks by (seconds of audio timeline)."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class RealClock:
+    """The event loop's clock, ``speed`` times faster than real time (1.0: real time)."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time() * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds / self.speed)
+
+
+class VirtualClock:
+    """A clock that jumps: sleeping moves it on at once (after yielding to the loop once),
+    so paced audio goes out chunk by chunk, in order, as fast as it is made."""
+
+    def __init__(self) -> None:
+        self._now = 0.0
+
+    def now(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        self._now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def pace_clock(speed: float) -> Clock:
+    """The clock for a speaking ``speed`` (1.0 real time; ``math.inf``: a virtual clock)."""
+    return VirtualClock() if math.isinf(speed) else RealClock(speed)
+
+
 class Chunker(Protocol):
     """Streamed text in, the pieces to synthesize one at a time out."""
 
@@ -53,7 +101,8 @@ class Chunker(Protocol):
 class Speaker:
     def __init__(self, *, synth: Synthesizer, rate: int, audio_out: bool,
                  emit: Callable[[AgentOutput], None], chunk_ms: int = 40, paced: bool = True,
-                 reply_text_first: bool = False, chunker: Callable[[], Chunker] | None = None) -> None:
+                 reply_text_first: bool = False, chunker: Callable[[], Chunker] | None = None,
+                 clock: Clock | None = None) -> None:
         self.synth = synth
         self.rate = rate
         self.audio_out = audio_out
@@ -61,6 +110,7 @@ class Speaker:
         self.paced = paced
         self.reply_text_first = reply_text_first
         self._make_chunker: Callable[[], Chunker] = chunker or SentenceChunker
+        self.clock: Clock = clock or RealClock()
         self._emit = emit
         self.turn = 0
         self._active_turn: int | None = None  # the turn has said something (text or audio)
@@ -223,16 +273,16 @@ class Speaker:
             if words:
                 self._reveal(turn, prefix, words, len(words))
             return
-        loop = asyncio.get_running_loop()
+        clock = self.clock
         size = max(2, self.rate * self.chunk_ms // 1000 * 2)
         total = len(pcm)
         for offset in range(0, total, size):
             chunk = pcm[offset:offset + size]
-            now = loop.time()
+            now = clock.now()
             if self._next_at is None or now - self._next_at > LATE_RESET_S:
                 self._next_at = now
             elif self._next_at > now:
-                await asyncio.sleep(self._next_at - now)
+                await clock.sleep(self._next_at - now)
             self._next_at += len(chunk) / 2 / self.rate
             self._emit(AudioOut(chunk, turn, self._seq, text=sentence, offset=offset,
                                 length=total if sentence else 0))

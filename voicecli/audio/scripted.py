@@ -3,6 +3,11 @@
 The microphone plays queued WAV clips on demand, in real time, and sends silence
 between them (as a real, quiet microphone would); the speaker keeps everything the
 agent said, resampled to one rate, and can save it as a WAV file.
+
+``speed`` runs both on a faster clock (tests that do not measure timing): the microphone
+sends its 20 ms frames ``speed`` times faster and the speaker plays ``speed`` times faster,
+so clips, silences, flushes and drains keep their proportions. ``realtime=False`` sends the
+microphone's frames as fast as the loop takes them.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from voicecli.pcm.levels import SILENCE_DB, rms_db
 class ScriptedCapture:
     """A microphone that says the queued clips, paced in real time."""
 
-    def __init__(self, rate: int, frame_ms: int = FRAME_MS, realtime: bool = True) -> None:
+    def __init__(self, rate: int, frame_ms: int = FRAME_MS, realtime: bool = True, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be positive")
         self.rate = rate
         self.frame_ms = frame_ms
         self.realtime = realtime
+        self.speed = speed
         self._frame = frame_bytes(rate, frame_ms)
         self._pending: deque[bytes] = deque()
         self._clip_done: asyncio.Event = asyncio.Event()
@@ -45,7 +53,7 @@ class ScriptedCapture:
 
     async def frames(self) -> AsyncIterator[bytes]:
         silence = bytes(self._frame)
-        step = self.frame_ms / 1000
+        step = self.frame_ms / 1000 / self.speed
         next_at = time.monotonic()
         while not self._closed:
             if self.realtime:
@@ -82,16 +90,23 @@ class CollectingPlayback:
     """A speaker that keeps what it is given and "plays" it on a real-time timeline,
     so that flushes, played time and buffered time behave as on a device."""
 
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be positive")
         self.rate = rate
+        self.speed = speed
         self._pcm = bytearray()
-        self._play_end = 0.0  # monotonic time at which the queued audio finishes
+        self._play_end = 0.0  # the timeline's time at which the queued audio finishes
         self._level = SILENCE_DB
+
+    def _now(self) -> float:
+        """The playback timeline (seconds of audio): monotonic time, ``speed`` times faster."""
+        return time.monotonic() * self.speed
 
     def write(self, pcm: bytes, rate: int | None = None) -> None:
         if rate is not None and rate != self.rate:
             pcm = resample_pcm16(pcm, rate, self.rate)
-        now = time.monotonic()
+        now = self._now()
         self._play_end = max(now, self._play_end) + len(pcm) / 2 / self.rate
         self._pcm += pcm
         self._level = rms_db(pcm)
@@ -101,7 +116,7 @@ class CollectingPlayback:
         if dropped > 0:
             cut = int(dropped * self.rate) * 2
             del self._pcm[max(0, len(self._pcm) - cut):]
-        self._play_end = time.monotonic()
+        self._play_end = self._now()
         return dropped
 
     @property
@@ -110,14 +125,14 @@ class CollectingPlayback:
 
     @property
     def buffered_seconds(self) -> float:
-        return max(0.0, self._play_end - time.monotonic())
+        return max(0.0, self._play_end - self._now())
 
     @property
     def level_db(self) -> float:
         return self._level if self.buffered_seconds > 0 else SILENCE_DB
 
     async def drain(self, timeout: float) -> None:
-        await asyncio.sleep(max(0.0, min(timeout, self.buffered_seconds)))
+        await asyncio.sleep(max(0.0, min(timeout, self.buffered_seconds / self.speed)))
 
     def pcm(self) -> bytes:
         return bytes(self._pcm)
@@ -132,17 +147,18 @@ class ScriptedBackend:
     name = "file"
     notice: str | None = None
 
-    def __init__(self, realtime: bool = True) -> None:
+    def __init__(self, realtime: bool = True, speed: float = 1.0) -> None:
         self.realtime = realtime
+        self.speed = speed
         self.capture: ScriptedCapture | None = None
         self.playback: CollectingPlayback | None = None
 
     async def open_capture(self, rate: int, frame_ms: int = FRAME_MS) -> ScriptedCapture:
-        self.capture = ScriptedCapture(rate, frame_ms, self.realtime)
+        self.capture = ScriptedCapture(rate, frame_ms, self.realtime, self.speed)
         return self.capture
 
     async def open_playback(self, rate: int) -> CollectingPlayback:
-        self.playback = CollectingPlayback(rate)
+        self.playback = CollectingPlayback(rate, self.speed)
         return self.playback
 
     async def close(self) -> None:
