@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -67,3 +69,14 @@ def open_tmux(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterat
         yield term
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+
+
+@contextlib.contextmanager
+def short_dir() -> Iterator[Path]:
+    """A folder with a short path, for paths the app prints on screen: a test's own
+    ``tmp_path`` (longer still under xdist) would wrap inside the app's panes."""
+    folder = Path(tempfile.mkdtemp(prefix="vc"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

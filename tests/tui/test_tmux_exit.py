@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.terminal import PROMPT, Tmux, open_tmux, voicecli_command
+from tests.support.terminal import PROMPT, Tmux, open_tmux, short_dir, voicecli_command
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -178,14 +178,15 @@ def test_talk_timeout_bounds_a_stalled_connect(tmux: Tmux, silent_server: int) -
 
 
 def test_record_in_text_only_mode_says_there_is_no_audio(tmux: Tmux, tmp_path: Path) -> None:
-    calls = tmp_path / "calls"
-    tmux.send("clear; " + _talk("--record", str(calls)) + "; echo EXIT=$?", "Enter")
-    screen = tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect", timeout=CONNECT_S)
-    assert re.search(r"recording to \S+/calls/voicecli-\S+\.wav", screen), screen
-    assert "(text only: there is no audio to record)" in screen, screen  # the pane may wrap it
-    tmux.send("/quit")
-    tmux.send("Enter")
-    screen = _exited(tmux)
-    assert "EXIT=0" in screen and "recording saved to" not in screen  # no WAV was written
-    saved = next(line for line in screen.splitlines() if line.startswith("transcript saved to "))
-    assert Path(saved.split(" saved to ", 1)[1].strip()).parent == calls
+    with short_dir() as folder:
+        calls = folder / "calls"
+        tmux.send("clear; " + _talk("--record", str(calls)) + "; echo EXIT=$?", "Enter")
+        screen = tmux.wait_for(lambda s: "connected: type a message" in s, "the app to connect", timeout=CONNECT_S)
+        assert re.search(r"recording to \S+/calls/voicecli-\S+\.wav", screen), screen
+        assert "(text only: there is no audio to record)" in screen, screen  # the pane may wrap it
+        tmux.send("/quit")
+        tmux.send("Enter")
+        screen = _exited(tmux)
+        assert "EXIT=0" in screen and "recording saved to" not in screen  # no WAV was written
+        saved = next(line for line in screen.splitlines() if line.startswith("transcript saved to "))
+        assert Path(saved.split(" saved to ", 1)[1].strip()).parent == calls
