@@ -169,6 +169,9 @@ def talk(
                                                 help="Record a stereo WAV (mic, agent) and the transcript.")] = None,
     half_duplex: Annotated[bool, typer.Option("--half-duplex",
                                               help="Mute the mic while the agent talks.")] = False,
+    aec: Annotated[str, typer.Option("--aec", metavar="on|off|auto",
+                                     help="Echo cancellation (auto: on with a microphone and a "
+                                          "speaker).")] = "auto",
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
                                                  help="Allow ws:// to non-loopback hosts.")] = False,
     config: Annotated[str | None, typer.Option("--config", metavar="PATH", help="Config file.")] = None,
@@ -196,6 +199,8 @@ def talk(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     checks.sample_rate(sample_rate)
+    if aec.lower() not in ("on", "off", "auto"):
+        raise UsageError(f"--aec takes on, off or auto, not {aec!r}")
     connect_s = checks.seconds("--timeout", timeout) or timeout
     redial = reconnect_settings(reconnect, reconnect_delay)
     target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
@@ -204,7 +209,7 @@ def talk(
     target, backend = text_only_session(target, audio_backend(no_audio, input_device, output_device))
     recordings = Recordings()
     notices: list[str] = []
-    options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex,
+    options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex, aec=aec.lower(),
                              reconnect=redial, open_timeout=connect_s, ready_timeout=connect_s)
     if record is not None:
         try:
