@@ -10,6 +10,7 @@ from tests.support.room import room_impulse_response, speechlike
 from voicecli.audio.aec import ApmEchoCanceller, load_apm, resolve_aec
 from voicecli.audio.aec_align import ReferenceTimeline
 from voicecli.audio.echo import EchoCanceller
+from voicecli.audio.playclock import StreamClock
 
 
 def _db(x: np.ndarray) -> float:
@@ -45,6 +46,17 @@ def test_timeline_resamples_device_rate_blocks_without_shifting_them():
     assert np.max(np.abs(got[mid] - want[mid])) < 0.02
     lag = np.argmax(np.correlate(got[mid], want[1590:6410], "valid")) - 10
     assert lag == 0
+
+
+def test_stream_clock_counts_samples_through_jittery_dac_times_and_restarts_on_a_jump():
+    clock = StreamClock(48000)
+    rng = np.random.default_rng(0)
+    got = [clock.advance(7.0 + k * 0.010 + rng.uniform(-0.005, 0.005), 480) for k in range(300)]
+    errors = np.abs(np.array(got) - (7.0 + np.arange(300) * 0.010))
+    assert errors[50:].max() < 0.0015  # within a sixth of the jitter once settled
+    assert np.all(np.diff(got[50:]) > 0.0095)  # and blocks follow each other
+    t = clock.advance(7.0 + 300 * 0.010 + 0.040, 480)  # the stream stalled for 40 ms
+    assert clock.restarts == 1 and t == pytest.approx(7.0 + 3.040)
 
 
 def test_timeline_keeps_only_its_window():
@@ -83,7 +95,7 @@ def _run_echo(rate: int, delay_ms: float, device_rate: int, near: np.ndarray | N
     played = 0
     for i in range(0, mic.size - frame + 1, frame):
         t_mic = t0 + i / rate
-        while played < far_dev.size and t0 + played / device_rate < t_mic + 0.04:  # 40 ms output latency
+        while played < far_dev.size and t0 + played / device_rate < t_mic + 0.08:  # played 80 ms ahead of the mic frame
             aec.reference(pcm(far_dev[played:played + dev_block]), device_rate, t0 + played / device_rate)
             played += dev_block
         out[i:i + frame] = from_pcm(aec.process(pcm(mic[i:i + frame]), True, t_mic))

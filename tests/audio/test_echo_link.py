@@ -95,8 +95,10 @@ async def test_gate_cancels_echo_using_the_capture_time():
     mic = np.convolve(far, room_impulse_response(RATE, 60.0, -6.0))[:far.size]
     t0, frame = 50.0, RATE // 50
     out = np.zeros_like(mic)
+    ahead = 4 * frame  # the reference is played (tapped) ahead of the microphone frames
+    tap(pcm(far[:ahead]), RATE, t0)
     for i in range(0, far.size - frame + 1, frame):
-        tap(pcm(far[i:i + frame]), RATE, t0 + i / RATE)
+        tap(pcm(far[i + ahead:i + ahead + frame]), RATE, t0 + (i + ahead) / RATE)
         backend.capture._last_capture = t0 + i / RATE  # the frame's capture time, as the device reports it
         got, silenced = link.gate(pcm(mic[i:i + frame]), True, t0 + i / RATE + 0.5)  # arrival: late
         assert not silenced

@@ -118,8 +118,8 @@ class MicFeeder:
                 frame = self._next_frame(n)
                 now = time.monotonic()
                 mix = self.mix
-                if mix is not None:
-                    frame = frame + mix(now, n)
+                if mix is not None:  # on the schedule, not the (late) wall clock: a room's path is rigid
+                    frame = frame + mix(next_t, n)
                 pcm = np.clip(np.rint(frame * 32768.0), -32768, 32767).astype("<i2").tobytes()
                 try:
                     os.write(fd, pcm)

@@ -7,8 +7,14 @@
    into a :class:`~voicecli.audio.aec_align.ReferenceTimeline` at the processing rate.
 2. ``process(frame, playback_audible, t)`` takes a microphone frame whose first sample was
    captured at ``t`` (the capture stream's ADC time). Each 10 ms block of it is preceded by
-   the far-end block played over the same 10 ms (``process_reverse_stream``), then cleaned
-   in place (``process_stream``); AEC3 finds the room's delay from there on its own.
+   the far-end block played over the same 10 ms, ``lead_ms`` ahead (``process_reverse_stream``),
+   then cleaned in place (``process_stream``); AEC3 finds the room's delay from there on its
+   own. The frames' capture times jitter as much as the playback's: both go through a
+   :class:`~voicecli.audio.playclock.StreamClock`, so that the reference read stays one
+   continuous stream (a reference that jumps about is an echo path that moves). The lead
+   keeps the reference ahead of its echo when the two streams' reported times are off by a
+   few milliseconds (sound servers jitter; a laptop's speaker is ~1 ms from its
+   microphone): a reference that comes after its echo cannot cancel it.
 
 The processing rate is the microphone frame's rate. The engine comes from the optional
 ``livekit`` wheel (``pip install 'voicecli[aec]'``); :func:`load_apm` says in one line
@@ -24,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from voicecli.audio.aec_align import ReferenceTimeline
+from voicecli.audio.playclock import StreamClock
 
 AEC_MODES = ("auto", "on", "off")
 MISSING_NOTICE = "echo cancellation needs the aec extra (pip install 'voicecli[aec]'); using the open mic as is"
@@ -57,7 +64,7 @@ class ApmEchoCanceller:
     """WebRTC AEC3 fed the played reference aligned on the capture clock."""
 
     def __init__(self, rate: int, factory: ApmFactory, *, clock: Callable[[], float] = time.monotonic,
-                 stream_delay_ms: int = 0) -> None:
+                 stream_delay_ms: int = 0, lead_ms: float = 30.0) -> None:
         from livekit.rtc import AudioFrame
 
         self.rate = rate
@@ -68,7 +75,9 @@ class ApmEchoCanceller:
         self._apm = factory()
         self._apm.set_stream_delay_ms(stream_delay_ms)
         self._clock = clock
+        self.lead_s = lead_ms / 1000.0
         self.timeline = ReferenceTimeline(rate)
+        self._mic_clock = StreamClock(rate, jump_s=0.04)
         self.enabled = True
         self.blocks_processed = 0
         self.cpu_s = 0.0
@@ -83,13 +92,13 @@ class ApmEchoCanceller:
         n = len(frame) // 2
         if n == 0 or n % self.block:
             return frame
-        t0 = self._clock() - n / self.rate if now is None else now
+        t0 = self._mic_clock.advance(self._clock() - n / self.rate if now is None else now, n)
         started = time.perf_counter()
         mic = bytearray(frame)
         out = bytearray()
         step = self.block * 2
         for i in range(n // self.block):
-            far = self.timeline.read(t0 + i * self.block / self.rate, self.block)
+            far = self.timeline.read(t0 + self.lead_s + i * self.block / self.rate, self.block)
             ref = np.clip(far * 32768.0, -32768, 32767).astype(np.int16)
             self._apm.process_reverse_stream(self._frame_type(ref.tobytes(), self.rate, 1, self.block))
             near = self._frame_type(bytes(mic[i * step:(i + 1) * step]), self.rate, 1, self.block)

@@ -8,6 +8,10 @@ moment they were played: index ``round(t * rate)``. A microphone block whose fir
 sample was captured at ``t`` (the capture stream's ``inputBufferAdcTime``) then reads
 exactly what was coming out of the speaker during that block; whatever was not played
 (gaps between runs, times with no agent audio) reads as silence.
+
+Within a run, samples follow each other (the sample count keeps time). The times must
+not jitter from run to run (that would move the echo the canceller has learnt): the
+playback stream gives them from its own sample clock (:class:`voicecli.audio.playclock.StreamClock`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import numpy as np
 from voicecli.audio.base import PlaybackTap
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
+from voicecli.audio.playclock import StreamClock
 from voicecli.audio.resample import StreamResampler
 from voicecli.errors import AudioDeviceError
 from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
@@ -57,6 +58,7 @@ class DevicePlayback:
         self._level_db = SILENCE_DB
         self._write_seq = 0
         self._tail_handle: asyncio.TimerHandle | None = None
+        self._stream_clock = StreamClock(1)
         self.device_rate = 0
         self.channels = 0
         self.device_underflows = 0
@@ -77,6 +79,7 @@ class DevicePlayback:
         self.device_rate = fmt.rate
         self.channels = min(fmt.max_channels, 2)
         self._buffer = PlaybackBuffer(self.device_rate, self._capacity_seconds, self._policy)
+        self._stream_clock = StreamClock(self.device_rate, jump_s=0.04)
         block = max(1, self.device_rate * self._block_ms // 1000)
         self._scratch = np.zeros(block * 8, dtype=np.float32)
         self._stream = start_stream(
@@ -162,14 +165,21 @@ class DevicePlayback:
                     self.last_run_start = now
                 self.last_audible_callback = time.monotonic()
                 if self._taps and self._loop is not None:
-                    dac = float(time_info.outputBufferDacTime)
-                    t_play = dac - self._offset if dac > 0 else now + self.output_latency
+                    t_play = self._play_time(time_info, frames, now)
                     self._loop.call_soon_threadsafe(self._dispatch, block[: result.real].copy(), t_play)
             else:
                 self._level_db = SILENCE_DB
+                self._play_time(time_info, frames, now)
         except Exception:  # noqa: BLE001 - never raise into PortAudio; play silence instead
             with contextlib.suppress(Exception):
                 outdata.fill(0)
+
+    def _play_time(self, time_info: Any, frames: int, now: float) -> float:
+        """When this block's first sample reaches the DAC: the stream's own sample count
+        (``StreamClock``), anchored on the reported DAC times (taps align on it)."""
+        dac = float(time_info.outputBufferDacTime)
+        reported = dac - self._offset if dac > 0 else now + self.output_latency
+        return self._stream_clock.advance(reported, frames)
 
     def _on_finished(self) -> None:
         if self._closed:
