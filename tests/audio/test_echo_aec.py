@@ -127,3 +127,18 @@ def test_canceller_refuses_a_rate_it_cannot_cut_into_10ms_blocks():
     assert factory is not None, why
     with pytest.raises(ValueError):
         ApmEchoCanceller(11025, factory)
+
+
+def test_echo_verdict_finds_the_delay_and_level_of_an_echo_and_no_echo_in_noise():
+    from voicecli.audio.aec_probe import echo_verdict, probe_signal
+
+    rate = 16000
+    played = np.concatenate([probe_signal(rate), np.zeros(rate // 2, np.float32)])
+    echo = np.convolve(played, room_impulse_response(rate, 85.0, -12.0, tail_ms=60))[:played.size]
+    rng = np.random.default_rng(1)
+    noise = (0.002 * rng.standard_normal(played.size)).astype(np.float32)
+    found = echo_verdict(played, echo + noise, rate)
+    assert found.echoes and abs(found.delay_ms - 85.0) <= 1.0 and -14.0 < found.level_db < -10.0, found
+    assert "hears the speaker" in found.line(False) and "--half-duplex" in found.line(False)
+    quiet = echo_verdict(played, noise, rate)
+    assert not quiet.echoes and "does not hear" in quiet.line(True)

@@ -143,3 +143,11 @@ async def test_slash_aec_turns_it_off_and_tells_its_state():
     assert [text for text, _ in host.notices] == [
         "echo cancellation is on", "echo cancellation is off", "echo cancellation is off", "/aec takes on or off"]
     assert not link.aec
+
+
+def test_talk_refuses_an_unknown_aec_mode_in_one_line(tmp_path) -> None:
+    from tests.tui.test_talk_cli import run
+
+    result = run("--aec", "maybe", env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["voicecli: error: --aec takes on, off or auto, not 'maybe'"]

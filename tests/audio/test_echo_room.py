@@ -97,3 +97,40 @@ async def test_canceller_on_the_room_removes_most_of_the_echo(pulse_bed: PulseBe
     erle = [_db(heard[k:k + half]) - _db(cleaned[k:k + half]) for k in range(2 * half, heard.size - 2 * half, half)]
     assert len(erle) >= 4
     assert float(np.median(erle)) >= 30.0, erle
+
+
+async def test_echo_check_hears_the_room_and_not_a_quiet_bed(pulse_bed: PulseBed):
+    from voicecli.audio.aec_probe import probe_echo
+
+    async def check() -> object:
+        play, cap = DevicePlayback(24000), DeviceCapture(MIC_RATE)
+        await play.start()
+        await cap.start()
+        try:
+            return await probe_echo(cap, play)
+        finally:
+            await cap.close()
+            await play.close()
+
+    pulse_bed.room(delay_ms=60.0, attenuation_db=-10.0)
+    try:
+        echo = await check()
+    finally:
+        pulse_bed.close_room()
+    assert echo.echoes and 20.0 <= echo.delay_ms <= 150.0, echo  # type: ignore[attr-defined]
+    quiet = await check()
+    assert not quiet.echoes, quiet  # type: ignore[attr-defined]
+
+
+def test_talk_echo_check_line_on_the_bed(pulse_bed: PulseBed):
+    from voicecli.audio.aec_probe import check_setup
+    from voicecli.audio.backends import SoundDeviceBackend
+
+    pulse_bed.room(delay_ms=60.0, attenuation_db=-10.0)
+    try:
+        line = check_setup(SoundDeviceBackend(), "auto")
+    finally:
+        pulse_bed.close_room()
+    assert line is not None and "hears the speaker" in line and "echo cancellation is on" in line, line
+    line = check_setup(SoundDeviceBackend(), "off")
+    assert line is not None and "does not hear" in line and "is off" in line, line

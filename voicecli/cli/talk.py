@@ -172,6 +172,9 @@ def talk(
     aec: Annotated[str, typer.Option("--aec", metavar="on|off|auto",
                                      help="Echo cancellation (auto: on with a microphone and a "
                                           "speaker).")] = "auto",
+    echo_check: Annotated[bool, typer.Option("--echo-check",
+                                             help="First check whether the microphone hears the "
+                                                  "speaker.")] = False,
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
                                                  help="Allow ws:// to non-loopback hosts.")] = False,
     config: Annotated[str | None, typer.Option("--config", metavar="PATH", help="Config file.")] = None,
@@ -209,6 +212,12 @@ def talk(
     target, backend = text_only_session(target, audio_backend(no_audio, input_device, output_device))
     recordings = Recordings()
     notices: list[str] = []
+    if echo_check and not _text_only_reason(backend):
+        from voicecli.audio.aec_probe import check_setup
+
+        line = check_setup(backend, aec.lower())
+        if line:
+            notices.append(line)
     options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex, aec=aec.lower(),
                              reconnect=redial, open_timeout=connect_s, ready_timeout=connect_s)
     if record is not None:
