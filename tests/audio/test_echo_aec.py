@@ -142,3 +142,11 @@ def test_echo_verdict_finds_the_delay_and_level_of_an_echo_and_no_echo_in_noise(
     assert "hears the speaker" in found.line(False) and "--half-duplex" in found.line(False)
     quiet = echo_verdict(played, noise, rate)
     assert not quiet.echoes and "does not hear" in quiet.line(True)
+
+
+def test_stream_clock_restart_counts_again_from_the_next_report():
+    clock = StreamClock(1000)
+    assert clock.advance(1.0, 10) == 1.0
+    assert clock.advance(1.012, 10) == pytest.approx(1.011)  # jitter: half-way at the second report
+    clock.restart()
+    assert clock.advance(1.050, 10) == 1.050 and clock.restarts == 1

@@ -56,7 +56,7 @@ class MicFeeder:
         """``(time, sample_index)`` of each ``play`` call's first sample when written."""
         self._mark_at: deque[int] = deque()
         self.mix: Callable[[float, int], np.ndarray] | None = None
-        """Added to each chunk as it is written: ``mix(write_time, samples)`` (the room's echo)."""
+        """Added to each chunk as it is written: ``mix(scheduled_time, samples)`` (the room's echo)."""
 
     def start(self) -> None:
         if self._thread is None:

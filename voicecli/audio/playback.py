@@ -153,6 +153,7 @@ class DevicePlayback:
         try:
             if status.output_underflow:
                 self.device_underflows += 1
+                self._stream_clock.restart()  # the device played silence we did not count
             if frames > self._scratch.size:
                 self._scratch = np.zeros(frames, dtype=np.float32)
             block = self._scratch[:frames]

@@ -5,7 +5,8 @@ milliseconds from one callback to the next on a sound server. :class:`StreamCloc
 the samples the stream has played instead: a block's time is ``anchor + count / rate``.
 The anchor is the running mean of the reported times' offsets (exponential after a
 while, so that it follows the drift between the sound card's clock and ours); a reported
-time far off (an underflow, a stalled stream) starts the count again from it.
+time far off (a stalled stream), or ``restart`` (the device reported an underflow), starts
+the count again from the next reported time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ class StreamClock:
         self._count = 0
         self._seen = 0
         self.restarts = 0
+
+    def restart(self) -> None:
+        """The stream lost samples (an underflow): count again from the next reported time."""
+        if self._seen:
+            self._seen = 0
+            self.restarts += 1
 
     def advance(self, reported: float, frames: int) -> float:
         """The time of the first sample of a block of ``frames`` reported at ``reported``."""
