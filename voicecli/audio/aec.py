@@ -14,7 +14,9 @@
    continuous stream (a reference that jumps about is an echo path that moves). The lead
    keeps the reference ahead of its echo when the two streams' reported times are off by a
    few milliseconds (sound servers jitter; a laptop's speaker is ~1 ms from its
-   microphone): a reference that comes after its echo cannot cancel it.
+   microphone): a reference that comes after its echo cannot cancel it. It stays small: the
+   reference must already have arrived from the playback callback when the frame is cleaned
+   (a block fed as silence is lost to the canceller, and its echo gets through).
 
 The processing rate is the microphone frame's rate. The engine comes from the optional
 ``livekit`` wheel (``pip install 'voicecli[aec]'``); :func:`load_apm` says in one line
