@@ -41,8 +41,8 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PIP) install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PIP) install -q -e '.[local,voiceagent-codecs,dev]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(PY) -c "import voicecli, pocketsphinx, hibari, av" || { echo "setup: the Python install failed"; exit 1; }
+	@$(PIP) install -q -e '.[local,voiceagent-codecs,aec,dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(PY) -c "import voicecli, pocketsphinx, hibari, av, livekit.rtc" || { echo "setup: the Python install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -103,7 +103,7 @@ test-matrix: system-deps js-peer
 		ver=$$($$py -c "import sys; print('%d.%d' % sys.version_info[:2])"); venv=.venv-$$ver; \
 		echo "== Python $$ver ($$venv)"; \
 		test -x $$venv/bin/python || $$py -m venv $$venv; \
-		$$venv/bin/pip install -q -e '.[local,voiceagent-codecs,dev]' 2>&1 | grep -v "^WARNING: Location"; \
+		$$venv/bin/pip install -q -e '.[local,voiceagent-codecs,aec,dev]' 2>&1 | grep -v "^WARNING: Location"; \
 		if $$venv/bin/python -m pytest -q -p no:cacheprovider $(MATRIX_TESTS); then ran="$$ran $$ver"; \
 		else failed="$$failed $$ver"; fi; \
 	done; \

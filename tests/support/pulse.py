@@ -3,6 +3,7 @@
     bed = PulseBed(); bed.start()
     bed.mic.play(samples_16k)           # what the microphone hears, paced in real time
     with bed.monitor() as mon: ...      # what was played on the speaker (spk.monitor)
+    room = bed.room(delay_ms=80)        # the speaker's sound comes back into the microphone
     bed.stop()
 
 The microphone is a ``module-pipe-source`` fed through a FIFO (16 kHz mono s16le); the
@@ -18,10 +19,13 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
+
+from tests.support.room import Room
 
 MIC_RATE = 16000
 FRAME_MS = 20
@@ -51,6 +55,8 @@ class MicFeeder:
         self.marks: list[tuple[float, int]] = []
         """``(time, sample_index)`` of each ``play`` call's first sample when written."""
         self._mark_at: deque[int] = deque()
+        self.mix: Callable[[float, int], np.ndarray] | None = None
+        """Added to each chunk as it is written: ``mix(scheduled_time, samples)`` (the room's echo)."""
 
     def start(self) -> None:
         if self._thread is None:
@@ -110,8 +116,11 @@ class MicFeeder:
             next_t = time.monotonic()
             while not self._stop.is_set():
                 frame = self._next_frame(n)
-                pcm = np.clip(np.rint(frame * 32768.0), -32768, 32767).astype("<i2").tobytes()
                 now = time.monotonic()
+                mix = self.mix
+                if mix is not None:  # on the schedule, not the (late) wall clock: a room's path is rigid
+                    frame = frame + mix(next_t, n)
+                pcm = np.clip(np.rint(frame * 32768.0), -32768, 32767).astype("<i2").tobytes()
                 try:
                     os.write(fd, pcm)
                 except OSError:  # the server went away (bed stopping)
@@ -197,6 +206,7 @@ class PulseBed:
         self.dir: Path | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.mic: MicFeeder | None = None
+        self._room: Room | None = None
         self._saved_env: dict[str, str | None] = {}
 
     @property
@@ -299,6 +309,22 @@ class PulseBed:
 
         reinitialize()
 
+    def room(self, delay_ms: float = 80.0, attenuation_db: float = -6.0, tail_ms: float = 120.0) -> Room:
+        """Route the speaker back into the microphone (see :class:`tests.support.room.Room`);
+        replaces the room there was. ``close_room`` takes it away."""
+        assert self.mic is not None, "start the bed first"
+        self.close_room()
+        self._room = Room(self.env, MIC_RATE, delay_ms, attenuation_db, tail_ms)
+        self.mic.mix = self._room.mix
+        return self._room
+
+    def close_room(self) -> None:
+        if self.mic is not None:
+            self.mic.mix = None
+        if self._room is not None:
+            self._room.stop()
+            self._room = None
+
     def monitor(self, rate: int = 48000, source: str = "spk.monitor") -> MonitorRecording:
         return MonitorRecording(self.env, rate, source)
 
@@ -309,6 +335,7 @@ class PulseBed:
         return " | ".join(text[-lines:])
 
     def stop(self) -> None:
+        self.close_room()
         if getattr(self, "_keeper", None) is not None:
             self._keeper.stop()
             self._keeper = None

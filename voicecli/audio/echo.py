@@ -2,9 +2,10 @@
 
 ``EchoCanceller`` is the seam: the session hands it what the speaker plays
 (``reference``) and each microphone frame (``process``). ``HalfDuplexGate`` is the
-dependency-free implementation: while agent audio is audible, plus a short tail for the
-room's echo, microphone frames are replaced with silence. A real acoustic echo canceller
-can implement the same protocol later.
+dependency-free fallback (``--half-duplex``): while agent audio is audible, plus a short
+tail for the room's echo, microphone frames are replaced with silence.
+:class:`voicecli.audio.aec.ApmEchoCanceller` is the acoustic echo canceller (WebRTC AEC3):
+there ``process`` gets the frame's capture time as ``now``, to align the reference.
 """
 
 from __future__ import annotations

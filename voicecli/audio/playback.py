@@ -14,6 +14,7 @@ import numpy as np
 from voicecli.audio.base import PlaybackTap
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
+from voicecli.audio.playclock import StreamClock
 from voicecli.audio.resample import PolyphaseResampler
 from voicecli.errors import AudioDeviceError
 from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
@@ -55,6 +56,7 @@ class DevicePlayback:
         self._failed = False
         self._notice: str | None = None
         self._last_block = np.zeros(0, dtype=np.float32)
+        self._stream_clock = StreamClock(1)
         self.device_rate = 0
         self.channels = 0
         self.device_underflows = 0
@@ -75,6 +77,7 @@ class DevicePlayback:
         self.device_rate = fmt.rate
         self.channels = min(fmt.max_channels, 2)
         self._buffer = PlaybackBuffer(self.device_rate, self._capacity_seconds, self._policy)
+        self._stream_clock = StreamClock(self.device_rate, jump_s=0.04)
         block = max(1, self.device_rate * self._block_ms // 1000)
         self._scratch = np.zeros(block * 8, dtype=np.float32)
         self._stream = start_stream(
@@ -130,6 +133,7 @@ class DevicePlayback:
         try:
             if status.output_underflow:
                 self.device_underflows += 1
+                self._stream_clock.restart()  # the device played silence we did not count
             if frames > self._scratch.size:
                 self._scratch = np.zeros(frames, dtype=np.float32)
             block = self._scratch[:frames]
@@ -139,19 +143,26 @@ class DevicePlayback:
                 outdata.fill(0)
                 if self._last_block.size:
                     self._last_block = block[:0]
+                self._play_time(time_info, frames, now)  # the stream clock counts silent blocks too
                 return
             outdata[:] = block[:, None]
             self._last_block = block[: result.real].copy()
             if result.started:
                 self.last_run_start = now
             self.last_audible_callback = time.monotonic()
+            t_play = self._play_time(time_info, frames, now)
             if self._taps and self._loop is not None:
-                dac = float(time_info.outputBufferDacTime)
-                t_play = dac - self._offset if dac > 0 else now + self.output_latency
                 self._loop.call_soon_threadsafe(self._dispatch, self._last_block, t_play)
         except Exception:  # noqa: BLE001 - never raise into PortAudio; play silence instead
             with contextlib.suppress(Exception):
                 outdata.fill(0)
+
+    def _play_time(self, time_info: Any, frames: int, now: float) -> float:
+        """When this block's first sample reaches the DAC: the stream's own sample count
+        (``StreamClock``), anchored on the reported DAC times (taps align on it)."""
+        dac = float(time_info.outputBufferDacTime)
+        reported = dac - self._offset if dac > 0 else now + self.output_latency
+        return self._stream_clock.advance(reported, frames)
 
     def _on_finished(self) -> None:
         if self._closed:

@@ -96,6 +96,12 @@ def talk(
                                                 help="Record a stereo WAV (mic, agent) and the transcript.")] = None,
     half_duplex: Annotated[bool, typer.Option("--half-duplex",
                                               help="Mute the mic while the agent talks.")] = False,
+    aec: Annotated[str, typer.Option("--aec", metavar="on|off|auto",
+                                     help="Echo cancellation (auto: on with a microphone and a "
+                                          "speaker).")] = "auto",
+    echo_check: Annotated[bool, typer.Option("--echo-check",
+                                             help="First check whether the microphone hears the "
+                                                  "speaker.")] = False,
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
                                                  help="Allow ws:// to non-loopback hosts.")] = False,
     config: Annotated[str | None, typer.Option("--config", metavar="PATH", help="Config file.")] = None,
@@ -119,7 +125,7 @@ def talk(
                  input_device=input_device, output_device=output_device, no_audio=no_audio, record=record,
                  half_duplex=half_duplex, allow_insecure=allow_insecure, config=config,
                  transcript_dir=transcript_dir, reconnect=reconnect, reconnect_delay=reconnect_delay,
-                 timeout=timeout, log_file=log_file)
+                 timeout=timeout, log_file=log_file, aec=aec, echo_check=echo_check)
 
 
 def smoke(

@@ -148,7 +148,8 @@ def talk_command(
     *, agent: str | None, profile: str | None, url: str | None, dialect: str | None, var: list[str] | None,
     sample_rate: int | None, ptt: str, input_device: str | None, output_device: str | None, no_audio: bool,
     record: Path | None, half_duplex: bool, allow_insecure: bool, config: str | None, transcript_dir: Path | None,
-    reconnect: int, reconnect_delay: float, timeout: float, log_file: Path | None,
+    reconnect: int, reconnect_delay: float, timeout: float, log_file: Path | None, aec: str = "auto",
+    echo_check: bool = False,
 ) -> None:
     """The work of ``voicecli talk`` (its options are in :mod:`voicecli.cli.commands`)."""
     log_path = setup_logging(log_file=log_file, terminal_ui=True)
@@ -161,6 +162,8 @@ def talk_command(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     checks.sample_rate(sample_rate)
+    if aec.lower() not in ("on", "off", "auto"):
+        raise UsageError(f"--aec takes on, off or auto, not {aec!r}")
     connect_s = checks.seconds("--timeout", timeout) or timeout
     redial = reconnect_settings(reconnect, reconnect_delay)
     target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
@@ -169,7 +172,13 @@ def talk_command(
     target, backend = text_only_session(target, audio_backend(no_audio, input_device, output_device))
     recordings = Recordings()
     notices: list[str] = []
-    options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex,
+    if echo_check and not _text_only_reason(backend):
+        from voicecli.audio.aec_probe import check_setup
+
+        line = check_setup(backend, aec.lower())
+        if line:
+            notices.append(line)
+    options = SessionOptions(allow_insecure=allow_insecure, half_duplex=half_duplex, aec=aec.lower(),
                              reconnect=redial, open_timeout=connect_s, ready_timeout=connect_s)
     if record is not None:
         try:

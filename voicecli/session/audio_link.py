@@ -2,7 +2,9 @@
 
 :class:`AudioLink` opens the streams for the formats the provider negotiated, decodes and
 plays agent audio, empties playback at a barge-in, gates the microphone (mute, push-to-talk,
-half-duplex), applies the speaker volume and the mic gain, reads the meters and notices a
+half-duplex), applies the speaker volume and the mic gain, cancels the speaker's echo in it
+(``--aec``: the playback stream's tap is the far-end reference, each frame's capture time
+aligns it), reads the meters and notices a
 speaker that stopped working.
 """
 
@@ -13,7 +15,7 @@ from collections.abc import Callable
 
 from voicecli.audio.base import AudioBackend, CaptureStream, MonitoredStream, PlaybackStream, TappablePlayback
 from voicecli.audio.codecs import CodecUnavailable, decode
-from voicecli.audio.echo import HalfDuplexGate
+from voicecli.audio.echo import EchoCanceller, HalfDuplexGate
 from voicecli.audio.gain import scale_pcm16
 from voicecli.errors import AudioDeviceError
 from voicecli.pcm.levels import SILENCE_DB
@@ -30,7 +32,9 @@ class AudioLink:
         self._emit = emit
         self.capture: CaptureStream | None = None
         self.playback: PlaybackStream | None = None
-        self._echo: HalfDuplexGate | None = None
+        self._echo: EchoCanceller | None = None
+        self.aec: bool = False
+        """Echo cancellation is running on the microphone."""
         self._silence = b""
         self._turn_start_played = 0.0
         self.volume = 1.0  # the speaker's level (/volume), applied to agent audio
@@ -54,10 +58,9 @@ class AudioLink:
             failure = str(exc)
         # the backend says why a stream is missing only once it has tried to open it
         notice = failure or backend.notice
-        if self.options.half_duplex:
-            self._echo = HalfDuplexGate(self.options.half_duplex_tail_ms)
-            if isinstance(self.playback, TappablePlayback):
-                self.playback.add_tap(self._echo.reference)
+        echo_notice = self._open_echo(event.input_format.sample_rate, backend.name == "sounddevice")
+        if echo_notice:
+            self._emit(Notice(echo_notice, "warning"))
         recorder = self.options.recorder
         if recorder is not None and self.playback is not None:
             recorder.attach_playback(self.playback)
@@ -67,6 +70,44 @@ class AudioLink:
             input_rate=event.input_format.sample_rate if self.capture else None,
             output_rate=event.output_format.sample_rate if self.playback else None,
             notice=notice))
+
+    def _open_echo(self, rate: int, devices: bool) -> str | None:
+        """Half-duplex when asked; else echo cancellation per ``options.aec`` (auto: on with a
+        real microphone and speaker). Returns a one-line notice when it cannot run."""
+        if self.options.half_duplex:
+            self._echo = HalfDuplexGate(self.options.half_duplex_tail_ms)
+        elif self.capture is not None:
+            from voicecli.audio.aec import resolve_aec
+
+            if not resolve_aec(self.options.aec, devices, devices and self.playback is not None):
+                return None
+            return self.set_aec(True, rate)
+        if self._echo is not None and isinstance(self.playback, TappablePlayback):
+            self.playback.add_tap(self._echo.reference)
+        return None
+
+    def set_aec(self, on: bool, rate: int | None = None) -> str | None:
+        """Turn echo cancellation on or off (``/aec``); a one-line notice when it cannot run."""
+        if isinstance(self._echo, HalfDuplexGate) or self.capture is None:
+            return "echo cancellation needs an open microphone (and is off with --half-duplex)"
+        if not on:
+            self.aec = False
+            if self._echo is not None:
+                if isinstance(self.playback, TappablePlayback):
+                    self.playback.remove_tap(self._echo.reference)
+                self._echo = None
+            return None
+        if self._echo is None:
+            from voicecli.audio.aec import make_canceller
+
+            canceller, why = make_canceller(rate or self.capture.rate)
+            if canceller is None:
+                return why
+            self._echo = canceller
+            if isinstance(self.playback, TappablePlayback):
+                self.playback.add_tap(canceller.reference)
+        self.aec = True
+        return None
 
     # ---- agent audio ---------------------------------------------------------------------
 
@@ -102,7 +143,7 @@ class AudioLink:
             return
         dropped = self.playback.flush()
         heard = max(0.0, self.playback.played_seconds - self._turn_start_played)
-        if self._echo is not None:
+        if isinstance(self._echo, HalfDuplexGate):
             self._echo.reset()
         self._emit(PlaybackFlushed(dropped_s=dropped, heard_s=heard))
 
@@ -130,7 +171,10 @@ class AudioLink:
             return self._silence, True
         frame = scale_pcm16(frame, self.gain)
         if self._echo is not None:
-            return self._echo.process(frame, self._audible(), now), False
+            # the canceller aligns the reference on the frame's capture time
+            at = now if isinstance(self._echo, HalfDuplexGate) or self.capture is None \
+                else self.capture.last_capture_time or now
+            return self._echo.process(frame, self._audible(), at), False
         return frame, False
 
     def lose_capture(self, reason: str) -> None:

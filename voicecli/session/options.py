@@ -23,6 +23,7 @@ class SessionOptions:
     start_muted: bool = False
     half_duplex: bool = False
     half_duplex_tail_ms: int = 200
+    aec: str = "auto"  # echo cancellation: auto (real mic and speaker), on, off
     vad_threshold_db: float = -40.0
     vad_hangover_ms: int = 600
     level_interval_s: float = 0.1

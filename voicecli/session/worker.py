@@ -197,6 +197,11 @@ class Session:
         """Muted: the mic keeps streaming silence, so the provider's VAD sees no gap."""
         self.muted = muted
 
+    def set_aec(self, on: bool | None) -> str:
+        """``/aec on|off`` (None: just tell): one line for the user about echo cancellation."""
+        why = self.link.set_aec(on) if on is not None else None
+        return why or f"echo cancellation is {'on' if self.link.aec else 'off'}"
+
     def set_gate(self, open_: bool) -> None:
         """Push-to-talk: open or close the mic. Opening holds the user's turn (with
         push-to-talk on); closing releases it and commits the user's turn."""

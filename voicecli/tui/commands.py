@@ -7,6 +7,7 @@ from dataclasses import dataclass
 #: name → (argument, help line)
 SLASH_COMMANDS: dict[str, tuple[str, str]] = {
     "mute": ("", "mute or unmute the microphone (it sends silence while muted)"),
+    "aec": ("", "echo cancellation: /aec on, /aec off, or /aec alone to see it"),
     "ptt": ("MODE", "push-to-talk mode: off, toggle or hold"),
     "record": ("DIR|off", "record both sides as a stereo WAV in DIR; off (or stop) stops it"),
     "export": ("PATH", "save the conversation so far as Markdown"),

@@ -65,6 +65,8 @@ def run_slash(host: SlashHost, command: SlashCommand) -> None:
     name, arg = command.name, command.argument
     if name == "mute":
         host.action_toggle_mute()
+    elif name == "aec":
+        aec(host, arg)
     elif name == "ptt":
         try:
             host.set_ptt_mode(PttMode.parse(arg))
@@ -84,6 +86,21 @@ def run_slash(host: SlashHost, command: SlashCommand) -> None:
         host.action_help()
     elif name == "quit":
         host.action_quit_session()
+
+
+def aec(host: SlashHost, argument: str) -> None:
+    """``/aec on|off`` turns echo cancellation on or off; ``/aec`` alone tells its state."""
+    session = host.current_session()
+    setter = getattr(session, "set_aec", None)
+    if session is None or setter is None:
+        host.notice("echo cancellation is not available in this session", "warning")
+        return
+    word = argument.lower()
+    if word not in ("", "on", "off"):
+        host.notice("/aec takes on or off", "warning")
+        return
+    answer = setter(None if not word else word == "on")
+    host.notice(str(answer), "warning" if "needs" in str(answer) or "unavailable" in str(answer) else "info")
 
 
 def context(host: SlashHost, text: str) -> None:

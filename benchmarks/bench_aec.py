@@ -1,0 +1,254 @@
+"""Echo cancellation figures, measured on the PulseAudio test bed's room (started here).
+
+The room (``tests.support.room.Room``) routes the speaker's monitor back into the virtual
+microphone 80 ms later, at -6 dB, with a 120 ms reverberation tail.
+
+- ``aec_erle_db``: echo return loss enhancement in steady state, i.e. microphone power
+  over the cancelled frames' power, the median of half-second windows from the second
+  second of 6 s of speech-like agent audio on (a window's worth of the bed's own timing
+  glitches does not count: a real room does not move).
+- ``aec_convergence_ms``: first agent audio → the start of the first run of ten 100 ms
+  windows in a row each cancelled by at least 20 dB.
+- ``aec_self_interruptions``: a whole session (local agent, echo brain, open mic, no
+  near-end speech) with 20 long agent replies: how many did the agent cut short because
+  it heard itself. ``aec_self_interruptions_off`` (information): the same with ``--aec off``.
+- ``aec_double_talk_barge_in_ms``: user speech (hibari's voice) written into the microphone a second into
+  a reply → the agent's interruption reaching the client (median of 5), with AEC on; a
+  reply the agent cuts short before the user speaks counts as a self-interruption.
+- ``cpu_percent_duplex_aec``: process CPU, % of one core, for 5 s of capture and playback
+  with the canceller in the loop (the bed's threads left out); beside it
+  ``cpu_percent_duplex_aec_baseline`` (information): the same loop in the same run without
+  it (``cpu_percent_duplex`` of ``bench_audio`` is the same loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.pulse import MIC_RATE, PulseBed  # noqa: E402
+from tests.support.room import speechlike  # noqa: E402
+from voicecli.audio.aec import ApmEchoCanceller, load_apm  # noqa: E402
+from voicecli.audio.capture import DeviceCapture  # noqa: E402
+from voicecli.audio.playback import DevicePlayback  # noqa: E402
+from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float  # noqa: E402
+
+GOALS = {
+    "aec_erle_db": (">=", 30.0),
+    "aec_convergence_ms": ("<=", 500.0),
+    "aec_self_interruptions": ("==", 0.0),
+    "aec_double_talk_barge_in_ms": ("<=", 300.0),
+}
+
+LONG_REPLY = ("The weather in Paris today is mild and mostly cloudy, with a light breeze from the west, "
+              "a chance of a shower in the late afternoon, and clearer skies expected in the evening")
+
+
+def _db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.asarray(x, np.float64) ** 2) + 1e-12))
+
+
+@contextlib.contextmanager
+def served_agent() -> Iterator[tuple[str, str]]:
+    """``voicecli serve --brain echo`` in its own process, as a hosted agent would be (its
+    speech synthesis must not starve the bed's microphone thread in this one): its URL and key."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key = "sk_bench_" + secrets.token_hex(8)
+    env = {**os.environ, "VOICECLI_BENCH_AGENT_KEY": key}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicecli", "serve", "--port", str(port), "--brain", "echo", "--greeting", "",
+         "--api-key-env", "VOICECLI_BENCH_AGENT_KEY"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the local agent did not start")
+            time.sleep(0.1)
+        yield f"ws://127.0.0.1:{port}", key
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def local_adapter(url: str, key: str) -> Any:
+    """An atoms adapter for the local agent at ``url``."""
+    from voicecli.cli.common import LOCAL_AGENT_ID
+    from voicecli.cli.config import Target
+    from voicecli.protocol.registry import adapter_class
+    from voicecli.secrets import Secret
+
+    target = Target(dialect="atoms", url=url, agent_id=LOCAL_AGENT_ID, key_env="VOICECLI_BENCH_AGENT_KEY")
+    return adapter_class("atoms")(target.dialect_config(api_key=Secret(key)))
+
+
+def _canceller() -> ApmEchoCanceller:
+    factory, why = load_apm()
+    if factory is None:
+        raise RuntimeError(why)
+    return ApmEchoCanceller(MIC_RATE, factory)
+
+
+async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None) -> dict[str, Any]:
+    """Speech-like agent audio at 24 kHz through the room; mic frames through ``aec``."""
+    assert bed.mic is not None
+    room = bed.room(delay_ms=80.0)
+    play, cap = DevicePlayback(24000), DeviceCapture(MIC_RATE)
+    await play.start()
+    await cap.start()
+    if aec is not None:
+        play.add_tap(aec.reference)
+    first_audio: list[float] = []
+    play.add_tap(lambda pcm, rate, t: first_audio.append(t) if not first_audio else None)
+    far = speechlike(24000, seconds, seed=21)
+    heard: list[np.ndarray] = []
+    cleaned: list[np.ndarray] = []
+    times: list[float] = []
+
+    async def consume() -> None:
+        async for frame in cap.frames():
+            t = cap.last_capture_time
+            out = aec.process(frame, True, t) if aec is not None else frame
+            times.append(t)
+            heard.append(pcm16_to_float(frame))
+            cleaned.append(pcm16_to_float(out))
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.sleep(0.5)
+    background0 = bed.mic.cpu_seconds + room.cpu_seconds
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    t = wall0
+    for i in range(0, far.size, 480):
+        play.write(float_to_pcm16(far[i:i + 480]), 24000)
+        t += 0.02
+        await asyncio.sleep(max(0.0, t - time.monotonic()))
+    cpu = time.process_time() - cpu0 - (bed.mic.cpu_seconds + room.cpu_seconds - background0)
+    wall = time.monotonic() - wall0
+    await play.drain(2.0)
+    await asyncio.sleep(0.3)
+    consumer.cancel()
+    await cap.close()
+    await play.close()
+    bed.close_room()
+    start = first_audio[0] if first_audio else wall0
+    keep = [i for i, ts in enumerate(times) if ts >= start]
+    return {"cpu": 100.0 * cpu / wall, "start": start, "t0": times[keep[0]] if keep else start,
+            "heard": np.concatenate([heard[i] for i in keep]), "cleaned": np.concatenate([cleaned[i] for i in keep])}
+
+
+def _erle_and_convergence(run: dict[str, Any]) -> dict[str, float]:
+    heard, cleaned = run["heard"], run["cleaned"]
+    half = MIC_RATE // 2
+    windows = [_db(heard[k:k + half]) - _db(cleaned[k:k + half]) for k in range(2 * half, heard.size - half, half)]
+    tenth = MIC_RATE // 10
+    good = [_db(heard[k:k + tenth]) - _db(cleaned[k:k + tenth]) >= 20.0 for k in range(0, heard.size - tenth, tenth)]
+    first = next((i for i in range(len(good) - 9) if all(good[i:i + 10])), None)
+    lead_ms = (run["t0"] - run["start"]) * 1000.0
+    return {"aec_erle_db": float(np.median(windows)),
+            "aec_convergence_ms": float("inf") if first is None else first * 100.0 + lead_ms}
+
+
+async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0) -> dict[str, float]:
+    """A session with the local agent on the room: ``replies`` long replies left alone,
+    then ``barge_ins`` replies the user talks over (AEC per ``mode``)."""
+    from voicecli.agent.speech.tts import HibariSynthesizer
+    from voicecli.audio.backends import SoundDeviceBackend
+    from voicecli.protocol.commands import SendText
+    from voicecli.protocol.events import AgentStartedTalking, Interruption, TurnComplete
+    from voicecli.session import Session, SessionOptions
+    from voicecli.session.events import AudioStatus
+
+    assert bed.mic is not None
+    tts = HibariSynthesizer(warm_up=False, seed=1)
+    user = np.frombuffer(tts.synthesize("Wait, stop, I have another question for you."), dtype="<i2")
+    bed.room(delay_ms=80.0)
+    backend = SoundDeviceBackend()
+    interrupted = 0
+    barge_ms: list[float] = []
+    try:
+        with served_agent() as (url, key):
+            adapter = local_adapter(url, key)
+            session = Session(adapter, backend, SessionOptions(aec=mode))
+            runner = asyncio.create_task(session.run())
+            events = session.events()
+            async with asyncio.timeout(20):
+                async for event in events:
+                    if isinstance(event, AudioStatus):
+                        break
+            for i in range(replies + barge_ins):
+                session.submit(SendText(f"{LONG_REPLY}, reply {i + 1}"))
+                talk_at = 0.0
+                marks = len(bed.mic.marks)
+                try:
+                    async with asyncio.timeout(60):
+                        async for event in events:
+                            if isinstance(event, AgentStartedTalking) and not talk_at:
+                                talk_at = time.monotonic()
+                                if i >= replies:  # the user talks over the agent a second in
+                                    asyncio.get_running_loop().call_later(1.0, bed.mic.play, user, tts.rate)
+                            elif isinstance(event, Interruption):
+                                spoke = bed.mic.marks[marks:]
+                                if i >= replies and spoke and spoke[0][0] <= time.monotonic():
+                                    barge_ms.append((time.monotonic() - spoke[0][0]) * 1000.0)
+                                else:  # the agent cut itself off (before the user spoke)
+                                    interrupted += 1
+                                break
+                            elif isinstance(event, TurnComplete) and talk_at:
+                                break
+                except TimeoutError:  # the agent kept answering itself: that reply never finished
+                    interrupted += 1
+                playback = session.playback
+                if playback is not None:
+                    await playback.drain(30.0)
+                bed.mic.wait_idle()
+                await asyncio.sleep(1.0)  # the echo tail and the agent's VAD hangover
+            session.close()
+            async with asyncio.timeout(10):
+                await runner
+    finally:
+        await backend.close()
+        bed.close_room()
+    out = {"interruptions": float(interrupted)}
+    if barge_ins:
+        out["barge_in_ms"] = float(np.median(barge_ms)) if barge_ms else float("inf")
+    return out
+
+
+async def _run_all() -> dict[str, float]:
+    results: dict[str, float] = {}
+    with PulseBed(mic_chunk_ms=10) as bed:
+        on = await _duplex(bed, 6.0, _canceller())
+        results.update(_erle_and_convergence(on))
+        results["cpu_percent_duplex_aec"] = on["cpu"]
+        results["cpu_percent_duplex_aec_baseline"] = (await _duplex(bed, 6.0, None))["cpu"]
+        with_aec = await _replies(bed, "on", 20, barge_ins=5)
+        results["aec_self_interruptions"] = with_aec["interruptions"]
+        results["aec_double_talk_barge_in_ms"] = with_aec["barge_in_ms"]
+        results["aec_self_interruptions_off"] = (await _replies(bed, "off", 20))["interruptions"]
+    return results
+
+
+def run() -> dict[str, float]:
+    return asyncio.run(_run_all())
+
+
+if __name__ == "__main__":
+    for key, value in run().items():
+        print(f"{key:36s} {value:10.3f}")

@@ -1,0 +1,46 @@
+"""When a playback stream's samples reach the DAC, on the monotonic clock, without jitter.
+
+The DAC time PortAudio reports for each callback (``outputBufferDacTime``) wanders by a few
+milliseconds from one callback to the next on a sound server. :class:`StreamClock` counts
+the samples the stream has played instead: a block's time is ``anchor + count / rate``.
+The anchor is the running mean of the reported times' offsets (exponential after a
+while, so that it follows the drift between the sound card's clock and ours); a reported
+time far off (a stalled stream), or ``restart`` (the device reported an underflow), starts
+the count again from the next reported time.
+"""
+
+from __future__ import annotations
+
+
+class StreamClock:
+    def __init__(self, rate: int, *, smoothing: float = 0.02, jump_s: float = 0.015) -> None:
+        self.rate = rate
+        self.smoothing = smoothing
+        self.jump_s = jump_s
+        self._anchor = 0.0  # monotonic time of sample 0 of the count
+        self._count = 0
+        self._seen = 0
+        self.restarts = 0
+
+    def restart(self) -> None:
+        """The stream lost samples (an underflow): count again from the next reported time."""
+        if self._seen:
+            self._seen = 0
+            self.restarts += 1
+
+    def advance(self, reported: float, frames: int) -> float:
+        """The time of the first sample of a block of ``frames`` reported at ``reported``."""
+        if self._seen == 0:
+            self._anchor, self._count, self._seen = reported, 0, 1
+        else:
+            predicted = self._anchor + self._count / self.rate
+            error = reported - predicted
+            if abs(error) > self.jump_s:
+                self._anchor, self._count, self._seen = reported, 0, 1
+                self.restarts += 1
+            else:
+                self._seen += 1
+                self._anchor += max(self.smoothing, 1.0 / self._seen) * error
+        t = self._anchor + self._count / self.rate
+        self._count += frames
+        return t
