@@ -49,16 +49,17 @@ def has(app: VoiceApp, text: str) -> bool:
 
 
 async def test_dropped_mid_reply_the_conversation_goes_on_in_the_same_pane(tmp_path: Path) -> None:
-    backoff = Backoff(first_s=0.3, max_delay_s=0.3, jitter=0, attempts=5, total_s=20)
+    # a 2 s wait: long enough for the test to see the waiting state on a loaded machine
+    backoff = Backoff(first_s=2.0, max_delay_s=2.0, jitter=0, attempts=5, total_s=20)
     async with LocalAgent(CONFIG) as agent:
         app = make_app(agent.port, tmp_path, backoff, first_fault="drop@6")
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: app.started, what="session start")
             await submit(pilot, "help")
             await wait_until(pilot, lambda: app.state.phase_text().startswith("reconnecting in"), what="the wait")
-            assert app.state.phase_text() == "reconnecting in 0.3 s… attempt 1/5"
+            assert app.state.phase_text() == "reconnecting in 2 s… attempt 1/5"
             assert has(app, "connection lost (the agent's reply was cut)")
-            assert has(app, "reconnecting in 0.3 s… attempt 1/5 · /reconnect to try now")
+            assert has(app, "reconnecting in 2 s… attempt 1/5 · /reconnect to try now")
             await wait_until(pilot, lambda: has(app, "voicecli  reconnected"), what="the marker")
             await wait_until(pilot, lambda: app.state.phase_text() == "live", what="live again")
             await submit(pilot, "what is 12 plus 7")
