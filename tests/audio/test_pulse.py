@@ -160,21 +160,32 @@ async def test_rates_matrix(pulse_bed, device_rate):
 
 
 async def test_jitter_stream_plays_without_underruns(pulse_bed):
-    play = DevicePlayback(24000)
-    await play.start()
-    try:
-        rng = np.random.default_rng(2)
-        chunk = pcm(tone(300, 24000, 0.02))
-        t0 = time.monotonic()
-        for i in range(50):  # 1 s of 20 ms chunks, each late by 0-30 ms
-            due = t0 + i * 0.02 + rng.uniform(0, 0.03)
-            await asyncio.sleep(max(0, due - time.monotonic()))
-            play.write(chunk, 24000)
-        await play.drain(1.0)
-        assert play.underruns == 0
-        assert play.played_seconds == pytest.approx(1.0, abs=0.03)
-    finally:
-        await play.close()
+    """1 s of 20 ms chunks, each late by 0-30 ms (network jitter), plays with no underrun.
+    A run in which this test itself sent a chunk more than 15 ms later than that (the event
+    loop starved on a loaded machine: not the jitter the buffer is built for) is run again,
+    up to five times; one undisturbed run must be clean."""
+    for _attempt in range(5):
+        play = DevicePlayback(24000)
+        await play.start()
+        try:
+            rng = np.random.default_rng(2)
+            chunk = pcm(tone(300, 24000, 0.02))
+            t0 = time.monotonic()
+            worst = 0.0  # how much later than its jittered time a chunk went out
+            for i in range(50):
+                due = t0 + i * 0.02 + rng.uniform(0, 0.03)
+                await asyncio.sleep(max(0, due - time.monotonic()))
+                worst = max(worst, time.monotonic() - due)
+                play.write(chunk, 24000)
+            await play.drain(1.0)
+            if worst > 0.015:
+                continue
+            assert play.underruns == 0
+            assert play.played_seconds == pytest.approx(1.0, abs=0.03)
+            return
+        finally:
+            await play.close()
+    pytest.fail("every run was disturbed: the test could not send its chunks on time (machine overloaded)")
 
 
 async def test_unknown_device_and_rate_errors(pulse_bed):

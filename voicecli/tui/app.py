@@ -404,7 +404,7 @@ class VoiceApp(QuietCrashApp[int]):
 
     def action_toggle_events(self) -> None:
         pane = self.event_pane
-        pane.display = not pane.display
+        pane.show(not pane.display)
         self.notice("event pane shown (F6 or /events hides it)" if pane.display else "event pane hidden")
 
     def action_quit_session(self, code: int = 0) -> None:

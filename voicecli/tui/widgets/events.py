@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 
 from textual.widgets import Log
 
@@ -42,13 +43,16 @@ def describe(event: Event) -> str:
 
 
 class EventPane(Log):
-    """Hidden until asked for; keeps the last :data:`MAX_LINES` lines."""
+    """Hidden until asked for; keeps the last :data:`MAX_LINES` lines. Lines are kept aside
+    while the pane is hidden and written when it is shown (:meth:`show`): a hidden pane does
+    no layout work, and none is left running when the app leaves."""
 
     DEFAULT_CSS = "EventPane { height: 8; display: none; }"
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(max_lines=MAX_LINES, auto_scroll=True, id=id)
         self.audio_chunks = 0
+        self.kept: deque[str] = deque(maxlen=MAX_LINES)
 
     def add(self, event: Event) -> None:
         if isinstance(event, Levels):
@@ -60,4 +64,14 @@ class EventPane(Log):
             line = f"AgentAudio ×{self.audio_chunks} ({len(event.data)} bytes, {event.format.sample_rate} Hz)"
         else:
             line = describe(event)
-        self.write_line(f"{stamp()} {line}")
+        line = f"{stamp()} {line}"
+        self.kept.append(line)
+        if self.display:
+            self.write_line(line)
+
+    def show(self, shown: bool) -> None:
+        """Show the pane with the lines kept so far, or hide it."""
+        if shown and not self.display:
+            self.clear()
+            self.write_lines(self.kept)
+        self.display = shown
