@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from voicecli.agent.config import AgentConfig
 from voicecli.agent.factory import build_voice
 from voicecli.agent.speech.constrained import GrammarRecognizer, choose
 from voicecli.agent.speech.espeak import EspeakSynthesizer
-from voicecli.agent.speech.stt import PocketSphinxRecognizer
+from voicecli.agent.speech.stt import PocketSphinxRecognizer, primary_pronunciations
 from voicecli.agent.speech.tts import HibariSynthesizer
 
 from .conftest import frames
@@ -106,6 +107,20 @@ def test_the_grammar_only_holds_sentences_the_brain_answers(brain: RulesBrain) -
         assert brain.understands(sentence), sentence
     assert "seventy" in grammar and "divided by" in grammar and "what time is it" in grammar
     assert not brain.understands("tell me a joke")
+
+
+def test_the_grammar_search_knows_each_word_by_its_first_pronunciation(tmp_path: Path) -> None:
+    dictionary = tmp_path / "words.dict"
+    dictionary.write_text("seven S EH1 V AH0 N\nseventy S EH1 V AH0 N T IY0\nseventy(2) S EH1 V AH0 N IY0\n"
+                          "sevens S EH1 V AH0 N Z\ntwenty T W EH1 N T IY0\n", encoding="utf-8")
+    assert primary_pronunciations(str(dictionary), frozenset({"seven", "seventy"})) == (
+        "seven S EH1 V AH0 N\nseventy S EH1 V AH0 N T IY0\n")
+    assert primary_pronunciations(str(dictionary), frozenset({"eleven"})) == ""
+    grammar = PocketSphinxRecognizer(jsgf="#JSGF V1.0;\ngrammar g;\npublic <s> = seven | seventy;\n")
+    assert grammar.pronunciation("seventy") == "S EH V AH N T IY"
+    assert grammar.pronunciation("seventy(2)") is None and grammar.pronunciation("eleven") is None
+    with pytest.raises(ValueError, match="missing from the pronunciation dictionary: gleeb"):
+        PocketSphinxRecognizer(jsgf="#JSGF V1.0;\ngrammar g;\npublic <s> = seven | gleeb;\n")
 
 
 def test_the_rules_brain_gets_constrained_ears_and_the_echo_brain_the_general_model() -> None:
