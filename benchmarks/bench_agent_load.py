@@ -26,19 +26,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import os
-import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
+
+from benchmarks.local_server import local_server
 
 GOALS = {
     "agent_rss_mb_per_session": ("<=", 10.0),
@@ -50,7 +49,6 @@ GOALS = {
 SESSIONS = 100
 KEY_ENV = "SMALLEST_API_KEY"  # what both the server (--api-key-env) and smoke's Atoms profile read
 PATH = "/atoms/v1/agent/connect"
-START_TIMEOUT_S = 60.0
 GREETING_TIMEOUT_S = 60.0
 SMOKE_TIMEOUT_S = 30.0
 RAMP_GAP_S = 0.01  # the 100 sessions arrive 10 ms apart (100 per second)
@@ -64,23 +62,6 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS in /proc")
-
-
-def _start_server(env: dict[str, str], log: IO[str]) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "voicecli", "serve", "--host", "127.0.0.1", "--port", "0",
-               "--api-key-env", KEY_ENV, "--max-sessions", str(SESSIONS + 8)]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
-    assert server.stdout is not None
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        if not line:
-            break
-        found = re.search(r"listening on (http://\S+)", line)
-        if found:
-            return server, found.group(1)
-    server.kill()
-    raise RuntimeError("the local agent did not start")
 
 
 async def _session(url: str, key: str, opened: asyncio.Event, stop: asyncio.Event,
@@ -212,17 +193,9 @@ def run() -> dict[str, float]:
     key = "sk_bench_" + secrets.token_urlsafe(16)
     env = dict(os.environ, **{KEY_ENV: key})
     env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
-    with tempfile.TemporaryFile("w+") as log:
-        server, base = _start_server(env, log)
-        try:
-            return asyncio.run(_load(base, key, server.pid, env))
-        finally:
-            server.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(10)
-            if server.poll() is None:
-                server.kill()
-
+    args = ["--api-key-env", KEY_ENV, "--max-sessions", str(SESSIONS + 8)]
+    with tempfile.TemporaryFile("w+") as log, local_server(args, env, stderr=log) as (server, base):
+        return asyncio.run(_load(base, key, server.pid, env))
 
 if __name__ == "__main__":
     for name, value in run().items():

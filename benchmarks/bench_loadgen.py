@@ -25,14 +25,11 @@ played on a timeline), ramped at ``RAMP`` per second, conversations starting aga
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import re
 import secrets
-import subprocess
-import sys
-import time
 from pathlib import Path
+
+from benchmarks.local_server import local_server
 
 GOALS = {
     "load_sessions_per_core": (">=", 200.0),
@@ -45,23 +42,6 @@ DURATION = float(os.environ.get("VOICECLI_BENCH_LOAD_DURATION", "20"))
 RAMP = 50.0
 KEY_ENV = "VOICECLI_BENCH_LOAD_KEY"
 SCENARIO = Path(__file__).resolve().parent.parent / "examples" / "load" / "duplex_turn.yaml"
-
-
-def _start_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "voicecli", "serve", "--host", "127.0.0.1", "--port", "0", "--no-speech",
-               "--brain", "echo", "--api-key-env", KEY_ENV, "--max-sessions", str(SESSIONS * 2 + 10)]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    assert server.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        if not line:
-            break
-        found = re.search(r"listening on (http://\S+)", line)
-        if found:
-            return server, found.group(1)
-    server.kill()
-    raise RuntimeError("the local agent did not start")
 
 
 async def _load(base: str, key: str) -> dict[str, float]:
@@ -93,16 +73,9 @@ def run() -> dict[str, float]:
     key = "sk_bench_" + secrets.token_urlsafe(16)
     env = dict(os.environ, **{KEY_ENV: key})
     env.setdefault("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
-    server, base = _start_server(env)
-    try:
+    args = ["--no-speech", "--brain", "echo", "--api-key-env", KEY_ENV, "--max-sessions", str(SESSIONS * 2 + 10)]
+    with local_server(args, env) as (_server, base):
         return asyncio.run(_load(base, key))
-    finally:
-        server.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(10)
-        if server.poll() is None:
-            server.kill()
-
 
 if __name__ == "__main__":
     for name, value in run().items():
