@@ -157,13 +157,18 @@ class PolyphaseResampler:
     """Streaming low-latency resampler for the live microphone and speaker: a polyphase FIR
     (Kaiser window, ``atten_db`` of alias rejection) over the exact ratio ``out_rate/in_rate``.
 
-    Integer decimation (48->16, 48->24, 32->16 kHz) is one dot product per output sample
-    with the same taps; other ratios (44.1 kHz, upsampling) pick each output's phase from
-    the table, with the per-output plan cached for the block sizes seen. Each
-    output sample depends only on input already taken (a causal, linear-phase filter), so
-    nothing is held back: every ``process`` call returns all the output its input allows,
-    ``delay_seconds`` (about 2.3 ms) behind it. No allocation beyond the output and the
-    gathered windows; float32 in and out.
+    Each output sample depends only on input already taken (a causal, linear-phase filter),
+    so nothing is held back: every ``process`` call returns all the output its input allows,
+    ``delay_seconds`` (about 2.3 ms) behind it. Float32 in and out.
+
+    The ratio is ``up/down`` in lowest terms, so the output repeats its pattern of filter
+    phases every ``up`` samples while the input moves on by ``down``. One such period of
+    outputs is a single row of input (``down`` samples plus the filter's span) times a fixed
+    matrix whose column ``r`` holds phase ``r``'s taps at that output's offset: a block is
+    one matrix product over as many periods as it spans, whatever the ratio (48->16 kHz,
+    44.1->16 kHz, 24->44.1 kHz alike), with no per-output gathering. Outputs of the first
+    and last period that this call does not own are computed and dropped, so the buffer
+    keeps ``down`` samples of history beyond the filter's and some slack after the input.
     """
 
     def __init__(self, in_rate: int, out_rate: int, atten_db: float = 100.0) -> None:
@@ -172,12 +177,13 @@ class PolyphaseResampler:
         g = math.gcd(in_rate, out_rate)
         self._up, self._down = out_rate // g, in_rate // g
         if self.passthrough:
-            self._table, self._taps = np.ones((1, 1), dtype=np.float32), 1
+            self._taps = 1
+            self._period = np.ones((1, 1), dtype=np.float32)
         else:
-            self._table, self._taps = _design(self._up, self._down, atten_db)
-        # output j uses phase (j * down) % up: the rows in output order, one period long
-        self._by_output = np.ascontiguousarray(self._table[(np.arange(self._up) * self._down) % self._up])
-        self._plans: dict[tuple[int, int], tuple[npt.NDArray[np.intp], FloatArray]] = {}
+            table, self._taps = _design(self._up, self._down, atten_db)
+            self._period = _period_matrix(table, self._taps, self._up, self._down)
+        self._span = int(self._period.shape[0])  # inputs one period of outputs reads
+        self._history = self._taps - 1 + self._down
         self.reset()
 
     @property
@@ -201,59 +207,45 @@ class PolyphaseResampler:
 
     def reset(self) -> None:
         """Forget history (the next input starts from silence)."""
-        self._buf = np.zeros(self._taps - 1 + 4096, dtype=np.float32)
-        self._windows = self._window_view(self._buf)
+        self._buf = np.zeros(self._history + 4096 + 2 * self._down + self._span, dtype=np.float32)
         self._in_count = 0
         self._out_count = 0
-
-    def _window_view(self, buf: FloatArray) -> FloatArray:
-        k = self._taps
-        view: FloatArray = np.lib.stride_tricks.as_strided(
-            buf, (buf.size - k + 1, k), (buf.itemsize, buf.itemsize), writeable=False)
-        return view
-
-    def _plan(self, first: int, count: int) -> tuple[npt.NDArray[np.intp], FloatArray]:
-        """For outputs ``first .. first+count``: each one's window start relative to that of
-        output ``first``, and its filter row. Depends only on ``first % up`` and ``count``,
-        so steady block sizes reuse a handful of plans."""
-        key = (first % self._up, count)
-        plan = self._plans.get(key)
-        if plan is None:
-            j = np.arange(first, first + count, dtype=np.int64)
-            rel = (j * self._down // self._up - first * self._down // self._up).astype(np.intp)
-            rows = np.ascontiguousarray(self._by_output.take(j % self._up, axis=0)[:, :, None])
-            if len(self._plans) >= 32:
-                self._plans.clear()
-            plan = self._plans[key] = (rel, rows)
-        return plan
 
     def process(self, samples: npt.NDArray[np.floating]) -> FloatArray:
         x = np.asarray(samples, dtype=np.float32)
         if self.passthrough:
             return x
-        k, up, down = self._taps, self._up, self._down
+        k, up, down, hist = self._taps, self._up, self._down, self._history
         n = int(x.size)
-        if k - 1 + n > self._buf.size:
-            grown = np.zeros(k - 1 + n, dtype=np.float32)
-            grown[: k - 1] = self._buf[: k - 1]
-            self._buf, self._windows = grown, self._window_view(grown)
-        # _buf holds the last k-1 inputs, then this block: input index of _buf[0] is
-        buf0 = self._in_count - (k - 1)
-        self._buf[k - 1 : k - 1 + n] = x
+        if hist + n + 2 * down + self._span > self._buf.size:
+            grown = np.zeros(hist + n + 2 * down + self._span, dtype=np.float32)
+            grown[:hist] = self._buf[:hist]
+            self._buf = grown
+        # _buf holds the last ``hist`` inputs, then this block: input index of _buf[0] is
+        buf0 = self._in_count - hist
+        self._buf[hist : hist + n] = x
         self._in_count += n
         end = -(-self._in_count * up // down)  # outputs whose newest input has arrived
         first = self._out_count
         out: FloatArray
         if end > first:
             self._out_count = end
-            rel, rows = self._plan(first, end - first)
-            start = first * down // up - (k - 1) - buf0
-            windows = self._windows[start:][rel]
-            if up == 1:
-                out = windows @ self._table[0]
-            else:
-                out = np.matmul(windows[:, None, :], rows).reshape(-1)
+            q0, q1 = first // up, -(-end // up)  # the periods these outputs fall in
+            at = q0 * down - (k - 1) - buf0  # >= 0: the history covers the first period
+            rows: FloatArray = np.ndarray((q1 - q0, self._span), np.float32, self._buf, at * 4, (down * 4, 4))
+            out = (rows.copy() @ self._period).reshape(-1)[first - q0 * up : end - q0 * up]
         else:
             out = np.zeros(0, dtype=np.float32)
-        self._buf[: k - 1] = self._buf[n : n + k - 1]
+        self._buf[:hist] = self._buf[n : n + hist]
         return out
+
+
+def _period_matrix(table: FloatArray, taps: int, up: int, down: int) -> FloatArray:
+    """``(down_span, up)``: column ``r`` holds the (oldest-first) taps of output ``r`` of a
+    period, placed at that output's offset ``floor(r * down / up)`` into the period's input."""
+    offsets = np.arange(up) * down // up
+    phases = table[(np.arange(up) * down) % up]  # rows in output order
+    matrix = np.zeros((int(offsets[-1]) + taps, up), dtype=np.float32)
+    for r in range(up):
+        matrix[offsets[r] : offsets[r] + taps, r] = phases[r]
+    return matrix
