@@ -103,7 +103,7 @@ class DeviceCapture:
         # is two blocks); the event loop is woken only when a whole frame is ready.
         try:
             self.callbacks += 1
-            if status.input_overflow:
+            if status and status.input_overflow:
                 self.device_overflows += 1
             adc = float(time_info.inputBufferAdcTime)
             if adc <= 0.0:

@@ -43,14 +43,19 @@ class Framer:
         return int(self._carry.size)
 
     def push(self, samples: npt.NDArray[np.floating], start_time: float) -> list[Frame]:
+        """The frames completed by ``samples``. The frames keep (do not copy) the float
+        samples given, so the caller hands over a block it will not write to again."""
         chunk = np.asarray(samples, dtype=np.float32)
+        n = self.frame_samples
+        if not self._carry.size and chunk.size == n:  # the steady case: one whole frame
+            self._carry_time = start_time + n / self.rate
+            return [Frame(float_to_pcm16(chunk), start_time, chunk)]
         if self._carry.size:
             data = np.concatenate((self._carry, chunk))
             t0 = self._carry_time
         else:
             data = chunk
             t0 = start_time
-        n = self.frame_samples
         whole = data.size // n
         frames = []
         for i in range(whole):

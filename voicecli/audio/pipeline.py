@@ -10,7 +10,6 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from voicecli.audio.framer import Frame, Framer
 from voicecli.audio.resample import PolyphaseResampler
@@ -64,7 +63,6 @@ class CapturePipeline:
         self._timemap = InputTimeMap(device_rate, rate, delay=self._resampler.delay_seconds)
         self._framer = Framer(rate, rate * frame_ms // 1000)
         self._out_count = 0
-        self._mono = np.empty(max(1, device_rate // 10), dtype=np.float32)
         self._half = np.array([0.5, 0.5], dtype=np.float32)
         self._acc = np.empty(max(1, device_rate // 5), dtype=np.float32)
         self._acc_len = 0
@@ -78,18 +76,22 @@ class CapturePipeline:
         return self._resampler.delay_seconds
 
     def feed(self, block: Any, capture_time: float) -> list[Frame]:
-        return self._process(self._downmix(block, len(block)), capture_time)
-
-    def _downmix(self, indata: Any, frames: int) -> npt.NDArray[np.float32]:
-        """Mono view of the block in a preallocated buffer (no allocation per callback)."""
+        n = len(block)
+        self._timemap.add_block(n, capture_time)
+        if self._acc_len + n > self._acc.size:
+            grown = np.empty(max(self._acc.size * 2, self._acc_len + n), dtype=np.float32)
+            grown[: self._acc_len] = self._acc[: self._acc_len]
+            self._acc = grown
+        # downmixed straight into the accumulator: one numpy call per block
         if self.channels == 1:
-            mono: npt.NDArray[np.float32] = indata[:, 0]
-            return mono
-        if frames > self._mono.size:
-            self._mono = np.empty(frames, dtype=np.float32)
-        out = self._mono[:frames]
-        np.matmul(indata[:, :2], self._half, out=out)
-        return out
+            self._acc[self._acc_len : self._acc_len + n] = block[:, 0]
+        else:
+            np.matmul(block[:, :2], self._half, out=self._acc[self._acc_len : self._acc_len + n])
+        self._acc_len += n
+        self._in_total += n
+        if self._in_total < self._next_at:
+            return []
+        return self._resample()
 
     def _stamp(self, measured: float) -> float:
         """The capture time of the next output sample: the sample clock continued from the
@@ -101,22 +103,13 @@ class CapturePipeline:
             return measured
         return predicted + (measured - predicted) / 50
 
-    def _process(self, block: npt.NDArray[np.float32], t: float) -> list[Frame]:
-        """Accumulate input; run the filter only once the next frame can be completed
-        (every ~20 ms), so most callbacks cost one copy."""
-        n = int(block.size)
-        self._timemap.add_block(n, t)
-        if self._acc_len + n > self._acc.size:
-            grown = np.empty(max(self._acc.size * 2, self._acc_len + n), dtype=np.float32)
-            grown[: self._acc_len] = self._acc[: self._acc_len]
-            self._acc = grown
-        self._acc[self._acc_len : self._acc_len + n] = block
-        self._acc_len += n
-        self._in_total += n
-        if self._in_total < self._next_at:
-            return []
+    def _resample(self) -> list[Frame]:
+        """Run the filter, once the next frame can be completed (every ~20 ms): most
+        callbacks cost one copy into the accumulator."""
         rs = self._resampler
         out = rs.process(self._acc[: self._acc_len])
+        if rs.passthrough:  # the accumulator itself: the frames keep their samples
+            out = out.copy()
         self._acc_len = 0
         framer = self._framer
         start_time = self._stamp(self._timemap.time_of_output(self._out_count))

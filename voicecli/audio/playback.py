@@ -27,8 +27,8 @@ class DevicePlayback:
     ``write`` resamples to the device rate and queues into a bounded ``PlaybackBuffer``;
     the callback copies ~10 ms blocks out of it (silence when it is empty or still filling
     up) and never raises. ``flush`` empties the buffer so the very next callback is silent.
-    Taps receive what was played, on the event loop thread. The level is kept as a copy of
-    the last block played and measured only when asked.
+    Taps receive what was played, on the event loop thread. The level is measured only when
+    asked, on the last block played, read in place.
     """
 
     def __init__(
@@ -131,7 +131,7 @@ class DevicePlayback:
     # --- audio thread ------------------------------------------------------------------
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
-            if status.output_underflow:
+            if status and status.output_underflow:
                 self.device_underflows += 1
                 self._stream_clock.restart()  # the device played silence we did not count
             if frames > self._scratch.size:
@@ -146,13 +146,15 @@ class DevicePlayback:
                 self._play_time(time_info, frames, now)  # the stream clock counts silent blocks too
                 return
             outdata[:] = block[:, None]
-            self._last_block = block[: result.real].copy()
+            # the meter reads the block in place (the next callback overwrites it: a meter
+            # does not mind); only taps, which run later on the loop, get a copy
+            self._last_block = block[: result.real]
             if result.started:
                 self.last_run_start = now
             self.last_audible_callback = time.monotonic()
             t_play = self._play_time(time_info, frames, now)
             if self._taps and self._loop is not None:
-                self._loop.call_soon_threadsafe(self._dispatch, self._last_block, t_play)
+                self._loop.call_soon_threadsafe(self._dispatch, self._last_block.copy(), t_play)
         except Exception:  # noqa: BLE001 - never raise into PortAudio; play silence instead
             with contextlib.suppress(Exception):
                 outdata.fill(0)
