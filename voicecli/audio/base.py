@@ -47,6 +47,16 @@ class CaptureStream(Protocol):
 
 
 @runtime_checkable
+class LevelledCapture(Protocol):
+    """A capture stream that measures its frames' levels on the samples it already holds."""
+
+    def window_levels_db(self, window_ms: int) -> list[float] | None:
+        """Levels (dBFS) of the last frame's consecutive ``window_ms`` windows; None when
+        the frame is not a whole number of them."""
+        ...
+
+
+@runtime_checkable
 class PlaybackStream(Protocol):
     """A speaker (or a file standing in for one) fed with agent audio."""
 

@@ -13,7 +13,7 @@ from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream,
 from voicecli.audio.framer import Frame
 from voicecli.audio.pipeline import CapturePipeline
 from voicecli.errors import AudioDeviceError
-from voicecli.pcm.levels import SILENCE_DB, float_rms_db
+from voicecli.pcm.levels import SILENCE_DB, mean_square_db, window_mean_squares
 
 
 class DeviceCapture:
@@ -53,6 +53,7 @@ class DeviceCapture:
         self._notice: str | None = None
         self._last_capture_time = 0.0
         self._level_db: float | None = SILENCE_DB
+        self._squares: tuple[int, list[float]] | None = None  # (window samples, mean squares)
         self._last_frame = Frame(b"", 0.0)
         self.device_rate = 0
         self.channels = 0
@@ -152,6 +153,7 @@ class DeviceCapture:
             self._last_capture_time = frame.start_time
             self._last_frame = frame
             self._level_db = None  # computed when asked (meters poll far less often than 50 Hz)
+            self._squares = None
             yield frame.pcm
 
     def _watchdog(self) -> None:
@@ -179,10 +181,26 @@ class DeviceCapture:
     def last_capture_time(self) -> float:
         return self._last_capture_time
 
+    def window_levels_db(self, window_ms: int) -> list[float] | None:
+        """Levels of the last frame's consecutive ``window_ms`` windows, measured once on its
+        float samples (the VAD's and the meter's one measurement); None when the frame is not
+        a whole number of windows."""
+        squares = self._window_squares(self.rate * window_ms // 1000)
+        return None if squares is None else [mean_square_db(v) for v in squares]
+
+    def _window_squares(self, window: int) -> list[float] | None:
+        samples = self._last_frame.samples
+        if window <= 0 or samples.size == 0 or samples.size % window:
+            return None
+        if self._squares is None or self._squares[0] != window:
+            self._squares = (window, window_mean_squares(samples, window).tolist())
+        return self._squares[1]
+
     @property
     def level_db(self) -> float:
         if self._level_db is None:
-            self._level_db = float_rms_db(self._last_frame.samples)
+            squares = self._window_squares(self.rate // 100) or self._window_squares(self._last_frame.samples.size)
+            self._level_db = mean_square_db(sum(squares) / len(squares)) if squares else SILENCE_DB
         return self._level_db
 
     @property

@@ -14,7 +14,9 @@ noise does not count as speech.
 
 from __future__ import annotations
 
-from voicecli.pcm.levels import SILENCE_DB, rms_db
+from collections.abc import Iterable
+
+from voicecli.pcm.levels import SILENCE_DB, pcm16_window_levels_db
 
 SPEECH_START = "speech_start"
 SPEECH_END = "speech_end"
@@ -60,20 +62,31 @@ class EnergyVad:
         self._pending = b""
         self._voiced_ms = self._quiet_ms = 0
 
+    @property
+    def window_samples(self) -> int:
+        return self._window_bytes // 2
+
     def feed(self, pcm16_frame: bytes) -> list[str]:
-        data = self._pending + pcm16_frame
+        """Judge the whole 10 ms windows of what was fed so far (the levels of a frame come
+        from one conversion of it); a partial window waits for the next frame."""
+        data = self._pending + pcm16_frame if self._pending else pcm16_frame
+        whole = len(data) - len(data) % self._window_bytes
+        self._pending = data[whole:]
+        return self.feed_levels(pcm16_window_levels_db(data[:whole], self.window_samples))
+
+    def feed_levels(self, levels_db: Iterable[float]) -> list[str]:
+        """Judge windows whose levels are already known (a capture stream measures them on
+        its float samples): one level per 10 ms window, in order. Only for frames of whole
+        windows, fed with nothing pending from ``feed``."""
         markers: list[str] = []
-        step = self._window_bytes
-        whole = len(data) - len(data) % step
-        for offset in range(0, whole, step):
-            marker = self._window(data[offset : offset + step])
+        for level in levels_db:
+            marker = self._window(level)
             if marker:
                 markers.append(marker)
-        self._pending = data[whole:]
         return markers
 
-    def _window(self, window: bytes) -> str | None:
-        level = self.level_db = rms_db(window)
+    def _window(self, level: float) -> str | None:
+        self.level_db = level
         voiced = self.voiced = level >= self.effective_threshold_db
         if self.adaptive:
             self._track_noise(level)

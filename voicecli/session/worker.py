@@ -30,8 +30,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
-from voicecli.audio.vad import EnergyVad
+from voicecli.audio.base import AudioBackend, CaptureStream, LevelledCapture, PlaybackStream
+from voicecli.audio.vad import WINDOW_MS, EnergyVad
 from voicecli.errors import AudioDeviceError, ProtocolError, SessionTimeout, VoicecliError
 from voicecli.protocol.base import Adapter, Frame, Handshake, HttpRequest
 from voicecli.protocol.commands import (
@@ -526,9 +526,13 @@ class Session:
                     continue  # between connections: no audio before the provider is ready
                 caps = self.adapter.capabilities
                 now = time.monotonic()
+                captured = frame
                 frame, silenced = self.link.gate(frame, self.mic_open, now)
                 self.silence_frames_sent += silenced
-                await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt)
+                # the capture measured this frame already, unless the gate changed it
+                levels = capture.window_levels_db(WINDOW_MS) \
+                    if frame is captured and isinstance(capture, LevelledCapture) else None
+                await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt, levels)
                 squeeze = self.holding and caps.turn_hold == "none"  # no hold message: hide the pauses
                 try:
                     for part in self._pauses.frames(frame, squeeze):
@@ -549,10 +553,10 @@ class Session:
             self.link.lose_capture(str(exc))
 
     async def _on_mic_frame(self, frame: bytes, now: float, client_turns: bool,
-                            client_interrupt: bool) -> None:
+                            client_interrupt: bool, levels: list[float] | None = None) -> None:
         """Client-side turn marks: the end of the user's speech (for the latency figure and,
         where the dialect wants it, a commit) and barge-in where the client must interrupt."""
-        for marker in self._vad.feed(frame):
+        for marker in self._vad.feed(frame) if levels is None else self._vad.feed_levels(levels):
             if marker == "speech_start":
                 self._turn_end = None
                 if client_interrupt and (self.agent_talking or self.link.busy):
