@@ -520,6 +520,7 @@ class Session:
     async def _mic_loop(self, capture: CaptureStream) -> None:
         was_finished = False
         self._vad = self._new_vad(capture.rate)
+        measured = capture if isinstance(capture, LevelledCapture) else None  # once: a protocol check is slow
         try:
             async for frame in capture.frames():
                 if not self.live:
@@ -530,8 +531,7 @@ class Session:
                 frame, silenced = self.link.gate(frame, self.mic_open, now)
                 self.silence_frames_sent += silenced
                 # the capture measured this frame already, unless the gate changed it
-                levels = capture.window_levels_db(WINDOW_MS) \
-                    if frame is captured and isinstance(capture, LevelledCapture) else None
+                levels = measured.window_levels_db(WINDOW_MS) if measured is not None and frame is captured else None
                 await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt, levels)
                 squeeze = self.holding and caps.turn_hold == "none"  # no hold message: hide the pauses
                 try:
