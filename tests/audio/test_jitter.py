@@ -32,14 +32,23 @@ def _read(buf: PlaybackBuffer, now: float) -> tuple[int, np.ndarray]:
     return res.real, out
 
 
-def test_holds_back_until_threshold_then_plays():
+def test_holds_back_until_threshold_after_the_first_audio_then_plays():
     buf = _buffer(start_ms=40)
     buf.write(np.ones(30, dtype=np.float32), now=0.0)
     real, out = _read(buf, 0.001)
-    assert real == 0 and not out.any()  # 30 ms < 40 ms: silence, nothing consumed
+    assert real == 0 and not out.any()  # silence, nothing consumed
     buf.write(np.ones(20, dtype=np.float32), now=0.002)
-    real, out = _read(buf, 0.003)
+    assert _read(buf, 0.03)[0] == 0  # 50 ms queued, but only 30 ms since the first audio
+    real, out = _read(buf, 0.04)
     assert real == BLOCK and out.tolist() == [1.0] * BLOCK
+
+
+def test_a_burst_of_twice_the_threshold_starts_at_once():
+    buf = _buffer(start_ms=40)
+    buf.write(np.ones(79, dtype=np.float32), now=0.0)
+    assert _read(buf, 0.001)[0] == 0
+    buf.write(np.ones(1, dtype=np.float32), now=0.002)
+    assert _read(buf, 0.003)[0] == BLOCK
 
 
 def test_short_utterance_starts_after_waiting_threshold():
@@ -53,7 +62,7 @@ def test_underrun_grows_threshold_and_end_of_speech_does_not():
     buf = _buffer(start_ms=40, grow_ms=20, underrun_window_s=0.5)
     buf.write(np.ones(50, dtype=np.float32), now=0.0)
     t = 0.0
-    for _ in range(5):
+    for _ in range(9):  # starts at 40 ms, plays 50 ms
         t += 0.01
         _read(buf, t)
     real, out = _read(buf, t + 0.01)  # ran dry
@@ -71,11 +80,11 @@ def test_underrun_grows_threshold_and_end_of_speech_does_not():
 def test_threshold_shrinks_after_stable_playback():
     buf = _buffer(start_ms=40, min_ms=40, grow_ms=20, shrink_after_s=1.0)
     buf.write(np.ones(50, dtype=np.float32), now=0.0)
-    for i in range(6):
+    for i in range(10):  # starts at 40 ms, runs dry at 90 ms
         _read(buf, i * 0.01)
-    buf.write(np.ones(5000, dtype=np.float32), now=0.07)
+    buf.write(np.ones(5000, dtype=np.float32), now=0.1)
     assert buf.threshold_ms == 60
-    t = 0.08
+    t = 0.11
     while t < 1.5:
         _read(buf, t)
         t += 0.01
@@ -102,3 +111,32 @@ def test_buffer_capacity_is_bounded():
 @pytest.mark.parametrize("start_ms", [40.0, 60.0])
 def test_threshold_starts_at_policy(start_ms):
     assert _buffer(start_ms=start_ms).threshold_ms == start_ms
+
+
+def _real_time_sender(seed: int, jitter_ms: float, chunk_ms: int = 20, chunks: int = 25) -> int:
+    """An utterance paced in real time, each chunk late by 0..``jitter_ms`` (in order: a late
+    chunk holds back the next), read in 10 ms blocks at a random phase: the underruns."""
+    rng = np.random.default_rng(seed)
+    buf = _buffer(start_ms=40)
+    arrivals, last = [], 0.0
+    for k in range(chunks):
+        last = max(last, (k * chunk_ms + rng.uniform(0, jitter_ms)) / 1000)
+        arrivals.append(last)
+    t, k = rng.uniform(0, BLOCK) / 1000, 0
+    while t < arrivals[-1] + 0.2:
+        while k < chunks and arrivals[k] <= t:
+            buf.write(np.ones(chunk_ms * RATE // 1000, dtype=np.float32), now=arrivals[k])
+            k += 1
+        _read(buf, t)
+        t += BLOCK / 1000
+    assert buf.played_samples == chunks * chunk_ms * RATE // 1000
+    return buf.underruns
+
+
+def test_chunks_late_by_less_than_the_threshold_never_run_the_buffer_dry():
+    # the first chunks on time and a later one late: starting on the queued level ran dry
+    assert sum(_real_time_sender(seed, jitter_ms=30) for seed in range(200)) == 0
+
+
+def test_chunks_later_than_the_threshold_do_run_it_dry():
+    assert sum(_real_time_sender(seed, jitter_ms=90) for seed in range(50)) > 0

@@ -1,5 +1,14 @@
 """The playback buffer: a ring buffer behind an adaptive jitter threshold.
 
+A run of playback starts ``threshold_ms`` after its first audio arrived, whatever has
+arrived since: a sender pacing audio in real time whose chunks come up to ``threshold_ms``
+late then never lets the buffer run dry, as chunk ``k`` is due ``k`` chunk-lengths after the
+first and has had the threshold's margin to arrive. (Starting as soon as ``threshold_ms`` of
+audio is queued would not hold: when the first two chunks come on time and a later one
+late, the buffer holds less than that lateness, and runs dry.) A burst queued faster than
+real time starts at once when twice the threshold is there. After an underrun the threshold
+grows by ``grow_ms``; after ``shrink_after_s`` of steady playback it shrinks again.
+
 Pure logic (no devices); the playback callback calls ``read`` with the current time,
 the event loop calls ``write`` and ``flush``. One lock serialises them; every critical
 section is a handful of numpy copies.
@@ -20,7 +29,8 @@ from voicecli.audio.ringbuffer import RingBuffer
 @dataclass
 class JitterPolicy:
     start_ms: float = 40.0
-    """Audio held back before playback starts (or restarts after running dry)."""
+    """How long after its first audio arrived a run of playback starts (or restarts after
+    running dry): the lateness of a chunk it absorbs."""
     min_ms: float = 40.0
     max_ms: float = 200.0
     grow_ms: float = 20.0
@@ -111,7 +121,7 @@ class PlaybackBuffer:
                 waited = self._first_pending is not None and (now - self._first_pending) * 1000.0 >= (
                     self._threshold_ms
                 )
-                if level * 1000.0 / self.rate < self._threshold_ms and not waited:
+                if level * 1000.0 / self.rate < 2 * self._threshold_ms and not waited:
                     out.fill(0.0)
                     return ReadResult(0, False)
                 self._playing = True
