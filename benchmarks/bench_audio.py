@@ -27,9 +27,15 @@ noisy: compare the difference, not the absolute value); ``*_over_floor*`` carry 
   feeder thread is left out. ``cpu_percent_duplex_floor``: the same with PortAudio streams
   whose callbacks do nothing, i.e. the part no engine code can remove. Four windows of each,
   in turn: the medians, and ``cpu_percent_duplex_over_floor``, the median difference.
-- ``talk_idle_cpu_percent``: ``voicecli talk`` idle with open mic and speaker (see
+  ``cpu_percent_duplex_minimal`` (information): the minimal clients of :mod:`benchmarks.floors`
+  in the same harness and rounds (its event loop wakes for each 20 ms chunk written and
+  frame read, as any client's must), and ``_minimal_over_floor``: what such a client costs
+  over empty callbacks.
+- ``talk_idle_cpu_percent``: ``voicecli talk --aec off`` idle with open mic and speaker (see
   :mod:`benchmarks.talk_idle`); ``talk_idle_cpu_over_duplex_floor`` (information): less the
-  duplex floor of this run (talk's two open streams cost at least that much).
+  duplex floor of this run (talk's two open streams cost at least that much);
+  ``talk_idle_cpu_percent_aec`` (information): plain ``talk``, which cancels echo by default
+  (its cost is the echo benchmark's, ``cpu_percent_duplex_aec``).
 """
 
 from __future__ import annotations
@@ -228,10 +234,12 @@ def _alias_rejection() -> dict[str, float]:
     return {"alias_rejection_db": min(ours), "alias_rejection_db_naive": min(naive)}
 
 
-async def _cpu_duplex(bed: PulseBed, seconds: float) -> float:
+async def _cpu_duplex(bed: PulseBed, seconds: float, minimal: bool = False) -> float:
+    """voicecli's engine, or (``minimal``) the minimal clients of :mod:`benchmarks.floors`
+    opened at the session rates (the sound server resamples for them), in the same harness."""
     assert bed.mic is not None
-    cap = DeviceCapture(16000)
-    play = DevicePlayback(24000)
+    cap: Any = MinimalCapture(16000) if minimal else DeviceCapture(16000)
+    play: Any = MinimalPlayback(24000) if minimal else DevicePlayback(24000)
     await cap.start()
     await play.start()
     chunk = float_to_pcm16(_tone(300, 24000, 0.02, amp=0.3))
@@ -292,14 +300,18 @@ async def _cpu_floor(bed: PulseBed, seconds: float) -> float:
 
 
 async def _cpu_vs_floor(bed: PulseBed, rounds: int = 4, seconds: float = 3.0) -> dict[str, float]:
-    """Duplex and floor windows taken in turn, ``rounds`` of each: medians, and the median
-    of the per-round differences (the load of a shared machine drifts between windows)."""
-    ours, floor = [], []
+    """Floor, duplex and minimal-client windows taken in turn, ``rounds`` of each: medians,
+    and the medians of the per-round differences (the load of a shared machine drifts
+    between windows)."""
+    ours, floor, minimal = [], [], []
     for _ in range(rounds):
         floor.append(await _cpu_floor(bed, seconds))
         ours.append(await _cpu_duplex(bed, seconds))
+        minimal.append(await _cpu_duplex(bed, seconds, minimal=True))
     return {"cpu_percent_duplex": _p(ours, 50), "cpu_percent_duplex_floor": _p(floor, 50),
-            "cpu_percent_duplex_over_floor": _p([a - b for a, b in zip(ours, floor, strict=True)], 50)}
+            "cpu_percent_duplex_over_floor": _p([a - b for a, b in zip(ours, floor, strict=True)], 50),
+            "cpu_percent_duplex_minimal": _p(minimal, 50),
+            "cpu_percent_duplex_minimal_over_floor": _p([a - b for a, b in zip(minimal, floor, strict=True)], 50)}
 
 
 async def _run_all() -> dict[str, float]:
@@ -310,7 +322,8 @@ async def _run_all() -> dict[str, float]:
         results.update(await _mic_to_wire_vs_floor(bed))
         results.update(await _wire_to_speaker())
         results.update(await _cpu_vs_floor(bed))
-        results.update(talk_idle_cpu(bed))
+        results.update(talk_idle_cpu(bed, extra=["--aec", "off"]))
+        results["talk_idle_cpu_percent_aec"] = talk_idle_cpu(bed)["talk_idle_cpu_percent"]
         results["talk_idle_cpu_over_duplex_floor"] = (
             results["talk_idle_cpu_percent"] - results["cpu_percent_duplex_floor"])
     return results

@@ -48,10 +48,11 @@ def _quiet_for(bed: PulseBed, seconds: float, timeout: float) -> None:
     raise RuntimeError("the agent never went quiet")
 
 
-def talk_idle_cpu(bed: PulseBed, seconds: float = 10.0) -> dict[str, float]:
+def talk_idle_cpu(bed: PulseBed, seconds: float = 10.0, extra: list[str] | None = None) -> dict[str, float]:
+    """``voicecli talk`` with the ``extra`` options (``--aec off``: the audio path alone)."""
     with tempfile.TemporaryDirectory(prefix="voicecli-bench-") as tmp, \
             open_tmux(Path(tmp), {"PULSE_SERVER": bed.server}) as tmux:
-        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk"])
+        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", *(extra or [])])
         tmux.send("clear; exec " + command, "Enter")
         tmux.wait_for(lambda s: "connected: speak or type" in s, "talk to connect", timeout=60)
         pid = int(tmux.run("display-message", "-p", "-t", tmux.session, "#{pane_pid}").strip())
