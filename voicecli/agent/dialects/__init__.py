@@ -74,7 +74,7 @@ def register(cls: D) -> D:
     path = cls.path
     if not path.startswith("/"):
         raise ValueError(f"dialect {cls.__name__} path must start with '/': {path!r}")
-    for where in (path, *getattr(cls, "aliases", ())):
+    for where in (path, *cls.aliases):
         existing = DIALECTS.get(where)
         if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:
             raise ValueError(f"path {where} is already served by {existing.__name__}")
