@@ -28,9 +28,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from voicecli.audio.base import AudioBackend, CaptureStream, PlaybackStream
+from voicecli.audio.base import AudioBackend, CaptureStream, DeviceChoice, PlaybackStream
 from voicecli.audio.vad import EnergyVad
 from voicecli.errors import AudioDeviceError, ProtocolError, SessionTimeout, VoicecliError
 from voicecli.protocol.base import Adapter, Frame, Handshake, HttpRequest
@@ -72,6 +72,10 @@ from voicecli.session.reconnect import Failure
 from voicecli.session.redial import ConnectionOutcome, Redialer
 from voicecli.transport import Connection, ConnectionEnded, HandshakeRejected, http_request
 from voicecli.transport import connect as ws_connect
+
+if TYPE_CHECKING:
+    from voicecli.audio.devices import DeviceSpec
+    from voicecli.session.surface import Direction
 
 log = logging.getLogger("voicecli.session")
 
@@ -223,13 +227,15 @@ class Session:
             self.holding = False
             self.submit(CommitAudio())
 
-    async def switch_device(self, direction: str, spec: Any) -> None:
+    async def switch_device(self, direction: Direction, spec: DeviceSpec) -> None:
         """Open another microphone (``"input"``) or speaker (``"output"``) mid-session:
         the backend's device becomes ``spec`` and the streams reopen at the same formats."""
-        attr = "input_device" if direction == "input" else "output_device"
-        if self.audio is None or not hasattr(self.audio, attr):
+        if not isinstance(self.audio, DeviceChoice):
             raise AudioDeviceError("this audio backend has no devices to choose from")
-        setattr(self.audio, attr, spec)
+        if direction == "input":
+            self.audio.input_device = spec
+        else:
+            self.audio.output_device = spec
         if self.session_started is not None:
             await self._close_audio(keep_recorder=True)
             await self._open_audio(self.session_started)
@@ -248,8 +254,7 @@ class Session:
 
     async def alive(self, timeout: float) -> bool:
         """Whether the server still answers (a WebSocket ping within ``timeout`` s)."""
-        probe = getattr(self._conn, "alive", None)
-        return bool(await probe(timeout)) if callable(probe) else self._conn is not None
+        return self._conn is not None and await self._conn.alive(timeout)
 
     async def wait_started(self, timeout: float | None = None) -> bool:
         try:
@@ -331,10 +336,8 @@ class Session:
                              connect_ms=self.connect_ms))
         for frame in handshake.initial_frames:
             await self._send_frame(frame)
-        on_open = getattr(self.adapter, "on_open", None)
-        if callable(on_open):
-            for event in on_open():
-                await self._handle(event)
+        for event in self.adapter.on_open():
+            await self._handle(event)
 
         receive = asyncio.create_task(self._receive_loop(), name="session-receive")
         send = asyncio.create_task(self._send_loop(), name="session-send")
@@ -473,11 +476,13 @@ class Session:
 
     def _of_cut_reply(self, event: Event) -> bool:
         """Agent text of the reply the user cut (the provider, not told, goes on with it)."""
-        if self._cut_turn is None or getattr(event, "turn", None) != self._cut_turn:
+        if self._cut_turn is None:
             return False
         if isinstance(event, (TranscriptDelta, TranscriptFinal)):
-            return event.role == "agent"
-        return isinstance(event, (TextDelta, TranscriptCorrection))
+            return event.role == "agent" and event.turn == self._cut_turn
+        if isinstance(event, (TextDelta, TranscriptCorrection)):
+            return event.turn == self._cut_turn
+        return False
 
     def _on_audio(self, event: AgentAudio) -> AgentAudio | None:
         """Play the chunk; returns it as the PCM16 that was played (encoded chunks are

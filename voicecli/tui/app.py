@@ -103,6 +103,7 @@ class VoiceApp(QuietCrashApp[int]):
                                agent=settings.agent or "")
         self.mic_test = MicTest()
         self.shown_state: tuple[object, ...] = ()  # what the widgets show now (mic.render_state)
+        self._widgets_ready = False  # the widgets exist (on_mount ran)
         if settings.recorder is not None:
             self.recording = settings.recorder.current  # the WAV being recorded (shown as REC)
             self.conversation.summary.recordings = settings.recorder.files  # grows with /record
@@ -117,7 +118,7 @@ class VoiceApp(QuietCrashApp[int]):
     @recording.setter
     def recording(self, path: Path | None) -> None:
         self.state.recording = path
-        if getattr(self, "status_bar", None) is not None and self.status_bar.is_mounted:
+        if self._widgets_ready and self.status_bar.is_mounted:
             self.render_state()
 
     def compose(self) -> ComposeResult:
@@ -149,6 +150,7 @@ class VoiceApp(QuietCrashApp[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._widgets_ready = True
         self.transcript_view.border_title = "conversation"
         self.event_pane.border_title = "events"
         self.render_state()
@@ -198,8 +200,7 @@ class VoiceApp(QuietCrashApp[int]):
         self.live = message.live
         self.state.label = message.live.label
         self.state.agent = message.live.agent or self.state.agent
-        options = getattr(message.live.session, "options", None)
-        self.state.half_duplex = bool(getattr(options, "half_duplex", False))
+        self.state.half_duplex = message.live.session.options.half_duplex
         mic.note_turns(self)
         self.render_state()
 
@@ -397,7 +398,7 @@ class VoiceApp(QuietCrashApp[int]):
 
     def action_level(self, name: str, step: float) -> None:
         if not self.text_only:
-            step_level(self, name, step)
+            step_level(self, "volume" if name == "volume" else "gain", step)
 
     def run_audio(self, command: SlashCommand) -> bool:
         return run_audio(self, command)
