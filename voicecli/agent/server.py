@@ -141,9 +141,12 @@ class LocalAgent:
         await self.stop()
 
     async def serve_forever(self) -> None:
+        """Serve until cancelled, then leave the closing to :meth:`stop` (asyncio's own
+        ``Server.serve_forever`` waits, from Python 3.12 on, for every client to leave
+        first: a connected client would hold a cancelled server open, never told 1001)."""
         if self._server is None:
             raise RuntimeError("start() the agent first")
-        await self._server.serve_forever()
+        await asyncio.get_running_loop().create_future()  # start_server is already serving
 
     # ---- one client --------------------------------------------------------------------
 
