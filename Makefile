@@ -73,42 +73,34 @@ test-fast: setup
 # lowest version pyproject.toml allows (uv's lowest-direct resolution; the test tools at their
 # latest), then the tests that exercise those libraries: the CLI, the wire (websockets client
 # and server), the TUI (textual; its snapshots are drawn by the newest textual, so not here),
-# config, codecs.
+# config, codecs; like test-fast, without the PulseAudio bed, tmux and the real-time runs.
+# Idempotent: the pins are recomputed and the venv brought to them; uv never downloads an
+# interpreter here.
 MIN_VENV ?= .venv-min
 MIN_TESTS ?= tests/cli tests/transport tests/protocol tests/audio/test_codecs.py tests/tui \
 	tests/agent_dialects tests/test_secrets.py
-MIN_DESELECT ?= -m "not pulse and not tmux" --ignore=tests/tui/test_snapshots.py
+MIN_DESELECT ?= -m "not pulse and not tmux and not realtime" --ignore=tests/tui/test_snapshots.py
+MIN_UV := UV_PYTHON_DOWNLOADS=never $(MIN_VENV)/bin/uv
 test-min: system-deps
-	@test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
-	@test -x $(MIN_VENV)/bin/uv || $(MIN_VENV)/bin/pip install -q uv
-	$(MIN_VENV)/bin/uv pip compile -q pyproject.toml --extra local --extra voiceagent-codecs \
+	@$(MIN_VENV)/bin/python -c "" 2>/dev/null || { rm -rf $(MIN_VENV) && $(PYTHON) -m venv $(MIN_VENV); }
+	@test -x $(MIN_VENV)/bin/uv || $(MIN_VENV)/bin/pip install -q uv 2>&1 | grep -v "^WARNING: Location" || true
+	@test -x $(MIN_VENV)/bin/uv || { echo "test-min: uv did not install"; exit 1; }
+	$(MIN_UV) pip compile -q pyproject.toml --extra local --extra voiceagent-codecs \
 		--resolution lowest-direct --python $(MIN_VENV)/bin/python -o $(MIN_VENV)/floors.txt
-	$(MIN_VENV)/bin/uv pip install -q --python $(MIN_VENV)/bin/python -c $(MIN_VENV)/floors.txt \
+	$(MIN_UV) pip install -q --python $(MIN_VENV)/bin/python -c $(MIN_VENV)/floors.txt \
 		-e '.[local,voiceagent-codecs,dev]'
 	@grep -E '^(typer|textual|websockets|numpy|rich|pydantic|av|soxr|soundfile|sounddevice|platformdirs)==' \
 		$(MIN_VENV)/floors.txt | tr '\n' ' '; echo
-	$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider $(MIN_DESELECT) $(MIN_TESTS)
+	$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup $(MIN_DESELECT) $(MIN_TESTS)
 
-# The suite on every Python the project supports that this machine has (CI machines may have
-# only some: a missing interpreter is reported, not failed). PYTHONS names the interpreters;
-# MATRIX_TESTS narrows the run (default: everything but the PulseAudio and tmux tests).
-PYTHONS ?= python3.11 python3.12 python3.13
-MATRIX_TESTS ?= -m "not pulse and not tmux"
+# The suite on each Python of PYTHONS (versions: 3.11 3.12 3.13), in a venv per interpreter
+# (.venv-X.Y), by .ci/python-matrix: interpreters are the machine's own (on PATH, pyenv's or
+# uv's; never downloaded); a missing one is reported, and fails the job under CI=true.
+# MATRIX_TESTS narrows the run (default: test-fast's subset).
+PYTHONS ?= 3.11 3.12 3.13
+MATRIX_TESTS ?= -m "not pulse and not tmux and not realtime"
 test-matrix: system-deps js-peer
-	@ran=""; missing=""; failed=""; \
-	for py in $(PYTHONS); do \
-		if ! $$py -c "import sys; assert sys.version_info >= (3, 11)" >/dev/null 2>&1; then \
-			missing="$$missing $$py"; continue; \
-		fi; \
-		ver=$$($$py -c "import sys; print('%d.%d' % sys.version_info[:2])"); venv=.venv-$$ver; \
-		echo "== Python $$ver ($$venv)"; \
-		test -x $$venv/bin/python || $$py -m venv $$venv; \
-		$$venv/bin/pip install -q -e '.[local,voiceagent-codecs,aec,dev]' 2>&1 | grep -v "^WARNING: Location"; \
-		if $$venv/bin/python -m pytest -q -p no:cacheprovider $(MATRIX_TESTS); then ran="$$ran $$ver"; \
-		else failed="$$failed $$ver"; fi; \
-	done; \
-	echo "test-matrix: passed:$${ran:- none}; failed:$${failed:- none}; not on this machine:$${missing:- none}"; \
-	test -z "$$failed" && test -n "$$ran"
+	PYTHONS="$(PYTHONS)" JOBS=$(JOBS) .ci/python-matrix $(MATRIX_TESTS)
 
 lint: setup
 	$(VENV)/bin/ruff check voicecli tests benchmarks

@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 
+from voicecli.agent.interfaces import BaseBrain
 from voicecli.agent.tone import ToneSynthesizer
 
 
@@ -34,7 +35,7 @@ class GatedSynth:
         self._open.set()
 
 
-class StepBrain:
+class StepBrain(BaseBrain):
     """Writes ``first``, then waits for ``go`` before writing ``rest``; ``started`` is set
     when a reply begins."""
 

@@ -12,6 +12,7 @@ from tests.agent.test_engine_replies import wait_for
 from voicecli.agent.engine import Engine, EngineOptions
 from voicecli.agent.interfaces import (
     AgentOutput,
+    BaseBrain,
     TalkStart,
     TranscriptOut,
     UserAudio,
@@ -54,7 +55,7 @@ class CountingEars:
         return str(self.fed * 1000 // (RATE * 2))
 
 
-class HeardBrain:
+class HeardBrain(BaseBrain):
     name = "heard"
 
     def __init__(self) -> None:

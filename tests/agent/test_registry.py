@@ -15,6 +15,7 @@ from voicecli.agent import dialects
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
+    BaseBrain,
     Closing,
     ErrorOut,
     Frame,
@@ -176,7 +177,7 @@ def test_register_rejects_a_taken_path() -> None:
         dialects.register(Other)
 
 
-class _Broken:
+class _Broken(BaseBrain):
     name = "broken"
 
     def greeting(self) -> str | None:

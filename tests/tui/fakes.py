@@ -8,10 +8,12 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from voicecli.errors import AudioDeviceError
 from voicecli.protocol.base import Capabilities
 from voicecli.protocol.commands import Close, Command, SendText
 from voicecli.protocol.events import Event
 from voicecli.session.events import SessionClosed, TextSent
+from voicecli.session.options import SessionOptions
 from voicecli.tui.binding import LiveSession
 
 
@@ -22,9 +24,16 @@ class FakeAdapter:
         self.capabilities = capabilities or Capabilities()
 
 
+class FakeLevels:
+    volume = 1.0
+    gain = 1.0
+
+
 class FakeSession:
     """Replays ``script`` (events, and floats meaning "sleep that long"), then stays
-    open until closed; records what the app asked of it."""
+    open until closed; records what the app asked of it. The rest of the session's
+    surface (``voicecli.session.surface``) answers as a session without audio devices,
+    echo cancellation, reconnection or a socket to ping."""
 
     def __init__(self, script: Iterable[Event | float] = (), *, capabilities: Capabilities | None = None,
                  end: SessionClosed | None = None, reply: str | None = None) -> None:
@@ -37,6 +46,10 @@ class FakeSession:
         self.push_to_talk = False
         self.commands: list[Command] = []
         self.gates: list[bool] = []
+        self.options = SessionOptions()
+        self.audio = None
+        self.link = FakeLevels()
+        self.playback = None
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._closed = asyncio.Event()
 
@@ -83,6 +96,18 @@ class FakeSession:
 
     def set_push_to_talk(self, on: bool) -> None:
         self.push_to_talk = on
+
+    def set_aec(self, on: bool | None) -> str:
+        return "echo cancellation is unavailable: no audio"
+
+    def reconnect_now(self) -> bool:
+        return False
+
+    async def switch_device(self, direction: str, spec: Any) -> None:
+        raise AudioDeviceError("this audio backend has no devices to choose from")
+
+    async def alive(self, timeout: float) -> bool:
+        return False  # no socket to ping: no round trip measured
 
 
 def fake_factory(session: Any, label: str = "fake provider", local: bool = False) -> Any:

@@ -27,10 +27,13 @@ streams, ``ReplyText`` once it is whole (before the first audio when the dialect
 unpaced, each sentence as soon as it is synthesized) with cumulative
 transcript deltas revealed word by word as the audio goes out.
 
-Brain hooks (optional methods, looked up by name): ``configure(prompt=, language=)``
-receives a client's prompt and language overrides when the session starts;
-``bind_client_tools(call)`` receives :meth:`Engine.call_client_tool` when the dialect
-can ask its client to run tools (a ``ToolCallOut``, answered by ``UserToolResult``).
+Brain hooks (declared by :class:`~voicecli.agent.interfaces.Brain`, defaults in
+:class:`~voicecli.agent.interfaces.BaseBrain`): ``configure(prompt=, language=)`` receives
+a client's prompt and language overrides when the session starts; ``bind_client_tools(call)``
+receives :meth:`Engine.call_client_tool` when the dialect can ask its client to run tools
+(a ``ToolCallOut``, answered by ``UserToolResult``); ``add_context(text)`` receives a
+client's contextual update; ``plays_back_audio`` plays the user's audio after each spoken
+reply.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from typing import Any
 from voicecli.agent.interfaces import (
     AgentOutput,
     Brain,
+    Chunker,
     ClientClose,
     Closing,
     ErrorOut,
@@ -70,7 +74,7 @@ from voicecli.agent.interfaces import (
     UserToolResult,
 )
 from voicecli.agent.listener import Listener
-from voicecli.agent.speaker import Chunker, Speaker, pace_clock
+from voicecli.agent.speaker import Speaker, pace_clock
 from voicecli.audio.vad import SPEECH_END, SPEECH_START, EnergyVad
 
 log = logging.getLogger(__name__)
@@ -133,9 +137,8 @@ class Engine:
         self._started = False
         self._closed = False
         self._tool_calls: dict[str, asyncio.Future[tuple[Any, bool]]] = {}
-        bind = getattr(brain, "bind_client_tools", None)
-        if client_tools and callable(bind):
-            bind(self.call_client_tool)
+        if client_tools:
+            brain.bind_client_tools(self.call_client_tool)
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -156,9 +159,8 @@ class Engine:
             return
         self._started = True
         self.prompt, self.language = prompt, language
-        configure = getattr(self.brain, "configure", None)
-        if (prompt or language) and callable(configure):
-            configure(prompt=prompt, language=language)
+        if prompt or language:
+            self.brain.configure(prompt=prompt, language=language)
         if text_only:
             self._text_only = True
             self._speaker.audio_out = False
@@ -222,9 +224,7 @@ class Engine:
         elif isinstance(item, UserInterrupt):
             self.interrupt()
         elif isinstance(item, UserContext):
-            add = getattr(self.brain, "add_context", None)
-            if callable(add):
-                add(item.text)
+            self.brain.add_context(item.text)
         elif isinstance(item, ClientClose):
             self.interrupt(report=False)
             self._emit(Closing("client_requested", 1000))
@@ -338,7 +338,7 @@ class Engine:
             text = await (self._stt.finish() if streamed else self._stt.recognize(audio, rate))
         if text:
             self._emit(TranscriptOut("user", text, final=True))
-        playback = audio if getattr(self.brain, "plays_back_audio", False) else None
+        playback = audio if self.brain.plays_back_audio else None
         await self._speaker.speak(self.brain.reply(text), playback=playback, playback_rate=rate)
 
     # ---- tasks -------------------------------------------------------------------------

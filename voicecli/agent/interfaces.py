@@ -8,12 +8,16 @@
 - The conversation engine (dialect-agnostic) consumes user inputs, runs turn-taking,
   barge-in and pacing, and asks a :class:`Brain` for replies, a :class:`Synthesizer`
   for audio and a :class:`Recognizer` for user transcripts.
+
+What a dialect or a brain may leave out has a default in its base class
+(:class:`ServerDialect`, :class:`BaseBrain`); the engine and the server read every
+attribute directly.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -242,6 +246,15 @@ class ServerDialect(ABC):
     # timings other than the provider's real ones, for tests; set before accept()
     variants: frozenset[str] = frozenset()
     max_message: int = 16 * 1024 * 1024  # largest client message accepted (bytes)
+    # the WebSocket subprotocol the server answers with (set by accept(); None: none)
+    subprotocol: str | None = None
+    # the first message when the server configures none: None is the brain's greeting,
+    # "" none (a provider that never speaks first)
+    default_greeting: str | None = None
+    # how replies are split for synthesis (None: whole sentences)
+    chunker: Callable[[], Chunker] | None = None
+    # the engine may ask this dialect's client to run tools (ToolCallOut / UserToolResult)
+    client_tools: bool = False
 
     @abstractmethod
     def accept(self, request: UpgradeRequest, keys: KeyCheck) -> Reject | None:
@@ -316,20 +329,67 @@ class KeyCheck(Protocol):
 
     def agent_exists(self, agent_id: str | None) -> bool: ...
 
+    def agent_is_public(self, agent_id: str | None) -> bool:
+        """True when ``agent_id`` may be used without a key (a server without a key: all)."""
+        ...
+
 
 # ---- the agent's mind and voice ---------------------------------------------------------
 
 
+ClientToolCall = Callable[[str, Mapping[str, Any]], Awaitable[tuple[Any, bool]]]
+"""``await call(name, arguments)`` asks the session's client to run a tool: ``(result, is_error)``."""
+
+
 class Brain(Protocol):
-    """Decides what the agent says. Implementations: echo, rules, llm."""
+    """Decides what the agent says. Implementations: echo, rules, llm (each a
+    :class:`BaseBrain`, which has the defaults of what a brain may leave out)."""
 
     name: str
+    plays_back_audio: bool  # after each spoken reply the engine plays the user's audio back
 
     def greeting(self) -> str | None: ...
 
     def reply(self, user_text: str) -> AsyncIterator[str]:
         """The reply as text pieces, streamed (whole sentences or smaller deltas)."""
         ...
+
+    def configure(self, prompt: str | None = None, language: str | None = None) -> None:
+        """A client's overrides of the system prompt and the language, at the session's start."""
+        ...
+
+    def bind_client_tools(self, call: ClientToolCall) -> None:
+        """The session's client can run tools (the dialect has ``client_tools``)."""
+        ...
+
+    def add_context(self, text: str) -> None:
+        """A client's contextual update (background for the replies, not a turn)."""
+        ...
+
+
+class BaseBrain:
+    """The defaults of a :class:`Brain`: no playback, no overrides, no client tools, and
+    contextual updates ignored."""
+
+    name: str = "brain"
+    plays_back_audio: bool = False
+
+    def configure(self, prompt: str | None = None, language: str | None = None) -> None:
+        return None
+
+    def bind_client_tools(self, call: ClientToolCall) -> None:
+        return None
+
+    def add_context(self, text: str) -> None:
+        return None
+
+
+class Chunker(Protocol):
+    """Streamed text in, the pieces to synthesize one at a time out."""
+
+    def feed(self, text: str) -> list[str]: ...
+
+    def flush(self) -> list[str]: ...
 
 
 class Synthesizer(Protocol):

@@ -141,9 +141,12 @@ class LocalAgent:
         await self.stop()
 
     async def serve_forever(self) -> None:
+        """Serve until cancelled, then leave the closing to :meth:`stop` (asyncio's own
+        ``Server.serve_forever`` waits, from Python 3.12 on, for every client to leave
+        first: a connected client would hold a cancelled server open, never told 1001)."""
         if self._server is None:
             raise RuntimeError("start() the agent first")
-        await self._server.serve_forever()
+        await asyncio.get_running_loop().create_future()  # start_server is already serving
 
     # ---- one client --------------------------------------------------------------------
 
@@ -274,7 +277,7 @@ class LocalAgent:
         if rejection is not None:
             refuse(rejection.status, rejection.body)
             return
-        chosen[0] = getattr(dialect, "subprotocol", None)
+        chosen[0] = dialect.subprotocol
         response = proto.accept(request)  # type: ignore[arg-type]
         proto.send_response(response)
         for data in proto.data_to_send():
@@ -296,20 +299,20 @@ class LocalAgent:
         recognizer = voice.lease() if dialect.audio_out else None  # a recognizer only while the user speaks
         config = self.config
         # a dialect whose provider never speaks first says so (VoiceAgent: default_greeting "")
-        greeting = config.greeting if config.greeting is not None else getattr(dialect, "default_greeting", None)
+        greeting = config.greeting if config.greeting is not None else dialect.default_greeting
         options = EngineOptions(greeting=greeting, hangover_ms=config.vad_hangover_ms,
                                 threshold_db=config.vad_threshold_db, min_speech_ms=config.vad_min_speech_ms,
                                 barge_in=config.barge_in, chunk_ms=config.chunk_ms,
                                 ping_interval=dialect.ping_interval, paced=dialect.paced, speed=config.speed,
                                 reply_text_first=dialect.reply_text_first,
                                 # a dialect may split replies its own way (VoiceAgent's groups)
-                                chunker=getattr(dialect, "chunker", None))
+                                chunker=dialect.chunker)
 
         def make_engine(emit: Callable[[AgentOutput], None]) -> Engine:
             return Engine(brain=voice.make_brain(), synth=voice.synth, recognizer=recognizer,
                           input_rate=dialect.input_rate, output_rate=dialect.output_rate,
                           audio_out=dialect.audio_out, emit=emit, options=options,
-                          client_tools=bool(getattr(dialect, "client_tools", False)))
+                          client_tools=dialect.client_tools)
 
         # the session's engine gives back a recognizer it holds when it closes (the listener)
         await WsSession(reader, writer, proto, dialect, gate, make_engine, self.tap).run()

@@ -34,6 +34,7 @@ from typing import Protocol
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
+    Chunker,
     ReplyText,
     Synthesizer,
     TalkStart,
@@ -88,14 +89,6 @@ class VirtualClock:
 def pace_clock(speed: float) -> Clock:
     """The clock for a speaking ``speed`` (1.0 real time; ``math.inf``: a virtual clock)."""
     return VirtualClock() if math.isinf(speed) else RealClock(speed)
-
-
-class Chunker(Protocol):
-    """Streamed text in, the pieces to synthesize one at a time out."""
-
-    def feed(self, text: str) -> list[str]: ...
-
-    def flush(self) -> list[str]: ...
 
 
 class Speaker:

@@ -154,3 +154,13 @@ class MonitoredStream(Protocol):
 
     @property
     def notice(self) -> str | None: ...
+
+
+@runtime_checkable
+class DeviceChoice(Protocol):
+    """A backend whose microphone and speaker are chosen devices (PortAudio): ``None``
+    is the system's default, otherwise a device number or name. Setting one takes effect
+    the next time a stream is opened."""
+
+    input_device: int | str | None
+    output_device: int | str | None

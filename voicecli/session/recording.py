@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from voicecli.session.options import SessionOptions
+from voicecli.session.surface import SessionSurface
+
+if TYPE_CHECKING:
+    from voicecli.audio.recorder import Recorder
 
 #: words that stop the recording instead of naming a directory
 STOP_WORDS = ("off", "stop")
@@ -19,13 +25,13 @@ STOP_WORDS = ("off", "stop")
 class Recordings:
     """Starts and stops recorders on a session's options (``options.recorder``)."""
 
-    def __init__(self, factory: Callable[..., Any] | None = None) -> None:
+    def __init__(self, factory: Callable[..., Recorder] | None = None) -> None:
         if factory is None:
             from voicecli.audio.recorder import Recorder
 
             factory = Recorder
         self._factory = factory
-        self._recorder: Any = None
+        self._recorder: Recorder | None = None
         self.files: list[Path] = []
 
     @property
@@ -41,41 +47,36 @@ class Recordings:
             name = f"voicecli-{stamp}-{n}.wav"
         return name
 
-    def begin(self, options: Any, directory: Path) -> Path:
+    def begin(self, options: SessionOptions, directory: Path) -> Path:
         """Record into ``directory`` from the session's start (raises OSError when it cannot)."""
-        self._recorder = self._factory(directory, name=self._name(directory))
-        options.recorder = self._recorder
-        path = Path(self._recorder.path)
+        recorder = self._recorder = self._factory(directory, name=self._name(directory))
+        options.recorder = recorder
+        path = Path(recorder.path)
         self.files.append(path)
         return path
 
-    def start(self, session: Any, directory: Path) -> str:
+    def start(self, session: SessionSurface, directory: Path) -> str:
         """Record a live session into ``directory``; one that was running stops first."""
-        options = getattr(session, "options", None)
-        if options is None:
-            return "recording is not available for this session"
         directory.mkdir(parents=True, exist_ok=True)
-        stopped = self._stop(options)
-        path = self.begin(options, directory)
-        attach = getattr(self._recorder, "attach_playback", None)
-        playback = getattr(session, "playback", None)
-        if playback is not None and callable(attach):
-            attach(playback)
+        stopped = self._stop(session.options)
+        path = self.begin(session.options, directory)
+        playback = session.playback
+        if playback is not None and self._recorder is not None:
+            self._recorder.attach_playback(playback)
         if stopped is not None:
             return f"recording stopped: {stopped}; recording to {path}"
         return f"recording to {path}"
 
-    def stop(self, session: Any) -> str:
+    def stop(self, session: SessionSurface) -> str:
         """Stop the recording in progress (``/record off``)."""
-        options = getattr(session, "options", None)
-        stopped = self._stop(options) if options is not None else None
+        stopped = self._stop(session.options)
         return f"recording stopped: {stopped}" if stopped is not None else "not recording"
 
-    def _stop(self, options: Any) -> Path | None:
+    def _stop(self, options: SessionOptions) -> Path | None:
         recorder, self._recorder = self._recorder, None
         if recorder is None:
             return None
-        if getattr(options, "recorder", None) is recorder:
+        if options.recorder is recorder:
             options.recorder = None
         recorder.close()
         return Path(recorder.path)

@@ -1,6 +1,9 @@
 """The session worker: one conversation with one provider.
 
-Tasks, all on one asyncio loop:
+:class:`Session` is the public API and each connection's run; what it holds and shares is
+:mod:`voicecli.session.state`, the devices, microphone and meters
+:mod:`voicecli.session.mic_loop`, the handling of each provider event
+:mod:`voicecli.session.incoming`. Tasks, all on one asyncio loop:
 
 - receive: socket frame → ``adapter.feed`` → events (audio to playback, pings answered);
 - send: command queue → ``adapter.encode`` → socket;
@@ -26,111 +29,34 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-from voicecli.audio.base import AudioBackend, CaptureStream, LevelledCapture, PlaybackStream
-from voicecli.audio.vad import WINDOW_MS, EnergyVad
+from voicecli.audio.base import CaptureStream, DeviceChoice, PlaybackStream
 from voicecli.errors import AudioDeviceError, ProtocolError, SessionTimeout, VoicecliError
-from voicecli.protocol.base import Adapter, Frame, Handshake, HttpRequest
-from voicecli.protocol.commands import (
-    Close,
-    Command,
-    CommitAudio,
-    HoldTurn,
-    Interrupt,
-    Pong,
-    SendAudio,
-    SendText,
-    SendToolResult,
-)
-from voicecli.protocol.events import (
-    AgentAudio,
-    AgentStartedTalking,
-    AgentStoppedTalking,
-    AudioFormat,
-    ErrorEvent,
-    Event,
-    Interruption,
-    Ping,
-    SessionEnded,
-    SessionStarted,
-    TextDelta,
-    ToolCall,
-    TranscriptCorrection,
-    TranscriptDelta,
-    TranscriptFinal,
-)
+from voicecli.protocol.base import Handshake
+from voicecli.protocol.commands import Close, CommitAudio, HoldTurn
+from voicecli.protocol.events import Event
 from voicecli.secrets import redact
-from voicecli.session.audio_link import AudioLink
-from voicecli.session.ending import closed_from_end, merge_end
-from voicecli.session.events import Connected, Connecting, Mark, Reconnected, SessionClosed, TextSent, TurnLatency
-from voicecli.session.hold import PauseSqueezer
-from voicecli.session.options import SessionOptions
+from voicecli.session.ending import closed_from_end
+from voicecli.session.events import Connected, Connecting, Mark, SessionClosed
+from voicecli.session.incoming import IncomingEvents
 from voicecli.session.reconnect import Failure
 from voicecli.session.redial import ConnectionOutcome, Redialer
-from voicecli.transport import Connection, ConnectionEnded, HandshakeRejected, http_request
-from voicecli.transport import connect as ws_connect
+from voicecli.session.state import RECENT_AUDIO_S, AdapterFactory, Connector, HttpCaller, WireConnection
+from voicecli.transport import ConnectionEnded, HandshakeRejected
+
+if TYPE_CHECKING:
+    from voicecli.audio.devices import DeviceSpec
+    from voicecli.session.surface import Direction
+
+__all__ = ["RECENT_AUDIO_S", "AdapterFactory", "Connector", "HttpCaller", "Session", "WireConnection"]
 
 log = logging.getLogger("voicecli.session")
 
-Connector = Callable[..., Awaitable[Connection]]
-HttpCaller = Callable[[HttpRequest], Awaitable[tuple[int, bytes]]]
-AdapterFactory = Callable[[], Adapter]
-RECENT_AUDIO_S = 1.0  # agent audio this recent: a reply was streaming (dialects with no talk events)
 
-
-class Session:
+class Session(IncomingEvents):
     """One conversation. Use ``run()`` in a task, read ``events()``, call ``submit()``."""
-
-    def __init__(self, adapter: Adapter, audio: AudioBackend | None = None,
-                 options: SessionOptions | None = None, *, connector: Connector = ws_connect,
-                 http: HttpCaller = http_request, adapter_factory: AdapterFactory | None = None) -> None:
-        self.adapter = adapter
-        # a reconnect needs a fresh adapter (new token, new signed URL, new turn ids)
-        self.adapter_factory: AdapterFactory = adapter_factory or (lambda: type(adapter)(adapter.config))
-        self.audio = audio
-        self.options = options or SessionOptions()
-        self._connector = connector
-        self._http = http
-        self._events: asyncio.Queue[Event] = asyncio.Queue()
-        self._commands: asyncio.Queue[Command] = asyncio.Queue()
-        self._conn: Connection | None = None
-        self.link = AudioLink(audio, self.options, self._emit)
-        self._started = asyncio.Event()
-        self._closing = False
-        self.close_requested = asyncio.Event()
-        self.redial_now = asyncio.Event()  # /reconnect: skip the wait, try now
-        self.redial_attempt = 0  # the reconnect try in progress (0: the first connection)
-        self.reconnecting_off = False
-        self._audio_formats: tuple[AudioFormat, AudioFormat] | None = None
-        self._talk_events = False  # the dialect says when the agent talks
-        self._audio_turn: int | None = None  # the provider turn of the last agent audio played
-        self._cut_turn: int | None = None  # a reply the user cut: its audio is dropped
-        self._last_audio_at = -RECENT_AUDIO_S
-        self._ended: SessionEnded | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._mic_task: asyncio.Task[None] | None = None
-        self._send_lock = asyncio.Lock()
-        self.muted = self.options.start_muted
-        self.gate_open = True  # push-to-talk gate; True = open mic
-        self.push_to_talk = False  # the gate is push-to-talk's: an open gate holds the turn
-        self.holding = False  # push-to-talk holds the user's turn (pressed, not released)
-        self.agent_talking = False
-        self.session_started: SessionStarted | None = None
-        self.closed: SessionClosed | None = None
-        # figures
-        self.t_start = 0.0
-        self.connect_ms: float | None = None
-        self.ready_ms: float | None = None
-        self.agent_audio_s = 0.0
-        self.frames_sent = 0
-        self.silence_frames_sent = 0
-        self._turn_end: tuple[float, str] | None = None
-        self._vad = self._new_vad(16000)  # replaced at the capture's rate when the mic opens
-        self._pauses = PauseSqueezer(self.options.frame_ms, self.options.vad_threshold_db)
-        self._last_voiced = 0.0
 
     # ---- public API ------------------------------------------------------------------------
 
@@ -141,31 +67,6 @@ class Session:
             yield event
             if isinstance(event, SessionClosed):
                 return
-
-    def submit(self, command: Command) -> None:
-        """Queue a command (text, commit, interrupt, close, ...). Never blocks."""
-        if isinstance(command, SendText):
-            if self.adapter.capabilities.client_interrupt:
-                self._cut_reply("user_typing")  # the provider cuts its reply on new input too
-            self._mark_turn_end("text")
-            self._emit(TextSent(command.text))
-        elif isinstance(command, CommitAudio):
-            self._mark_turn_end("commit")
-        elif isinstance(command, Interrupt):
-            self._cut_reply(command.reason or "client")
-        self._commands.put_nowait(command)
-
-    def _cut_reply(self, reason: str) -> None:
-        """The user cut the agent's reply: stop it now (playback flushed) and drop the rest
-        of that reply's audio as it keeps arriving, until the provider's next agent turn.
-        Reported as an :class:`Interruption` (then :class:`PlaybackFlushed`), as a
-        provider's own interruption is."""
-        if not (self.agent_talking or self.link.busy or self._mid_reply()):
-            return  # (a provider with no talk events is mid-reply while its audio arrives)
-        self.agent_talking = False
-        self._cut_turn = self._audio_turn
-        self._emit(Interruption(reason=reason, turn=self._audio_turn))
-        self.link.flush()
 
     def mark(self, label: str) -> None:
         """Put a :class:`Mark` in the event stream, after every event already emitted."""
@@ -187,11 +88,6 @@ class Session:
     def stop_reconnecting(self) -> None:
         """From now on a lost connection ends the session (smoke, once its first turn starts)."""
         self.reconnecting_off = True
-
-    @property
-    def live(self) -> bool:
-        """Connected, and the provider said it is ready."""
-        return self._conn is not None and self._started.is_set()
 
     def set_muted(self, muted: bool) -> None:
         """Muted: the mic keeps streaming silence, so the provider's VAD sees no gap."""
@@ -223,20 +119,18 @@ class Session:
             self.holding = False
             self.submit(CommitAudio())
 
-    async def switch_device(self, direction: str, spec: Any) -> None:
+    async def switch_device(self, direction: Direction, spec: DeviceSpec) -> None:
         """Open another microphone (``"input"``) or speaker (``"output"``) mid-session:
         the backend's device becomes ``spec`` and the streams reopen at the same formats."""
-        attr = "input_device" if direction == "input" else "output_device"
-        if self.audio is None or not hasattr(self.audio, attr):
+        if not isinstance(self.audio, DeviceChoice):
             raise AudioDeviceError("this audio backend has no devices to choose from")
-        setattr(self.audio, attr, spec)
+        if direction == "input":
+            self.audio.input_device = spec
+        else:
+            self.audio.output_device = spec
         if self.session_started is not None:
             await self._close_audio(keep_recorder=True)
             await self._open_audio(self.session_started)
-
-    @property
-    def mic_open(self) -> bool:
-        return not self.muted and self.gate_open
 
     @property
     def playback(self) -> PlaybackStream | None:
@@ -248,8 +142,7 @@ class Session:
 
     async def alive(self, timeout: float) -> bool:
         """Whether the server still answers (a WebSocket ping within ``timeout`` s)."""
-        probe = getattr(self._conn, "alive", None)
-        return bool(await probe(timeout)) if callable(probe) else self._conn is not None
+        return self._conn is not None and await self._conn.alive(timeout)
 
     async def wait_started(self, timeout: float | None = None) -> bool:
         try:
@@ -312,11 +205,6 @@ class Session:
         self.agent_talking = False
         self._turn_end = None
 
-    def _mid_reply(self) -> bool:
-        if self._talk_events:
-            return self.agent_talking
-        return self.link.busy or time.monotonic() - self._last_audio_at < RECENT_AUDIO_S
-
     async def _run(self) -> SessionClosed:
         while (request := self.adapter.prepare()) is not None:
             status, body = await self._http(request)
@@ -331,10 +219,8 @@ class Session:
                              connect_ms=self.connect_ms))
         for frame in handshake.initial_frames:
             await self._send_frame(frame)
-        on_open = getattr(self.adapter, "on_open", None)
-        if callable(on_open):
-            for event in on_open():
-                await self._handle(event)
+        for event in self.adapter.on_open():
+            await self._handle(event)
 
         receive = asyncio.create_task(self._receive_loop(), name="session-receive")
         send = asyncio.create_task(self._send_loop(), name="session-send")
@@ -361,7 +247,7 @@ class Session:
                     raise exc
         return closed_from_end(self._ended, asked_to_close=self._closing)
 
-    async def _open(self, handshake: Handshake) -> Connection:
+    async def _open(self, handshake: Handshake) -> WireConnection:
         try:
             return await self._connector(handshake, open_timeout=self.options.open_timeout,
                                          allow_insecure=self.options.allow_insecure)
@@ -396,190 +282,6 @@ class Session:
             if isinstance(command, Close):
                 return
 
-    async def _send_frame(self, frame: Frame) -> None:
-        async with self._send_lock:
-            if self._conn is None:
-                raise ConnectionEnded(None, "not connected")
-            await self._conn.send(frame)
-
-    # ---- events ----------------------------------------------------------------------------
-
-    def _emit(self, event: Event) -> None:
-        self._events.put_nowait(event)
-
-    emit = _emit  # for the reconnect loop
-
-    async def _handle(self, event: Event) -> None:
-        if self._of_cut_reply(event):
-            return  # the user stopped this reply: the rest of its text is not reported
-        if isinstance(event, Ping):
-            for frame in self.adapter.encode(Pong(event.event_id)):
-                with contextlib.suppress(ConnectionEnded):
-                    await self._send_frame(frame)
-        elif isinstance(event, SessionStarted):
-            await self._on_started(event)
-        elif isinstance(event, AgentAudio):
-            played = self._on_audio(event)
-            if played is None:
-                return  # the rest of a reply the user cut: not played, not reported
-            event = played
-        elif isinstance(event, AgentStartedTalking):
-            self.agent_talking = self._talk_events = True
-            self.link.agent_turn_started()
-        elif isinstance(event, AgentStoppedTalking):
-            self.agent_talking = False
-        elif isinstance(event, Interruption):
-            self.agent_talking = False
-            self._emit(event)  # before the flush's PlaybackFlushed: listeners know which turn was cut
-            self.link.flush()
-            return
-        elif isinstance(event, ToolCall) and event.client_side:
-            await self._answer_tool(event)
-        elif isinstance(event, SessionEnded):
-            self._ended = event if self._ended is None else merge_end(self._ended, event)
-        elif isinstance(event, ErrorEvent) and event.fatal and self._ended is None:
-            if event.code == "unsupported_format" and self.session_started is None:
-                raise ProtocolError(event.message)  # the session cannot start: end it now
-            self._ended = SessionEnded(reason="error", error=f"{event.code}: {event.message}")
-        elif self.link.playback is None and _agent_words(event):
-            self._reply_began()  # no speaker (text-only): the reply begins with its first words
-        self._emit(event)
-
-    def _reply_began(self) -> None:
-        """The first of the agent's reply arrived: the ``reply`` latency of the user's turn."""
-        if self._turn_end is not None:
-            started, source = self._turn_end
-            self._turn_end = None
-            self._emit(TurnLatency(ms=(time.monotonic() - started) * 1000, source=source))
-
-    async def _on_started(self, event: SessionStarted) -> None:
-        if self.redial_attempt and self.session_started is not None:
-            self._emit(Reconnected(self.redial_attempt))
-        self.session_started = event
-        self.ready_ms = (time.monotonic() - self.t_start) * 1000
-        if self.holding:  # a new connection: the key is still down
-            self._commands.put_nowait(HoldTurn())
-        formats = (event.input_format, event.output_format)
-        if formats != self._audio_formats:  # devices stay open across connections at the same rates
-            await self._close_audio(keep_recorder=True)
-            await self._open_audio(event)
-        self._audio_formats = formats
-        self._started.set()
-
-    async def _open_audio(self, event: SessionStarted) -> None:
-        await self.link.open(event)
-        if self.link.capture is not None:
-            self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
-
-    def _of_cut_reply(self, event: Event) -> bool:
-        """Agent text of the reply the user cut (the provider, not told, goes on with it)."""
-        if self._cut_turn is None or getattr(event, "turn", None) != self._cut_turn:
-            return False
-        if isinstance(event, (TranscriptDelta, TranscriptFinal)):
-            return event.role == "agent"
-        return isinstance(event, (TextDelta, TranscriptCorrection))
-
-    def _on_audio(self, event: AgentAudio) -> AgentAudio | None:
-        """Play the chunk; returns it as the PCM16 that was played (encoded chunks are
-        decoded once, here, so listeners count seconds the same way for every format), or
-        None when it belongs to a reply the user cut."""
-        if event.turn is not None and event.turn == self._cut_turn:
-            return None
-        if event.turn != self._audio_turn:
-            self.link.agent_turn_started()  # a new reply's first audio
-        self._audio_turn, self._cut_turn = event.turn, None
-        decoded = self.link.decode(event)
-        if decoded is None:
-            return event
-        pcm, rate = decoded
-        self.agent_audio_s += len(pcm) / 2 / rate
-        self._last_audio_at = time.monotonic()
-        self._reply_began()
-        self.link.play(pcm, rate)
-        if event.format.encoding == "pcm16" and event.format.channels == 1:
-            return event
-        return replace(event, data=pcm, format=AudioFormat("pcm16", rate))
-
-    async def _answer_tool(self, call: ToolCall) -> None:
-        handler = self.options.client_tools.get(call.name)
-        if handler is None:
-            result: Any = "no client tools configured"
-            is_error = True
-        else:
-            try:
-                result, is_error = handler(call.arguments), False
-            except Exception as exc:  # noqa: BLE001 - a tool's failure is reported to the agent
-                result, is_error = f"{exc.__class__.__name__}: {exc}", True
-        self.submit(SendToolResult(call_id=call.call_id, result=result, is_error=is_error))
-
-    def _mark_turn_end(self, source: str, at: float | None = None) -> None:
-        self._turn_end = (at if at is not None else time.monotonic(), source)
-
-    # ---- mic and meters --------------------------------------------------------------------
-
-    async def _mic_loop(self, capture: CaptureStream) -> None:
-        was_finished = False
-        self._vad = self._new_vad(capture.rate)
-        measured = capture if isinstance(capture, LevelledCapture) else None  # once: a protocol check is slow
-        try:
-            async for frame in capture.frames():
-                if not self.live:
-                    continue  # between connections: no audio before the provider is ready
-                caps = self.adapter.capabilities
-                now = time.monotonic()
-                captured = frame
-                frame, silenced = self.link.gate(frame, self.mic_open, now)
-                self.silence_frames_sent += silenced
-                # the capture measured this frame already, unless the gate changed it
-                levels = measured.window_levels_db(WINDOW_MS) if measured is not None and frame is captured else None
-                await self._on_mic_frame(frame, now, caps.client_turns, caps.client_interrupt, levels)
-                squeeze = self.holding and caps.turn_hold == "none"  # no hold message: hide the pauses
-                try:
-                    for part in self._pauses.frames(frame, squeeze):
-                        for out in self.adapter.encode(SendAudio(part)):
-                            await self._send_frame(out)
-                        self.frames_sent += 1
-                except ConnectionEnded:
-                    continue  # the receive loop reports the end; the mic stays open
-                if self.options.recorder is not None:
-                    self.options.recorder.mic(frame, capture.rate)
-                if capture.finished and not was_finished:
-                    was_finished = True
-                    if not self._vad.speaking and self._turn_end is None:
-                        self._mark_turn_end("speech", self._last_voiced or now)
-        except ConnectionEnded:
-            return
-        except (AudioDeviceError, OSError) as exc:
-            self.link.lose_capture(str(exc))
-
-    async def _on_mic_frame(self, frame: bytes, now: float, client_turns: bool,
-                            client_interrupt: bool, levels: list[float] | None = None) -> None:
-        """Client-side turn marks: the end of the user's speech (for the latency figure and,
-        where the dialect wants it, a commit) and barge-in where the client must interrupt."""
-        for marker in self._vad.feed(frame) if levels is None else self._vad.feed_levels(levels):
-            if marker == "speech_start":
-                self._turn_end = None
-                if client_interrupt and (self.agent_talking or self.link.busy):
-                    self.submit(Interrupt("user_speaking"))
-            elif marker == "speech_end" and not self.push_to_talk:  # push-to-talk: the release ends it
-                self._mark_turn_end("speech", self._last_voiced)
-                if client_turns:
-                    self._commands.put_nowait(CommitAudio())
-        if self._vad.speaking and self._vad.voiced:
-            self._last_voiced = now + self.options.frame_ms / 1000
-
-    def _new_vad(self, rate: int) -> EnergyVad:
-        return EnergyVad(rate, threshold_db=self.options.vad_threshold_db,
-                         hangover_ms=self.options.vad_hangover_ms)
-
-    async def _meter_loop(self) -> None:
-        await self._started.wait()
-        while True:
-            await asyncio.sleep(self.options.level_interval_s)
-            levels = self.link.levels(self.mic_open)
-            if levels is not None:
-                self._emit(levels)
-
     async def _teardown(self) -> None:
         await self._close_connection()
         await self._close_audio(keep_recorder=False)
@@ -594,24 +296,3 @@ class Session:
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()
-
-    async def _close_audio(self, keep_recorder: bool) -> None:
-        mic, self._mic_task = self._mic_task, None
-        if mic is not None:
-            mic.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await mic
-        if not keep_recorder:
-            await self.link.close()
-            return
-        for stream in (self.link.capture, self.link.playback):  # other rates: reopen, same recorder
-            if stream is not None:
-                with contextlib.suppress(Exception):
-                    await stream.close()
-        self.link.capture = self.link.playback = None
-
-
-def _agent_words(event: Event) -> bool:
-    if isinstance(event, (TranscriptDelta, TranscriptFinal)):
-        return event.role == "agent" and bool(event.text.strip())
-    return isinstance(event, TextDelta) and event.kind == "text" and bool(event.text.strip())

@@ -1,4 +1,5 @@
-"""The ``voicecli talk`` app. The session runs in a Textual worker; each session event
+"""The ``voicecli talk`` app. The session runs in a Textual worker
+(:mod:`voicecli.tui.lifecycle`, which also shows its end and leaves the app); each session event
 becomes a :class:`VoiceApp.SessionEvent` message whose handler folds it into the
 conversation and into :class:`voicecli.tui.state.TalkState`, then redraws the widgets from
 that state (widgets never read protocol events). Nothing here waits on audio or the
@@ -10,8 +11,6 @@ F-keys and ctrl keys act from anywhere, and space is the talk key only in the em
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 
 from textual import events, on, work
@@ -23,12 +22,10 @@ from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from voicecli.errors import EXIT_INTERRUPTED, VoicecliError
 from voicecli.protocol.commands import Interrupt, SendText
 from voicecli.protocol.events import Event, Interruption
-from voicecli.secrets import redact
 from voicecli.session.events import Levels, SessionClosed
-from voicecli.tui import follow, keys, mic
+from voicecli.tui import follow, keys, lifecycle, mic
 from voicecli.tui.base import QuietCrashApp
 from voicecli.tui.binding import LiveSession, SessionFactory, SessionLike, TalkSettings
 from voicecli.tui.commands import SlashCommand, SlashError, parse_slash, unescape
@@ -103,6 +100,7 @@ class VoiceApp(QuietCrashApp[int]):
                                agent=settings.agent or "")
         self.mic_test = MicTest()
         self.shown_state: tuple[object, ...] = ()  # what the widgets show now (mic.render_state)
+        self._widgets_ready = False  # the widgets exist (on_mount ran)
         if settings.recorder is not None:
             self.recording = settings.recorder.current  # the WAV being recorded (shown as REC)
             self.conversation.summary.recordings = settings.recorder.files  # grows with /record
@@ -117,7 +115,7 @@ class VoiceApp(QuietCrashApp[int]):
     @recording.setter
     def recording(self, path: Path | None) -> None:
         self.state.recording = path
-        if getattr(self, "status_bar", None) is not None and self.status_bar.is_mounted:
+        if self._widgets_ready and self.status_bar.is_mounted:
             self.render_state()
 
     def compose(self) -> ComposeResult:
@@ -149,6 +147,7 @@ class VoiceApp(QuietCrashApp[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._widgets_ready = True
         self.transcript_view.border_title = "conversation"
         self.event_pane.border_title = "events"
         self.render_state()
@@ -166,40 +165,14 @@ class VoiceApp(QuietCrashApp[int]):
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _run_session(self) -> None:
-        ended = False
-        try:
-            async with self.factory() as live:
-                live.session.gate_open = self.ptt.gate_open  # no commit: nothing was said yet
-                live.session.set_push_to_talk(self.ptt.mode is not PttMode.OFF)
-                self.post_message(self.SessionOpened(live))
-                runner = asyncio.create_task(live.session.run(), name="talk-session")
-                try:
-                    async for event in live.session.events():
-                        self.post_message(self.SessionEvent(event))
-                        ended = ended or isinstance(event, SessionClosed)
-                finally:
-                    if not runner.done():
-                        runner.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await runner
-        except VoicecliError as exc:
-            if not ended:
-                self.post_message(self.SessionEvent(SessionClosed(
-                    reason=exc.kind, error=redact(str(exc)), exit_code=exc.exit_code)))
-        except Exception as exc:  # noqa: BLE001 - one line in the UI, never a traceback
-            if not ended:
-                error = redact(f"internal error: {exc.__class__.__name__}: {exc}")
-                self.post_message(self.SessionEvent(SessionClosed(reason="internal", error=error, exit_code=1)))
-        finally:
-            self.post_message(self.SessionFinished())
+        await lifecycle.run_session(self)
 
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
         self.live = message.live
         self.state.label = message.live.label
         self.state.agent = message.live.agent or self.state.agent
-        options = getattr(message.live.session, "options", None)
-        self.state.half_duplex = bool(getattr(options, "half_duplex", False))
+        self.state.half_duplex = message.live.session.options.half_duplex
         mic.note_turns(self)
         self.render_state()
 
@@ -228,23 +201,7 @@ class VoiceApp(QuietCrashApp[int]):
         self.render_state()  # redraws only what changed
 
     def _session_closed(self, event: SessionClosed) -> None:
-        self.closed = event
-        self.recording = None  # the session finished its recording
-        self.conversation.end(event)
-        if event.error and not self.started:
-            self.failure = event  # shown here a moment, then printed on the normal screen
-            self.transcript_view.notice(f"cannot connect: {event.error}", "error")
-            self.set_timer(self.settings.failure_linger, self._exit_now)
-            return
-        code = f" (close code {event.close_code})" if event.close_code is not None else ""
-        if event.error:
-            detail = event.reason if self.conversation.has_error(event.error) else event.error
-            self.transcript_view.notice(f"session ended: {detail}{code}", "error")
-        else:
-            self.transcript_view.notice(f"session ended: {event.reason}{code}")
-        if self._leaving:
-            return
-        self.transcript_view.notice("press ctrl+c to leave")
+        lifecycle.session_closed(self, event)
 
     def _show(self, event: Event) -> None:
         turns = self.conversation.apply(event)
@@ -397,7 +354,7 @@ class VoiceApp(QuietCrashApp[int]):
 
     def action_level(self, name: str, step: float) -> None:
         if not self.text_only:
-            step_level(self, name, step)
+            step_level(self, "volume" if name == "volume" else "gain", step)
 
     def run_audio(self, command: SlashCommand) -> bool:
         return run_audio(self, command)
@@ -408,46 +365,15 @@ class VoiceApp(QuietCrashApp[int]):
         self.notice("event pane shown (F6 or /events hides it)" if pane.display else "event pane hidden")
 
     def action_quit_session(self, code: int = 0) -> None:
-        """Close the session with the provider's close message, wait for the worker, leave.
-        A second ctrl+c leaves at once, and so does the first one while connecting. With text
-        selected, ctrl+c copies it instead."""
-        if code == EXIT_INTERRUPTED and self.copy_selection():
-            return
-        self.quit_code = self.quit_code or code
-        if not self.started and self.closed is None:
-            self.left_connecting = True
-            self._exit_now()
-            return
-        if self._leaving or self._finished or self.live is None:
-            self._exit_now()
-            return
-        if self.closed is not None:
-            self._leave()
-            return
-        self.state.detail = "closing"
-        self.render_state()
-        self.live.session.close()
-        self._leave()
-
-    def _leave(self) -> None:
-        self._leaving = True
-        if self._finished:
-            self._exit_now()
-        else:
-            self.set_timer(self.settings.close_timeout, self._exit_now)
+        """Close the session and leave (:func:`voicecli.tui.lifecycle.quit_session`)."""
+        lifecycle.quit_session(self, code)
 
     def _exit_now(self) -> None:
-        if self._worker is not None and not self._finished:
-            self._worker.cancel()
-        self.exit(self.exit_code)
+        lifecycle.exit_now(self)
 
     @property
     def exit_code(self) -> int:
-        if self.failure is not None:
-            return self.failure.exit_code
-        if self.closed is not None and self.closed.error:
-            return self.closed.exit_code
-        return self.quit_code
+        return lifecycle.exit_code(self)
 
 
 def create_app(factory: SessionFactory, settings: TalkSettings | None = None) -> VoiceApp:

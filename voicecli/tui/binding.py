@@ -1,51 +1,25 @@
 """What the app needs from a session, and how it is given one.
 
-The app never builds a session itself: it takes a :data:`SessionFactory`, an async
-context manager factory that yields a :class:`LiveSession` (the session plus what the
-status bar shows about the connection). The CLI's factory opens the endpoint (starting
-the local agent when needed); tests pass factories of real or fake sessions.
+The app types every session against :class:`voicecli.session.surface.SessionSurface`
+(``SessionLike`` here), which the session worker implements. It never builds a session
+itself: it takes a :data:`SessionFactory`, an async context manager factory that yields a
+:class:`LiveSession` (the session plus what the status bar shows about the connection).
+The CLI's factory opens the endpoint (starting the local agent when needed); tests pass
+factories of real or fake sessions.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from voicecli.protocol.base import Capabilities
-from voicecli.protocol.commands import Command
-from voicecli.protocol.events import Event
-from voicecli.session.events import SessionClosed
+from voicecli.session.surface import SessionSurface
 from voicecli.tui.ptt import PttMode
 
-
-class AdapterLike(Protocol):
-    name: str
-    capabilities: Capabilities
-
-
-class SessionLike(Protocol):
-    """The part of :class:`voicecli.session.worker.Session` the app uses."""
-
-    adapter: Any  # AdapterLike; Any so adapters with ClassVar attributes fit
-    muted: bool
-    gate_open: bool
-
-    async def run(self) -> SessionClosed: ...
-
-    def events(self) -> AsyncIterator[Event]: ...
-
-    def submit(self, command: Command) -> None: ...
-
-    def close(self) -> None: ...
-
-    def set_muted(self, muted: bool) -> None: ...
-
-    def set_gate(self, open_: bool) -> None: ...
-
-    def set_push_to_talk(self, on: bool) -> None: ...
+SessionLike = SessionSurface
 
 
 @dataclass

@@ -51,7 +51,7 @@ def show_event(app: VoiceApp, event: Event) -> None:
 def note_limits(app: VoiceApp) -> None:
     """Say once what this provider does not send (token-pcm: no words for spoken turns)."""
     caps = app.live.session.adapter.capabilities if app.live is not None else None
-    if caps is not None and not getattr(caps, "transcripts", True):
+    if caps is not None and not caps.transcripts:
         app.notice(f"{app.settings.dialect} sends no text: spoken turns show no words here", "warning")
 
 
@@ -59,11 +59,10 @@ async def measure_rtt(app: VoiceApp) -> None:
     """The round trip of a WebSocket ping: every provider answers those, where only some
     send a ping figure of their own (ElevenLabs' ``ping_ms``)."""
     session = app.live.session if app.live is not None else None
-    probe = getattr(session, "alive", None)
-    if session is None or not callable(probe) or not app.state.live or app.closed is not None:
+    if session is None or not app.state.live or app.closed is not None:
         return
     start = time.monotonic()
     with contextlib.suppress(Exception):
-        if await probe(2.0) and app.state.live:
+        if await session.alive(2.0) and app.state.live:
             app.state.rtt_ms = (time.monotonic() - start) * 1000
             app.render_state()

@@ -91,7 +91,8 @@ def selected_text(app: VoiceApp) -> str | None:
     box = app.message_input
     if box.has_focus and not box.selection.is_empty:
         return box.selected_text or None
-    return app.screen.get_selected_text() or None
+    # Textual 2.0 ends a whole widget's selection with a newline the text does not have (newer ones do not)
+    return (app.screen.get_selected_text() or "").removesuffix("\n") or None
 
 
 def copy_text(app: VoiceApp, text: str, what: str) -> None:

@@ -51,7 +51,7 @@ def note_turns(app: VoiceApp) -> None:
     """Say once what remains the provider's when push-to-talk is on."""
     if app.ptt.mode is not PttMode.OFF and app.live is not None and not app._turn_noted:
         app._turn_noted = True
-        hold = getattr(app.live.session.adapter.capabilities, "turn_hold", "none")
+        hold = app.live.session.adapter.capabilities.turn_hold
         if note := turn_note(app.settings.dialect, hold, app.live.local):
             app.notice(note)
 

@@ -39,9 +39,8 @@ class ReconnectView:
         """``/reconnect``: skip the wait, or try again after the session gave up."""
         if session is None or ended:
             return "the session has ended: start voicecli talk again to reconnect", "warning"
-        retry = getattr(session, "reconnect_now", None)
-        if not self.active or not callable(retry):
+        if not self.active:
             return "connected: nothing to reconnect", "info"
-        if not retry():
+        if not session.reconnect_now():
             return "cannot reconnect this session", "warning"
         return "reconnecting now", "info"

@@ -91,16 +91,14 @@ def run_slash(host: SlashHost, command: SlashCommand) -> None:
 def aec(host: SlashHost, argument: str) -> None:
     """``/aec on|off`` turns echo cancellation on or off; ``/aec`` alone tells its state."""
     session = host.current_session()
-    setter = getattr(session, "set_aec", None)
-    if session is None or setter is None:
-        host.notice("echo cancellation is not available in this session", "warning")
+    if session is None:
         return
     word = argument.lower()
     if word not in ("", "on", "off"):
         host.notice("/aec takes on or off", "warning")
         return
-    answer = setter(None if not word else word == "on")
-    host.notice(str(answer), "warning" if "needs" in str(answer) or "unavailable" in str(answer) else "info")
+    answer = session.set_aec(None if not word else word == "on")
+    host.notice(answer, "warning" if "needs" in answer or "unavailable" in answer else "info")
 
 
 def context(host: SlashHost, text: str) -> None:

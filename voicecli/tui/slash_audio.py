@@ -2,7 +2,8 @@
 
 Devices are listed and chosen through :mod:`voicecli.audio.devices` (the sound server's
 sources and sinks by name where there is one); the switch itself is the session's
-(``switch_device``), volume and gain are its audio link's."""
+(``switch_device``, for a backend with devices to choose: a
+:class:`~voicecli.audio.base.DeviceChoice`), volume and gain are its audio link's."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import asyncio
 from typing import TYPE_CHECKING, Literal
 
 from voicecli.audio import devices
+from voicecli.audio.base import DeviceChoice
 from voicecli.audio.gain import percent_factor
 from voicecli.errors import AudioDeviceError
+from voicecli.session.surface import LevelControls
 from voicecli.tui.commands import SlashCommand
 from voicecli.tui.mictest import TEST_S
 
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     from voicecli.tui.app import VoiceApp
 
 AUDIO_COMMANDS = ("devices", "input", "output", "mictest", "volume", "gain")
+Level = Literal["volume", "gain"]
 
 
 def run_audio(app: VoiceApp, command: SlashCommand) -> bool:
@@ -36,7 +40,7 @@ def run_audio(app: VoiceApp, command: SlashCommand) -> bool:
     elif name == "mictest":
         mic_test(app)
     else:
-        level(app, name, arg)
+        level(app, "volume" if name == "volume" else "gain", arg)
     return True
 
 
@@ -52,16 +56,16 @@ async def list_devices(app: VoiceApp) -> None:
 
 async def choose(app: VoiceApp, direction: Literal["input", "output"], spec: str) -> None:
     session = app.current_session()
-    switch = getattr(session, "switch_device", None)
-    if session is None or not callable(switch):
-        if session is not None:
-            app.notice("this session cannot switch devices", "warning")
+    if session is None:
+        return
+    if not isinstance(session.audio, DeviceChoice):
+        app.notice("this session cannot switch devices", "warning")
         return
     try:
         found = await asyncio.to_thread(devices.named_devices, direction)
         device = devices.pick_named(spec, found, direction)
         target = await asyncio.to_thread(devices.route, device, direction)
-        await switch(direction, target)
+        await session.switch_device(direction, target)
     except AudioDeviceError as exc:
         app.notice(f"cannot switch: {exc}", "error")
         return
@@ -75,15 +79,13 @@ async def choose(app: VoiceApp, direction: Literal["input", "output"], spec: str
 
 async def show_device_names(app: VoiceApp, live_input: bool, live_output: bool) -> None:
     """The names of the devices the session opened, for the status bar."""
-    backend = getattr(getattr(app.live, "session", None), "audio", None)
-    if backend is None or getattr(backend, "name", "") != "sounddevice":
+    backend = app.live.session.audio if app.live is not None else None
+    if not isinstance(backend, DeviceChoice):
         return
-    for direction, live in (("input", live_input), ("output", live_output)):
-        if not live:
-            continue
-        spec = getattr(backend, f"{direction}_device", None)
-        name = await asyncio.to_thread(devices.current_name, direction, spec)  # type: ignore[arg-type]
-        setattr(app.state, f"{direction}_device", name)
+    if live_input:
+        app.state.input_device = await asyncio.to_thread(devices.current_name, "input", backend.input_device)
+    if live_output:
+        app.state.output_device = await asyncio.to_thread(devices.current_name, "output", backend.output_device)
     app.render_state()
 
 
@@ -98,32 +100,38 @@ def mic_test(app: VoiceApp) -> None:
     app.set_timer(TEST_S, lambda: app.notice(*app.mic_test.finish()))
 
 
-def level(app: VoiceApp, name: str, arg: str) -> None:
+def _get(link: LevelControls, name: Level) -> float:
+    return link.volume if name == "volume" else link.gain
+
+
+def _set(link: LevelControls, name: Level, value: float) -> None:
+    if name == "volume":
+        link.volume = value
+    else:
+        link.gain = value
+
+
+def level(app: VoiceApp, name: Level, arg: str) -> None:
     session = app.current_session()
-    link = getattr(session, "link", None)
     if session is None:
         return
-    if link is None:
-        app.notice(f"this session has no {name} control", "warning")
-        return
     if not arg.strip():
-        app.notice(f"{name}: {getattr(link, name) * 100:.0f}%")
+        app.notice(f"{name}: {_get(session.link, name) * 100:.0f}%")
         return
     try:
         factor = percent_factor(arg)
     except ValueError as exc:
         app.notice(f"/{name}: {exc}", "warning")
         return
-    setattr(link, name, factor)
+    _set(session.link, name, factor)
     app.notice(f"{name}: {factor * 100:.0f}%")
 
 
-def step_level(app: VoiceApp, name: str, step: float) -> None:
+def step_level(app: VoiceApp, name: Level, step: float) -> None:
     """The volume/gain keys: ±10 percentage points, within 0-400%."""
     session = app.current_session()
-    link = getattr(session, "link", None)
-    if link is None:
+    if session is None:
         return
-    value = min(4.0, max(0.0, round(getattr(link, name) + step, 2)))
-    setattr(link, name, value)
+    value = min(4.0, max(0.0, round(_get(session.link, name) + step, 2)))
+    _set(session.link, name, value)
     app.notice(f"{name}: {value * 100:.0f}%")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from voicecli.agent.interfaces import BaseBrain
+
 GREETING = "Hello! This is the local voice agent. Type or talk, and I will echo you."
 
 
-class EchoBrain:
+class EchoBrain(BaseBrain):
     """Typed text → "You said: <text>."; an utterance with no recognised text →
     "I heard you." The engine also plays the user's audio back after the reply
     (``plays_back_audio``)."""

@@ -20,6 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from voicecli.agent.interfaces import BaseBrain
 from voicecli.pcm.sentences import SentenceChunker
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class _ThinkFilter:
         return rest
 
 
-class LlmBrain:
+class LlmBrain(BaseBrain):
     """A :class:`~voicecli.agent.interfaces.Brain` backed by an OpenAI-compatible chat model.
 
     ``url`` may be the server root (``http://127.0.0.1:11434``), its ``/v1`` base or the full

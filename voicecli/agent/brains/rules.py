@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
 
+from voicecli.agent.interfaces import BaseBrain, ClientToolCall
 from voicecli.agent.speech.grammar import jsgf
 from voicecli.agent.speech.numbers import parse_expression, say_number
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_TIME_TOOL = "get_local_time"
 TOOL_TIMEOUT_S = 5.0
-ToolCall = Callable[[str, Mapping[str, Any]], Awaitable[tuple[Any, bool]]]  # → (result, is_error)
+ToolCall = ClientToolCall  # → (result, is_error)
 
 GREETING = "Hello! I'm your local voice agent. Ask me the time, the date, or a sum, or say help."
 
@@ -61,7 +61,7 @@ def _has(words: set[str], text: str, *phrases: str) -> bool:
     return any((" " in p and f" {p} " in f" {text} ") or p in words for p in phrases)
 
 
-class RulesBrain:
+class RulesBrain(BaseBrain):
     """A :class:`~voicecli.agent.interfaces.Brain` that answers from fixed rules, offline."""
 
     name = "rules"

@@ -19,7 +19,8 @@ this package is imported by :func:`load_all`, so no other file needs editing):
    ``keys`` is the server's :class:`~voicecli.agent.interfaces.KeyCheck`:
    ``valid_key(key)`` (always true when the server runs without a key),
    ``issue_token(scope, ttl_s)`` / ``redeem_token(token)`` (single use),
-   ``agent_exists(agent_id)``.
+   ``agent_exists(agent_id)``, ``agent_is_public(agent_id)``. Set ``subprotocol`` here
+   for the WebSocket subprotocol the server answers with.
 3. ``ready_on_open``: True (default) makes the engine emit ``Ready`` at once, then the
    greeting. False: the session waits until ``feed`` returns a ``Ready`` output (after
    ElevenLabs' initiation data or token-pcm's token message); the server sends it and
@@ -44,6 +45,10 @@ this package is imported by :func:`load_all`, so no other file needs editing):
    ``handler(call: HttpCall, keys: KeyCheck) -> HttpReply`` is synchronous and quick.
    ``call.base_url`` is ``http://HOST:PORT`` as the client addressed the server (for
    building a signed WebSocket URL).
+7. What the engine reads of a dialect has a default in ``ServerDialect``: ``paced``,
+   ``reply_text_first``, ``audio_out``, ``default_greeting`` (None: the brain's; "" none),
+   ``chunker`` (how replies are split for synthesis; None: whole sentences) and
+   ``client_tools`` (the engine may ask the client to run tools). Override what differs.
 
 Per-connection fault injection (``?fault=...``) is handled by the server for every
 dialect; a dialect never sees it.
@@ -74,7 +79,7 @@ def register(cls: D) -> D:
     path = cls.path
     if not path.startswith("/"):
         raise ValueError(f"dialect {cls.__name__} path must start with '/': {path!r}")
-    for where in (path, *getattr(cls, "aliases", ())):
+    for where in (path, *cls.aliases):
         existing = DIALECTS.get(where)
         if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:
             raise ValueError(f"path {where} is already served by {existing.__name__}")

@@ -30,8 +30,7 @@ def xi_key(headers: Mapping[str, str]) -> str | None:
 
 def is_public(keys: KeyCheck, agent_id: str | None) -> bool:
     """A public agent needs no credentials (every agent when the server has no key)."""
-    check = getattr(keys, "agent_is_public", None)
-    return bool(check(agent_id)) if callable(check) else keys.valid_key(None)
+    return keys.agent_is_public(agent_id)
 
 
 def get_signed_url(call: HttpCall, keys: KeyCheck) -> HttpReply:

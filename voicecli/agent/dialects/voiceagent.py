@@ -48,7 +48,6 @@ The peer of ``voicecli.protocol.voiceagent.VoiceAgentAdapter``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from voicecli.agent.dialects import register
@@ -129,7 +128,7 @@ class VoiceAgentServer(ServerDialect):
     # VoiceAgent servers have no fixed path; the SDK's example serves "/", which is what a
     # client given only a base URL connects to
     aliases: ClassVar[tuple[str, ...]] = ("/",)
-    default_greeting: ClassVar[str] = ""  # the SDK never speaks first
+    default_greeting = ""  # the SDK never speaks first
 
     def __init__(self) -> None:
         self.input_rate = INPUT_RATE
@@ -137,7 +136,7 @@ class VoiceAgentServer(ServerDialect):
         self.format = "mp3"
         self.require_key = False  # set by the server (AgentConfig.voiceagent_auth)
         self.paced = False
-        self.chunker: Callable[[], SpeechGroups] | None = SpeechGroups
+        self.chunker = SpeechGroups
         self._legacy = False
         self._chunk_id = 0
         self._reason = "client_request"  # why the next cut happens
