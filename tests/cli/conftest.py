@@ -1,4 +1,9 @@
-"""Fixtures for CLI tests: a local agent in a thread, and the real console command."""
+"""Fixtures for CLI tests: a local agent in a thread, and the console command.
+
+``cli.run(...)`` runs the command in the test's process (:mod:`tests.support.inprocess`: its
+exit code, stdout and stderr as a child process gives them, without the child's half second
+of imports); ``Cli(env, process=True)`` or ``cli.run(..., process=True)`` starts the real
+``python -m voicecli`` where the process itself is under test."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.support.inprocess import run_in_process
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -24,11 +30,14 @@ TEST_KEY = "sk_test_smoke_Zq81x0"
 @dataclass
 class Cli:
     env: dict[str, str]
+    process: bool = False  # a real child process for every run
 
-    def run(self, *args: str, timeout: float = 60, extra_env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 60, extra_env: dict[str, str] | None = None,
+            process: bool | None = None) -> subprocess.CompletedProcess[str]:
         env = dict(self.env)
         env.update(extra_env or {})
+        if not (self.process if process is None else process):
+            return run_in_process(args, env, timeout)
         return subprocess.run([sys.executable, "-m", "voicecli", *args], capture_output=True, text=True,
                               timeout=timeout, env=env)
 

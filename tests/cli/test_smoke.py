@@ -104,7 +104,7 @@ def test_server_down(cli: Cli) -> None:
 
 
 def test_missing_key_names_the_variable(cli: Cli) -> None:
-    proc = cli.run("smoke", "--agent", "abc", extra_env={"SMALLEST_API_KEY": ""})
+    proc = cli.run("smoke", "--agent", "abc", extra_env={"SMALLEST_API_KEY": ""}, process=True)
     assert proc.returncode == 3
     assert proc.stderr.strip() == "voicecli: error: no API key: set the environment variable SMALLEST_API_KEY"
 
