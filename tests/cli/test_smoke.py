@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from tests.cli.conftest import TEST_KEY, Cli, tone_wav
+from voicecli.cli.smoke import SPEED_ENV, scripted_speed
+from voicecli.errors import UsageError
 
 WRONG_KEY_MESSAGE = ("voicecli: error: atoms refused the connection (HTTP 401): bad or missing API key, "
                      "expired or used token, or unknown agent id")
@@ -142,3 +144,20 @@ def test_bad_option_values_are_usage_errors(cli: Cli) -> None:
         assert proc.returncode == 2, (args, proc.stderr)
         assert words in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_scripted_speed_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SPEED_ENV, raising=False)
+    assert scripted_speed() == 1.0
+    monkeypatch.setenv(SPEED_ENV, "4")
+    assert scripted_speed() == 4.0
+    for bad in ("fast", "0", "-2", "inf", "nan"):
+        monkeypatch.setenv(SPEED_ENV, bad)
+        with pytest.raises(UsageError, match=f"{SPEED_ENV} must be a number more than 0"):
+            scripted_speed()
+
+
+def test_a_bad_scripted_speed_is_a_usage_error_before_connecting(cli: Cli) -> None:
+    proc = cli.run("smoke", "--url", "ws://127.0.0.1:9/x", "--agent", "a", extra_env={SPEED_ENV: "fast"})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"voicecli: error: {SPEED_ENV} must be a number more than 0; got 'fast'"
