@@ -17,6 +17,26 @@ XDIST_GROUPS = {
 }
 
 
+# Tests that wait in real time (a terminal, the PulseAudio bed, paced audio end to end) run
+# first, so that no worker is left with one of them at the end of the run while the others
+# are idle (pytest-xdist hands out the groups first, largest first, then the single tests in
+# this order).
+LONG_MARKERS = ("tmux", "pulse", "realtime", "slow")
+# and these, unmarked, each 7 s or more of waiting (`--durations=60` of a whole run)
+LONG_TESTS = (
+    "tests/scenario/test_examples.py::", "tests/scenario/test_scenario_run.py::test_a_failing",
+    "tests/load/test_locust.py::", "tests/cli/test_smoke.py::test_no_arguments", "tests/cli/test_serve_",
+    "tests/cli/test_without_av.py::", "tests/cli/test_llm_brain_e2e.py::", "tests/tui/test_record_export.py::",
+    "tests/agent_dialects/test_perfvoice_server.py::test_audio_turn", "tests/agent_dialects/test_ptt_hold.py::",
+    "tests/agent/test_load.py::test_a_speaker_waits", "tests/tui/test_app_local.py::test_hold_mode",
+)
+
+
+def _runs_long(item: pytest.Item) -> bool:
+    return (any(item.get_closest_marker(name) is not None for name in LONG_MARKERS)
+            or item.nodeid.startswith(LONG_TESTS))
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
@@ -25,6 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: not _runs_long(item))  # stable: the order within each part is kept
 
 
 @pytest.fixture(scope="session")
