@@ -15,6 +15,21 @@ from tests.support.pulse import PulseBed, PulseBedError
 XDIST_GROUPS = {
     "tests/agent_speech/": "speech-models",  # hibari and PocketSphinx, loaded once
 }
+# The PulseAudio tests run on four workers (four beds, not one per worker; and no more than
+# four of these real-time audio runs at once), in groups of under a minute each.
+PULSE_GROUPS = {
+    "tests/tui/test_tmux_interrupt.py": "pulse-1",
+    "tests/tui/test_tmux_ptt.py": "pulse-2", "tests/tui/test_tmux_record.py": "pulse-2",
+    "tests/tui/test_tmux_voice.py": "pulse-3", "tests/audio/test_pulse.py": "pulse-3",
+    "tests/audio/test_echo_room.py": "pulse-4", "tests/tui/test_device_picker.py": "pulse-4",
+}
+
+
+def _group(item: pytest.Item) -> str | None:
+    group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
+    if group is None and item.get_closest_marker("pulse") is not None:
+        group = PULSE_GROUPS.get(item.nodeid.split("::")[0], "pulse-1")
+    return group
 
 
 # Tests that wait in real time (a terminal, the PulseAudio bed, paced audio end to end) run
@@ -40,9 +55,11 @@ def _runs_long(item: pytest.Item) -> bool:
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if "pulse_bed" in getattr(item, "fixturenames", ()) and item.get_closest_marker("pulse") is None:
+            item.add_marker(pytest.mark.pulse)  # what needs the bed is a PulseAudio test, marked or not
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
+        group = _group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: not _runs_long(item))  # stable: the order within each part is kept
