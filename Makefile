@@ -63,7 +63,7 @@ $(JS_STAMP): $(JS_PEER)/package.json $(JS_PEER)/package-lock.json
 # the PulseAudio bed, tmux and the real-time runs, for development. Bytecode is written even
 # where PYTHONDONTWRITEBYTECODE is set: otherwise every worker, and every `voicecli` process a
 # test starts, compiles the project and rewrites the tests' asserts again (3-4 s of CPU each).
-JOBS ?= 6
+JOBS ?= 8
 PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup
 
 test: setup
