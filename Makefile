@@ -58,10 +58,13 @@ $(JS_STAMP): $(JS_PEER)/package.json $(JS_PEER)/package-lock.json
 
 # The suite runs in parallel: most tests wait on sockets, subprocesses and paced audio rather
 # than the CPU, so more workers than cores pay off. Tests sharing a `xdist_group` run on one
-# worker. `make test` runs every marker (pulse, tmux, realtime included); `make test-fast`
-# leaves out the PulseAudio bed, tmux and the real-time runs, for development.
-JOBS ?= 6
-PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup
+# worker; the groups start first, then the tests that wait in real time (tests/conftest.py).
+# `make test` runs every marker (pulse, tmux, realtime included); `make test-fast` leaves out
+# the PulseAudio bed, tmux and the real-time runs, for development. Bytecode is written even
+# where PYTHONDONTWRITEBYTECODE is set: otherwise every worker, and every `voicecli` process a
+# test starts, compiles the project and rewrites the tests' asserts again (3-4 s of CPU each).
+JOBS ?= 8
+PYTEST := PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -p no:cacheprovider -n $(JOBS) --dist loadgroup
 
 test: setup
 	$(PYTEST)

@@ -15,16 +15,54 @@ from tests.support.pulse import PulseBed, PulseBedError
 XDIST_GROUPS = {
     "tests/agent_speech/": "speech-models",  # hibari and PocketSphinx, loaded once
 }
+# The PulseAudio tests run on four workers (four beds, not one per worker; and no more than
+# four of these real-time audio runs at once), in groups of under a minute each.
+PULSE_GROUPS = {
+    "tests/tui/test_tmux_interrupt.py": "pulse-1",
+    "tests/tui/test_tmux_ptt.py": "pulse-2", "tests/tui/test_tmux_record.py": "pulse-2",
+    "tests/tui/test_tmux_voice.py": "pulse-3", "tests/audio/test_pulse.py": "pulse-3",
+    "tests/audio/test_echo_room.py": "pulse-4", "tests/tui/test_device_picker.py": "pulse-4",
+}
+
+
+def _group(item: pytest.Item) -> str | None:
+    group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
+    if group is None and item.get_closest_marker("pulse") is not None:
+        group = PULSE_GROUPS.get(item.nodeid.split("::")[0], "pulse-1")
+    return group
+
+
+# Tests that wait in real time (a terminal, the PulseAudio bed, paced audio end to end) run
+# first, so that no worker is left with one of them at the end of the run while the others
+# are idle (pytest-xdist hands out the groups first, largest first, then the single tests in
+# this order).
+LONG_MARKERS = ("tmux", "pulse", "realtime", "slow")
+# and these, unmarked, each 7 s or more of waiting (`--durations=60` of a whole run)
+LONG_TESTS = (
+    "tests/scenario/test_examples.py::", "tests/scenario/test_scenario_run.py::test_a_failing",
+    "tests/load/test_locust.py::", "tests/cli/test_smoke.py::test_no_arguments", "tests/cli/test_serve_",
+    "tests/cli/test_without_av.py::", "tests/cli/test_llm_brain_e2e.py::", "tests/tui/test_record_export.py::",
+    "tests/agent_dialects/test_perfvoice_server.py::test_audio_turn", "tests/agent_dialects/test_ptt_hold.py::",
+    "tests/agent/test_load.py::test_a_speaker_waits", "tests/tui/test_app_local.py::test_hold_mode",
+)
+
+
+def _runs_long(item: pytest.Item) -> bool:
+    return (any(item.get_closest_marker(name) is not None for name in LONG_MARKERS)
+            or item.nodeid.startswith(LONG_TESTS))
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if "pulse_bed" in getattr(item, "fixturenames", ()) and item.get_closest_marker("pulse") is None:
+            item.add_marker(pytest.mark.pulse)  # what needs the bed is a PulseAudio test, marked or not
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
+        group = _group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: not _runs_long(item))  # stable: the order within each part is kept
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from tests.support.waiting import patience
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -52,7 +53,7 @@ def test_serve_with_key_from_env_and_ctrl_c() -> None:
             connect(ws_base, additional_headers={"Authorization": "Bearer sk_wrong"})
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(10)
+        code = proc.wait(patience(10))
     assert code == 0
 
 
@@ -67,7 +68,7 @@ def test_serve_without_key_env_prints_a_random_key_and_stops_on_sigterm() -> Non
             assert json.loads(ws.recv(timeout=5))["type"] == "session.created"
     finally:
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(10)
+        code = proc.wait(patience(10))
     assert code == 0
 
 
@@ -125,5 +126,5 @@ def test_serve_voiceagent_auth_flag() -> None:
                 kinds.append(json.loads(ws.recv(timeout=5))["type"])
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(10)
+        code = proc.wait(patience(10))
     assert code == 0

@@ -21,6 +21,7 @@ from tests.agent_dialects.conftest import (
     ws_url,
 )
 from tests.agent_speech.fake_llm import FakeLlm, running, stream_words
+from tests.support.waiting import patience
 from voicecli.agent.server import LocalAgent
 from voicecli.protocol.base import HttpRequest
 
@@ -159,4 +160,4 @@ def test_serve_public_agent_option() -> None:
         assert info.value.response.status_code == 403
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(10)
+        proc.wait(patience(10))

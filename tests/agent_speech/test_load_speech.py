@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -81,3 +82,11 @@ def test_an_import_error_in_voicecli_itself_is_not_taken_for_a_missing_extra(
     monkeypatch.setattr(HibariSynthesizer, "__init__", typo)
     with pytest.raises(ModuleNotFoundError, match="voicecli.agent.speech.tokens"):
         load_speech()
+
+
+def test_the_synthesizers_of_a_voice_share_one_model_and_take_turns_on_it() -> None:
+    first, second = HibariSynthesizer(seed=1), HibariSynthesizer(seed=1)
+    assert first._tts is second._tts and first._lock is second._lock  # loaded once per process
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda synth: synth.synthesize("Two plus two is four."), [first, second]))
+    assert together[0] == together[1] == first.synthesize("Two plus two is four.")

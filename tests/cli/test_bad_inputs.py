@@ -126,7 +126,7 @@ def test_bad_input(cli: Cli, tmp_path: Path, args: list[str], code: int, words: 
                                   ["smoke", "--timeout", "abc"], ["smoke", "--sample-rate", "x"]],
                          ids=["serve port 99999", "serve port -1", "timeout abc", "sample rate x"])
 def test_option_parser_errors_are_usage_errors(cli: Cli, args: list[str]) -> None:
-    proc = cli.run(*args, timeout=20)
+    proc = cli.run(*args, timeout=20, process=True)  # the real interpreter prints no traceback
     assert proc.returncode == 2, proc.stderr
     assert "Invalid value" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -5,6 +5,7 @@ agent says so instead of failing."""
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 
 from tests.agent_speech.fake_llm import running, stream_words
@@ -14,8 +15,9 @@ from voicecli.agent.server import start_in_thread
 
 
 def agent_with_llm(url: str) -> tuple[str, object]:
+    """Its replies on a virtual clock (the same frames, no waiting): nothing here is timed."""
     return start_in_thread(AgentConfig(api_key=TEST_KEY, greeting="", speech=False, brain="llm",
-                                       brain_options={"url": url, "model": "tiny"}))
+                                       brain_options={"url": url, "model": "tiny"}, speed=math.inf))
 
 
 def test_streamed_llm_reply_is_spoken(cli: Cli) -> None:

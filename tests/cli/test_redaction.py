@@ -23,11 +23,12 @@ def test_key_never_printed_logged_or_written(cli: Cli, tmp_path: Path) -> None:
                           '[profiles.q.options]\nauth = "query"\n')
         env = {"MY_KEY": KEY, "VOICECLI_LOG": "debug"}
         ok = cli.run("smoke", "--config", str(config), "--profile", "q", "--json", "--text", "hi",
-                     "--out", str(tmp_path / "out" / "r.wav"), extra_env=env)
+                     "--out", str(tmp_path / "out" / "r.wav"), extra_env=env, process=True)
         assert ok.returncode == 0, ok.stderr
         assert "token=***" in ok.stdout  # the key travelled in the URL and was masked there
         wrong = cli.run("smoke", "--url", url, "--agent", "a", extra_env={"SMALLEST_API_KEY": KEY + "x",
-                                                                          "VOICECLI_LOG": "debug"})
+                                                                          "VOICECLI_LOG": "debug"},
+                        process=True)
         assert wrong.returncode == 4
         for text in (ok.stdout, ok.stderr, wrong.stdout, wrong.stderr, files_text(tmp_path)):
             assert KEY not in text

@@ -20,6 +20,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.cli.conftest import Cli
+from tests.support.waiting import patience
 
 SERVE = [sys.executable, "-m", "voicecli", "serve", "--no-speech", "--brain", "echo", "--greeting", ""]
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,9 +97,9 @@ def test_the_banner_commands_connect_and_sessions_are_logged_then_closed_with_10
         proc.send_signal(signal.SIGINT)
         with pytest.raises(Exception):  # noqa: B017, PT011 - the connection ends; the code says how
             while True:
-                ws.recv(timeout=10)
+                ws.recv(timeout=patience(10))
         assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1001
-    assert proc.wait(10) == 0
+    assert proc.wait(patience(10)) == 0
     assert proc.stderr is not None
     log = proc.stderr.read()
     assert key not in log

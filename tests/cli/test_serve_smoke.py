@@ -1,6 +1,7 @@
 """The README's promise: start `voicecli serve`, then `voicecli smoke --dialect D --url
 http://127.0.0.1:PORT --agent X` works for every dialect with nothing but the dialect's key
-variable set (no profile, no options). Both commands run as real processes."""
+variable set (no profile, no options). `serve` runs as a real process; smoke runs with that
+environment and nothing else."""
 
 from __future__ import annotations
 

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from tests.cli.conftest import TEST_KEY, Cli, tone_wav
+from voicecli.cli.smoke import SPEED_ENV, scripted_speed
+from voicecli.errors import UsageError
 
 WRONG_KEY_MESSAGE = ("voicecli: error: atoms refused the connection (HTTP 401): bad or missing API key, "
                      "expired or used token, or unknown agent id")
@@ -47,10 +49,10 @@ def test_text_turn_reports_figures_and_transcripts(cli: Cli, agent_url: str) -> 
 
 
 @pytest.mark.realtime  # the ~600 ms of silence that ends the user's turn is timed
-def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, agent_url: str, tmp_path: Path) -> None:
+def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, paced_agent_url: str, tmp_path: Path) -> None:
     clip = tone_wav(tmp_path / "in.wav")  # 44.1 kHz stereo: resampled to the session rate
     out = tmp_path / "reply.wav"
-    proc, report = cli.smoke_json("--url", agent_url, "--agent", "agent_1", "--sample-rate", "16000",
+    proc, report = cli.smoke_json("--url", paced_agent_url, "--agent", "agent_1", "--sample-rate", "16000",
                                   "--audio", str(clip), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     turn = report["turns"][0]
@@ -66,10 +68,10 @@ def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, agent_url: str, tmp_pat
 
 
 @pytest.mark.realtime  # --interrupt-after 0.5 s into the paced reply
-def test_barge_in_turn_marks_the_interrupted_reply(cli: Cli, agent_url: str, tmp_path: Path) -> None:
+def test_barge_in_turn_marks_the_interrupted_reply(cli: Cli, paced_agent_url: str, tmp_path: Path) -> None:
     clip = tone_wav(tmp_path / "barge.wav", seconds=1.0, lead_silence=0.0)
     long_text = "please read this long sentence back to me slowly so that I can interrupt you " * 3
-    proc, report = cli.smoke_json("--url", agent_url, "--agent", "agent_1", "--text", long_text,
+    proc, report = cli.smoke_json("--url", paced_agent_url, "--agent", "agent_1", "--text", long_text,
                                   "--audio", str(clip), "--interrupt-after", "0.5")
     assert proc.returncode == 0, proc.stderr
     first, second = report["turns"]
@@ -104,7 +106,7 @@ def test_server_down(cli: Cli) -> None:
 
 
 def test_missing_key_names_the_variable(cli: Cli) -> None:
-    proc = cli.run("smoke", "--agent", "abc", extra_env={"SMALLEST_API_KEY": ""})
+    proc = cli.run("smoke", "--agent", "abc", extra_env={"SMALLEST_API_KEY": ""}, process=True)
     assert proc.returncode == 3
     assert proc.stderr.strip() == "voicecli: error: no API key: set the environment variable SMALLEST_API_KEY"
 
@@ -142,3 +144,20 @@ def test_bad_option_values_are_usage_errors(cli: Cli) -> None:
         assert proc.returncode == 2, (args, proc.stderr)
         assert words in proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+def test_scripted_speed_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SPEED_ENV, raising=False)
+    assert scripted_speed() == 1.0
+    monkeypatch.setenv(SPEED_ENV, "4")
+    assert scripted_speed() == 4.0
+    for bad in ("fast", "0", "-2", "inf", "nan"):
+        monkeypatch.setenv(SPEED_ENV, bad)
+        with pytest.raises(UsageError, match=f"{SPEED_ENV} must be a number more than 0"):
+            scripted_speed()
+
+
+def test_a_bad_scripted_speed_is_a_usage_error_before_connecting(cli: Cli) -> None:
+    proc = cli.run("smoke", "--url", "ws://127.0.0.1:9/x", "--agent", "a", extra_env={SPEED_ENV: "fast"})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == f"voicecli: error: {SPEED_ENV} must be a number more than 0; got 'fast'"

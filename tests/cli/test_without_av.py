@@ -5,6 +5,7 @@ first on the path of the command under test."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,8 +36,9 @@ def hide_av(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def agent_url() -> Iterator[str]:
-    """A local agent that has PyAV: its VoiceAgent endpoint sends mp3 chunks."""
-    url, stop = start_in_thread(AgentConfig(api_key=KEY, greeting="", speech=False, brain="echo"))
+    """A local agent that has PyAV: its VoiceAgent endpoint sends mp3 chunks (on a virtual
+    clock: the same chunks, no waiting)."""
+    url, stop = start_in_thread(AgentConfig(api_key=KEY, greeting="", speech=False, brain="echo", speed=math.inf))
     yield url
     stop()
 

@@ -3,6 +3,7 @@ the real console command (from the CLI tests)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from voicecli.agent.server import start_in_thread
 
 @pytest.fixture(scope="module")
 def echo_url() -> Iterator[str]:
+    """Its replies on a virtual clock (the same frames and events, no waiting)."""
     url, stop = start_in_thread(AgentConfig(api_key=TEST_KEY, agent_ids={"agent_1"}, greeting="",
-                                            speech=False, brain="echo"))
+                                            speech=False, brain="echo", speed=math.inf))
     yield url
     stop()
 

@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.inprocess import run_in_process
 from voicecli.cli.talk import transcript_file
-
-from .test_tmux import voicecli_command
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``voicecli talk *args`` in this process (the checks before the UI; the tmux tests start
+    the real one)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SMALLEST", "VOICECLI"))}
     base.update(env or {})
-    return subprocess.run([*voicecli_command(), "talk", *args], capture_output=True, text=True,
-                          env=base, timeout=30, stdin=subprocess.DEVNULL)
+    return run_in_process(["talk", *args], base, timeout=30)
 
 
 def test_agent_without_key_names_the_variable(tmp_path: Path) -> None:

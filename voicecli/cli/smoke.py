@@ -8,11 +8,16 @@ never passes falsely are described there). With ``--retries N``, transient failu
 the first turn (refused, HTTP 503, a lost connection during the greeting) are retried, each
 one reported as a warning; once the first turn starts, a failure ends the run with its exit
 code, never retried.
+
+``VOICECLI_SCRIPTED_SPEED`` (default 1) runs the scripted microphone and speaker that many
+times faster than real time (:class:`voicecli.audio.scripted.ScriptedBackend`): for test runs
+that do not measure timing; the reported figures are then not real-time figures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -42,9 +47,10 @@ from voicecli.session.reconnect import ReconnectSettings, user_backoff
 async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_insecure: bool,
                     interrupt_after: float | None, out: Path | None, idle_s: float = IDLE_S,
                     greeting_wait_s: float = GREETING_WAIT_S,
-                    retries: ReconnectSettings | None = None, reply_wait: float | None = None) -> SmokeReport:
+                    retries: ReconnectSettings | None = None, reply_wait: float | None = None,
+                    speed: float = 1.0) -> SmokeReport:
     async with endpoint(target) as ep:
-        backend = ScriptedBackend(realtime=True)
+        backend = ScriptedBackend(realtime=True, speed=speed)
         options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(timeout, 10.0),
                                  ready_timeout=min(timeout, 15.0), reconnect=retries)
         session = Session(ep.adapter, backend, options)
@@ -53,6 +59,23 @@ async def run_smoke(target: Any, steps: list[Step], *, timeout: float, allow_ins
         if out is not None and backend.playback is not None:
             save_audio(out, backend.playback.pcm(), backend.playback.rate)
         return report
+
+
+SPEED_ENV = "VOICECLI_SCRIPTED_SPEED"
+
+
+def scripted_speed() -> float:
+    """The scripted audio's pace against real time, from ``VOICECLI_SCRIPTED_SPEED`` (1.0)."""
+    text = os.environ.get(SPEED_ENV, "").strip()
+    if not text:
+        return 1.0
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = 0.0
+    if not 0 < speed < float("inf"):
+        raise UsageError(f"{SPEED_ENV} must be a number more than 0; got {text!r}")
+    return speed
 
 
 def save_audio(out: Path, pcm: bytes, rate: int) -> None:
@@ -114,11 +137,12 @@ def smoke_command(
             redial = ReconnectSettings(user_backoff(retries, retry_delay), first_connection=True) if retries else None
         except ValueError as exc:
             raise UsageError(f"--retries/--retry-delay: {exc}") from None
+        speed = scripted_speed()
         target = resolve(profile=profile, url=url, dialect=dialect, agent=agent, sample_rate=sample_rate,
                          variables=parse_vars(var or []), config_file=config)
         report = asyncio.run(run_smoke(target, steps, timeout=timeout, allow_insecure=allow_insecure,
                                        interrupt_after=interrupt_after, out=out, retries=redial,
-                                       reply_wait=reply_wait))
+                                       reply_wait=reply_wait, speed=speed))
         if report.ok and pattern is not None:
             said = "\n".join(filter(None, [report.greeting] + [t.agent_transcript for t in report.turns]))
             if not pattern.search(said):

@@ -1,8 +1,15 @@
-"""Offline speech synthesis with hibari's bundled English voice (24 kHz)."""
+"""Offline speech synthesis with hibari's bundled English voice (24 kHz).
+
+A process loads each voice's model once (:func:`shared_model`): every synthesizer of that
+voice uses it, one sentence at a time under the model's lock (a process that starts several
+local agents, the test suite's workers among them, pays for one load and one warm-up).
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -13,12 +20,35 @@ RATE = 24000
 DEFAULT_VOICE = "heart"  # the one voice inside the package; the others would need a download
 
 
+@dataclass
+class SharedModel:
+    """A loaded model, the lock its synthesis runs under, and whether it was warmed up."""
+
+    model: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    warm: bool = False
+
+
+_models: dict[tuple[str, int], SharedModel] = {}
+_loading = threading.Lock()
+
+
+def shared_model(voice: str, threads: int, load: Callable[[], Any]) -> SharedModel:
+    """This process's model for ``(voice, threads)``, loaded by ``load()`` the first time."""
+    with _loading:
+        shared = _models.get((voice, threads))
+        if shared is None:
+            shared = _models[(voice, threads)] = SharedModel(load())
+        return shared
+
+
 class HibariSynthesizer:
     """A :class:`~voicecli.agent.interfaces.Synthesizer`: one sentence → PCM16 mono at 24 kHz.
 
-    The model and its pronunciation dictionary are loaded once in the constructor (and warmed
-    up, so the first real sentence is fast). Only voices already on disk are used: a voice
-    that would have to be downloaded raises ``FileNotFoundError`` instead.
+    The model and its pronunciation dictionary are loaded by the first synthesizer of a voice
+    in the process (and warmed up, so the first real sentence is fast), then shared. Only
+    voices already on disk are used: a voice that would have to be downloaded raises
+    ``FileNotFoundError`` instead.
     """
 
     name = "hibari"
@@ -39,11 +69,13 @@ class HibariSynthesizer:
         self.voice = voice
         self.speed = speed
         self.seed = seed
-        model = voice_path(voice, download_missing=False)
-        self._tts: Any = Hibari(voice=voice, model=model, threads=threads)
-        self._lock = threading.Lock()
-        if warm_up:
+        shared = shared_model(voice, threads, lambda: Hibari(
+            voice=voice, model=voice_path(voice, download_missing=False), threads=threads))
+        self._tts: Any = shared.model
+        self._lock = shared.lock
+        if warm_up and not shared.warm:
             self.synthesize("Ready.")
+            shared.warm = True
 
     def synthesize(self, text: str) -> bytes:
         if not text.strip():
