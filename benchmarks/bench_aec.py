@@ -40,7 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.pulse import MIC_RATE, PulseBed  # noqa: E402
-from tests.support.room import speechlike  # noqa: E402
+from tests.support.room import PLAUSIBLE, Acoustics, speechlike  # noqa: E402
 from voicecli.audio.aec import ApmEchoCanceller, load_apm  # noqa: E402
 from voicecli.audio.capture import DeviceCapture  # noqa: E402
 from voicecli.audio.playback import DevicePlayback  # noqa: E402
@@ -53,8 +53,8 @@ GOALS = {
     "aec_double_talk_barge_in_ms": ("<=", 300.0),
 }
 
-LONG_REPLY = ("The weather in Paris today is mild and mostly cloudy, with a light breeze from the west, "
-              "a chance of a shower in the late afternoon, and clearer skies expected in the evening")
+LONG_REPLY = ("The weather in Paris today is mild and mostly cloudy, with a light breeze from the west "
+              "and a chance of a shower in the afternoon")
 
 
 def _db(x: np.ndarray) -> float:
@@ -165,63 +165,94 @@ def _erle_and_convergence(run: dict[str, Any]) -> dict[str, float]:
             "aec_convergence_ms": float("inf") if first is None else first * 100.0 + lead_ms}
 
 
-async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0) -> dict[str, float]:
+def speech_onset_s(samples: np.ndarray, rate: int, threshold_db: float = -40.0) -> float:
+    """Where speech starts in a clip: its first 10 ms louder than ``threshold_db`` (the
+    synthesizer leaves a moment of silence before the first word)."""
+    x = np.asarray(samples, np.float64) / (32768.0 if samples.dtype == np.int16 else 1.0)
+    w = rate // 100
+    levels = [_db(x[k:k + w]) for k in range(0, x.size - w, w)]
+    return next((k / 100 for k, level in enumerate(levels) if level > threshold_db), 0.0)
+
+
+async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
+                   acoustics: Acoustics = PLAUSIBLE) -> dict[str, float]:
     """A session with the local agent on the room: ``replies`` long replies left alone,
-    then ``barge_ins`` replies the user talks over (AEC per ``mode``)."""
+    then ``barge_ins`` replies the user talks over (AEC per ``mode``). Each reply is asked
+    for once the conversation is quiet (the agent's answer to a barge-in finished too)."""
     from voicecli.agent.speech.tts import HibariSynthesizer
     from voicecli.audio.backends import SoundDeviceBackend
     from voicecli.protocol.commands import SendText
-    from voicecli.protocol.events import AgentStartedTalking, Interruption, TurnComplete
+    from voicecli.protocol.events import AgentAudio, AgentStartedTalking, AgentStoppedTalking, Event, Interruption
     from voicecli.session import Session, SessionOptions
     from voicecli.session.events import AudioStatus
 
-    assert bed.mic is not None
+    mic = bed.mic
+    assert mic is not None
     tts = HibariSynthesizer(warm_up=False, seed=1)
     user = np.frombuffer(tts.synthesize("Wait, stop, I have another question for you."), dtype="<i2")
-    bed.room(delay_ms=80.0)
+    onset_s = speech_onset_s(user, tts.rate)
+    bed.room(acoustics)
     backend = SoundDeviceBackend()
     interrupted = 0
     barge_ms: list[float] = []
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    async def next_event(timeout: float) -> Event | None:
+        try:
+            return await asyncio.wait_for(queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def quiet(seconds: float = 1.0, limit: float = 60.0) -> None:
+        """Until no agent audio came for ``seconds`` and the user's audio is all written."""
+        last, end = time.monotonic(), time.monotonic() + limit
+        while time.monotonic() < end and (time.monotonic() - last < seconds or not mic.idle()):
+            event = await next_event(0.05)
+            if isinstance(event, (AgentAudio, AgentStartedTalking)):
+                last = time.monotonic()
+
     try:
         with served_agent() as (url, key):
-            adapter = local_adapter(url, key)
-            session = Session(adapter, backend, SessionOptions(aec=mode))
+            session = Session(local_adapter(url, key), backend, SessionOptions(aec=mode))
             runner = asyncio.create_task(session.run())
-            events = session.events()
+
+            async def pump() -> None:
+                async for event in session.events():
+                    queue.put_nowait(event)
+
+            pumping = asyncio.create_task(pump())
             async with asyncio.timeout(20):
-                async for event in events:
-                    if isinstance(event, AudioStatus):
-                        break
+                while not isinstance(await queue.get(), AudioStatus):
+                    pass
             for i in range(replies + barge_ins):
+                await quiet()
                 session.submit(SendText(f"{LONG_REPLY}, reply {i + 1}"))
-                talk_at = 0.0
-                marks = len(bed.mic.marks)
-                try:
-                    async with asyncio.timeout(60):
-                        async for event in events:
-                            if isinstance(event, AgentStartedTalking) and not talk_at:
-                                talk_at = time.monotonic()
-                                if i >= replies:  # the user talks over the agent a second in
-                                    asyncio.get_running_loop().call_later(1.0, bed.mic.play, user, tts.rate)
-                            elif isinstance(event, Interruption):
-                                spoke = bed.mic.marks[marks:]
-                                if i >= replies and spoke and spoke[0][0] <= time.monotonic():
-                                    barge_ms.append((time.monotonic() - spoke[0][0]) * 1000.0)
-                                else:  # the agent cut itself off (before the user spoke)
-                                    interrupted += 1
-                                break
-                            elif isinstance(event, TurnComplete) and talk_at:
-                                break
-                except TimeoutError:  # the agent kept answering itself: that reply never finished
+                marks = len(mic.marks)
+                talk_at, outcome = 0.0, "timeout"
+                end = time.monotonic() + 60
+                while time.monotonic() < end:
+                    event = await next_event(end - time.monotonic())
+                    if isinstance(event, AgentStartedTalking) and not talk_at:
+                        talk_at = time.monotonic()
+                        if i >= replies:  # the user talks over the agent a second in
+                            asyncio.get_running_loop().call_later(1.0, mic.play, user, tts.rate)
+                    elif isinstance(event, Interruption):
+                        outcome = "interrupted"
+                        break
+                    elif isinstance(event, AgentStoppedTalking) and talk_at:
+                        outcome = "finished"
+                        break
+                spoke = mic.marks[marks:]
+                onset = spoke[0][0] + onset_s if spoke else None
+                if outcome == "interrupted" and i >= replies and onset is not None and onset <= time.monotonic():
+                    barge_ms.append((time.monotonic() - onset) * 1000.0)
+                elif outcome != "finished":  # cut before the user spoke, or it never finished
                     interrupted += 1
-                playback = session.playback
-                if playback is not None:
-                    await playback.drain(30.0)
-                bed.mic.wait_idle()
-                await asyncio.sleep(1.0)  # the echo tail and the agent's VAD hangover
+            await quiet()
             session.close()
             async with asyncio.timeout(10):
                 await runner
+            pumping.cancel()
     finally:
         await backend.close()
         bed.close_room()

@@ -17,6 +17,11 @@
    microphone): a reference that comes after its echo cannot cancel it. It stays small: the
    reference must already have arrived from the playback callback when the frame is cleaned
    (a block fed as silence is lost to the canceller, and its echo gets through).
+3. Each cleaned block then goes through an :class:`~voicecli.audio.aec_guard.EchoGuard`
+   (``guard=True``): AEC3 lets the first echo through while it finds the delay (at the start
+   of a session, when the echo path moved), which the agent would take for the user cutting
+   in; the guard silences blocks no louder than the echo the far end can make, and lets
+   double talk through.
 
 The processing rate is the microphone frame's rate. The engine comes from the optional
 ``livekit`` wheel (``pip install 'voicecli[aec]'``); :func:`load_apm` says in one line
@@ -32,7 +37,9 @@ from typing import Any
 import numpy as np
 
 from voicecli.audio.aec_align import ReferenceTimeline
+from voicecli.audio.aec_guard import EchoGuard
 from voicecli.audio.playclock import StreamClock
+from voicecli.pcm.convert import pcm16_to_float
 
 AEC_MODES = ("auto", "on", "off")
 MISSING_NOTICE = "echo cancellation needs the aec extra (pip install 'voicecli[aec]'); using the open mic as is"
@@ -66,7 +73,7 @@ class ApmEchoCanceller:
     """WebRTC AEC3 fed the played reference aligned on the capture clock."""
 
     def __init__(self, rate: int, factory: ApmFactory, *, clock: Callable[[], float] = time.monotonic,
-                 stream_delay_ms: int = 0, lead_ms: float = 30.0) -> None:
+                 stream_delay_ms: int = 0, lead_ms: float = 30.0, guard: bool = True) -> None:
         from livekit.rtc import AudioFrame
 
         self.rate = rate
@@ -80,6 +87,7 @@ class ApmEchoCanceller:
         self.lead_s = lead_ms / 1000.0
         self.timeline = ReferenceTimeline(rate)
         self._mic_clock = StreamClock(rate, jump_s=0.04)
+        self.guard = EchoGuard(rate) if guard else None
         self.enabled = True
         self.blocks_processed = 0
         self.cpu_s = 0.0
@@ -105,7 +113,11 @@ class ApmEchoCanceller:
             self._apm.process_reverse_stream(self._frame_type(ref.tobytes(), self.rate, 1, self.block))
             near = self._frame_type(bytes(mic[i * step:(i + 1) * step]), self.rate, 1, self.block)
             self._apm.process_stream(near)
-            out += bytes(near.data)
+            cleaned = bytes(near.data)
+            if self.guard is not None and self.guard.process(
+                    far, pcm16_to_float(mic[i * step:(i + 1) * step]), pcm16_to_float(cleaned)):
+                cleaned = bytes(step)
+            out += cleaned
             self.blocks_processed += 1
         self.cpu_s += time.perf_counter() - started
         return bytes(out)
