@@ -1,22 +1,33 @@
 """Echo cancellation figures, measured on the PulseAudio test bed's room (started here).
 
-The room (``tests.support.room.Room``) routes the speaker's monitor back into the virtual
-microphone 80 ms later, at -6 dB, with a 120 ms reverberation tail.
+The room is ``tests.support.room.PLAUSIBLE`` (a laptop in a small room): the speaker's
+monitor comes back into the virtual microphone 80 ms later, the direct path at -6 dB, then
+a reverberation tail with an RT60 of 0.3 s and 8 dB less energy than the direct path.
+``HARSH`` (the earlier bed's room: a 120 ms tail with 3.6x the direct path's energy) gives an
+information row.
 
-- ``aec_erle_db``: echo return loss enhancement in steady state, i.e. microphone power
-  over the cancelled frames' power, the median of half-second windows from the second
-  second of 6 s of speech-like agent audio on (a window's worth of the bed's own timing
-  glitches does not count: a real room does not move).
+- ``aec_erle_db``: echo return loss enhancement of the canceller (AEC3 as it leaves the
+  frames, before the residual echo gate, which only adds silence), on echo only (no near
+  end) in steady state: per half-second window from the second second of 6 s of
+  speech-like agent audio on, the microphone's power over the cancelled power summed over
+  the same 10 ms blocks, leaving out of both sums the blocks AEC3 set to digital silence
+  (they would make the figure as large as one likes) and those with no echo to remove
+  (below -60 dBFS); the median window (a window's worth of the bed's own timing glitches
+  does not count: a real room does not move). ``aec_erle_blocks_kept_pct`` (information):
+  the share of blocks those sums kept; ``aec_erle_db_harsh`` (information): the same on
+  the harsh room.
 - ``aec_convergence_ms``: first agent audio → the start of the first run of ten 100 ms
   windows in a row each cancelled by at least 20 dB.
 - ``aec_self_interruptions``: a whole session (local agent, echo brain, open mic, no
   near-end speech) with 20 long agent replies: how many did the agent cut short because
   it heard itself. ``aec_self_interruptions_off`` (information): the same with ``--aec off``.
-- ``aec_double_talk_barge_in_ms``: user speech (hibari's voice) written into the microphone a second into
-  a reply → the agent's interruption reaching the client (median of 5), with AEC on; a
-  reply the agent cuts short before the user speaks counts as a self-interruption.
-- ``cpu_percent_duplex_aec``: process CPU, % of one core, for 5 s of capture and playback
-  with the canceller in the loop (the bed's threads left out); beside it
+- ``aec_double_talk_barge_in_ms``: user speech (hibari's voice) written into the microphone
+  a second into a reply → the agent's interruption reaching the client (median of 5), with
+  AEC on, from the speech's onset (its first 10 ms above -40 dBFS: hibari starts a clip
+  with silence); a reply the agent cuts short before the user speaks counts as a
+  self-interruption.
+- ``cpu_percent_duplex_aec``: process CPU, % of one core, for 6 s of capture and playback
+  with the canceller and its gate in the loop (the bed's threads left out); beside it
   ``cpu_percent_duplex_aec_baseline`` (information): the same loop in the same run without
   it (``cpu_percent_duplex`` of ``bench_audio`` is the same loop).
 """
@@ -40,7 +51,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.pulse import MIC_RATE, PulseBed  # noqa: E402
-from tests.support.room import PLAUSIBLE, Acoustics, speechlike  # noqa: E402
+from tests.support.room import HARSH, PLAUSIBLE, Acoustics, speechlike  # noqa: E402
 from voicecli.audio.aec import ApmEchoCanceller, load_apm  # noqa: E402
 from voicecli.audio.capture import DeviceCapture  # noqa: E402
 from voicecli.audio.playback import DevicePlayback  # noqa: E402
@@ -106,10 +117,12 @@ def _canceller() -> ApmEchoCanceller:
     return ApmEchoCanceller(MIC_RATE, factory)
 
 
-async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None) -> dict[str, Any]:
-    """Speech-like agent audio at 24 kHz through the room; mic frames through ``aec``."""
+async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None,
+                  acoustics: Acoustics = PLAUSIBLE) -> dict[str, Any]:
+    """Speech-like agent audio at 24 kHz through the room; mic frames through ``aec``
+    (``cleaned``: as AEC3 left them, before the guard)."""
     assert bed.mic is not None
-    room = bed.room(delay_ms=80.0)
+    room = bed.room(acoustics)
     play, cap = DevicePlayback(24000), DeviceCapture(MIC_RATE)
     await play.start()
     await cap.start()
@@ -125,7 +138,9 @@ async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None) -
     async def consume() -> None:
         async for frame in cap.frames():
             t = cap.last_capture_time
-            out = aec.process(frame, True, t) if aec is not None else frame
+            if aec is not None:
+                aec.process(frame, True, t)
+            out = aec.cancelled if aec is not None else frame
             times.append(t)
             heard.append(pcm16_to_float(frame))
             cleaned.append(pcm16_to_float(out))
@@ -155,13 +170,26 @@ async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None) -
 
 def _erle_and_convergence(run: dict[str, Any]) -> dict[str, float]:
     heard, cleaned = run["heard"], run["cleaned"]
-    half = MIC_RATE // 2
-    windows = [_db(heard[k:k + half]) - _db(cleaned[k:k + half]) for k in range(2 * half, heard.size - half, half)]
+    block = MIC_RATE // 100
+    n = heard.size // block
+    mic_p = np.mean(np.asarray(heard[:n * block], np.float64).reshape(n, block) ** 2, axis=1)
+    out_b = np.asarray(cleaned[:n * block], np.float64).reshape(n, block)
+    out_p = np.mean(out_b ** 2, axis=1)
+    # blocks AEC3 set to digital silence say nothing of how much echo it removed: left out of
+    # both sums, as are blocks with no echo to remove (pauses of the far end)
+    kept = np.any(out_b != 0.0, axis=1) & (mic_p > 1e-6)
+    windows = []
+    for k in range(100, n - 50, 50):  # half seconds, from the second second on
+        sel = kept[k:k + 50]
+        if sel.sum() >= 10:
+            windows.append(10 * np.log10(mic_p[k:k + 50][sel].sum() / (out_p[k:k + 50][sel].sum() + 1e-20)))
     tenth = MIC_RATE // 10
     good = [_db(heard[k:k + tenth]) - _db(cleaned[k:k + tenth]) >= 20.0 for k in range(0, heard.size - tenth, tenth)]
     first = next((i for i in range(len(good) - 9) if all(good[i:i + 10])), None)
     lead_ms = (run["t0"] - run["start"]) * 1000.0
-    return {"aec_erle_db": float(np.median(windows)),
+    steady = kept[100:]
+    return {"aec_erle_db": float(np.median(windows)) if windows else float("nan"),
+            "aec_erle_blocks_kept_pct": 100.0 * float(steady.mean()) if steady.size else 0.0,
             "aec_convergence_ms": float("inf") if first is None else first * 100.0 + lead_ms}
 
 
@@ -269,6 +297,8 @@ async def _run_all() -> dict[str, float]:
         results.update(_erle_and_convergence(on))
         results["cpu_percent_duplex_aec"] = on["cpu"]
         results["cpu_percent_duplex_aec_baseline"] = (await _duplex(bed, 6.0, None))["cpu"]
+        harsh = _erle_and_convergence(await _duplex(bed, 6.0, _canceller(), HARSH))
+        results["aec_erle_db_harsh"] = harsh["aec_erle_db"]
         with_aec = await _replies(bed, "on", 20, barge_ins=5)
         results["aec_self_interruptions"] = with_aec["interruptions"]
         results["aec_double_talk_barge_in_ms"] = with_aec["barge_in_ms"]

@@ -83,10 +83,14 @@ class Room:
 
     A ``parec`` reader on the speaker's monitor hands ~10 ms chunks to a thread that
     convolves them with the room's response (``rir``: direct path and reverberation, see
-    :class:`Acoustics`) and schedules the result ``delay_ms`` after the moment the chunk was played, on a timeline
-    the bed's microphone feeder mixes into what it writes (near-end speech queued with
-    ``bed.mic.play`` comes on top: double talk). ``echo`` keeps what was mixed in, by time,
-    for measurements; ``cpu_seconds`` is the reader thread's CPU time.
+    :class:`Acoustics`) and schedules the result ``delay_ms`` after the moment the chunk was
+    played, on a timeline the bed's microphone feeder mixes into what it writes (near-end
+    speech queued with ``bed.mic.play`` comes on top: double talk). The moment a chunk was
+    played is the monitor's sample count, anchored on the earliest arrival (a ``pacat`` of
+    silence keeps the sink from idling, so the count never breaks): the echo path stays put
+    when the machine is too busy to read the monitor on time, as a real room's does.
+    ``echo`` keeps what was mixed in, by time, for measurements; ``cpu_seconds`` is the
+    reader thread's CPU time.
     """
 
     def __init__(self, env: dict[str, str], rate: int, acoustics: Acoustics = PLAUSIBLE,
@@ -107,6 +111,13 @@ class Room:
         self.anchors = 0
         self._history = np.zeros(self.rir.size - 1, np.float32)
         self._clock = -1.0  # monotonic time of the next monitor sample
+        # silence played into the speaker for the room's whole life: the sink never idles, so
+        # its monitor is one unbroken stream whose sample count keeps time
+        sink = source.removesuffix(".monitor")
+        with open("/dev/zero", "rb") as zeros:
+            self._air = subprocess.Popen(
+                ["pacat", "--playback", "-d", sink, "--format=s16le", "--rate=8000", "--channels=1", "--raw",
+                 "--latency-msec=50"], stdin=zeros, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         self._proc = subprocess.Popen(
             ["parec", "-d", source, "--format=s16le", f"--rate={rate}", "--channels=1",
              "--latency-msec=5", "--process-time-msec=5", "--raw"],
@@ -128,12 +139,15 @@ class Room:
             now = time.monotonic()
             x = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
             start = now - x.size / self.rate
-            # the monitor's own sample count keeps time (a chunk read late was still played
-            # on time); re-anchor only at the start, after a pause of the sink, or if the
-            # count runs ahead of the wall clock
-            if self._clock < 0 or start - self._clock > 0.25 or start < self._clock - 0.02:
+            # the monitor's own sample count keeps time: a chunk read late (this process or
+            # the sound server starved on a busy machine) was still played on time, so the
+            # count is only ever moved earlier, to the earliest time a chunk could have been
+            # played; after a second with nothing (the sink stopped) it starts again
+            if self._clock < 0 or start - self._clock > 1.0:
                 self._clock = start
                 self.anchors += 1
+            elif start < self._clock:
+                self._clock = start
             self._add(x, self._clock)
             self._clock += x.size / self.rate
             self.chunks += 1
@@ -153,10 +167,11 @@ class Room:
         return self.echo.read(t, n)
 
     def stop(self) -> None:
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=3)
-        except Exception:  # noqa: BLE001
-            self._proc.kill()
-            self._proc.wait()
+        for proc in (self._proc, self._air):
+            proc.terminate()
+            try:
+                proc.wait(timeout=3)
+            except Exception:  # noqa: BLE001
+                proc.kill()
+                proc.wait()
         self._thread.join(timeout=3)

@@ -91,6 +91,8 @@ class ApmEchoCanceller:
         self.enabled = True
         self.blocks_processed = 0
         self.cpu_s = 0.0
+        self.cancelled = b""
+        """The last frame as AEC3 left it, before the guard (for measurements)."""
 
     def reference(self, played: bytes, rate: int, t: float) -> None:
         self.timeline.add(played, rate, t)
@@ -105,7 +107,7 @@ class ApmEchoCanceller:
         t0 = self._mic_clock.advance(self._clock() - n / self.rate if now is None else now, n)
         started = time.perf_counter()
         mic = bytearray(frame)
-        out = bytearray()
+        out, cancelled = bytearray(), bytearray()
         step = self.block * 2
         for i in range(n // self.block):
             far = self.timeline.read(t0 + self.lead_s + i * self.block / self.rate, self.block)
@@ -114,11 +116,13 @@ class ApmEchoCanceller:
             near = self._frame_type(bytes(mic[i * step:(i + 1) * step]), self.rate, 1, self.block)
             self._apm.process_stream(near)
             cleaned = bytes(near.data)
+            cancelled += cleaned
             if self.guard is not None and self.guard.process(
                     far, pcm16_to_float(mic[i * step:(i + 1) * step]), pcm16_to_float(cleaned)):
                 cleaned = bytes(step)
             out += cleaned
             self.blocks_processed += 1
+        self.cancelled = bytes(cancelled)
         self.cpu_s += time.perf_counter() - started
         return bytes(out)
 
