@@ -61,7 +61,7 @@ def test_the_user_talking_over_the_agent_gets_through_the_guard():
     bare = _session(guard=False, near=near, seconds=4.0)
     assert _longest_loud_run_ms(guarded[talk]) >= 100  # the agent's VAD needs 60 ms
     kept = 10 * np.log10(np.mean(np.asarray(guarded[talk], np.float64) ** 2) / np.mean(bare[talk] ** 2))
-    assert kept > -3.0  # nearly all the user's speech that the canceller let through
+    assert kept > -6.0  # most of what the canceller let through (a word's first 10 ms is held back)
     assert _longest_loud_run_ms(guarded[:RATE * 2]) < 60
 
 

@@ -111,6 +111,7 @@ class Room:
         self.anchors = 0
         self._history = np.zeros(self.rir.size - 1, np.float32)
         self._clock = -1.0  # monotonic time of the next monitor sample
+        self._late_min, self._late_n = 1.0, 0  # the least lateness of the last chunks, and their count
         # silence played into the speaker for the room's whole life: the sink never idles, so
         # its monitor is one unbroken stream whose sample count keeps time
         sink = source.removesuffix(".monitor")
@@ -141,13 +142,24 @@ class Room:
             start = now - x.size / self.rate
             # the monitor's own sample count keeps time: a chunk read late (this process or
             # the sound server starved on a busy machine) was still played on time, so the
-            # count is only ever moved earlier, to the earliest time a chunk could have been
-            # played; after a second with nothing (the sink stopped) it starts again
-            if self._clock < 0 or start - self._clock > 1.0:
-                self._clock = start
+            # count is moved earlier at once, to the earliest time a chunk could have been
+            # played, and later only when every chunk of a second came late (samples were
+            # lost: the count fell behind) or after a second with nothing (the sink stopped)
+            late = start - self._clock
+            if self._clock < 0 or late > 1.0:
+                self._clock, self._late_min, self._late_n = start, 1.0, 0
                 self.anchors += 1
-            elif start < self._clock:
+            elif late < 0:
                 self._clock = start
+                self._late_min = 0.0
+            else:
+                self._late_min = min(self._late_min, late)
+            self._late_n += 1
+            if self._late_n >= 100:
+                if self._late_min > 0.01:
+                    self._clock += self._late_min
+                    self.anchors += 1
+                self._late_min, self._late_n = 1.0, 0
             self._add(x, self._clock)
             self._clock += x.size / self.rate
             self.chunks += 1

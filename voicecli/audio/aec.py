@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from voicecli.audio.aec_align import ReferenceTimeline
-from voicecli.audio.aec_guard import EchoGuard
+from voicecli.audio.aec_guard import EchoGuard, Powers
 from voicecli.audio.playclock import StreamClock
 from voicecli.pcm.convert import pcm16_to_float
 
@@ -118,13 +118,24 @@ class ApmEchoCanceller:
             cleaned = bytes(near.data)
             cancelled += cleaned
             if self.guard is not None and self.guard.process(
-                    far, pcm16_to_float(mic[i * step:(i + 1) * step]), pcm16_to_float(cleaned)):
+                    far, pcm16_to_float(mic[i * step:(i + 1) * step]), pcm16_to_float(cleaned),
+                    self._far_history(t0 + self.lead_s + i * self.block / self.rate)):
                 cleaned = bytes(step)
             out += cleaned
             self.blocks_processed += 1
         self.cancelled = bytes(cancelled)
         self.cpu_s += time.perf_counter() - started
         return bytes(out)
+
+    def _far_history(self, t: float) -> Powers:
+        """The reference's 10 ms block powers around the block at ``t`` as the timeline holds
+        them now (blocks that came too late for the canceller included), furthest ahead first."""
+        guard = self.guard
+        assert guard is not None
+        step = self.block / self.rate
+        x = self.timeline.read(t - (guard.span - guard.ahead - 1) * step, guard.span * self.block)
+        powers: Powers = np.mean(np.square(x.reshape(guard.span, self.block), dtype=np.float64), axis=1)
+        return powers[::-1]
 
     def reset(self) -> None:
         """Nothing to forget at a barge-in: the reference simply goes silent."""
