@@ -20,7 +20,8 @@ information row.
   windows in a row each cancelled by at least 20 dB.
 - ``aec_self_interruptions``: a whole session (local agent, echo brain, open mic, no
   near-end speech) with 20 long agent replies: how many did the agent cut short because
-  it heard itself. ``aec_self_interruptions_off`` (information): the same with ``--aec off``.
+  it heard itself, plus the replies it made to nobody (its own echo heard as an utterance
+  once a reply had ended). ``aec_self_interruptions_off`` (information): the same with ``--aec off``.
 - ``aec_double_talk_barge_in_ms``: user speech (hibari's voice) written into the microphone
   a second into a reply → the agent's interruption reaching the client (median of 5), with
   AEC on, from the speech's onset (its first 10 ms above -40 dBFS: hibari starts a clip
@@ -231,13 +232,16 @@ async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
         except TimeoutError:
             return None
 
-    async def quiet(seconds: float = 1.0, limit: float = 60.0) -> None:
-        """Until no agent audio came for ``seconds`` and the user's audio is all written."""
-        last, end = time.monotonic(), time.monotonic() + limit
+    async def quiet(seconds: float = 1.0, limit: float = 60.0) -> int:
+        """Until no agent audio came for ``seconds`` and the user's audio is all written;
+        returns how many replies the agent started meanwhile."""
+        last, end, started = time.monotonic(), time.monotonic() + limit, 0
         while time.monotonic() < end and (time.monotonic() - last < seconds or not mic.idle()):
             event = await next_event(0.05)
             if isinstance(event, (AgentAudio, AgentStartedTalking)):
                 last = time.monotonic()
+                started += isinstance(event, AgentStartedTalking)
+        return started
 
     try:
         with served_agent() as (url, key):
@@ -253,7 +257,10 @@ async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
                 while not isinstance(await queue.get(), AudioStatus):
                     pass
             for i in range(replies + barge_ins):
-                await quiet()
+                # a reply while nobody spoke: the agent heard itself after its last one ended
+                # (after a barge-in, the agent answers the user: that one is expected)
+                answered = await quiet()
+                interrupted += max(0, answered - (1 if i > replies else 0))
                 session.submit(SendText(f"{LONG_REPLY}, reply {i + 1}"))
                 marks = len(mic.marks)
                 talk_at, outcome = 0.0, "timeout"
@@ -276,7 +283,7 @@ async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
                     barge_ms.append((time.monotonic() - onset) * 1000.0)
                 elif outcome != "finished":  # cut before the user spoke, or it never finished
                     interrupted += 1
-            await quiet()
+            interrupted += max(0, await quiet() - (1 if barge_ins else 0))
             session.close()
             async with asyncio.timeout(10):
                 await runner

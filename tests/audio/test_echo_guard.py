@@ -83,3 +83,23 @@ def test_guard_passes_everything_while_the_far_end_is_silent():
     assert not any(guard.process(silent, voice[k:k + BLOCK], voice[k:k + BLOCK])
                    for k in range(0, voice.size - BLOCK + 1, BLOCK))
     assert guard.blocks_muted == 0
+
+
+def test_a_reference_that_restarts_mid_reply_widens_the_guards_watch():
+    factory, why = load_apm()
+    assert factory is not None, why
+    aec = ApmEchoCanceller(RATE, factory)
+    assert aec.guard is not None
+    far = speechlike(RATE, 2.0, seed=5)
+    frame, t0 = RATE // 50, 30.0
+    jump = 0.0
+    widened = []
+    for i in range(0, far.size - 6 * frame, frame):
+        if i == RATE:  # a second in, the playback stream underflows: its clock starts again, 40 ms on
+            jump = 0.04
+        ahead = i + 5 * frame
+        aec.reference(pcm(far[ahead:ahead + frame]), RATE, t0 + ahead / RATE + jump)
+        aec.process(pcm(far[i:i + frame] * 0.1), True, t0 + i / RATE)
+        widened.append(aec.guard._wide > 0)
+    assert not any(widened[30:RATE // frame])  # a steady stream, its start long behind
+    assert any(widened[RATE // frame:RATE // frame + 3])

@@ -88,6 +88,8 @@ class ApmEchoCanceller:
         self.timeline = ReferenceTimeline(rate)
         self._mic_clock = StreamClock(rate, jump_s=0.04)
         self.guard = EchoGuard(rate) if guard else None
+        self._timing_marks = (0, 0)  # the reference's runs and the mic clock's restarts seen
+        self._far_end_t = -1.0  # where the reference ended at the last frame
         self.enabled = True
         self.blocks_processed = 0
         self.cpu_s = 0.0
@@ -105,6 +107,7 @@ class ApmEchoCanceller:
         if n == 0 or n % self.block:
             return frame
         t0 = self._mic_clock.advance(self._clock() - n / self.rate if now is None else now, n)
+        self._watch_timing(t0)
         started = time.perf_counter()
         mic = bytearray(frame)
         out, cancelled = bytearray(), bytearray()
@@ -126,6 +129,17 @@ class ApmEchoCanceller:
         self.cancelled = bytes(cancelled)
         self.cpu_s += time.perf_counter() - started
         return bytes(out)
+
+    def _watch_timing(self, t0: float) -> None:
+        """A new run of the reference while the far end was playing (a playback stream that
+        underflowed and restarted its clock), or a jump of the microphone's clock, moves
+        the echo path as the canceller sees it: the guard widens its watch meanwhile."""
+        marks = (self.timeline.runs, self._mic_clock.restarts)
+        if self.guard is not None and marks != self._timing_marks:
+            if marks[1] != self._timing_marks[1] or self._far_end_t > t0 - 0.3:
+                self.guard.widen()
+            self._timing_marks = marks
+        self._far_end_t = self.timeline.end_time
 
     def _far_history(self, t: float) -> Powers:
         """The reference's 10 ms block powers around the block at ``t`` as the timeline holds

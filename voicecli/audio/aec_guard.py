@@ -106,6 +106,11 @@ class EchoGuard:
         older = self._far[hi:hi + self.tail + 1] * self._tail_gain[: min(self.tail + 1, self._size - hi)]
         return _db(max(direct, float(older.max()) if older.size else 0.0))
 
+    def widen(self) -> None:
+        """The far end's timing broke (its stream restarted, the microphone's clock jumped):
+        for ``onset_wide_ms``, every shorter delay and the reference stamped ahead count."""
+        self._wide = self.onset_wide
+
     @property
     def span(self) -> int:
         """Blocks of far-end history ``process`` takes: ``ahead`` to come, then from now back."""
