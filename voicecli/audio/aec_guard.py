@@ -10,10 +10,11 @@ enough of it to converge. :class:`EchoGuard` stands after the canceller, per 10 
    block power ``lag`` blocks back (the echo path's delay, learnt from the envelopes'
    correlation; until it is known, every lag up to ``max_lag_ms``), the few blocks either
    side (timing jitter; for the first ``onset_wide_ms`` of far-end audio after
-   ``onset_after_ms`` of silence, every shorter lag too: a playback stream that restarted
-   after an underflow places its audio by a reported time that can be off by tens of
-   milliseconds, even after its echo: ``ahead_ms`` of the reference stamped later than
-   now count then too; AEC3 leaks while it finds the new delay) and the reverberation
+   ``onset_after_ms`` of silence, or after the timing broke (:meth:`widen`), every
+   shorter lag and ``late_ms`` more too: a playback stream that (re)started places its
+   audio by a reported time that can be off by tens, even hundreds of milliseconds, even
+   after its echo: ``ahead_ms`` of the reference stamped later than now count then too;
+   AEC3 leaks while it finds the new delay) and the reverberation
    (older blocks, ``tail_db_per_s`` weaker per second), times the echo path's
    ``coupling`` (learnt from blocks the canceller cleaned by 20 dB or more, which hold
    echo only: the loudest of the first 50, then followed slowly; 0 dB until then: as loud
@@ -57,12 +58,14 @@ class EchoGuard:
     def __init__(self, rate: int, *, max_lag_ms: float = 450.0, jitter_ms: float = 30.0,
                  tail_ms: float = 300.0, tail_db_per_s: float = 150.0, margin_db: float = 3.0,
                  hold_ms: float = 150.0, floor_db: float = -60.0, learn_after_ms: float = 1000.0,
-                 onset_after_ms: float = 300.0, onset_wide_ms: float = 500.0, ahead_ms: float = 200.0) -> None:
+                 onset_after_ms: float = 300.0, onset_wide_ms: float = 500.0, ahead_ms: float = 500.0,
+                 late_ms: float = 200.0) -> None:
         self.block = rate // 100
         self.max_lag = int(max_lag_ms // 10)
         self.jitter = int(jitter_ms // 10)
         self.tail = int(tail_ms // 10)
-        self._size = self.max_lag + self.jitter + self.tail + 1
+        self.late = int(late_ms // 10)
+        self._size = self.max_lag + self.jitter + self.late + self.tail + 1
         self._far = np.zeros(self._size, np.float64)  # far-end block powers, newest first
         self.ahead = int(ahead_ms // 10)
         self._ahead = np.zeros(0, np.float64)  # block powers stamped after now (``history``)
@@ -74,7 +77,7 @@ class EchoGuard:
         self._floor_p = 10.0 ** (floor_db / 10.0)
         self.onset_after = int(onset_after_ms // 10)
         self.onset_wide = int(onset_wide_ms // 10)
-        self._quiet = 0  # far-end blocks in a row below the floor
+        self._quiet = self.onset_after  # far-end blocks in a row below the floor
         self._wide = 0  # blocks left of a reply's start, when every shorter delay counts
         self.learn_after = int(learn_after_ms // 10)
         self.coupling_db = 0.0
@@ -95,8 +98,8 @@ class EchoGuard:
         """The far end's level that can be echoing now: the echo's level before coupling."""
         if self.lag is None:
             lo, hi = 0, self.max_lag + self.jitter
-        elif self._wide > 0:  # a reply's start: the delay may have moved (shorter, mostly)
-            lo, hi = 0, self.lag + self.jitter
+        elif self._wide > 0:  # a reply's start, or the timing broke: the delay may have moved
+            lo, hi = 0, self.lag + self.jitter + self.late
         else:
             lo, hi = max(0, self.lag - self.jitter), self.lag + self.jitter
         direct = float(self._far[lo:hi + 1].max())
