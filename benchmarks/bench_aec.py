@@ -1,22 +1,34 @@
 """Echo cancellation figures, measured on the PulseAudio test bed's room (started here).
 
-The room (``tests.support.room.Room``) routes the speaker's monitor back into the virtual
-microphone 80 ms later, at -6 dB, with a 120 ms reverberation tail.
+The room is ``tests.support.room.PLAUSIBLE`` (a laptop in a small room): the speaker's
+monitor comes back into the virtual microphone 80 ms later, the direct path at -6 dB, then
+a reverberation tail with an RT60 of 0.3 s and 8 dB less energy than the direct path.
+``HARSH`` (the earlier bed's room: a 120 ms tail with 3.6x the direct path's energy) gives an
+information row.
 
-- ``aec_erle_db``: echo return loss enhancement in steady state, i.e. microphone power
-  over the cancelled frames' power, the median of half-second windows from the second
-  second of 6 s of speech-like agent audio on (a window's worth of the bed's own timing
-  glitches does not count: a real room does not move).
+- ``aec_erle_db``: echo return loss enhancement of the canceller (AEC3 as it leaves the
+  frames, before the residual echo gate, which only adds silence), on echo only (no near
+  end) in steady state: per half-second window from the second second of 6 s of
+  speech-like agent audio on, the microphone's power over the cancelled power summed over
+  the same 10 ms blocks, leaving out of both sums the blocks AEC3 set to digital silence
+  (they would make the figure as large as one likes) and those with no echo to remove
+  (below -60 dBFS); the median window (a window's worth of the bed's own timing glitches
+  does not count: a real room does not move). ``aec_erle_blocks_kept_pct`` (information):
+  the share of blocks those sums kept; ``aec_erle_db_harsh`` (information): the same on
+  the harsh room.
 - ``aec_convergence_ms``: first agent audio → the start of the first run of ten 100 ms
   windows in a row each cancelled by at least 20 dB.
 - ``aec_self_interruptions``: a whole session (local agent, echo brain, open mic, no
   near-end speech) with 20 long agent replies: how many did the agent cut short because
-  it heard itself. ``aec_self_interruptions_off`` (information): the same with ``--aec off``.
-- ``aec_double_talk_barge_in_ms``: user speech (hibari's voice) written into the microphone a second into
-  a reply → the agent's interruption reaching the client (median of 5), with AEC on; a
-  reply the agent cuts short before the user speaks counts as a self-interruption.
-- ``cpu_percent_duplex_aec``: process CPU, % of one core, for 5 s of capture and playback
-  with the canceller in the loop (the bed's threads left out); beside it
+  it heard itself, plus the replies it made to nobody (its own echo heard as an utterance
+  once a reply had ended). ``aec_self_interruptions_off`` (information): the same with ``--aec off``.
+- ``aec_double_talk_barge_in_ms``: user speech (hibari's voice) written into the microphone
+  a second into a reply → the agent's interruption reaching the client (median of 5), with
+  AEC on, from the speech's onset (its first 10 ms above -40 dBFS: hibari starts a clip
+  with silence); a reply the agent cuts short before the user speaks counts as a
+  self-interruption.
+- ``cpu_percent_duplex_aec``: process CPU, % of one core, for 6 s of capture and playback
+  with the canceller and its gate in the loop (the bed's threads left out); beside it
   ``cpu_percent_duplex_aec_baseline`` (information): the same loop in the same run without
   it (``cpu_percent_duplex`` of ``bench_audio`` is the same loop).
 """
@@ -40,7 +52,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.pulse import MIC_RATE, PulseBed  # noqa: E402
-from tests.support.room import speechlike  # noqa: E402
+from tests.support.room import HARSH, PLAUSIBLE, Acoustics, speechlike  # noqa: E402
 from voicecli.audio.aec import ApmEchoCanceller, load_apm  # noqa: E402
 from voicecli.audio.capture import DeviceCapture  # noqa: E402
 from voicecli.audio.playback import DevicePlayback  # noqa: E402
@@ -53,8 +65,8 @@ GOALS = {
     "aec_double_talk_barge_in_ms": ("<=", 300.0),
 }
 
-LONG_REPLY = ("The weather in Paris today is mild and mostly cloudy, with a light breeze from the west, "
-              "a chance of a shower in the late afternoon, and clearer skies expected in the evening")
+LONG_REPLY = ("The weather in Paris today is mild and mostly cloudy, with a light breeze from the west "
+              "and a chance of a shower in the afternoon")
 
 
 def _db(x: np.ndarray) -> float:
@@ -106,10 +118,12 @@ def _canceller() -> ApmEchoCanceller:
     return ApmEchoCanceller(MIC_RATE, factory)
 
 
-async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None) -> dict[str, Any]:
-    """Speech-like agent audio at 24 kHz through the room; mic frames through ``aec``."""
+async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None,
+                  acoustics: Acoustics = PLAUSIBLE) -> dict[str, Any]:
+    """Speech-like agent audio at 24 kHz through the room; mic frames through ``aec``
+    (``cleaned``: as AEC3 left them, before the guard)."""
     assert bed.mic is not None
-    room = bed.room(delay_ms=80.0)
+    room = bed.room(acoustics)
     play, cap = DevicePlayback(24000), DeviceCapture(MIC_RATE)
     await play.start()
     await cap.start()
@@ -125,7 +139,9 @@ async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None) -
     async def consume() -> None:
         async for frame in cap.frames():
             t = cap.last_capture_time
-            out = aec.process(frame, True, t) if aec is not None else frame
+            if aec is not None:
+                aec.process(frame, True, t)
+            out = aec.cancelled if aec is not None else frame
             times.append(t)
             heard.append(pcm16_to_float(frame))
             cleaned.append(pcm16_to_float(out))
@@ -155,73 +171,123 @@ async def _duplex(bed: PulseBed, seconds: float, aec: ApmEchoCanceller | None) -
 
 def _erle_and_convergence(run: dict[str, Any]) -> dict[str, float]:
     heard, cleaned = run["heard"], run["cleaned"]
-    half = MIC_RATE // 2
-    windows = [_db(heard[k:k + half]) - _db(cleaned[k:k + half]) for k in range(2 * half, heard.size - half, half)]
+    block = MIC_RATE // 100
+    n = heard.size // block
+    mic_p = np.mean(np.asarray(heard[:n * block], np.float64).reshape(n, block) ** 2, axis=1)
+    out_b = np.asarray(cleaned[:n * block], np.float64).reshape(n, block)
+    out_p = np.mean(out_b ** 2, axis=1)
+    # blocks AEC3 set to digital silence say nothing of how much echo it removed: left out of
+    # both sums, as are blocks with no echo to remove (pauses of the far end)
+    kept = np.any(out_b != 0.0, axis=1) & (mic_p > 1e-6)
+    windows = []
+    for k in range(100, n - 50, 50):  # half seconds, from the second second on
+        sel = kept[k:k + 50]
+        if sel.sum() >= 10:
+            windows.append(10 * np.log10(mic_p[k:k + 50][sel].sum() / (out_p[k:k + 50][sel].sum() + 1e-20)))
     tenth = MIC_RATE // 10
     good = [_db(heard[k:k + tenth]) - _db(cleaned[k:k + tenth]) >= 20.0 for k in range(0, heard.size - tenth, tenth)]
     first = next((i for i in range(len(good) - 9) if all(good[i:i + 10])), None)
     lead_ms = (run["t0"] - run["start"]) * 1000.0
-    return {"aec_erle_db": float(np.median(windows)),
+    steady = kept[100:]
+    return {"aec_erle_db": float(np.median(windows)) if windows else float("nan"),
+            "aec_erle_blocks_kept_pct": 100.0 * float(steady.mean()) if steady.size else 0.0,
             "aec_convergence_ms": float("inf") if first is None else first * 100.0 + lead_ms}
 
 
-async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0) -> dict[str, float]:
+def speech_onset_s(samples: np.ndarray, rate: int, threshold_db: float = -40.0) -> float:
+    """Where speech starts in a clip: its first 10 ms louder than ``threshold_db`` (the
+    synthesizer leaves a moment of silence before the first word)."""
+    x = np.asarray(samples, np.float64) / (32768.0 if samples.dtype == np.int16 else 1.0)
+    w = rate // 100
+    levels = [_db(x[k:k + w]) for k in range(0, x.size - w, w)]
+    return next((k / 100 for k, level in enumerate(levels) if level > threshold_db), 0.0)
+
+
+async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
+                   acoustics: Acoustics = PLAUSIBLE) -> dict[str, float]:
     """A session with the local agent on the room: ``replies`` long replies left alone,
-    then ``barge_ins`` replies the user talks over (AEC per ``mode``)."""
+    then ``barge_ins`` replies the user talks over (AEC per ``mode``). Each reply is asked
+    for once the conversation is quiet (the agent's answer to a barge-in finished too)."""
     from voicecli.agent.speech.tts import HibariSynthesizer
     from voicecli.audio.backends import SoundDeviceBackend
     from voicecli.protocol.commands import SendText
-    from voicecli.protocol.events import AgentStartedTalking, Interruption, TurnComplete
+    from voicecli.protocol.events import AgentAudio, AgentStartedTalking, AgentStoppedTalking, Event, Interruption
     from voicecli.session import Session, SessionOptions
     from voicecli.session.events import AudioStatus
 
-    assert bed.mic is not None
+    mic = bed.mic
+    assert mic is not None
     tts = HibariSynthesizer(warm_up=False, seed=1)
     user = np.frombuffer(tts.synthesize("Wait, stop, I have another question for you."), dtype="<i2")
-    bed.room(delay_ms=80.0)
+    onset_s = speech_onset_s(user, tts.rate)
+    bed.room(acoustics)
     backend = SoundDeviceBackend()
     interrupted = 0
     barge_ms: list[float] = []
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    async def next_event(timeout: float) -> Event | None:
+        try:
+            return await asyncio.wait_for(queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def quiet(seconds: float = 1.0, limit: float = 60.0) -> int:
+        """Until no agent audio came for ``seconds`` and the user's audio is all written;
+        returns how many replies the agent started meanwhile."""
+        last, end, started = time.monotonic(), time.monotonic() + limit, 0
+        while time.monotonic() < end and (time.monotonic() - last < seconds or not mic.idle()):
+            event = await next_event(0.05)
+            if isinstance(event, (AgentAudio, AgentStartedTalking)):
+                last = time.monotonic()
+                started += isinstance(event, AgentStartedTalking)
+        return started
+
     try:
         with served_agent() as (url, key):
-            adapter = local_adapter(url, key)
-            session = Session(adapter, backend, SessionOptions(aec=mode))
+            session = Session(local_adapter(url, key), backend, SessionOptions(aec=mode))
             runner = asyncio.create_task(session.run())
-            events = session.events()
+
+            async def pump() -> None:
+                async for event in session.events():
+                    queue.put_nowait(event)
+
+            pumping = asyncio.create_task(pump())
             async with asyncio.timeout(20):
-                async for event in events:
-                    if isinstance(event, AudioStatus):
-                        break
+                while not isinstance(await queue.get(), AudioStatus):
+                    pass
             for i in range(replies + barge_ins):
+                # a reply while nobody spoke: the agent heard itself after its last one ended
+                # (after a barge-in, the agent answers the user: that one is expected)
+                answered = await quiet()
+                interrupted += max(0, answered - (1 if i > replies else 0))
                 session.submit(SendText(f"{LONG_REPLY}, reply {i + 1}"))
-                talk_at = 0.0
-                marks = len(bed.mic.marks)
-                try:
-                    async with asyncio.timeout(60):
-                        async for event in events:
-                            if isinstance(event, AgentStartedTalking) and not talk_at:
-                                talk_at = time.monotonic()
-                                if i >= replies:  # the user talks over the agent a second in
-                                    asyncio.get_running_loop().call_later(1.0, bed.mic.play, user, tts.rate)
-                            elif isinstance(event, Interruption):
-                                spoke = bed.mic.marks[marks:]
-                                if i >= replies and spoke and spoke[0][0] <= time.monotonic():
-                                    barge_ms.append((time.monotonic() - spoke[0][0]) * 1000.0)
-                                else:  # the agent cut itself off (before the user spoke)
-                                    interrupted += 1
-                                break
-                            elif isinstance(event, TurnComplete) and talk_at:
-                                break
-                except TimeoutError:  # the agent kept answering itself: that reply never finished
+                marks = len(mic.marks)
+                talk_at, outcome = 0.0, "timeout"
+                end = time.monotonic() + 60
+                while time.monotonic() < end:
+                    event = await next_event(end - time.monotonic())
+                    if isinstance(event, AgentStartedTalking) and not talk_at:
+                        talk_at = time.monotonic()
+                        if i >= replies:  # the user talks over the agent a second in
+                            asyncio.get_running_loop().call_later(1.0, mic.play, user, tts.rate)
+                    elif isinstance(event, Interruption):
+                        outcome = "interrupted"
+                        break
+                    elif isinstance(event, AgentStoppedTalking) and talk_at:
+                        outcome = "finished"
+                        break
+                spoke = mic.marks[marks:]
+                onset = spoke[0][0] + onset_s if spoke else None
+                if outcome == "interrupted" and i >= replies and onset is not None and onset <= time.monotonic():
+                    barge_ms.append((time.monotonic() - onset) * 1000.0)
+                elif outcome != "finished":  # cut before the user spoke, or it never finished
                     interrupted += 1
-                playback = session.playback
-                if playback is not None:
-                    await playback.drain(30.0)
-                bed.mic.wait_idle()
-                await asyncio.sleep(1.0)  # the echo tail and the agent's VAD hangover
+            interrupted += max(0, await quiet() - (1 if barge_ins else 0))
             session.close()
             async with asyncio.timeout(10):
                 await runner
+            pumping.cancel()
     finally:
         await backend.close()
         bed.close_room()
@@ -238,6 +304,8 @@ async def _run_all() -> dict[str, float]:
         results.update(_erle_and_convergence(on))
         results["cpu_percent_duplex_aec"] = on["cpu"]
         results["cpu_percent_duplex_aec_baseline"] = (await _duplex(bed, 6.0, None))["cpu"]
+        harsh = _erle_and_convergence(await _duplex(bed, 6.0, _canceller(), HARSH))
+        results["aec_erle_db_harsh"] = harsh["aec_erle_db"]
         with_aec = await _replies(bed, "on", 20, barge_ins=5)
         results["aec_self_interruptions"] = with_aec["interruptions"]
         results["aec_double_talk_barge_in_ms"] = with_aec["barge_in_ms"]

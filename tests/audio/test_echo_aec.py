@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.audio.conftest import from_pcm, pcm, tone
-from tests.support.room import room_impulse_response, speechlike
+from tests.support.room import HARSH, PLAUSIBLE, drr_db, room_impulse_response, speechlike
 from voicecli.audio.aec import ApmEchoCanceller, load_apm, resolve_aec
 from voicecli.audio.aec_align import ReferenceTimeline
 from voicecli.audio.echo import EchoCanceller
@@ -89,7 +89,7 @@ def _run_echo(rate: int, delay_ms: float, device_rate: int, near: np.ndarray | N
     from voicecli.audio.resample import resample
 
     far = resample(far_dev, device_rate, rate)
-    mic = np.convolve(far, room_impulse_response(rate, delay_ms, -6.0, tail_ms=120))[:far.size]
+    mic = np.convolve(far, room_impulse_response(rate, PLAUSIBLE.with_(delay_ms=delay_ms)))[:far.size]
     if near is not None:
         mic[:near.size] += near[:mic.size]
     t0 = 100.0
@@ -137,7 +137,8 @@ def test_echo_verdict_finds_the_delay_and_level_of_an_echo_and_no_echo_in_noise(
 
     rate = 16000
     played = np.concatenate([probe_signal(rate), np.zeros(rate // 2, np.float32)])
-    echo = np.convolve(played, room_impulse_response(rate, 85.0, -12.0, tail_ms=60))[:played.size]
+    rir = room_impulse_response(rate, PLAUSIBLE.with_(delay_ms=85.0, attenuation_db=-12.0))
+    echo = np.convolve(played, rir)[:played.size]
     rng = np.random.default_rng(1)
     noise = (0.002 * rng.standard_normal(played.size)).astype(np.float32)
     found = echo_verdict(played, echo + noise, rate)
@@ -153,3 +154,19 @@ def test_stream_clock_restart_counts_again_from_the_next_report():
     assert clock.advance(1.012, 10) == pytest.approx(1.011)  # jitter: half-way at the second report
     clock.restart()
     assert clock.advance(1.050, 10) == 1.050 and clock.restarts == 1
+
+
+@pytest.mark.parametrize("acoustics", [PLAUSIBLE, HARSH, PLAUSIBLE.with_(delay_ms=20.0, rt60_s=0.2, drr_db=3.0)])
+def test_room_response_has_the_asked_delay_level_drr_and_rt60(acoustics):
+    rate = 16000
+    rir = room_impulse_response(rate, acoustics).astype(np.float64)
+    assert int(np.argmax(np.abs(rir))) == round(rate * acoustics.delay_ms / 1000)
+    assert 20 * np.log10(np.max(np.abs(rir))) == pytest.approx(acoustics.attenuation_db, abs=0.01)
+    assert drr_db(rir) == pytest.approx(acoustics.drr_db, abs=0.01)
+    # RT60 from the tail's energy decay (Schroeder's backward integral), fitted from -5 to -25 dB
+    tail = rir[int(np.argmax(np.abs(rir))) + 1:] ** 2
+    decay = 10 * np.log10(np.cumsum(tail[::-1])[::-1] / np.sum(tail))
+    t = np.arange(decay.size) / rate
+    fit = (decay <= -5) & (decay >= -25)
+    slope = np.polyfit(t[fit], decay[fit], 1)[0]
+    assert -60 / slope == pytest.approx(acoustics.rt60_s, rel=0.1)

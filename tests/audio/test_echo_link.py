@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tests.audio.conftest import from_pcm, pcm
-from tests.support.room import room_impulse_response, speechlike
+from tests.support.room import PLAUSIBLE, room_impulse_response, speechlike
 from voicecli.audio.aec import ApmEchoCanceller
 from voicecli.audio.base import PlaybackTap
 from voicecli.audio.echo import HalfDuplexGate
@@ -92,7 +92,7 @@ async def test_gate_cancels_echo_using_the_capture_time():
     tap = backend.playback.taps[0]
     assert isinstance(tap.__self__, ApmEchoCanceller)  # type: ignore[attr-defined]
     far = speechlike(RATE, 3.0, seed=5)
-    mic = np.convolve(far, room_impulse_response(RATE, 60.0, -6.0))[:far.size]
+    mic = np.convolve(far, room_impulse_response(RATE, PLAUSIBLE.with_(delay_ms=60.0)))[:far.size]
     t0, frame = 50.0, RATE // 50
     out = np.zeros_like(mic)
     ahead = 4 * frame  # the reference is played (tapped) ahead of the microphone frames

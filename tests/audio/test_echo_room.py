@@ -22,7 +22,8 @@ async def _play_through_room(bed: PulseBed, seconds: float, aec: ApmEchoCancelle
                              delay_ms: float = 80.0) -> tuple[list[tuple[float, bytes]], list[tuple[float, bytes]],
                                                               list[tuple[float, bytes]]]:
     """Plays speech-like audio at 24 kHz with the room on; returns the reference as tapped,
-    the microphone frames and the cancelled frames, each with its time."""
+    the microphone frames and the cancelled frames (before the residual echo gate), each
+    with its time."""
     room = bed.room(delay_ms=delay_ms)
     play, cap = DevicePlayback(24000), DeviceCapture(MIC_RATE)
     taps: list[tuple[float, bytes]] = []
@@ -45,7 +46,8 @@ async def _play_through_room(bed: PulseBed, seconds: float, aec: ApmEchoCancelle
         async for frame in cap.frames():
             mic.append((cap.last_capture_time, frame))
             if aec is not None:
-                out.append((cap.last_capture_time, aec.process(frame, True, cap.last_capture_time)))
+                aec.process(frame, True, cap.last_capture_time)
+                out.append((cap.last_capture_time, aec.cancelled))  # as AEC3 left it, before the gate
             if feeder.done() and play.buffered_seconds == 0 and len(mic) > 25 and not play.audible:
                 break
     finally:

@@ -3,7 +3,7 @@
     bed = PulseBed(); bed.start()
     bed.mic.play(samples_16k)           # what the microphone hears, paced in real time
     with bed.monitor() as mon: ...      # what was played on the speaker (spk.monitor)
-    room = bed.room(delay_ms=80)        # the speaker's sound comes back into the microphone
+    room = bed.room(delay_ms=80)        # the speaker's sound comes back into the microphone (a laptop's room)
     bed.stop()
 
 The microphone is a ``module-pipe-source`` fed through a FIFO (16 kHz mono s16le); the
@@ -25,7 +25,7 @@ from types import TracebackType
 
 import numpy as np
 
-from tests.support.room import Room
+from tests.support.room import PLAUSIBLE, Acoustics, Room
 
 MIC_RATE = 16000
 FRAME_MS = 20
@@ -309,12 +309,13 @@ class PulseBed:
 
         reinitialize()
 
-    def room(self, delay_ms: float = 80.0, attenuation_db: float = -6.0, tail_ms: float = 120.0) -> Room:
-        """Route the speaker back into the microphone (see :class:`tests.support.room.Room`);
-        replaces the room there was. ``close_room`` takes it away."""
+    def room(self, acoustics: Acoustics = PLAUSIBLE, **changes: float) -> Room:
+        """Route the speaker back into the microphone (see :class:`tests.support.room.Room`):
+        ``acoustics`` with ``changes`` (``delay_ms=60``...); replaces the room there was.
+        ``close_room`` takes it away."""
         assert self.mic is not None, "start the bed first"
         self.close_room()
-        self._room = Room(self.env, MIC_RATE, delay_ms, attenuation_db, tail_ms)
+        self._room = Room(self.env, MIC_RATE, acoustics.with_(**changes))
         self.mic.mix = self._room.mix
         return self._room
 

@@ -17,6 +17,11 @@
    microphone): a reference that comes after its echo cannot cancel it. It stays small: the
    reference must already have arrived from the playback callback when the frame is cleaned
    (a block fed as silence is lost to the canceller, and its echo gets through).
+3. Each cleaned block then goes through an :class:`~voicecli.audio.aec_guard.EchoGuard`
+   (``guard=True``): AEC3 lets the first echo through while it finds the delay (at the start
+   of a session, when the echo path moved), which the agent would take for the user cutting
+   in; the guard silences blocks no louder than the echo the far end can make, and lets
+   double talk through.
 
 The processing rate is the microphone frame's rate. The engine comes from the optional
 ``livekit`` wheel (``pip install 'voicecli[aec]'``); :func:`load_apm` says in one line
@@ -32,7 +37,9 @@ from typing import Any
 import numpy as np
 
 from voicecli.audio.aec_align import ReferenceTimeline
+from voicecli.audio.aec_guard import EchoGuard, Powers
 from voicecli.audio.playclock import StreamClock
+from voicecli.pcm.convert import pcm16_to_float
 
 AEC_MODES = ("auto", "on", "off")
 MISSING_NOTICE = "echo cancellation needs the aec extra (pip install 'voicecli[aec]'); using the open mic as is"
@@ -66,7 +73,7 @@ class ApmEchoCanceller:
     """WebRTC AEC3 fed the played reference aligned on the capture clock."""
 
     def __init__(self, rate: int, factory: ApmFactory, *, clock: Callable[[], float] = time.monotonic,
-                 stream_delay_ms: int = 0, lead_ms: float = 30.0) -> None:
+                 stream_delay_ms: int = 0, lead_ms: float = 30.0, guard: bool = True) -> None:
         from livekit.rtc import AudioFrame
 
         self.rate = rate
@@ -80,9 +87,14 @@ class ApmEchoCanceller:
         self.lead_s = lead_ms / 1000.0
         self.timeline = ReferenceTimeline(rate)
         self._mic_clock = StreamClock(rate, jump_s=0.04)
+        self.guard = EchoGuard(rate) if guard else None
+        self._timing_marks = (0, 0)  # the reference's runs and the mic clock's restarts seen
+        self._far_end_t = -1.0  # where the reference ended at the last frame
         self.enabled = True
         self.blocks_processed = 0
         self.cpu_s = 0.0
+        self.cancelled = b""
+        """The last frame as AEC3 left it, before the guard (for measurements)."""
 
     def reference(self, played: bytes, rate: int, t: float) -> None:
         self.timeline.add(played, rate, t)
@@ -95,9 +107,10 @@ class ApmEchoCanceller:
         if n == 0 or n % self.block:
             return frame
         t0 = self._mic_clock.advance(self._clock() - n / self.rate if now is None else now, n)
+        self._watch_timing(t0)
         started = time.perf_counter()
         mic = bytearray(frame)
-        out = bytearray()
+        out, cancelled = bytearray(), bytearray()
         step = self.block * 2
         for i in range(n // self.block):
             far = self.timeline.read(t0 + self.lead_s + i * self.block / self.rate, self.block)
@@ -105,10 +118,38 @@ class ApmEchoCanceller:
             self._apm.process_reverse_stream(self._frame_type(ref.tobytes(), self.rate, 1, self.block))
             near = self._frame_type(bytes(mic[i * step:(i + 1) * step]), self.rate, 1, self.block)
             self._apm.process_stream(near)
-            out += bytes(near.data)
+            cleaned = bytes(near.data)
+            cancelled += cleaned
+            if self.guard is not None and self.guard.process(
+                    far, pcm16_to_float(mic[i * step:(i + 1) * step]), pcm16_to_float(cleaned),
+                    self._far_history(t0 + self.lead_s + i * self.block / self.rate)):
+                cleaned = bytes(step)
+            out += cleaned
             self.blocks_processed += 1
+        self.cancelled = bytes(cancelled)
         self.cpu_s += time.perf_counter() - started
         return bytes(out)
+
+    def _watch_timing(self, t0: float) -> None:
+        """A new run of the reference while the far end was playing (a playback stream that
+        underflowed and restarted its clock), or a jump of the microphone's clock, moves
+        the echo path as the canceller sees it: the guard widens its watch meanwhile."""
+        marks = (self.timeline.runs, self._mic_clock.restarts)
+        if self.guard is not None and marks != self._timing_marks:
+            if marks[1] != self._timing_marks[1] or self._far_end_t > t0 - 0.3:
+                self.guard.widen()
+            self._timing_marks = marks
+        self._far_end_t = self.timeline.end_time
+
+    def _far_history(self, t: float) -> Powers:
+        """The reference's 10 ms block powers around the block at ``t`` as the timeline holds
+        them now (blocks that came too late for the canceller included), furthest ahead first."""
+        guard = self.guard
+        assert guard is not None
+        step = self.block / self.rate
+        x = self.timeline.read(t - (guard.span - guard.ahead - 1) * step, guard.span * self.block)
+        powers: Powers = np.mean(np.square(x.reshape(guard.span, self.block), dtype=np.float64), axis=1)
+        return powers[::-1]
 
     def reset(self) -> None:
         """Nothing to forget at a barge-in: the reference simply goes silent."""

@@ -1,0 +1,105 @@
+"""The residual echo gate after the canceller: cold starts, double talk, a silent far end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.audio.conftest import from_pcm, pcm
+from tests.support.room import PLAUSIBLE, room_impulse_response, speechlike
+from voicecli.audio.aec import ApmEchoCanceller, load_apm
+from voicecli.audio.aec_guard import EchoGuard
+
+RATE = 16000
+BLOCK = RATE // 100
+
+
+def _longest_loud_run_ms(x: np.ndarray, threshold_db: float = -40.0) -> int:
+    """The longest run of 10 ms windows above the local agent's VAD threshold (it needs 60 ms)."""
+    best = run = 0
+    for k in range(0, x.size - BLOCK + 1, BLOCK):
+        w = np.asarray(x[k:k + BLOCK], np.float64)
+        loud = 10 * np.log10(np.mean(w ** 2) + 1e-12) > threshold_db
+        run = run + 10 if loud else 0
+        best = max(best, run)
+    return best
+
+
+def _session(guard: bool, near: np.ndarray | None = None, seconds: float = 3.0) -> np.ndarray:
+    """A cold canceller hearing a reply through the plausible room from its first sample,
+    behind a sound system that buffers 200 ms (AEC3 cancels a first echo at once up to a
+    delay of ~120 ms; further, it leaks for ~70 ms while it finds the delay)."""
+    factory, why = load_apm()
+    assert factory is not None, why
+    aec = ApmEchoCanceller(RATE, factory, guard=guard)
+    far = speechlike(RATE, seconds, seed=9)
+    mic = np.convolve(far, room_impulse_response(RATE, PLAUSIBLE.with_(delay_ms=200.0)))[:far.size]
+    if near is not None:
+        mic = mic + near[:mic.size]
+    frame, t0 = RATE // 50, 20.0
+    aec.reference(pcm(far[:5 * frame]), RATE, t0)
+    out = np.zeros_like(mic)
+    for i in range(0, mic.size - frame + 1, frame):
+        ahead = slice(i + 5 * frame, i + 6 * frame)  # played 100 ms ahead of the microphone frame
+        aec.reference(pcm(far[ahead]), RATE, t0 + ahead.start / RATE)
+        out[i:i + frame] = from_pcm(aec.process(pcm(mic[i:i + frame]), True, t0 + i / RATE))
+    return out
+
+
+def test_a_cold_canceller_leaks_the_first_echo_and_the_guard_keeps_it_from_the_agent():
+    leaky = _session(guard=False)
+    assert _longest_loud_run_ms(leaky[:RATE // 2]) >= 60  # what the agent would take for the user
+    guarded = _session(guard=True)
+    assert _longest_loud_run_ms(guarded) < 60
+
+
+def test_the_user_talking_over_the_agent_gets_through_the_guard():
+    near = np.zeros(RATE * 4, np.float32)
+    near[RATE * 2:RATE * 3] = speechlike(RATE, 1.0, seed=4, amp=0.3)  # as loud as the agent's voice
+    talk = slice(RATE * 2, RATE * 3)
+    guarded = _session(guard=True, near=near, seconds=4.0)
+    bare = _session(guard=False, near=near, seconds=4.0)
+    assert _longest_loud_run_ms(guarded[talk]) >= 100  # the agent's VAD needs 60 ms
+    kept = 10 * np.log10(np.mean(np.asarray(guarded[talk], np.float64) ** 2) / np.mean(bare[talk] ** 2))
+    assert kept > -6.0  # most of what the canceller let through (a word's first 10 ms is held back)
+    assert _longest_loud_run_ms(guarded[:RATE * 2]) < 60
+
+
+def test_guard_learns_the_echo_path_delay_and_coupling():
+    guard = EchoGuard(RATE)
+    far = speechlike(RATE, 3.0, seed=2)
+    echo = np.convolve(far, room_impulse_response(RATE, PLAUSIBLE.with_(delay_ms=120.0)))[:far.size]
+    cleaned = echo * 0.001  # a converged canceller: 60 dB out
+    for k in range(0, far.size - BLOCK + 1, BLOCK):
+        guard.process(far[k:k + BLOCK], echo[k:k + BLOCK], cleaned[k:k + BLOCK])
+    assert guard.lag == 12
+    assert guard.coupling_db == pytest.approx(PLAUSIBLE.attenuation_db, abs=4.0)
+
+
+def test_guard_passes_everything_while_the_far_end_is_silent():
+    guard = EchoGuard(RATE)
+    voice = speechlike(RATE, 1.0, seed=3)
+    silent = np.zeros(BLOCK, np.float32)
+    assert not any(guard.process(silent, voice[k:k + BLOCK], voice[k:k + BLOCK])
+                   for k in range(0, voice.size - BLOCK + 1, BLOCK))
+    assert guard.blocks_muted == 0
+
+
+def test_a_reference_that_restarts_mid_reply_widens_the_guards_watch():
+    factory, why = load_apm()
+    assert factory is not None, why
+    aec = ApmEchoCanceller(RATE, factory)
+    assert aec.guard is not None
+    far = speechlike(RATE, 2.0, seed=5)
+    frame, t0 = RATE // 50, 30.0
+    jump = 0.0
+    widened = []
+    for i in range(0, far.size - 6 * frame, frame):
+        if i == RATE:  # a second in, the playback stream underflows: its clock starts again, 40 ms on
+            jump = 0.04
+        ahead = i + 5 * frame
+        aec.reference(pcm(far[ahead:ahead + frame]), RATE, t0 + ahead / RATE + jump)
+        aec.process(pcm(far[i:i + frame] * 0.1), True, t0 + i / RATE)
+        widened.append(aec.guard._wide > 0)
+    assert not any(widened[30:RATE // frame])  # a steady stream, its start long behind
+    assert any(widened[RATE // frame:RATE // frame + 3])
