@@ -6,8 +6,11 @@ and again (a new connection each time, through the same engine as ``voicecli tes
 (within the scenario's ``timeout_s`` and 10 s more; later ones are counted as
 ``unfinished``).
 The microphone audio is prepared once (``say`` text spoken once) and shared by every
-session; no devices are used. The steady phase, from the last slot's start to the end of
-the duration, is when the generator's CPU per session is measured.
+session; no devices are used. Sessions are lean (:mod:`voicecli.load.backend`): every
+microphone sends on one shared frame clock (:mod:`voicecli.load.clock`), each audio chunk's
+wire message is encoded once and reused, and no levels, VAD or meters are computed. The
+steady phase, from the last slot's start to the end of the duration, is when the
+generator's CPU per session is measured.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from voicecli.errors import VoicecliError
-from voicecli.load.backend import LoadBackend
+from voicecli.load.backend import LoadBackend, WireFrames
+from voicecli.load.clock import FrameClock
 from voicecli.load.stats import LoadStats
 from voicecli.protocol.base import Adapter
 from voicecli.scenario.conversation import Step
@@ -48,6 +52,8 @@ class LoadRun:
         self.steps = steps if steps is not None else steps_for(file)
         self.allow_insecure = allow_insecure
         self.stats = LoadStats()
+        self.clock = FrameClock()
+        self.wire = WireFrames()
 
     async def conversation(self, lateness_ms: array[float] | None = None) -> ScenarioResult:
         """One conversation, counted in the stats (a failure to connect is a failed one);
@@ -55,8 +61,10 @@ class LoadRun:
         self.stats.begin()
         try:
             late = self.stats.lateness_ms if lateness_ms is None else lateness_ms
+            backend = LoadBackend(self.clock, late, self.wire)
             result = await run_scenario(self.file, await self.adapter(), steps=self.steps,
-                                        allow_insecure=self.allow_insecure, backend=LoadBackend(late))
+                                        allow_insecure=self.allow_insecure, backend=backend,
+                                        lean_mic=backend.lean_mic)
         except VoicecliError as exc:
             result = ScenarioResult(self.file.scenario.name, str(self.file.path), error=str(exc),
                                     exit_code=exc.exit_code, failures=[Failure(None, "session", str(exc))])

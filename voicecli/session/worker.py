@@ -67,6 +67,7 @@ from voicecli.session.audio_link import AudioLink
 from voicecli.session.ending import closed_from_end, merge_end
 from voicecli.session.events import Connected, Connecting, Mark, Reconnected, SessionClosed, TextSent, TurnLatency
 from voicecli.session.hold import PauseSqueezer
+from voicecli.session.lean_mic import run_lean_mic
 from voicecli.session.options import SessionOptions
 from voicecli.session.reconnect import Failure
 from voicecli.session.redial import ConnectionOutcome, Redialer
@@ -469,7 +470,9 @@ class Session:
     async def _open_audio(self, event: SessionStarted) -> None:
         await self.link.open(event)
         if self.link.capture is not None:
-            self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
+            lean = self.options.lean_mic  # load sessions: voicecli.session.lean_mic
+            mic = self._mic_loop(self.link.capture) if lean is None else run_lean_mic(self, self.link.capture, lean)
+            self._mic_task = asyncio.create_task(mic, name="session-mic")
 
     def _of_cut_reply(self, event: Event) -> bool:
         """Agent text of the reply the user cut (the provider, not told, goes on with it)."""
@@ -569,6 +572,8 @@ class Session:
                          hangover_ms=self.options.vad_hangover_ms)
 
     async def _meter_loop(self) -> None:
+        if self.options.lean_mic is not None:
+            return  # load sessions: no meters
         await self._started.wait()
         while True:
             await asyncio.sleep(self.options.level_interval_s)
