@@ -3,8 +3,10 @@
 A ``voicecli serve`` subprocess on 127.0.0.1 (tone voice, echo brain); the generator runs in
 this process, exactly as ``voicecli load`` does: N concurrent real-time duplex sessions of
 ``examples/load/duplex_turn.yaml`` (the microphone streams 20 ms frames the whole time; one
-spoken turn, synthesized once; the agent's audio played on a timeline), ramped at ``RAMP``
-per second, conversations starting again for ``DURATION`` seconds.
+spoken turn, synthesized once; the agent's audio played on a timeline), started over
+``RAMP_S`` seconds (about one conversation's length, so that the conversations' ends and
+new connections stay spread over time rather than coming in waves), conversations starting
+again for ``DURATION`` seconds.
 
 N is found by a short search, bounded in time: steps of ``STEPS`` sessions while each run
 keeps frame lateness p99 <= 10 ms and every conversation passes, stopping at the first that
@@ -48,9 +50,9 @@ GOALS = {
 }
 
 STEPS = tuple(int(n) for n in os.environ.get("VOICECLI_BENCH_LOAD_STEPS", "40,80,120,160,200,250,300").split(","))
-DURATION = float(os.environ.get("VOICECLI_BENCH_LOAD_DURATION", "15"))
+DURATION = float(os.environ.get("VOICECLI_BENCH_LOAD_DURATION", "18"))
 BUDGET_S = float(os.environ.get("VOICECLI_BENCH_LOAD_BUDGET", "240"))
-RAMP = 50.0
+RAMP_S = 6.0
 LATENESS_MS = 10.0
 KEY_ENV = "VOICECLI_BENCH_LOAD_KEY"
 SCENARIO = Path(__file__).resolve().parent.parent / "examples" / "load" / "duplex_turn.yaml"
@@ -73,7 +75,7 @@ async def _step(base: str, key: str, server: int, sessions: int) -> dict[str, An
     async def adapter() -> Adapter:
         return adapter_class("atoms")(DialectConfig(url=base, agent_id="bench", api_key=Secret(key)))
 
-    run = LoadRun(load(SCENARIO), adapter, LoadPlan(sessions, RAMP, DURATION))
+    run = LoadRun(load(SCENARIO), adapter, LoadPlan(sessions, sessions / RAMP_S, DURATION))
     marks: list[tuple[float, float]] = []
 
     async def watch() -> None:  # the server's CPU at the steady phase's marks

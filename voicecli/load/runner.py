@@ -16,6 +16,7 @@ generator's CPU per session is measured.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from array import array
 from collections.abc import Awaitable, Callable
@@ -80,6 +81,7 @@ class LoadRun:
 
     async def run(self, progress: Callable[[dict[str, Any]], None] | None = None,
                   every: float = 1.0) -> dict[str, Any]:
+        gc.freeze()  # what is loaded by now (models, modules) is never scanned by the collector again
         self.stats = LoadStats()
         end = self.stats.started + self.plan.duration
         slots = [asyncio.create_task(self._slot(i, end)) for i in range(self.plan.sessions)]

@@ -314,7 +314,8 @@ class SmokeRunner:
                 return False
             self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                async with asyncio.timeout(remaining):  # (no task per wait, unlike wait_for)
+                    await self._changed.wait()
             except TimeoutError:
                 return predicate()
         return True
