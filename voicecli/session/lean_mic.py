@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 async def run_lean_mic(session: Session, capture: CaptureStream, encode: MicEncoder) -> None:
     was_finished = capture.finished
+    frames = capture.frames()
     try:
-        async for frame in capture.frames():
+        async for frame in frames:
             if not session.live:
                 continue  # between connections: no audio before the provider is ready
             try:
@@ -42,3 +43,7 @@ async def run_lean_mic(session: Session, capture: CaptureStream, encode: MicEnco
         return
     except (AudioDeviceError, OSError) as exc:
         session.link.lose_capture(str(exc))
+    finally:
+        close = getattr(frames, "aclose", None)
+        if close is not None:  # now, not when collected: a paced microphone leaves its clock
+            await close()
