@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.conftest import TEST_KEY
 from tests.scenario.conftest import write
 from voicecli.agent.config import AgentConfig
@@ -48,7 +50,7 @@ def test_spoken_turns_of_lean_sessions(tmp_path: Path) -> None:
                 return adapter_class("atoms")(DialectConfig(url=agent.url, agent_id="agent_1",
                                                             api_key=Secret(TEST_KEY)))
 
-            run = LoadRun(load(write(tmp_path, "spoken.yaml", SPOKEN)), adapter, LoadPlan(3, 50.0, 0.1))
+            run = LoadRun(load(write(tmp_path, "spoken.yaml", SPOKEN)), adapter, LoadPlan(3, 50.0, 1.0))
             return run, await run.run()
 
     run, report = asyncio.run(scenario())
@@ -78,3 +80,34 @@ def test_the_clock_stops_when_no_session_is_left() -> None:
         return task is not None and task.cancelled() and clock.origin is None and clock.pacers == 0
 
     assert asyncio.run(scenario())
+
+
+ANY_DIALECT = """\
+version: 1
+name: spoken, any dialect
+target: {dialect: atoms, agent: local}
+settings: {greeting_wait_s: 0.2, timeout_s: 60}
+turns:
+  - say: hello there
+"""
+
+
+@pytest.mark.realtime  # one spoken turn per dialect, paced in real time end to end
+@pytest.mark.parametrize("dialect", ["elevenlabs", "token-pcm", "perfvoice", "voiceagent"])
+def test_a_spoken_turn_in_every_dialect(tmp_path: Path, dialect: str) -> None:
+    """Dialects whose audio messages carry state are encoded per frame; VoiceAgent, whose turns
+    the client's VAD commits, keeps the whole mic path: each spoken turn is answered."""
+    async def scenario() -> dict[str, Any]:
+        config = AgentConfig(api_key=TEST_KEY, greeting="", speech=False, brain="echo")
+        async with LocalAgent(config) as agent:
+            async def adapter() -> Adapter:
+                options = {"auth": "bearer"} if dialect == "voiceagent" else {}
+                return adapter_class(dialect)(DialectConfig(url=agent.url, agent_id="local",
+                                                            api_key=Secret(TEST_KEY), options=options))
+
+            run = LoadRun(load(write(tmp_path, "any.yaml", ANY_DIALECT)), adapter, LoadPlan(2, 50.0, 1.0))
+            return await run.run()
+
+    report = asyncio.run(scenario())
+    assert report["conversations"] == 2 and report["pass_rate"] == 1.0, report["errors"]
+    assert report["latency_ms"]["first_audio_ms"]["n"] == 2

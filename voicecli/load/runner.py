@@ -8,7 +8,8 @@ and again (a new connection each time, through the same engine as ``voicecli tes
 The microphone audio is prepared once (``say`` text spoken once) and shared by every
 session; no devices are used. Sessions are lean (:mod:`voicecli.load.backend`): every
 microphone sends on one shared frame clock (:mod:`voicecli.load.clock`), each audio chunk's
-wire message is encoded once and reused, and no levels, VAD or meters are computed. The
+wire message is encoded once and reused, and no levels, VAD or meters are computed (but
+for dialects whose turns the client's VAD ends, VoiceAgent: their mic path stays whole). The
 steady phase, from the last slot's start to the end of the duration, is when the
 generator's CPU per session is measured.
 """
@@ -63,9 +64,12 @@ class LoadRun:
         try:
             late = self.stats.lateness_ms if lateness_ms is None else lateness_ms
             backend = LoadBackend(self.clock, late, self.wire)
-            result = await run_scenario(self.file, await self.adapter(), steps=self.steps,
-                                        allow_insecure=self.allow_insecure, backend=backend,
-                                        lean_mic=backend.lean_mic)
+            adapter = await self.adapter()
+            caps = adapter.capabilities
+            # a dialect whose turns the client's VAD ends (or interrupts) keeps the full mic path
+            lean = None if caps.client_turns or caps.client_interrupt else backend.lean_mic
+            result = await run_scenario(self.file, adapter, steps=self.steps, allow_insecure=self.allow_insecure,
+                                        backend=backend, lean_mic=lean)
         except VoicecliError as exc:
             result = ScenarioResult(self.file.scenario.name, str(self.file.path), error=str(exc),
                                     exit_code=exc.exit_code, failures=[Failure(None, "session", str(exc))])
