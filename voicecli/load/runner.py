@@ -6,13 +6,18 @@ and again (a new connection each time, through the same engine as ``voicecli tes
 (within the scenario's ``timeout_s`` and 10 s more; later ones are counted as
 ``unfinished``).
 The microphone audio is prepared once (``say`` text spoken once) and shared by every
-session; no devices are used. The steady phase, from the last slot's start to the end of
-the duration, is when the generator's CPU per session is measured.
+session; no devices are used. Sessions are lean (:mod:`voicecli.load.backend`): every
+microphone sends on one shared frame clock (:mod:`voicecli.load.clock`), each audio chunk's
+wire message is encoded once and reused, and no levels, VAD or meters are computed (but
+for dialects whose turns the client's VAD ends, VoiceAgent: their mic path stays whole). The
+steady phase, from the last slot's start to the end of the duration, is when the
+generator's CPU per session is measured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from array import array
 from collections.abc import Awaitable, Callable
@@ -20,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from voicecli.errors import VoicecliError
-from voicecli.load.backend import LoadBackend
+from voicecli.load.backend import LoadBackend, WireFrames
+from voicecli.load.clock import FrameClock
 from voicecli.load.stats import LoadStats
 from voicecli.protocol.base import Adapter
 from voicecli.scenario.conversation import Step
@@ -48,6 +54,8 @@ class LoadRun:
         self.steps = steps if steps is not None else steps_for(file)
         self.allow_insecure = allow_insecure
         self.stats = LoadStats()
+        self.clock = FrameClock()
+        self.wire = WireFrames()
 
     async def conversation(self, lateness_ms: array[float] | None = None) -> ScenarioResult:
         """One conversation, counted in the stats (a failure to connect is a failed one);
@@ -55,8 +63,13 @@ class LoadRun:
         self.stats.begin()
         try:
             late = self.stats.lateness_ms if lateness_ms is None else lateness_ms
-            result = await run_scenario(self.file, await self.adapter(), steps=self.steps,
-                                        allow_insecure=self.allow_insecure, backend=LoadBackend(late))
+            backend = LoadBackend(self.clock, late, self.wire)
+            adapter = await self.adapter()
+            caps = adapter.capabilities
+            # a dialect whose turns the client's VAD ends (or interrupts) keeps the full mic path
+            lean = None if caps.client_turns or caps.client_interrupt else backend.lean_mic
+            result = await run_scenario(self.file, adapter, steps=self.steps, allow_insecure=self.allow_insecure,
+                                        backend=backend, lean_mic=lean)
         except VoicecliError as exc:
             result = ScenarioResult(self.file.scenario.name, str(self.file.path), error=str(exc),
                                     exit_code=exc.exit_code, failures=[Failure(None, "session", str(exc))])
@@ -72,6 +85,7 @@ class LoadRun:
 
     async def run(self, progress: Callable[[dict[str, Any]], None] | None = None,
                   every: float = 1.0) -> dict[str, Any]:
+        gc.freeze()  # what is loaded by now (models, modules) is never scanned by the collector again
         self.stats = LoadStats()
         end = self.stats.started + self.plan.duration
         slots = [asyncio.create_task(self._slot(i, end)) for i in range(self.plan.sessions)]

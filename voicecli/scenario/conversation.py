@@ -21,6 +21,7 @@ that ends before or during a turn fails with its own exit code and names the tur
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ class SmokeRunner:
         self.closed: SessionClosed | None = None
         self.closed_by_us = False  # every step ran and the runner ended the session
         self._changed = asyncio.Event()
+        self._ended = asyncio.Event()  # the session closed
         self.events_seen: dict[int, list[str]] = {}  # each turn's event names, in order
         self.tool_calls: dict[int, list[ToolCall]] = {}
         self.errors: list[str] = []  # errors the server reported
@@ -186,6 +188,7 @@ class SmokeRunner:
             self.report.warnings.append(event.text)
         elif isinstance(event, SessionClosed):
             self.closed = event
+            self._ended.set()
         elif isinstance(event, Reconnecting):
             self.report.warnings.append(f"retry {event.attempt}/{event.attempts} after: {event.error}")
         agent_activity = isinstance(event, (AgentAudio, AgentStartedTalking, TextDelta, TurnComplete)) or (
@@ -304,7 +307,14 @@ class SmokeRunner:
                 continue
             if idle >= self.idle_s and not self.session.agent_talking and buffered <= 0:
                 return
-            await self._wait_for(lambda: False, max(0.05, min(self.idle_s - idle, 0.2)))
+            await self._pause(max(0.05, min(self.idle_s - idle, 0.2)))
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, less if the session closes; other events (a reply's audio
+        chunks) do not wake it."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._ended.wait()
 
     async def _wait_for(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -314,7 +324,8 @@ class SmokeRunner:
                 return False
             self._changed.clear()
             try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                async with asyncio.timeout(remaining):  # (no task per wait, unlike wait_for)
+                    await self._changed.wait()
             except TimeoutError:
                 return predicate()
         return True

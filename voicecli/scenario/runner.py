@@ -27,6 +27,7 @@ from voicecli.scenario.model import Turn
 from voicecli.scenario.results import ScenarioResult
 from voicecli.scenario.voice import speak
 from voicecli.session import Session, SessionOptions
+from voicecli.session.options import MicEncoder
 
 NO_REPLY_WAIT_S = 3.0
 
@@ -70,17 +71,19 @@ def client_tools(results: Mapping[str, Any]) -> dict[str, Callable[[Mapping[str,
 async def run_scenario(file: ScenarioFile, adapter: Adapter, *, steps: list[Step] | None = None,
                        allow_insecure: bool = False, record_to: Path | None = None,
                        keep: Callable[[ScenarioResult], bool] = lambda result: not result.ok,
-                       backend: ScriptedBackend | None = None) -> ScenarioResult:
+                       backend: ScriptedBackend | None = None,
+                       lean_mic: MicEncoder | None = None) -> ScenarioResult:
     """Hold the scenario's conversation over ``adapter`` and score it. With ``record_to``,
     the conversation is kept there when ``keep(result)`` (by default: when it failed).
-    ``backend``: the scripted audio (default: one that records both directions)."""
+    ``backend``: the scripted audio (default: one that records both directions);
+    ``lean_mic``: the session's lean microphone (load sessions, ``SessionOptions.lean_mic``)."""
     scenario = file.scenario
     settings = scenario.settings
     steps = steps if steps is not None else steps_for(file)
     backend = backend if backend is not None else recording.RecordingBackend(realtime=True)
     options = SessionOptions(allow_insecure=allow_insecure, open_timeout=min(settings.timeout_s, 10.0),
                              ready_timeout=min(settings.timeout_s, 15.0),
-                             client_tools=client_tools(scenario.client_tools))
+                             client_tools=client_tools(scenario.client_tools), lean_mic=lean_mic)
     session = Session(adapter, backend, options)
     runner = SmokeRunner(session, backend, steps, None, greeting_wait_s=settings.greeting_wait_s,
                          reply_wait=settings.reply_wait_s)

@@ -21,6 +21,7 @@ from voicecli.audio.vad import WINDOW_MS
 from voicecli.errors import AudioDeviceError
 from voicecli.protocol.commands import CommitAudio, Interrupt, SendAudio
 from voicecli.protocol.events import SessionStarted
+from voicecli.session.lean_mic import run_lean_mic
 from voicecli.session.state import SessionState
 from voicecli.transport import ConnectionEnded
 
@@ -31,7 +32,9 @@ class MicAndMeters(SessionState):
     async def _open_audio(self, event: SessionStarted) -> None:
         await self.link.open(event)
         if self.link.capture is not None:
-            self._mic_task = asyncio.create_task(self._mic_loop(self.link.capture), name="session-mic")
+            lean = self.options.lean_mic  # load sessions: voicecli.session.lean_mic
+            mic = self._mic_loop(self.link.capture) if lean is None else run_lean_mic(self, self.link.capture, lean)
+            self._mic_task = asyncio.create_task(mic, name="session-mic")
 
     async def _close_audio(self, keep_recorder: bool) -> None:
         mic, self._mic_task = self._mic_task, None
@@ -100,6 +103,8 @@ class MicAndMeters(SessionState):
             self._last_voiced = now + self.options.frame_ms / 1000
 
     async def _meter_loop(self) -> None:
+        if self.options.lean_mic is not None:
+            return  # load sessions: no meters
         await self._started.wait()
         while True:
             await asyncio.sleep(self.options.level_interval_s)

@@ -10,8 +10,10 @@ from voicecli.session.reconnect import ReconnectSettings
 
 if TYPE_CHECKING:
     from voicecli.audio.recorder import Recorder
+    from voicecli.protocol.base import Adapter, Frame
 
 ToolHandler = Callable[[Mapping[str, Any]], Any]
+MicEncoder = Callable[["Adapter", bytes], "list[Frame]"]
 
 
 @dataclass
@@ -33,3 +35,7 @@ class SessionOptions:
     audio_output: bool = True
     audio_input: bool = True
     reconnect: ReconnectSettings | None = None  # None: a lost connection ends the session
+    # load sessions (no devices): the mic's frames go out as they come, encoded by this
+    # (shared, caching) encoder, with no gain, echo gate, VAD, recorder or meters
+    # (:mod:`voicecli.session.lean_mic`)
+    lean_mic: MicEncoder | None = None
