@@ -38,7 +38,7 @@ def ears(brain: RulesBrain) -> GrammarRecognizer:
     return GrammarRecognizer(brain.grammar(), brain.understands)
 
 
-def hear(ears: GrammarRecognizer, pcm: bytes, rate: int) -> str:
+def hear(ears: GrammarRecognizer | PocketSphinxRecognizer, pcm: bytes, rate: int) -> str:
     samples = np.frombuffer(pcm, dtype="<i2")
     pcm16k = np.asarray(soxr.resample(samples, rate, 16000), dtype="<i2").tobytes()
     ears.start()
@@ -76,6 +76,22 @@ def test_espeak_questions_are_answered(ears: GrammarRecognizer, brain: RulesBrai
     espeak = EspeakSynthesizer(voice)
     heard = hear(ears, espeak.synthesize(question), espeak.rate)
     assert brain.answer(heard)[0] == answer, heard
+
+
+@pytest.mark.parametrize(
+    ("voice", "speed", "question", "answer"),
+    [("en-us+m7", 190, "Tell me the time.", "It's 9:00 AM."),
+     ("en-029", 165, "Which day is it today?", "Today is Friday, the 1st of May 2026.")],
+)
+def test_the_grammar_search_keeps_a_sentence_to_the_end_of_the_utterance(
+    brain: RulesBrain, voice: str, speed: int, question: str, answer: str
+) -> None:
+    # with PocketSphinx's default beams every path to the grammar's end was pruned on these
+    # clips (a fresh decoder, as after the agent starts) and the search wrote nothing
+    espeak = EspeakSynthesizer(voice, speed)
+    grammar = PocketSphinxRecognizer(jsgf=brain.grammar())
+    heard = hear(grammar, espeak.synthesize(question), espeak.rate)
+    assert brain.answer(heard) == [answer], heard
 
 
 def test_speech_outside_the_grammar_is_written_by_the_general_model(
