@@ -4,11 +4,18 @@
   README invite) answered correctly by the local agent with the rules brain, each question
   spoken by every voice in VOICES (hibari, and espeak-ng with several voices and speeds), sent
   as a WAV through the real client (``run_smoke``, as ``voicecli smoke --audio``) over the
-  Atoms protocol; a reply is correct when it matches the question's pattern.
-  ``stt_question_accuracy_<voice>``: the same per voice (information only).
+  Atoms protocol, one session at a time, voices in turn; a reply is correct when it matches
+  the question's pattern. ``stt_question_accuracy_<voice>``: the same per voice (information only).
+- ``stt_direct_accuracy``: the same clips fed straight to the rules brain's recogniser (no
+  wire, no timing), and ``stt_dev_direct_accuracy`` for the development set (DEV_QUESTIONS x
+  DEV_VOICES: other wordings, numbers, voices and speeds). Recogniser settings are chosen on
+  the development set only; QUESTIONS x VOICES is reported on, never tuned on.
 - ``stt_open_wer``: word error rate of the user transcripts on the open path (the echo brain,
   whose ears are the general language model) for the same clips; ``stt_grammar_wer``: the same
   on the rules brain's constrained ears (information only).
+
+``python -m benchmarks.bench_stt [bench|dev|both]`` prints the direct-feed figures only (a
+few minutes of one core, no server).
 """
 
 from __future__ import annotations

@@ -1,10 +1,13 @@
 """The rules brain's constrained ears: questions it invites, spoken by two synthesizers, are
-heard as its own sentences and answered; speech outside its grammar falls back to the general
-model; the factory gives the rules brain these ears and the echo brain the general model."""
+heard as its own sentences and answered; the grammar search keeps a sentence to the end of an
+utterance; speech outside its grammar falls back to the general model; the factory gives the
+rules brain these ears and the echo brain the general model; the benchmark's development set
+is apart from the set it reports on."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -149,3 +152,17 @@ def test_the_rules_brain_gets_constrained_ears_and_the_echo_brain_the_general_mo
     echo = asyncio.run(ears("echo"))
     assert isinstance(rules, GrammarRecognizer)
     assert isinstance(echo, PocketSphinxRecognizer)
+
+
+def test_the_development_set_shares_no_question_or_voice_with_the_benchmark_and_is_answered_typed(
+    brain: RulesBrain,
+) -> None:
+    from benchmarks.bench_stt import DEV_QUESTIONS, DEV_VOICES, QUESTIONS, VOICES
+
+    def norm(text: str) -> str:
+        return " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split())
+
+    assert not {norm(q) for q, _ in DEV_QUESTIONS} & {norm(q) for q, _ in QUESTIONS}
+    assert not set(DEV_VOICES) & set(VOICES)
+    for question, pattern in DEV_QUESTIONS + QUESTIONS:
+        assert re.search(pattern, " ".join(brain.answer(norm(question)))), question
