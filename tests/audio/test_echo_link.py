@@ -154,3 +154,33 @@ def test_talk_refuses_an_unknown_aec_mode_in_one_line(tmp_path) -> None:
     result = run("--aec", "maybe", env={"XDG_CONFIG_HOME": str(tmp_path)})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["voicecli: error: --aec takes on, off or auto, not 'maybe'"]
+
+
+class BrokenCanceller:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def reference(self, played: bytes, rate: int, t: float) -> None:
+        return None
+
+    def process(self, frame: bytes, playback_audible: bool, now: float | None = None) -> bytes:
+        self.calls += 1
+        raise RuntimeError("apm stream error -11")
+
+
+async def test_a_failing_canceller_falls_back_to_half_duplex_and_keeps_the_mic():
+    link, backend, events = await _link("sounddevice", aec="on")
+    broken = BrokenCanceller()
+    backend.playback.taps = [broken.reference]
+    link._echo = broken
+    frame = pcm(np.full(320, 0.3))
+    # the agent is audible (TappedPlayback): half-duplex mutes the frame rather than raising
+    out, silenced = link.gate(frame, True, 1.0)
+    assert broken.calls == 1 and out == bytes(len(frame)) and not silenced
+    assert isinstance(link._echo, HalfDuplexGate) and not link.aec
+    assert backend.playback.taps == [link._echo.reference]
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert any("echo cancellation failed (RuntimeError: apm stream error -11)" in n
+               and "--half-duplex" in n for n in notices)
+    link.gate(frame, True, 1.02)
+    assert broken.calls == 1  # the broken canceller is not called again

@@ -4,8 +4,8 @@
 plays agent audio, empties playback at a barge-in, gates the microphone (mute, push-to-talk,
 half-duplex), applies the speaker volume and the mic gain, cancels the speaker's echo in it
 (``--aec``: the playback stream's tap is the far-end reference, each frame's capture time
-aligns it), reads the meters and notices a
-speaker that stopped working.
+aligns it; a canceller that fails hands over to the half-duplex gate with a notice, so the
+microphone goes on), reads the meters and notices a speaker that stopped working.
 """
 
 from __future__ import annotations
@@ -174,8 +174,24 @@ class AudioLink:
             # the canceller aligns the reference on the frame's capture time
             at = now if isinstance(self._echo, HalfDuplexGate) or self.capture is None \
                 else self.capture.last_capture_time or now
-            return self._echo.process(frame, self._audible(), at), False
+            try:
+                return self._echo.process(frame, self._audible(), at), False
+            except Exception as exc:  # noqa: BLE001 - a failed canceller must not take the mic with it
+                self._fall_back_to_half_duplex(exc)
+                return self._echo.process(frame, self._audible(), now), False
         return frame, False
+
+    def _fall_back_to_half_duplex(self, exc: Exception) -> None:
+        """The echo canceller failed: the microphone goes on, muted while the agent is
+        audible (as with ``--half-duplex``), rather than sending the agent its own voice."""
+        if isinstance(self.playback, TappablePlayback) and self._echo is not None:
+            self.playback.remove_tap(self._echo.reference)
+        gate = HalfDuplexGate(self.options.half_duplex_tail_ms)
+        self._echo, self.aec = gate, False
+        if isinstance(self.playback, TappablePlayback):
+            self.playback.add_tap(gate.reference)
+        self._emit(Notice(f"echo cancellation failed ({type(exc).__name__}: {exc}); the microphone now "
+                          "mutes while the agent talks, as with --half-duplex", "warning"))
 
     def lose_capture(self, reason: str) -> None:
         self.capture = None
