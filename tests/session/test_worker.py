@@ -318,3 +318,29 @@ async def test_without_a_speaker_the_reply_latency_counts_to_the_first_words() -
     assert latency.source == "text" and 40 <= latency.ms < 10_000
     kinds = [type(e).__name__ for e in seen]
     assert kinds.index("TurnLatency") < kinds.index("TranscriptFinal")
+
+
+async def test_a_fault_in_the_mic_loop_is_told_and_the_session_goes_on_text_only() -> None:
+    conn = FakeConnection()
+    backend = ScriptedBackend()
+    session = make_session(conn, backend)
+    live = Live(session)
+
+    def broken_vad(frame: bytes) -> list[str]:
+        raise ValueError("frame of 3 bytes")
+
+    conn.server(created())
+    run = asyncio.create_task(session.run())
+    assert await session.wait_started(2)
+    await eventually(lambda: backend.capture is not None, "the microphone")
+    session._vad.feed = broken_vad  # type: ignore[method-assign]
+    assert backend.capture is not None
+    backend.capture.say(b"\x10\x27" * 800)
+    await eventually(lambda: any("microphone lost: ValueError: frame of 3 bytes" in getattr(e, "text", "")
+                                 for e in live.seen), "the notice")
+    status = [e for e in live.seen if isinstance(e, AudioStatus)][-1]
+    assert status.input is None and status.output is not None
+    session.submit(SendText("still there?"))  # the session goes on
+    await eventually(lambda: "input_text.send" in conn.sent_types(), "the text sent")
+    session.close()
+    await asyncio.wait_for(run, 5)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 
 from voicecli.audio.base import CaptureStream, LevelledCapture
@@ -24,6 +25,8 @@ from voicecli.protocol.events import SessionStarted
 from voicecli.session.lean_mic import run_lean_mic
 from voicecli.session.state import SessionState
 from voicecli.transport import ConnectionEnded
+
+log = logging.getLogger("voicecli.session")
 
 
 class MicAndMeters(SessionState):
@@ -85,6 +88,9 @@ class MicAndMeters(SessionState):
             return
         except (AudioDeviceError, OSError) as exc:
             self.link.lose_capture(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a fault here must not silence the mic without a word
+            log.exception("the microphone loop failed")
+            self.link.lose_capture(f"{type(exc).__name__}: {exc}")
 
     async def _on_mic_frame(self, frame: bytes, now: float, client_turns: bool,
                             client_interrupt: bool, levels: list[float] | None = None) -> None:
