@@ -57,6 +57,14 @@ class LevelledCapture(Protocol):
 
 
 @runtime_checkable
+class ScriptedSpeech(Protocol):
+    """A capture stream that plays clips and knows when the last clip's speech ended (load
+    sessions mark the end of the user's turn there, as the VAD would)."""
+
+    speech_end: float | None
+
+
+@runtime_checkable
 class PlaybackStream(Protocol):
     """A speaker (or a file standing in for one) fed with agent audio."""
 

@@ -11,9 +11,10 @@ session and frame), and the user's turn ends where the capture says its clip's s
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING
 
-from voicecli.audio.base import CaptureStream
+from voicecli.audio.base import CaptureStream, ScriptedSpeech
 from voicecli.errors import AudioDeviceError
 from voicecli.session.options import MicEncoder
 from voicecli.transport import ConnectionEnded
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 async def run_lean_mic(session: SessionState, capture: CaptureStream, encode: MicEncoder) -> None:
     was_finished = capture.finished
+    scripted = capture if isinstance(capture, ScriptedSpeech) else None  # once: a protocol check is slow
     frames = capture.frames()
     try:
         async for frame in frames:
@@ -37,13 +39,13 @@ async def run_lean_mic(session: SessionState, capture: CaptureStream, encode: Mi
                 continue  # the receive loop reports the end
             finished = capture.finished
             if finished and not was_finished:
-                session._mark_turn_end("speech", getattr(capture, "speech_end", None) or time.monotonic())
+                ended = scripted.speech_end if scripted is not None else None
+                session._mark_turn_end("speech", ended or time.monotonic())
             was_finished = finished
     except ConnectionEnded:
         return
     except (AudioDeviceError, OSError) as exc:
         session.link.lose_capture(str(exc))
     finally:
-        close = getattr(frames, "aclose", None)
-        if close is not None:  # now, not when collected: a paced microphone leaves its clock
-            await close()
+        if isinstance(frames, AsyncGenerator):  # closed now, not when collected: a paced
+            await frames.aclose()  # microphone leaves its clock
