@@ -70,6 +70,23 @@ async def test_stall_keeps_the_socket_open_but_silent(agent: LocalAgent) -> None
             await asyncio.wait_for(pong, 0.5)
 
 
+async def test_pause_holds_the_rest_once_while_pings_are_answered(paced_agent: LocalAgent) -> None:
+    async with atoms_connect(paced_agent, fault="pause:1200@3", sample_rate=16000) as ws:
+        await recv_json(ws)
+        await _say(ws, "one two three four five six")
+        first, second = await recv_json(ws), await recv_json(ws)  # frames 2 and 3
+        asked = time.monotonic()
+        await asyncio.wait_for(await ws.ping(), 0.5)  # the connection is up meanwhile
+        pinged = time.monotonic()
+        seen: list[dict] = []
+        final = await until(ws, "transcript", seen=seen)
+    held = seen[0]["_t"] - asked
+    assert pinged - asked < 0.5 and held >= 1.0, (pinged - asked, held)
+    times = [m["_t"] for m in seen]
+    assert max(b - a for a, b in zip(times, times[1:], strict=False)) < 1.0  # once: the rest flows
+    assert final["text"] == "You said: one two three four five six." and first and second
+
+
 async def test_error_then_close_4000(agent: LocalAgent) -> None:
     async with atoms_connect(agent, fault="error@1") as ws:
         await recv_json(ws)
@@ -120,8 +137,9 @@ def test_fault_plan_parsing() -> None:
     plan = FaultPlan.parse("close:4001@5, delay:20,jitter:30,seed:1")
     assert (plan.close_code, plan.close_after, plan.delay_ms, plan.jitter_ms, plan.seed) == (4001, 5, 20, 30, 1)
     assert FaultPlan.parse("stall@2").stall_after == 2
+    assert (FaultPlan.parse("pause:2500@4").pause_ms, FaultPlan.parse("pause:2500@4").pause_after) == (2500, 4)
     assert FaultPlan.parse("").empty and not plan.empty
     assert FaultPlan.parse("delay:10").merged(FaultPlan.parse("drop@3")) == FaultPlan(delay_ms=10, drop_after=3)
-    for bad in ("explode", "close:99", "delay:x", "stall:3", "delay:5@2", "reject:200"):
+    for bad in ("explode", "close:99", "delay:x", "stall:3", "delay:5@2", "reject:200", "pause@3", "pause:0"):
         with pytest.raises(FaultSpecError):
             FaultPlan.parse(bad)

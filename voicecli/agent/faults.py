@@ -11,6 +11,9 @@ frame the server sent on the connection, the ready message included):
 ``error@N``           after N frames send the dialect's ``error`` message, then close 4000
 ``delay:MS``          hold every outgoing frame MS milliseconds
 ``jitter:MS``         add a random 0..MS ms to each frame's hold (order is kept)
+``pause:MS@N``        after N frames hold the rest MS milliseconds, once: the agent's output
+                      stops mid-reply and resumes (a starved or buffering speech service)
+                      while the connection stays up and WebSocket pings are answered
 ``reject:STATUS``     refuse the WebSocket upgrade with that HTTP status (e.g. 503)
 ``seed:N``            seed the jitter's random numbers (repeatable runs)
 ``variant:NAME``      a dialect variant: an event order or timing other than the provider's
@@ -44,6 +47,8 @@ class FaultPlan:
     error_after: int | None = None
     delay_ms: float = 0.0
     jitter_ms: float = 0.0
+    pause_ms: float = 0.0
+    pause_after: int = 0
     reject_status: int | None = None
     seed: int | None = None
     variants: frozenset[str] = frozenset()
@@ -96,6 +101,9 @@ def _apply(plan: FaultPlan, item: str) -> FaultPlan:
             raise FaultSpecError(f"{name} takes no @N")
         ms = float(_int(arg, f"{name} milliseconds", 0, 60_000))
         return replace(plan, delay_ms=ms) if name == "delay" else replace(plan, jitter_ms=ms)
+    if name == "pause":
+        ms = float(_int(arg, "pause milliseconds", 1, 60_000))
+        return replace(plan, pause_ms=ms, pause_after=after)
     if name == "reject":
         return replace(plan, reject_status=_int(arg or "503", "reject status", 400, 599))
     if name == "seed":
@@ -106,7 +114,7 @@ def _apply(plan: FaultPlan, item: str) -> FaultPlan:
             raise FaultSpecError("variant takes a name and no @N: variant:NAME")
         return replace(plan, variants=plan.variants | {variant})
     raise FaultSpecError(f"unknown fault {name!r}; known: close, drop, malformed, stall, error, "
-                         "delay, jitter, reject, seed, variant")
+                         "delay, jitter, pause, reject, seed, variant")
 
 
 class FaultGate:
@@ -132,6 +140,14 @@ class FaultGate:
 
     def sent(self) -> None:
         self.frames_sent += 1
+
+    def pause_now(self) -> float:
+        """Seconds to hold the next frame (a ``pause`` that is due, once), else 0."""
+        plan = self.plan
+        if not plan.pause_ms or "pause" in self._fired or self.frames_sent < plan.pause_after:
+            return 0.0
+        self._fired.add("pause")
+        return plan.pause_ms / 1000.0
 
     def action(self) -> str | None:
         """The fault to fire now (at most once each), or None."""

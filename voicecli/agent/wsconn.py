@@ -123,7 +123,7 @@ class WsSession:
             if item is None:
                 return
             due = self.gate.due(queued_at)
-            delay = due - self._loop.time()
+            delay = max(due - self._loop.time(), self.gate.pause_now())
             if delay > 0:
                 await asyncio.sleep(delay)
             if self.gate.stalled:
