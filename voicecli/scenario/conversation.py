@@ -40,6 +40,7 @@ from voicecli.protocol.events import (
     AgentStoppedTalking,
     ErrorEvent,
     Event,
+    Interruption,
     Ping,
     TextDelta,
     ToolCall,
@@ -58,6 +59,7 @@ IDLE_S = 1.0  # agent silence that ends a reply
 GREETING_WAIT_S = 2.0  # how long to wait for a greeting to start
 PONG_WAIT_S = 3.0  # a reply that went quiet counts only if the server still answers a ping
 REPLY_GAP_S = 0.3  # agent activity after this much quiet begins a reply
+PAUSE_GRACE_S = 8.0  # more quiet allowed while a reply's alignment says its text is not all spoken
 
 
 QUIET_EVENTS = (Levels, Ping, VadScore)  # too frequent to list in a turn's events
@@ -117,6 +119,8 @@ class SmokeRunner:
         self.events_seen: dict[int, list[str]] = {}  # each turn's event names, in order
         self.tool_calls: dict[int, list[ToolCall]] = {}
         self.errors: list[str] = []  # errors the server reported
+        self._reply_chars: dict[int, int] = {}  # reply turn -> its whole text's length
+        self._spoken_chars: dict[int, int] = {}  # reply turn -> characters its audio spoke so far
 
     async def run(self) -> SmokeReport:
         session_task = asyncio.create_task(self.session.run())
@@ -203,10 +207,34 @@ class SmokeRunner:
                 self.heard.add(self.current.index)
         if isinstance(event, (AgentStoppedTalking, TurnComplete)) and self.activity_since_input.is_set():
             self.reply_ended = True
+        self._track_alignment(event)
+        if isinstance(event, Interruption) and self.current is not None:
+            # what came before it belonged to the reply it cut, not to the current input's
+            self.activity_since_input.clear()
+            self.heard.discard(self.current.index)
+            self.reply_ended = False
         if isinstance(event, Mark):
             self.boundaries.append(len(self.transcript.turns))
         elif isinstance(event, TurnLatency) and self.current is not None and self.current.first_audio_ms is None:
             self.current.first_audio_ms = round(event.ms, 1)
+
+    def _track_alignment(self, event: Event) -> None:
+        """Where the provider sends a reply's whole text and, with its audio, the characters
+        each chunk speaks (ElevenLabs' ``agent_response`` and ``alignment``), how much of the
+        text is still to come: a reply is not over while it is (it may pause mid-sentence)."""
+        if isinstance(event, TranscriptFinal) and event.role == "agent" and event.turn is not None:
+            self._reply_chars[event.turn] = len(event.text.strip())
+        elif isinstance(event, AgentAudio) and event.text and event.turn is not None:
+            self._spoken_chars[event.turn] = self._spoken_chars.get(event.turn, 0) + len(event.text)
+        elif isinstance(event, (Interruption, SessionClosed)):
+            self._reply_chars.clear()  # a cut reply's rest never comes
+            self._spoken_chars.clear()
+
+    def _reply_unfinished(self) -> bool:
+        """A reply whose audio has spoken part of its text by the alignment, not all of it
+        (a provider without alignment never says so: its replies end on quiet alone)."""
+        return any(turn in self._reply_chars and self._reply_chars[turn] - spoken > 2
+                   for turn, spoken in self._spoken_chars.items())
 
     # ---- steps -----------------------------------------------------------------------------
 
@@ -305,7 +333,8 @@ class SmokeRunner:
                         self.stalled = turn
                     return
                 continue
-            if idle >= self.idle_s and not self.session.agent_talking and buffered <= 0:
+            paused = self._reply_unfinished() and idle < self.idle_s + PAUSE_GRACE_S
+            if idle >= self.idle_s and not self.session.agent_talking and buffered <= 0 and not paused:
                 return
             await self._pause(max(0.05, min(self.idle_s - idle, 0.2)))
 
