@@ -7,7 +7,11 @@ quiet (or, with an interrupt delay of S seconds, for S seconds of the reply befo
 turn barges in); with a reply wait of S seconds a turn that gets no reply within S seconds
 is reported as ``no_reply`` and the next one starts. A reply begins with a new agent turn
 in the transcript, or agent activity after a pause where the provider gives neither turns
-nor transcripts. Figures per turn: time from the end of the input to the first agent audio,
+nor transcripts; what arrives before the provider's interruption belongs to the reply it cut,
+not to the current input. Where the provider sends a reply's whole text and, with its audio,
+the characters each chunk speaks (ElevenLabs' alignment), the reply is not over while its text
+is not all spoken: a pause mid-sentence (a starved speech service) is waited for, up to
+``PAUSE_GRACE_S`` more. Figures per turn: time from the end of the input to the first agent audio,
 agent audio seconds, transcripts. Transcripts and audio seconds come from the
 conversation's turns (:mod:`voicecli.scenario.attribution`), so a reply is reported on the
 turn that asked for it whatever order its pieces arrived in.
