@@ -279,7 +279,8 @@ class SmokeRunner:
             await done.wait()
             self.current = turn
             input_end = time.monotonic()
-            spoken_end = input_end - trailing_silence_s(samples, capture.rate)
+            # the clip's own rate, on the capture's clock (a scripted one may run faster)
+            spoken_end = input_end - trailing_silence_s(samples, rate) / capture.speed
             self.activity_since_input = asyncio.Event()
             self.reply_ended = False
 
