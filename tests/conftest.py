@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support.pulse import PulseBed, PulseBedError
+
+# A suite started where SIGINT is ignored (a background job of a script: POSIX shells ignore
+# SIGINT and SIGQUIT there) hands that on to every process it starts, and a `voicecli serve`
+# child would never hear the Ctrl+C its test sends (it waits out its deadline and lives on).
+# The test run's processes take Ctrl+C as from a terminal, however the run was started.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Folders whose tests share expensive session fixtures run on one pytest-xdist worker each
 # (`--dist loadgroup`), so the fixture is built once per run rather than once per worker.
