@@ -73,7 +73,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = _group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: not _runs_long(item))  # stable: the order within each part is kept
+    # stable: the order within each part is kept; the PulseAudio tests first and together, so
+    # that a run without xdist starts the bed once
+    items.sort(key=lambda item: (not _runs_long(item), item.get_closest_marker("pulse") is None))
 
 
 _bed: PulseBed | None = None
