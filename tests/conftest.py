@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -10,17 +11,27 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.pulse import PulseBed, PulseBedError
 
+# A suite started where SIGINT is ignored (a background job of a script: POSIX shells ignore
+# SIGINT and SIGQUIT there) hands that on to every process it starts, and a `voicecli serve`
+# child would never hear the Ctrl+C its test sends (it waits out its deadline and lives on).
+# The test run's processes take Ctrl+C as from a terminal, however the run was started.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 # Folders whose tests share expensive session fixtures run on one pytest-xdist worker each
 # (`--dist loadgroup`), so the fixture is built once per run rather than once per worker.
 XDIST_GROUPS = {
     "tests/agent_speech/": "speech-models",  # hibari and PocketSphinx, loaded once
 }
 # The PulseAudio tests run on four workers (four beds, not one per worker; and no more than
-# four of these real-time audio runs at once), in groups of under a minute each.
+# four of these real-time audio runs at once), in groups of about the same length (by node id
+# prefix; `--durations=60` of a whole run): the open-mic echo test alone is over a minute.
 PULSE_GROUPS = {
-    "tests/tui/test_tmux_interrupt.py": "pulse-1",
+    "tests/tui/test_tmux_echo.py": "pulse-1",
     "tests/tui/test_tmux_ptt.py": "pulse-2", "tests/tui/test_tmux_record.py": "pulse-2",
     "tests/tui/test_tmux_voice.py": "pulse-3", "tests/audio/test_pulse.py": "pulse-3",
+    "tests/tui/test_tmux_interrupt.py::test_f4_stops_the_spoken_reply[elevenlabs]": "pulse-3",
+    "tests/tui/test_tmux_interrupt.py": "pulse-4",
     "tests/audio/test_echo_room.py": "pulse-4", "tests/tui/test_device_picker.py": "pulse-4",
 }
 
@@ -28,7 +39,7 @@ PULSE_GROUPS = {
 def _group(item: pytest.Item) -> str | None:
     group = next((name for folder, name in XDIST_GROUPS.items() if item.nodeid.startswith(folder)), None)
     if group is None and item.get_closest_marker("pulse") is not None:
-        group = PULSE_GROUPS.get(item.nodeid.split("::")[0], "pulse-1")
+        group = next((name for prefix, name in PULSE_GROUPS.items() if item.nodeid.startswith(prefix)), "pulse-1")
     return group
 
 
@@ -62,23 +73,51 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = _group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: not _runs_long(item))  # stable: the order within each part is kept
+    # stable: the order within each part is kept; the PulseAudio tests first and together, so
+    # that a run without xdist starts the bed once
+    items.sort(key=lambda item: (not _runs_long(item), item.get_closest_marker("pulse") is None))
 
 
-@pytest.fixture(scope="session")
-def pulse_bed() -> Iterator[PulseBed]:
-    """A private PulseAudio server (virtual mic and speaker) for the whole test session.
-    Missing or broken, it fails the tests that need it: it never skips them."""
-    bed = PulseBed()
-    try:
-        bed.start()
-    except PulseBedError as exc:
-        where = "in CI" if os.environ.get("CI") else "on this machine"
-        pytest.fail(f"audio test bed unavailable {where}: {exc}", pytrace=False)
-    try:
-        yield bed
-    finally:
+_bed: PulseBed | None = None
+
+
+@pytest.fixture
+def pulse_bed() -> PulseBed:
+    """A private PulseAudio server (virtual mic and speaker), started by the first test of a
+    run of tests that need it on this worker, and stopped after the last one of the run (an
+    idle bed still takes 2-3 % of a core: the daemon, its pipe source fed in real time, a
+    low-latency reader on the speaker). Missing or broken, it fails the tests that need it:
+    it never skips them."""
+    global _bed
+    if _bed is None:
+        bed = PulseBed()
+        try:
+            bed.start()
+        except PulseBedError as exc:
+            where = "in CI" if os.environ.get("CI") else "on this machine"
+            pytest.fail(f"audio test bed unavailable {where}: {exc}", pytrace=False)
+        _bed = bed
+    return _bed
+
+
+def _stop_bed() -> None:
+    global _bed
+    if _bed is not None:
+        bed, _bed = _bed, None
         bed.stop()
+        PulseBed.reinit_portaudio()  # PortAudio forgets the bed's devices
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    # xdist hands a group's tests to one worker together, so the bed runs once per group
+    if _bed is not None and (nextitem is None or "pulse_bed" not in getattr(nextitem, "fixturenames", ())):
+        _stop_bed()
+
+
+def pytest_sessionfinish() -> None:
+    _stop_bed()
 
 
 # Hypothesis profiles: "suite" for `make test` (the same examples every run, on every xdist

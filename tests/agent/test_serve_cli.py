@@ -41,6 +41,18 @@ def _url(lines: list[str]) -> str:
     return next(line for line in lines if "listening on" in line).split()[-1]
 
 
+def _stop(proc: subprocess.Popen[str], sig: signal.Signals) -> int:
+    """Sends ``sig`` and waits for the exit code; a server that does not exit is killed (a
+    failing test leaves no server behind) and the wait's timeout raised."""
+    proc.send_signal(sig)
+    try:
+        return proc.wait(patience(10))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def test_serve_with_key_from_env_and_ctrl_c() -> None:
     args = "dict(port=0, api_key_env='VOICECLI_TEST_SERVE_KEY', brain='echo', speech=False, greeting='')"
     proc, lines = _start(args, {"VOICECLI_TEST_SERVE_KEY": "sk_from_env"})
@@ -52,8 +64,7 @@ def test_serve_with_key_from_env_and_ctrl_c() -> None:
         with pytest.raises(InvalidStatus):
             connect(ws_base, additional_headers={"Authorization": "Bearer sk_wrong"})
     finally:
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(patience(10))
+        code = _stop(proc, signal.SIGINT)
     assert code == 0
 
 
@@ -67,8 +78,7 @@ def test_serve_without_key_env_prints_a_random_key_and_stops_on_sigterm() -> Non
         with connect(url) as ws:
             assert json.loads(ws.recv(timeout=5))["type"] == "session.created"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(patience(10))
+        code = _stop(proc, signal.SIGTERM)
     assert code == 0
 
 
@@ -125,6 +135,5 @@ def test_serve_voiceagent_auth_flag() -> None:
             while "response_complete" not in kinds:
                 kinds.append(json.loads(ws.recv(timeout=5))["type"])
     finally:
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(patience(10))
+        code = _stop(proc, signal.SIGINT)
     assert code == 0

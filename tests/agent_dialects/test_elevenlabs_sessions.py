@@ -160,4 +160,9 @@ def test_serve_public_agent_option() -> None:
         assert info.value.response.status_code == 403
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(patience(10))
+        try:
+            proc.wait(patience(10))
+        finally:
+            if proc.poll() is None:  # a failing test leaves no server behind
+                proc.kill()
+                proc.wait(10)

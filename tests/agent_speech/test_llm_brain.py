@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.waiting import eventually
 from voicecli.agent.brains.llm import LlmBrain, chat_url
 from voicecli.agent.interfaces import Brain
 
@@ -190,17 +191,18 @@ async def test_chunked_http11_streams_are_read(llm: FakeLlm) -> None:
 
 
 async def test_an_interrupted_reply_closed_late_keeps_the_history_in_order(llm: FakeLlm) -> None:
-    release = threading.Event()
+    release, asked = threading.Event(), threading.Event()
 
     def slow(handler: Handler, body: dict[str, Any]) -> None:
         handler.start_sse()
+        asked.set()
         release.wait(5)
 
     llm.script = slow
     brain = LlmBrain(llm.url, "m", max_history=4)
     old = brain.reply("first question")
     pending = asyncio.ensure_future(old.__anext__())
-    await asyncio.sleep(0.2)  # the first request is waiting for its model
+    await eventually(asked.is_set, "the first request waiting for its model")
     llm.script = stream_words("Second answer.")
     assert await say(brain, "second question") == ["Second answer."]
     pending.cancel()  # the engine drops the old reply only now

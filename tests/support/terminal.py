@@ -48,7 +48,33 @@ class Tmux:
                 return text
             if time.monotonic() > end:
                 raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
-            time.sleep(0.1)
+            time.sleep(0.2)  # each look is a tmux process: a few ms of CPU, 5-10 times a second
+
+    @contextlib.contextmanager
+    def keyboard(self) -> Iterator[Callable[[str], None]]:
+        """``press(key)`` through one tmux client in control mode, kept open: no process per
+        key, so keys sent at a terminal's auto-repeat rate (10-30 a second) keep their pace on
+        a loaded machine."""
+        client = subprocess.Popen(["tmux", "-L", self.socket, "-C", "attach-session", "-t", self.session],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  text=True)
+        assert client.stdin is not None
+        stdin = client.stdin
+
+        def press(key: str) -> None:
+            stdin.write(f"send-keys -t {self.session} {shlex.quote(key)}\n")
+            stdin.flush()
+
+        try:
+            yield press
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()  # the control client detaches at the end of its input
+            try:
+                client.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                client.kill()
+                client.wait()
 
 
 @contextlib.contextmanager

@@ -175,7 +175,7 @@ async def test_event_pane_volume_gain_and_mic_test(monkeypatch: Any) -> None:
     register("sk_secret_123456")
     session = AudioSession([STARTED, TranscriptFinal("agent", "key sk_secret_123456 here")])
     app = create_app(fake_factory(session), TalkSettings())
-    monkeypatch.setattr("voicecli.tui.slash_audio.TEST_S", 0.3)
+    monkeypatch.setattr("voicecli.tui.slash_audio.TEST_S", 1.0)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.started)
         assert not app.event_pane.display
@@ -195,6 +195,8 @@ async def test_event_pane_volume_gain_and_mic_test(monkeypatch: Any) -> None:
         assert (session.link.volume, session.link.gain) == (0.6, 1.4)
         assert "/volume: expected a percentage (0-400), got 'loud'" in texts(app)
         await submit(pilot, "/mictest")
+        # the readings count once the test has started (before it, they are only meter levels)
+        await wait_until(pilot, lambda: app.mic_test.running, what="the mic test to start")
         for db in (-70.0, -20.0, -25.0):
             session.emit(Levels(mic_db=db, agent_db=-100.0, mic_open=True))
         await wait_until(pilot, lambda: any(t.startswith("mic test: peak") for t in texts(app)), what="the result")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.terminal import PROMPT, Tmux, open_tmux, short_dir, voicecli_command
+from tests.support.waiting import patience
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -102,7 +103,9 @@ def test_the_first_ctrl_c_during_a_stalled_connect_exits_at_once_with_130(tmux: 
     tmux.send("C-c")
     screen = tmux.wait_for(lambda s: "AT=" in s, "the app to exit", timeout=10)
     took = float(screen.split("AT=", 1)[1].split()[0]) - pressed  # when the shell had the prompt back
-    assert took < 2.0, f"took {took:.2f} s"  # was 4.3 s; about 0.3 s on an idle machine
+    # it does not wait out the connect (--timeout 60); how quickly it leaves (about 0.3 s on an
+    # idle machine) is the benchmark's: `python -m benchmarks.run exit`, ctrl_c_connect_exit_s
+    assert took < patience(10), f"took {took:.2f} s"
     assert "EXIT=130" in screen
     errors = [line for line in screen.splitlines() if line.startswith("voicecli: ")]
     assert errors == ["voicecli: error: interrupted while connecting"], screen

@@ -64,7 +64,9 @@ def test_f4_stops_the_spoken_reply(pulse_bed: PulseBed, tmp_path: Path, dialect:
             screen = tmux.screen()
             assert TAIL not in screen, screen
             time.sleep(0.1)
-        after = [samples for at, samples in monitor.chunks if at > cut_at + 0.3]
+        # what the speaker played from a moment after the key on: the monitor's chunks are
+        # stamped when this process reads them, later than played on a loaded machine
+        after = [samples for at, samples in monitor.chunks if at > cut_at + patience(0.3)]
         before = [samples for at, samples in monitor.chunks if at < cut_at]
         assert before and np.abs(np.concatenate(before)).max() > 0.05, "the reply was never heard"
         if after:

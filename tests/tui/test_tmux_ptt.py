@@ -85,15 +85,16 @@ def test_hold_mode_holds_the_turn_through_a_pause(pulse_bed: PulseBed, tmp_path:
         # a held key as a terminal sends it: one press, a 500 ms delay, then repeats; at 10 a
         # second (a slow key repeat) the release gap the app learns is 0.4 s, which a loaded
         # machine's hiccups in sending the keys do not reach (at 25 a second it is 0.16 s)
-        tmux.send("Space")
-        time.sleep(0.5)
-        pulse_bed.mic.play(speech, rate)
-        held_until = None
-        while held_until is None or time.monotonic() < held_until:
-            tmux.send("Space")
-            time.sleep(0.1)
-            if held_until is None and pulse_bed.mic.idle():
-                held_until = time.monotonic() + 1.0  # still held a second after the words
+        with tmux.keyboard() as press:  # one client for the repeats: no process per key
+            press("Space")
+            time.sleep(0.5)
+            pulse_bed.mic.play(speech, rate)
+            held_until = None
+            while held_until is None or time.monotonic() < held_until:
+                press("Space")
+                time.sleep(0.1)
+                if held_until is None and pulse_bed.mic.idle():
+                    held_until = time.monotonic() + 1.0  # still held a second after the words
         held = tmux.screen()
         assert agent_lines(held) == agent_lines(before) and "agent talking" not in held, held
         released_answer(tmux, before)

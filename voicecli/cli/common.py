@@ -30,9 +30,10 @@ class Endpoint:
 
 @contextlib.asynccontextmanager
 async def endpoint(target: Target, *, greeting: str | None = None,
-                   faults: bool = False) -> AsyncIterator[Endpoint]:
+                   faults: bool = False, speech: bool = True) -> AsyncIterator[Endpoint]:
     """The adapter for ``target``; for a local target, an in-process local agent on a
-    free loopback port that lives as long as the context."""
+    free loopback port that lives as long as the context (``speech=False``: with no speech
+    models, for a session that neither speaks nor listens)."""
     cls = adapter_class(target.dialect)
     if not target.local:
         key = api_key(target, required=key_required(target))
@@ -41,7 +42,7 @@ async def endpoint(target: Target, *, greeting: str | None = None,
     from voicecli.agent.config import AgentConfig
     from voicecli.agent.server import LocalAgent
 
-    config = AgentConfig(api_key=None, greeting=greeting, allow_faults=faults)
+    config = AgentConfig(api_key=None, greeting=greeting, allow_faults=faults, speech=speech)
     async with LocalAgent(config) as agent:
         if target.agent_id is None:
             target.agent_id = LOCAL_AGENT_ID

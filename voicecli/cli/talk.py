@@ -132,10 +132,14 @@ def session_factory(target: Target, backend: AudioBackend,
     from voicecli.session.worker import Session
     from voicecli.tui.binding import LiveSession
 
+    # a text-only session reads the embedded agent's replies and never hears them: its
+    # agent starts without the speech models (1.5 s of CPU at start-up, and their memory)
+    speech = _text_only_reason(backend) is None
+
     @contextlib.asynccontextmanager
     async def factory() -> AsyncIterator[LiveSession]:
         try:
-            async with endpoint(target) as ep:
+            async with endpoint(target, speech=speech) as ep:
                 yield LiveSession(Session(ep.adapter, backend, options), ep.label, ep.local, target.agent_id)
         finally:
             with contextlib.suppress(Exception):
