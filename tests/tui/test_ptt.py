@@ -73,6 +73,22 @@ def test_slow_repeat_rate_is_learned() -> None:
     assert 0.35 <= release_after(ptt, clock) <= 0.45
 
 
+def test_repeats_that_arrive_together_do_not_shrink_the_release_gap() -> None:
+    """A busy machine (or a remote terminal) delivers queued repeats at once: they are not a
+    faster keyboard, so the hiccup after them does not read as the release."""
+    clock = Clock()
+    ptt = PushToTalk(PttMode.HOLD, HoldDetector(clock))
+    assert all(hold_key(ptt, clock, seconds=2.0, initial=0.6, interval=0.1))
+    for _ in range(4):  # four repeats read in one go
+        ptt.key()
+    for _ in range(30):  # then a 300 ms hiccup before the next one
+        clock.advance(0.01)
+        ptt.poll()
+    assert ptt.gate_open
+    assert ptt.detector.interval == pytest.approx(0.1, abs=0.01)
+    assert all(hold_key(ptt, clock, seconds=1.0, initial=0.0, interval=0.1))
+
+
 def test_a_tap_opens_for_the_initial_allowance_only() -> None:
     clock = Clock()
     ptt = PushToTalk(PttMode.HOLD, HoldDetector(clock, initial_delay=0.7))

@@ -69,8 +69,13 @@ class HoldDetector:
       terminal repeat delay), so a held key is never dropped while the terminal waits;
     - after it: ``release_factor`` times the learned repeat interval, at least
       ``min_gap``. The interval is learned as a running estimate of the gaps between
-      repeats and kept for the next hold.
+      repeats and kept for the next hold. Gaps shorter than ``MIN_REPEAT_S`` teach it
+      nothing: no keyboard repeats that fast, they are repeats that queued up while the
+      machine (or a remote terminal's connection) was busy and arrived together; learnt,
+      they would shrink the release gap to its minimum just when hiccups are likely.
     """
+
+    MIN_REPEAT_S = 0.02  # 50 repeats a second: faster than any keyboard's auto-repeat
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, *, initial_delay: float = 0.7,
                  release_factor: float = 4.0, min_gap: float = 0.15, max_gap: float = 0.6,
@@ -109,7 +114,7 @@ class HoldDetector:
         gap = now - self.last_at
         self.last_at = now
         self.repeats += 1
-        if self.repeats >= 2:  # the first repeat's gap is the terminal's initial delay
+        if self.repeats >= 2 and gap >= self.MIN_REPEAT_S:  # the first repeat's gap is the initial delay
             if self._learned:
                 self.interval = 0.7 * self.interval + 0.3 * gap
             else:
