@@ -82,20 +82,15 @@ def test_hold_mode_holds_the_turn_through_a_pause(pulse_bed: PulseBed, tmp_path:
     speech, rate = question()
     with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux:
         before = start(tmux, "hold")
-        # a held key as a terminal sends it: one press, a 500 ms delay, then repeats; at 10 a
-        # second (a slow key repeat) the release gap the app learns is 0.4 s, which a loaded
-        # machine's hiccups in sending the keys do not reach (at 25 a second it is 0.16 s)
-        with tmux.keyboard() as press:  # one client for the repeats: no process per key
-            press("Space")
+        # a held key as a terminal sends it: one press, a 500 ms delay, then repeats at 10 a
+        # second (a slow key repeat: the release gap the app learns is 0.4 s), from a process
+        # of its own, as a keyboard is: a busy test process does not space them out
+        with tmux.held("Space", delay=0.5, interval=0.1):
             time.sleep(0.5)
             pulse_bed.mic.play(speech, rate)
-            held_until = None
-            while held_until is None or time.monotonic() < held_until:
-                press("Space")
-                time.sleep(0.1)
-                if held_until is None and pulse_bed.mic.idle():
-                    held_until = time.monotonic() + 1.0  # still held a second after the words
-        held = tmux.screen()
+            pulse_bed.mic.wait_idle()
+            time.sleep(1.0)  # still held a second after the words
+            held = tmux.screen()
         assert agent_lines(held) == agent_lines(before) and "agent talking" not in held, held
         released_answer(tmux, before)
         finish(tmux)
