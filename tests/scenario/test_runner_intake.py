@@ -27,11 +27,11 @@ def test_what_comes_before_an_interruption_does_not_answer_the_input() -> None:
     provider's interruption (the text cut the greeting) says so."""
     r = runner()
     r._take(AgentAudio(b"\0\0" * 160, PCM, turn=1))
-    assert r.activity_since_input.is_set() and 1 in r.heard
+    assert r.activity_since_input.is_set()
     r._take(Interruption(turn=1))
-    assert not r.activity_since_input.is_set() and 1 not in r.heard
+    assert not r.activity_since_input.is_set() and not r.reply_ended
     r._take(AgentAudio(b"\0\0" * 160, PCM, turn=2))
-    assert r.activity_since_input.is_set() and 1 in r.heard
+    assert r.activity_since_input.is_set()
 
 
 def test_a_reply_is_unfinished_while_its_alignment_has_not_spoken_its_text() -> None:

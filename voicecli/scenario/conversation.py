@@ -215,7 +215,6 @@ class SmokeRunner:
         if isinstance(event, Interruption) and self.current is not None:
             # what came before it belonged to the reply it cut, not to the current input's
             self.activity_since_input.clear()
-            self.heard.discard(self.current.index)
             self.reply_ended = False
         if isinstance(event, Mark):
             self.boundaries.append(len(self.transcript.turns))
