@@ -149,8 +149,8 @@ async def test_ready_from_the_dialect_can_override_the_greeting(agent: LocalAgen
 async def test_ready_timeout_runs_the_dialects_timeout_outputs(agent: LocalAgent, toy: None,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ToyDialect, "ready_timeout", 0.2, raising=False)
+    start = asyncio.get_running_loop().time()  # before connecting: the server's wait starts on accepting
     async with connect(agent.url.replace("http", "ws") + PATH + "?ok=1") as ws:
-        start = asyncio.get_running_loop().time()
         bye = await _json(ws, "bye")
         with pytest.raises(Exception):
             await asyncio.wait_for(ws.recv(), 3)
