@@ -103,3 +103,19 @@ def test_a_reference_that_restarts_mid_reply_widens_the_guards_watch():
         widened.append(aec.guard._wide > 0)
     assert not any(widened[30:RATE // frame])  # a steady stream, its start long behind
     assert any(widened[RATE // frame:RATE // frame + 3])
+
+
+def test_a_replys_wide_watch_lasts_until_the_canceller_has_found_the_echo():
+    """At a reply's start every delay counts for ``onset_wide_ms``, and longer while the
+    canceller still leaves the echo whole (it has not found a delay that moved): the guard's
+    narrow watch would let that echo through. Once most echo blocks are cleaned, it ends."""
+    guard = EchoGuard(RATE)
+    far = speechlike(RATE, 4.0, seed=6)
+    echo = np.convolve(far, room_impulse_response(RATE, PLAUSIBLE))[:far.size]
+    wide = []
+    for k in range(0, far.size - BLOCK + 1, BLOCK):
+        cleaned = echo[k:k + BLOCK] * (1.0 if k < 2 * RATE else 0.001)  # the canceller settles at 2 s
+        guard.process(far[k:k + BLOCK], echo[k:k + BLOCK], cleaned)
+        wide.append(guard._wide > 0)
+    assert all(wide[:150])  # 1.5 s, three times the fixed watch: the echo is not cancelled yet
+    assert not any(wide[260:])  # ended soon after the canceller cleaned the echo

@@ -11,7 +11,9 @@ enough of it to converge. :class:`EchoGuard` stands after the canceller, per 10 
    correlation; until it is known, every lag up to ``max_lag_ms``), the few blocks either
    side (timing jitter; for the first ``onset_wide_ms`` of far-end audio after
    ``onset_after_ms`` of silence, or after the timing broke (:meth:`widen`), every
-   shorter lag and ``late_ms`` more too: a playback stream that (re)started places its
+   shorter lag and ``late_ms`` more too, and longer, up to ``wide_max_ms``, while fewer
+   than eight in ten of the last ``settle_ms`` of echo blocks were cleaned by 20 dB (the
+   canceller has not found the new delay yet): a playback stream that (re)started places its
    audio by a reported time that can be off by tens, even hundreds of milliseconds, even
    after its echo: ``ahead_ms`` of the reference stamped later than now count then too;
    AEC3 leaks while it finds the new delay) and the reverberation
@@ -34,6 +36,7 @@ echo's envelope closely, and user speech above the echo's level goes through.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import numpy.typing as npt
@@ -59,7 +62,7 @@ class EchoGuard:
                  tail_ms: float = 300.0, tail_db_per_s: float = 150.0, margin_db: float = 3.0,
                  hold_ms: float = 150.0, floor_db: float = -60.0, learn_after_ms: float = 1000.0,
                  onset_after_ms: float = 300.0, onset_wide_ms: float = 500.0, ahead_ms: float = 500.0,
-                 late_ms: float = 200.0) -> None:
+                 late_ms: float = 200.0, wide_max_ms: float = 2500.0, settle_ms: float = 200.0) -> None:
         self.block = rate // 100
         self.max_lag = int(max_lag_ms // 10)
         self.jitter = int(jitter_ms // 10)
@@ -79,6 +82,10 @@ class EchoGuard:
         self.onset_wide = int(onset_wide_ms // 10)
         self._quiet = self.onset_after  # far-end blocks in a row below the floor
         self._wide = 0  # blocks left of a reply's start, when every shorter delay counts
+        self.wide_max = int(wide_max_ms // 10)
+        self._wide_for = 0  # blocks the current wide watch has lasted
+        self._settle_n = max(1, int(settle_ms // 10))
+        self._settled: deque[bool] = deque(maxlen=self._settle_n)  # this watch's echo blocks: cleaned by 20 dB
         self.learn_after = int(learn_after_ms // 10)
         self.coupling_db = 0.0
         self._coupled = False  # coupling learnt from blocks the canceller cleaned
@@ -112,7 +119,17 @@ class EchoGuard:
     def widen(self) -> None:
         """The far end's timing broke (its stream restarted, the microphone's clock jumped):
         for ``onset_wide_ms``, every shorter delay and the reference stamped ahead count."""
-        self._wide = self.onset_wide
+        self._start_wide()
+
+    def _start_wide(self) -> None:
+        self._wide, self._wide_for = self.onset_wide, 0
+        self._settled.clear()
+
+    def _settling(self) -> bool:
+        """The canceller has not shown yet that it cancels this reply's echo (it may still be
+        finding a delay that moved): fewer than 8 in 10 of the last echo blocks cleaned."""
+        settled = self._settled
+        return len(settled) < self._settle_n or sum(settled) < 0.8 * self._settle_n
 
     @property
     def span(self) -> int:
@@ -133,16 +150,21 @@ class EchoGuard:
         now = max(float(self._far[0]), float(self._ahead.max()) if self._ahead.size else 0.0)
         if now > self._floor_p:
             if self._quiet >= self.onset_after:
-                self._wide = self.onset_wide
+                self._start_wide()
             self._quiet = 0
         else:
             self._quiet += 1
-        self._wide = max(0, self._wide - 1)
+        if self._wide > 0:
+            self._wide_for += 1
+            if self._wide > 1 or not self._settling() or self._wide_for >= self.wide_max:
+                self._wide -= 1  # (the last block of the watch waits for the canceller to settle)
         mic_p = float(np.dot(mic, mic)) / max(1, mic.size)
         out_p = float(np.dot(out, out)) / max(1, out.size)
         mic_db, out_db = _db(mic_p), _db(out_p)
         self._learn(mic_p, mic_db, out_db)
         predicted = self.predicted_db()
+        if self._wide > 0 and predicted >= self.floor_db + 10.0 and mic_db >= self.floor_db + 10.0:
+            self._settled.append(mic_db - out_db >= 20.0)
         if predicted < self.floor_db:
             self._open = self._loud = 0
             return False
