@@ -89,6 +89,29 @@ def test_repeats_that_arrive_together_do_not_shrink_the_release_gap() -> None:
     assert all(hold_key(ptt, clock, seconds=1.0, initial=0.0, interval=0.1))
 
 
+def test_a_gap_the_app_did_not_see_is_no_release() -> None:
+    """The app stalls for 0.8 s (its poll and the key repeats both wait); when it runs again
+    its poll comes before the queued repeats: the hold goes on. A real release afterwards is
+    still found, one gap later."""
+    clock = Clock()
+    ptt = PushToTalk(PttMode.HOLD, HoldDetector(clock))
+    assert all(hold_key(ptt, clock, seconds=2.0, initial=0.6, interval=0.1))
+    clock.advance(0.8)  # nothing ran
+    assert ptt.poll() == (None, None) and ptt.gate_open
+    for _ in range(8):  # the repeats that queued up meanwhile
+        ptt.key()
+    assert all(hold_key(ptt, clock, seconds=1.0, initial=0.1, interval=0.1))
+    assert 0.35 <= release_after(ptt, clock) <= 0.45
+    # a new hold; then an app whose every poll comes late still finds its release
+    assert all(hold_key(ptt, clock, seconds=1.0, initial=0.5, interval=0.1))
+    polls = 0
+    while ptt.gate_open and polls < 20:
+        clock.advance(0.15)
+        ptt.poll()
+        polls += 1
+    assert not ptt.gate_open and polls <= 6
+
+
 def test_a_tap_opens_for_the_initial_allowance_only() -> None:
     clock = Clock()
     ptt = PushToTalk(PttMode.HOLD, HoldDetector(clock, initial_delay=0.7))

@@ -73,9 +73,16 @@ class HoldDetector:
       nothing: no keyboard repeats that fast, they are repeats that queued up while the
       machine (or a remote terminal's connection) was busy and arrived together; learnt,
       they would shrink the release gap to its minimum just when hiccups are likely.
+
+    A gap the app did not see happen is no release: when ``poll()`` runs ``STALL_S`` or more
+    after the previous poll, the app was not running (a busy machine, its own speech work),
+    and the repeats sent meanwhile may still wait unread in the terminal; the gap is counted
+    again from that poll (once per quiet spell, so that an app whose polls are always late
+    still finds the release).
     """
 
     MIN_REPEAT_S = 0.02  # 50 repeats a second: faster than any keyboard's auto-repeat
+    STALL_S = 0.1  # a poll this late after the last one: the app itself was not running
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, *, initial_delay: float = 0.7,
                  release_factor: float = 4.0, min_gap: float = 0.15, max_gap: float = 0.6,
@@ -93,6 +100,8 @@ class HoldDetector:
         self.repeats = 0
         self._learned = False
         self._blocked_until_quiet = False
+        self._polled_at: float | None = None  # the previous poll of this hold
+        self._awake_at = float("-inf")  # the first poll after the app was not running
 
     # ---- input -----------------------------------------------------------------------------
 
@@ -110,6 +119,7 @@ class HoldDetector:
             self.held = True
             self.started_at = self.last_at = now
             self.repeats = 0
+            self._polled_at = None
             return True
         gap = now - self.last_at
         self.last_at = now
@@ -149,7 +159,10 @@ class HoldDetector:
             self.held = False
             self._blocked_until_quiet = True
             return "max_hold"
-        if now - self.last_at > self.gap():
+        if self._polled_at is not None and now - self._polled_at > self.STALL_S and self._awake_at < self.last_at:
+            self._awake_at = now  # once per quiet spell: an app that is always late still finds the release
+        self._polled_at = now
+        if now - max(self.last_at, self._awake_at) > self.gap():
             self.held = False
             return "released"
         return None
