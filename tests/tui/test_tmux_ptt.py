@@ -82,10 +82,11 @@ def test_hold_mode_holds_the_turn_through_a_pause(pulse_bed: PulseBed, tmp_path:
     speech, rate = question()
     with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux:
         before = start(tmux, "hold")
-        # a held key as a terminal sends it: one press, a 500 ms delay, then repeats at 10 a
-        # second (a slow key repeat: the release gap the app learns is 0.4 s), from a process
-        # of its own, as a keyboard is: a busy test process does not space them out
-        with tmux.held("Space", delay=0.5, interval=0.1):
+        # a held key as a terminal sends it: one press, a 500 ms delay, then repeats at 7 a
+        # second (a slow key repeat: the release gap the app learns is its longest, 0.6 s, so
+        # that a loaded machine's stalls of the app's input stay shorter), from a process of
+        # its own, as a keyboard is: a busy test process does not space them out
+        with tmux.held("Space", delay=0.5, interval=0.15):
             time.sleep(0.5)
             pulse_bed.mic.play(speech, rate)
             pulse_bed.mic.wait_idle()
