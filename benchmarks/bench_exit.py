@@ -11,47 +11,17 @@ stamps it with ``date``), RUNS times; the figure is the median.
 
 from __future__ import annotations
 
-import contextlib
 import shlex
-import socket
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.servers import silent_server
 from tests.support.terminal import open_tmux, voicecli_command
 
 GOALS = {"ctrl_c_connect_exit_s": ("<=", 1.0)}
 RUNS = 5
-
-
-@contextlib.contextmanager
-def silent_server() -> Iterator[int]:
-    """Accepts TCP connections and never answers (the port)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                held.append(server.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        server.close()
 
 
 def exit_after_ctrl_c(port: int) -> float:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import shlex
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.servers import silent_server
 from tests.support.terminal import PROMPT, Tmux, open_tmux, short_dir, voicecli_command
 from tests.support.waiting import patience
 from voicecli.agent.config import AgentConfig
@@ -65,33 +64,11 @@ def test_ctrl_c_leaves_the_conversation_and_its_summary_on_screen_and_exits_130(
     assert lines[-1].startswith(PROMPT)
 
 
-@pytest.fixture
-def silent_server() -> Iterator[int]:
+@pytest.fixture(name="silent_server")
+def silent_server_port() -> Iterator[int]:
     """Accepts TCP connections and never answers the WebSocket handshake."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        server.close()
+    with silent_server() as port:
+        yield port
 
 
 def test_the_first_ctrl_c_during_a_stalled_connect_exits_at_once_with_130(tmux: Tmux, silent_server: int) -> None:
