@@ -55,6 +55,7 @@ from voicecli.protocol.events import (
     VadScore,
 )
 from voicecli.scenario.attribution import SmokeReport, TurnReport, attribute, verdict
+from voicecli.scenario.unspoken import UnspokenText
 from voicecli.session import Session
 from voicecli.session.events import Connected, Levels, Mark, Notice, Reconnecting, SessionClosed, TurnLatency
 from voicecli.session.transcript import Transcript
@@ -123,8 +124,7 @@ class SmokeRunner:
         self.events_seen: dict[int, list[str]] = {}  # each turn's event names, in order
         self.tool_calls: dict[int, list[ToolCall]] = {}
         self.errors: list[str] = []  # errors the server reported
-        self._reply_chars: dict[int, int] = {}  # reply turn -> its whole text's length
-        self._spoken_chars: dict[int, int] = {}  # reply turn -> characters its audio spoke so far
+        self.unspoken = UnspokenText()  # what of a reply its alignment has yet to speak
 
     async def run(self) -> SmokeReport:
         session_task = asyncio.create_task(self.session.run())
@@ -211,7 +211,7 @@ class SmokeRunner:
                 self.heard.add(self.current.index)
         if isinstance(event, (AgentStoppedTalking, TurnComplete)) and self.activity_since_input.is_set():
             self.reply_ended = True
-        self._track_alignment(event)
+        self.unspoken.take(event)
         if isinstance(event, Interruption) and self.current is not None:
             # what came before it belonged to the reply it cut, not to the current input's
             self.activity_since_input.clear()
@@ -221,23 +221,9 @@ class SmokeRunner:
         elif isinstance(event, TurnLatency) and self.current is not None and self.current.first_audio_ms is None:
             self.current.first_audio_ms = round(event.ms, 1)
 
-    def _track_alignment(self, event: Event) -> None:
-        """Where the provider sends a reply's whole text and, with its audio, the characters
-        each chunk speaks (ElevenLabs' ``agent_response`` and ``alignment``), how much of the
-        text is still to come: a reply is not over while it is (it may pause mid-sentence)."""
-        if isinstance(event, TranscriptFinal) and event.role == "agent" and event.turn is not None:
-            self._reply_chars[event.turn] = len(event.text.strip())
-        elif isinstance(event, AgentAudio) and event.text and event.turn is not None:
-            self._spoken_chars[event.turn] = self._spoken_chars.get(event.turn, 0) + len(event.text)
-        elif isinstance(event, (Interruption, SessionClosed)):
-            self._reply_chars.clear()  # a cut reply's rest never comes
-            self._spoken_chars.clear()
-
     def _reply_unfinished(self) -> bool:
-        """A reply whose audio has spoken part of its text by the alignment, not all of it
-        (a provider without alignment never says so: its replies end on quiet alone)."""
-        return any(turn in self._reply_chars and self._reply_chars[turn] - spoken > 2
-                   for turn, spoken in self._spoken_chars.items())
+        """A reply whose alignment has spoken part of its text, not all of it."""
+        return self.unspoken.pending
 
     # ---- steps -----------------------------------------------------------------------------
 
