@@ -38,13 +38,13 @@ def test_a_reply_is_unfinished_while_its_alignment_has_not_spoken_its_text() -> 
     r = runner()
     text = "Your local time is nine fifteen."
     r._take(TranscriptFinal(role="agent", text=text, turn=3))
-    assert not r._reply_unfinished()  # no alignment seen: quiet alone decides
+    assert not r.unspoken.pending  # no alignment seen: quiet alone decides
     r._take(AgentAudio(b"\0\0" * 160, PCM, text="Your local", turn=3))
-    assert r._reply_unfinished()
+    assert r.unspoken.pending
     r._take(AgentAudio(b"\0\0" * 160, PCM, text=" time is nine fifteen.", turn=3))
-    assert not r._reply_unfinished()
+    assert not r.unspoken.pending
     r._take(TranscriptFinal(role="agent", text="A second reply.", turn=4))
     r._take(AgentAudio(b"\0\0" * 160, PCM, text="A sec", turn=4))
-    assert r._reply_unfinished()
+    assert r.unspoken.pending
     r._take(Interruption(turn=4))  # cut: the rest never comes
-    assert not r._reply_unfinished()
+    assert not r.unspoken.pending

@@ -221,10 +221,6 @@ class SmokeRunner:
         elif isinstance(event, TurnLatency) and self.current is not None and self.current.first_audio_ms is None:
             self.current.first_audio_ms = round(event.ms, 1)
 
-    def _reply_unfinished(self) -> bool:
-        """A reply whose alignment has spoken part of its text, not all of it."""
-        return self.unspoken.pending
-
     # ---- steps -----------------------------------------------------------------------------
 
     async def _greeting(self) -> None:
@@ -323,7 +319,7 @@ class SmokeRunner:
                         self.stalled = turn
                     return
                 continue
-            paused = self._reply_unfinished() and idle < self.idle_s + PAUSE_GRACE_S
+            paused = self.unspoken.pending and idle < self.idle_s + PAUSE_GRACE_S
             if idle >= self.idle_s and not self.session.agent_talking and buffered <= 0 and not paused:
                 return
             await self._pause(max(0.05, min(self.idle_s - idle, 0.2)))
