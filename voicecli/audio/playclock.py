@@ -7,16 +7,25 @@ The anchor is the running mean of the reported times' offsets (exponential after
 while, so that it follows the drift between the sound card's clock and ours); a reported
 time far off (a stalled stream), or ``restart`` (the device reported an underflow), starts
 the count again from the next reported time.
+
+Once settled, the anchor moves by at most ``max_slew`` seconds per second of audio (1 ms/s,
+ten times a sound card's worst clock drift against ours): a sound server's reported times
+also wander slowly, by tens of milliseconds over a few seconds, as its buffers fill and
+drain, while the samples themselves keep the card's steady pace. Followed, that wander
+would be an echo path that moves (the echo canceller aligns the played reference on these
+times); the count is the better clock.
 """
 
 from __future__ import annotations
 
 
 class StreamClock:
-    def __init__(self, rate: int, *, smoothing: float = 0.02, jump_s: float = 0.015) -> None:
+    def __init__(self, rate: int, *, smoothing: float = 0.02, jump_s: float = 0.015,
+                 max_slew: float = 0.001) -> None:
         self.rate = rate
         self.smoothing = smoothing
         self.jump_s = jump_s
+        self.max_slew = max_slew
         self._anchor = 0.0  # monotonic time of sample 0 of the count
         self._count = 0
         self._seen = 0
@@ -40,7 +49,11 @@ class StreamClock:
                 self.restarts += 1
             else:
                 self._seen += 1
-                self._anchor += max(self.smoothing, 1.0 / self._seen) * error
+                step = max(self.smoothing, 1.0 / self._seen) * error
+                if self._seen * self.smoothing > 1.0:  # settled: the running mean has done its work
+                    limit = self.max_slew * frames / self.rate
+                    step = min(max(step, -limit), limit)
+                self._anchor += step
         t = self._anchor + self._count / self.rate
         self._count += frames
         return t
