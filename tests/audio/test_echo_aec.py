@@ -47,8 +47,10 @@ def test_timeline_resamples_device_rate_blocks_without_shifting_them():
     # 16 kHz), worth at most amplitude x 2πf x half a sample for a tone
     half_sample = np.max(np.abs(want)) * 2 * np.pi * 440 * 0.5 / 16000
     assert np.max(np.abs(got[mid] - want[mid])) < half_sample + 0.01
-    lag = np.argmax(np.correlate(got[mid], want[1590:6410], "valid")) - 10
-    assert lag == 0
+    # no lag: lag 0 matches best (a group delay of 36.5 samples ties it with lag 1 to within
+    # the floating-point sums' rounding, which differs between numpy builds)
+    match = np.correlate(got[mid], want[1590:6410], "valid")
+    assert match[10] >= match.max() * (1 - 1e-5) and match[10] > match[8] and match[10] > match[12]
 
 
 def test_stream_clock_counts_samples_through_jittery_dac_times_and_restarts_on_a_jump():
@@ -60,6 +62,21 @@ def test_stream_clock_counts_samples_through_jittery_dac_times_and_restarts_on_a
     assert np.all(np.diff(got[50:]) > 0.0095)  # and blocks follow each other
     t = clock.advance(7.0 + 300 * 0.010 + 0.040, 480)  # the stream stalled for 40 ms
     assert clock.restarts == 1 and t == pytest.approx(7.0 + 3.040)
+
+
+def test_stream_clock_keeps_the_count_through_a_slow_wander_of_the_reported_times():
+    # a sound server's reported times drift 25 ms away from the samples' steady pace over
+    # 3 s and back (its buffers filling and draining): the clock stays on the count
+    clock = StreamClock(16000, jump_s=0.04)
+    k = np.arange(600)
+    wander = 0.025 * np.sin(np.pi * k / 600) ** 2
+    got = np.array([clock.advance(3.0 + i * 0.010 + wander[i], 160) for i in k])
+    assert clock.restarts == 0
+    assert np.max(np.abs(got - (3.0 + k * 0.010))) < 0.006  # followed at 1 ms/s at most, not 25 ms
+    # a real drift (a sound card 200 ppm slow) is still followed
+    drifting = StreamClock(16000, jump_s=0.04)
+    got = np.array([drifting.advance(3.0 + i * 0.010 * 1.0002, 160) for i in range(3000)])
+    assert abs(got[-1] - (3.0 + 2999 * 0.010 * 1.0002)) < 0.002
 
 
 def test_timeline_keeps_only_its_window():
