@@ -239,12 +239,16 @@ async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
         except TimeoutError:
             return None
 
-    async def quiet(seconds: float = 1.0, limit: float = quiet_limit) -> int:
-        """Until no agent audio came for ``seconds`` and the user's audio is all written;
-        returns how many replies the agent started meanwhile."""
+    async def quiet(seconds: float = 1.0, limit: float = quiet_limit, expect: int = 0) -> int:
+        """Until no agent audio came for ``seconds`` since the user's audio was all written,
+        and the agent started ``expect`` replies (its answer to a barge-in: the user's turn
+        ends a hangover after the voice, so that answer begins after the microphone went
+        quiet); returns how many replies the agent started meanwhile."""
         last, end, started = time.monotonic(), time.monotonic() + limit, 0
-        while time.monotonic() < end and (time.monotonic() - last < seconds or not mic.idle()):
+        while time.monotonic() < end and (time.monotonic() - last < seconds or not mic.idle() or started < expect):
             event = await next_event(0.05)
+            if not mic.idle():
+                last = time.monotonic()
             if isinstance(event, (AgentAudio, AgentStartedTalking)):
                 last = time.monotonic()
                 started += isinstance(event, AgentStartedTalking)
@@ -266,8 +270,9 @@ async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
             for i in range(replies + barge_ins):
                 # a reply while nobody spoke: the agent heard itself after its last one ended
                 # (after a barge-in, the agent answers the user: that one is expected)
-                answered = await quiet()
-                interrupted += max(0, answered - (1 if i > replies else 0))
+                expected = 1 if i > replies else 0
+                answered = await quiet(expect=expected)
+                interrupted += max(0, answered - expected)
                 if VERBOSE and answered:
                     print(f"  aec {mode}: {answered} repl(ies) to nobody before reply {i + 1}", file=sys.stderr)
                 session.submit(SendText(f"{LONG_REPLY}, reply {i + 1}"))
@@ -295,7 +300,8 @@ async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
                 if VERBOSE:
                     print(f"  aec {mode}: reply {i + 1} {outcome} after {time.monotonic() - talk_at:.2f} s"
                           if talk_at else f"  aec {mode}: reply {i + 1} {outcome}", file=sys.stderr)
-            interrupted += max(0, await quiet() - (1 if barge_ins else 0))
+            expected = 1 if barge_ins else 0
+            interrupted += max(0, await quiet(expect=expected) - expected)
             session.close()
             async with asyncio.timeout(10):
                 await runner
