@@ -71,12 +71,29 @@ def test_stream_clock_keeps_the_count_through_a_slow_wander_of_the_reported_time
     k = np.arange(600)
     wander = 0.025 * np.sin(np.pi * k / 600) ** 2
     got = np.array([clock.advance(3.0 + i * 0.010 + wander[i], 160) for i in k])
-    assert clock.restarts == 0
+    assert clock.restarts == 0 and clock.steps == 0
     assert np.max(np.abs(got - (3.0 + k * 0.010))) < 0.006  # followed at 1 ms/s at most, not 25 ms
     # a real drift (a sound card 200 ppm slow) is still followed
     drifting = StreamClock(16000, jump_s=0.04)
     got = np.array([drifting.advance(3.0 + i * 0.010 * 1.0002, 160) for i in range(3000)])
     assert abs(got[-1] - (3.0 + 2999 * 0.010 * 1.0002)) < 0.002
+
+
+def test_stream_clock_takes_a_step_of_the_reported_times_at_once_but_not_jitter():
+    # 10 ms callbacks jittering by up to 3 ms; after 5 s the server drops 20 ms of samples:
+    # from then on every reported time is 20 ms later than the count says
+    rng = np.random.default_rng(7)
+    clock = StreamClock(16000, jump_s=0.04)
+    true = [3.0 + i * 0.010 + (0.020 if i >= 500 else 0.0) for i in range(1000)]
+    got = np.array([clock.advance(t + rng.uniform(-0.003, 0.003), 160) for t in true])
+    err = np.abs(got - np.array(true))
+    assert clock.restarts == 0 and clock.steps == 1
+    assert err[:500].max() < 0.004  # the jitter never moved it by a step
+    assert err[520:].max() < 0.004  # the step was taken within a few blocks, not at 1 ms/s
+    # a step down is taken too
+    down = StreamClock(16000, jump_s=0.04)
+    got = np.array([down.advance(3.0 + i * 0.010 - (0.012 if i >= 300 else 0.0), 160) for i in range(600)])
+    assert down.steps == 1 and abs(got[-1] - (3.0 + 599 * 0.010 - 0.012)) < 0.001
 
 
 def test_timeline_keeps_only_its_window():
