@@ -103,7 +103,9 @@ async def test_hold_mode_follows_key_repeat_and_survives_a_long_hold(make_local_
         for at in schedule:
             now[0] = at
             app.post_message(events.Key("space", " "))
-            await pilot.pause()
+            # the repeats 40 ms apart in real time too (waiting for an idle process instead
+            # took 0.2-0.4 s a repeat here: the embedded agent and the audio run in it)
+            await pilot.pause(0.04 if at else None)
             if at == 0.0:
                 assert session.gate_open
                 silent = session.silence_frames_sent
