@@ -17,7 +17,7 @@ from voicecli.session.recording import Recordings
 from voicecli.tui import TalkSettings, create_app
 from voicecli.tui.commands import parse_slash
 
-from .conftest import SIZE, local_factory, texts, wait_until
+from .conftest import SIZE, local_factory, submit, texts, wait_until
 
 
 def test_record_takes_a_directory_or_off_or_stop() -> None:
@@ -28,7 +28,7 @@ def test_record_takes_a_directory_or_off_or_stop() -> None:
 
 async def _say(app, pilot, line: str) -> str:
     before = len(texts(app))
-    await pilot.press(*line, "enter")
+    await submit(pilot, line)  # typing is tested elsewhere: key by key here took most of the time
     await wait_until(pilot, lambda: len(texts(app)) > before, what=f"an answer to {line}")
     return texts(app)[-1]
 
@@ -56,7 +56,7 @@ async def test_one_recording_at_a_time_and_off_stops_it(tmp_path: Path, monkeypa
         stopped = await _say(app, pilot, "/record off")
         assert app.recording is None and f"recording stopped: {b}" in stopped
         assert "not recording" in await _say(app, pilot, "/record stop")
-        await pilot.press(*"/quit", "enter")
+        await submit(pilot, "/quit")
         await wait_until(pilot, lambda: not app.is_running, what="exit")
     assert not (tmp_path / "off").exists() and not (tmp_path / "stop").exists()
     assert recordings.files == [a, b]
@@ -74,10 +74,10 @@ async def test_export_has_a_dated_title_and_the_summary(tmp_path: Path) -> None:
     out = tmp_path / "talk.md"
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.started, what="session start")
-        await pilot.press(*"what is 12 + 7", "enter")
+        await submit(pilot, "what is 12 + 7")
         await wait_until(pilot, lambda: any("19" in t for t in texts(app)), what="the reply")
         await _say(app, pilot, f"/export {out}")
-        await pilot.press(*"/quit", "enter")
+        await submit(pilot, "/quit")
         await wait_until(pilot, lambda: not app.is_running, what="exit")
     text = out.read_text()
     assert re.match(r"# voicecli talk — local — \d{4}-\d\d-\d\d \d\d:\d\d\n", text), text[:80]
