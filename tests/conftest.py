@@ -53,7 +53,6 @@ LONG_TESTS = (
     "tests/scenario/test_examples.py::", "tests/scenario/test_scenario_run.py::test_a_failing",
     "tests/load/test_locust.py::", "tests/cli/test_smoke.py::test_no_arguments", "tests/cli/test_serve_",
     "tests/cli/test_without_av.py::", "tests/cli/test_llm_brain_e2e.py::",
-    "tests/agent_dialects/test_perfvoice_server.py::test_audio_turn", "tests/agent_dialects/test_ptt_hold.py::",
     "tests/agent/test_load.py::test_a_speaker_waits", "tests/cli/test_smoke_turns.py::",
 )
 
