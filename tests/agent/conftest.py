@@ -59,7 +59,10 @@ def atoms_connect(agent: LocalAgent, *, key: str | None = API_KEY, header: bool 
         headers["Authorization"] = f"Bearer {key}"
     elif key is not None:
         query["token"] = key
-    return connect(ws_url(agent, **query), additional_headers=headers, open_timeout=5, max_size=None)
+    # max_queue=None: a test that stops reading mid-reply still completes the close handshake
+    # (a bounded queue stops the library reading, and the close waits out its 10 s timeout)
+    return connect(ws_url(agent, **query), additional_headers=headers, open_timeout=5, max_size=None,
+                   max_queue=None)
 
 
 async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
