@@ -48,14 +48,12 @@ class StreamClock:
     def advance(self, reported: float, frames: int) -> float:
         """The time of the first sample of a block of ``frames`` reported at ``reported``."""
         if self._seen == 0:
-            self._anchor, self._count, self._seen = reported, 0, 1
-            self._level, self._run = 0.0, []
+            self._begin(reported)
         else:
             predicted = self._anchor + self._count / self.rate
             error = reported - predicted
             if abs(error) > self.jump_s:
-                self._anchor, self._count, self._seen = reported, 0, 1
-                self._level, self._run = 0.0, []
+                self._begin(reported)
                 self.restarts += 1
             else:
                 self._seen += 1
@@ -69,6 +67,11 @@ class StreamClock:
         t = self._anchor + self._count / self.rate
         self._count += frames
         return t
+
+    def _begin(self, reported: float) -> None:
+        """Count from this reported time."""
+        self._anchor, self._count, self._seen = reported, 0, 1
+        self._level, self._run = 0.0, []
 
     def _step(self, error: float) -> float:
         """How far to move the anchor at once: the step, when the errors have stood off
