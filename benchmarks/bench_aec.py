@@ -245,9 +245,9 @@ async def _replies(bed: PulseBed, mode: str, replies: int, barge_ins: int = 0,
         ends a hangover after the voice, so that answer begins after the microphone went
         quiet); returns how many replies the agent started meanwhile."""
         last, end, started = time.monotonic(), time.monotonic() + limit, 0
-        while time.monotonic() < end and (time.monotonic() - last < seconds or not mic.idle() or started < expect):
+        while time.monotonic() < end and (time.monotonic() - last < seconds or started < expect):
             event = await next_event(0.05)
-            if not mic.idle():
+            if not mic.idle():  # the quiet counts from the user's last sample on
                 last = time.monotonic()
             if isinstance(event, (AgentAudio, AgentStartedTalking)):
                 last = time.monotonic()
