@@ -99,12 +99,16 @@ class TranscriptDelta(Event):
 
 @dataclass(frozen=True, slots=True)
 class TranscriptFinal(Event):
-    """The final text of a turn (for the agent: truncated to what was heard)."""
+    """The final text of a turn. For the agent it is truncated to what was heard, unless
+    ``as_heard`` is False: the text the agent generated, which after an interruption may
+    run past what was played (VoiceAgent's ``response_complete`` holds the text streamed
+    so far); the transcript then keeps its own estimate of what was heard."""
 
     role: Role
     text: str
     event_id: int | None = None
     turn: int | None = None
+    as_heard: bool = True
 
 
 @dataclass(frozen=True, slots=True)

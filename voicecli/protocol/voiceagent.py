@@ -31,6 +31,8 @@ client side.
   reported as :class:`AgentStoppedTalking` with ``timestamp="stream_end"`` so the session
   can tell it from a playback-based stop. ``response_complete`` → an agent
   :class:`TranscriptFinal` plus :class:`TurnComplete`; audio arriving after it still plays.
+  Its text is what the model generated (after a cut: streamed so far), not what was heard
+  (``as_heard=False``).
 
 The mic keeps sending frames between turns (silence included), so the clip does not
 start until a frame reaches ``clip_threshold_db`` (RMS, dBFS); the ``PREROLL_MS`` before
@@ -240,7 +242,8 @@ class VoiceAgentAdapter(Adapter):
                 self._resync = True  # the server dropped its queued chunks: their ids never come
                 return [Interruption(reason=reason, turn=turn)]
             case wire.ResponseComplete(text=final):
-                return [TranscriptFinal(role="agent", text=final, turn=turn), TurnComplete(text=final, turn=turn)]
+                return [TranscriptFinal(role="agent", text=final, turn=turn, as_heard=False),
+                        TurnComplete(text=final, turn=turn)]
         kind, phase = _TEXT_PARTS[type(message)]
         text = message.text if isinstance(message, (wire.TextDelta, wire.ReasoningDelta)) else ""
         return [TextDelta(text=text, kind=kind, phase=phase, turn=turn)]

@@ -16,7 +16,9 @@ provider sends a reply's pieces in:
 - user turns: streaming deltas rewrite the open user turn, a final settles it, typed text
   is a turn of its own (a provider's echo of it as a transcript is not a second turn);
 - an interruption marks the agent turn it cut; the provider's truncated text or
-  correction, or else the share of audio heard (:class:`PlaybackFlushed`), edits it;
+  correction, or else the share of audio heard (:class:`PlaybackFlushed`), edits it; a
+  final text that is not what was heard (``as_heard=False``: VoiceAgent's text streamed
+  so far, which may arrive after the cut) is cut to that share too;
 - a lost connection (:class:`ConnectionLost`) settles the agent's turns and marks the reply
   it cut as interrupted; the provider's turn identities start again on the next connection,
   so they are keyed per connection ("epoch") and never land on an older turn;
@@ -91,6 +93,7 @@ class Transcript:
         self._input_at = 0  # where the latest input began (a Mark)
         self._cut: Turn | None = None  # the agent turn the last interruption cut
         self._cut_text = ""  # its text when it was cut (what a truncation shortens)
+        self._heard_s: float | None = None  # seconds of the cut turn heard (from its flush)
         # turn index -> (seconds, text) of each audio chunk that said what it speaks
         self._spoken: dict[int, list[tuple[float, str]]] = {}
 
@@ -219,6 +222,12 @@ class Transcript:
             turn = self._agent(event.turn, "speech")
         turn.text = event.text
         turn.final = True
+        if not event.as_heard and turn is cut:
+            # the text the agent generated, which may run past what was played: it is what
+            # the turn said when cut, and the estimate of what was heard applies to it
+            self._cut_text = event.text
+            if self._heard_s is not None:
+                self._truncate(self._heard_s)
         return [turn]
 
     def _open_user(self) -> Turn:
@@ -250,7 +259,7 @@ class Transcript:
 
     def _mark_cut(self, turn: Turn) -> None:
         turn.interrupted = True
-        self._cut, self._cut_text = turn, turn.text
+        self._cut, self._cut_text, self._heard_s = turn, turn.text, None
 
     def _corrected(self, turn_id: int | None) -> Turn | None:
         key = ((self._epoch, turn_id), "speech")
@@ -276,6 +285,8 @@ class Transcript:
         """Cut the interrupted agent turn to about what was heard, when the provider
         sends no truncated text of its own (it may still replace it later)."""
         turn = self._cut
+        if turn is not None:
+            self._heard_s = heard_s
         if turn is None or turn.audio_s <= 0 or not self._cut_text or turn.text != self._cut_text:
             return []  # nothing to go by, or already cut (by the provider's text or an estimate)
         spoken = self._spoken.get(turn.index)

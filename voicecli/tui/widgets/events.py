@@ -31,12 +31,14 @@ def _short(value: object) -> str:
 
 
 def describe(event: Event) -> str:
-    """``TranscriptFinal role='agent' text='Hello'``: the event's name and its set fields."""
+    """``TranscriptFinal role='agent' text='Hello'``: the event's name and its set fields
+    (none left at its default)."""
     fields = []
     if dataclasses.is_dataclass(event):
         for f in dataclasses.fields(event):
             value = getattr(event, f.name)
-            if value is None or value == {} or isinstance(value, bytes):
+            if value is None or value == {} or isinstance(value, bytes) \
+                    or (f.default is not dataclasses.MISSING and value == f.default):
                 continue
             fields.append(f"{f.name}={_short(value)}")
     return redact(" ".join([type(event).__name__, *fields]))
