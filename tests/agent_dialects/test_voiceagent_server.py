@@ -109,7 +109,7 @@ async def test_response_complete(agent: LocalAgent) -> None:
     async with client.ws:
         await client.send(SendText("hello"))
         events = await client.until(lambda e: isinstance(e, TurnComplete))
-    assert TranscriptFinal(role="agent", text="You said: hello.", turn=1) in events
+    assert TranscriptFinal(role="agent", text="You said: hello.", turn=1, as_heard=False) in events
 
 
 async def test_audio_turn_as_a_wav_clip(agent: LocalAgent) -> None:
