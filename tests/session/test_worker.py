@@ -16,6 +16,7 @@ from voicecli.protocol.atoms import AtomsAdapter
 from voicecli.protocol.base import DialectConfig, Frame, Handshake
 from voicecli.protocol.commands import SendText
 from voicecli.protocol.events import AgentAudio, Interruption, Ping
+from voicecli.protocol.voiceagent import VoiceAgentAdapter
 from voicecli.secrets import Secret
 from voicecli.session import Session, SessionOptions
 from voicecli.session.events import AudioStatus, PlaybackFlushed, SessionClosed, TurnLatency
@@ -121,6 +122,23 @@ async def test_text_turn_latency_and_clean_close() -> None:
     latency = [e for e in seen if isinstance(e, TurnLatency)]
     assert len(latency) == 1 and latency[0].source == "text" and 40 <= latency[0].ms < 10_000
     assert any(isinstance(e, AudioStatus) and e.input is None for e in seen)  # text-only: no backend
+
+
+async def test_close_without_an_end_message_does_not_wait_for_the_server() -> None:
+    """VoiceAgent has no end message: the socket is closed at once, not after the grace
+    that lets a server answer one (this server would never close by itself)."""
+    conn = FakeConnection()
+
+    async def connector(handshake: Handshake, **_: Any) -> FakeConnection:
+        return conn
+
+    adapter = VoiceAgentAdapter(DialectConfig(url="http://127.0.0.1:9"))
+    session = Session(adapter, None, SessionOptions(close_grace_s=60), connector=connector)  # type: ignore[arg-type]
+    run = asyncio.create_task(session.run())
+    assert await session.wait_started(2)
+    session.close()
+    closed = await asyncio.wait_for(run, 5)
+    assert closed.error is None and conn.closed_with == 1000 and conn.sent == []
 
 
 async def test_interruption_flushes_playback_and_drops_stale_audio() -> None:

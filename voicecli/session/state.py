@@ -69,6 +69,7 @@ class SessionState:
         self.link = AudioLink(audio, self.options, self._emit)
         self._started = asyncio.Event()
         self._closing = False
+        self._close_sent = False  # the provider's end message went out (the server may answer it)
         self.close_requested = asyncio.Event()
         self.redial_now = asyncio.Event()  # /reconnect: skip the wait, try now
         self.redial_attempt = 0  # the reconnect try in progress (0: the first connection)

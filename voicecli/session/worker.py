@@ -236,8 +236,10 @@ class Session(IncomingEvents):
         if ready not in done:
             ready.cancel()
         await asyncio.wait({receive, send}, return_when=asyncio.FIRST_COMPLETED)
-        if send.done() and not send.cancelled() and send.exception() is None and not receive.done():
-            # the send loop ended because we asked to close: give the server a moment to answer
+        if send.done() and not send.cancelled() and send.exception() is None and not receive.done() \
+                and self._close_sent:
+            # the send loop ended because we asked to close with the provider's end message:
+            # give the server a moment to answer it (with no such message, nothing will come)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(receive), self.options.close_grace_s)
         for task in (receive, send):
@@ -275,7 +277,10 @@ class Session(IncomingEvents):
             if isinstance(command, Close):
                 self._closing = True
             try:
-                for frame in self.adapter.encode(command):
+                frames = self.adapter.encode(command)
+                if isinstance(command, Close):
+                    self._close_sent = bool(frames)
+                for frame in frames:
                     await self._send_frame(frame)
             except ConnectionEnded:
                 return
