@@ -73,6 +73,16 @@ def test_slow_repeat_rate_is_learned() -> None:
     assert 0.35 <= release_after(ptt, clock) <= 0.45
 
 
+@pytest.mark.parametrize("interval", [0.15, 0.25])
+def test_a_slow_keyboard_is_not_released_before_its_rate_is_known(interval: float) -> None:
+    """Between the first repeat and the second the rate is not known yet: a slow key repeat
+    (or a repeat a loaded machine delivers late) is no release then."""
+    clock = Clock()
+    ptt = PushToTalk(PttMode.HOLD, HoldDetector(clock))
+    assert all(hold_key(ptt, clock, seconds=2.0, initial=0.5, interval=interval))
+    assert ptt.detector.interval == pytest.approx(interval, abs=0.01)
+
+
 def test_repeats_that_arrive_together_do_not_shrink_the_release_gap() -> None:
     """A busy machine (or a remote terminal) delivers queued repeats at once: they are not a
     faster keyboard, so the hiccup after them does not read as the release."""

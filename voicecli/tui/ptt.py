@@ -67,8 +67,10 @@ class HoldDetector:
 
     - before the first auto-repeat: ``initial_delay`` (longer than any usual
       terminal repeat delay), so a held key is never dropped while the terminal waits;
-    - after it: ``release_factor`` times the learned repeat interval, at least
-      ``min_gap``. The interval is learned as a running estimate of the gaps between
+    - after it, until a second repeat has shown the keyboard's rate: ``max_gap`` (a slow
+      key repeat, or one a loaded machine delivers late, is no release);
+    - then: ``release_factor`` times the learned repeat interval, at least ``min_gap``
+      and at most ``max_gap``. The interval is learned as a running estimate of the gaps between
       repeats and kept for the next hold. Gaps shorter than ``MIN_REPEAT_S`` teach it
       nothing: no keyboard repeats that fast, they are repeats that queued up while the
       machine (or a remote terminal's connection) was busy and arrived together; learnt,
@@ -142,6 +144,8 @@ class HoldDetector:
         """How long without a key event counts as a release, right now."""
         if self.repeats == 0:
             return self.initial_delay
+        if not self._learned:  # one repeat so far: this keyboard's repeat rate is not known yet
+            return self.max_gap
         return min(self.max_gap, max(self.min_gap, self.release_factor * self.interval))
 
     def deadline(self) -> float | None:
