@@ -5,7 +5,6 @@ Pilot runs of the app with talk's own session factory and the embedded local age
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -72,19 +71,20 @@ async def test_no_audio_is_a_text_only_session_in_the_ui(dialect: str, tmp_path:
 @pytest.mark.parametrize(("backend", "speech"), [(NullBackend("text only (--no-audio)"), False), (None, True)])
 async def test_the_embedded_agent_loads_its_speech_models_only_for_a_session_with_audio(
         backend: Any, speech: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A text-only session never hears the agent: its embedded agent starts with a tone
-    voice and no recogniser, which is quicker; a session with audio gets the speech models."""
-    from voicecli.agent import server
+    """A text-only session never hears the agent: its embedded agent (a process of its
+    own) starts with a tone voice and no recogniser, which is quicker; a session with audio
+    gets the speech models."""
+    from voicecli.agent import child
     from voicecli.audio.scripted import ScriptedBackend
 
     built: list[bool] = []
-    real = server.build_voice
+    real = child.agent_process
 
-    def build_voice(config: Any) -> Any:
-        built.append(config.speech)
-        return real(dataclasses.replace(config, speech=False))  # what was asked for is what counts
+    def agent_process(**options: Any) -> Any:
+        built.append(options["speech"])
+        return real(**{**options, "speech": False})  # what was asked for is what counts
 
-    monkeypatch.setattr(server, "build_voice", build_voice)
+    monkeypatch.setattr(child, "agent_process", agent_process)
     backend = backend or ScriptedBackend()
     async with session_factory(target_for("atoms"), backend, SessionOptions())() as live:
         assert live.local

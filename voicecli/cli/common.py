@@ -29,27 +29,42 @@ class Endpoint:
 
 
 @contextlib.asynccontextmanager
-async def endpoint(target: Target, *, greeting: str | None = None,
-                   faults: bool = False, speech: bool = True) -> AsyncIterator[Endpoint]:
-    """The adapter for ``target``; for a local target, an in-process local agent on a
-    free loopback port that lives as long as the context (``speech=False``: with no speech
-    models, for a session that neither speaks nor listens)."""
+async def endpoint(target: Target, *, greeting: str | None = None, faults: bool = False,
+                   speech: bool = True, own_process: bool = False) -> AsyncIterator[Endpoint]:
+    """The adapter for ``target``; for a local target, a local agent on a free loopback
+    port that lives as long as the context (``speech=False``: with no speech models, for a
+    session that neither speaks nor listens). The agent runs in this process, or with
+    ``own_process`` in a child process (:mod:`voicecli.agent.child`: its speech work then
+    never stalls this process, as a terminal app needs)."""
     cls = adapter_class(target.dialect)
     if not target.local:
         key = api_key(target, required=key_required(target))
         yield Endpoint(cls(target.dialect_config(api_key=key)), target.url or "", local=False)
+        return
+    async with _local_agent(greeting, faults, speech, own_process) as url:
+        if target.agent_id is None:
+            target.agent_id = LOCAL_AGENT_ID
+        # the embedded agent checks no key; dialects that always send one get a placeholder
+        placeholder = Secret("sk_local_embedded")
+        yield Endpoint(cls(target.dialect_config(url=url, api_key=placeholder)),
+                       "local agent, offline", local=True)
+
+
+@contextlib.asynccontextmanager
+async def _local_agent(greeting: str | None, faults: bool, speech: bool, own_process: bool) -> AsyncIterator[str]:
+    """The embedded agent's URL, for the life of the context."""
+    if own_process:
+        from voicecli.agent.child import agent_process
+
+        async with agent_process(greeting=greeting, allow_faults=faults, speech=speech) as child:
+            yield child.url
         return
     from voicecli.agent.config import AgentConfig
     from voicecli.agent.server import LocalAgent
 
     config = AgentConfig(api_key=None, greeting=greeting, allow_faults=faults, speech=speech)
     async with LocalAgent(config) as agent:
-        if target.agent_id is None:
-            target.agent_id = LOCAL_AGENT_ID
-        # the embedded agent checks no key; dialects that always send one get a placeholder
-        placeholder = Secret("sk_local_embedded")
-        yield Endpoint(cls(target.dialect_config(url=agent.url, api_key=placeholder)),
-                       "local agent, offline", local=True)
+        yield agent.url
 
 
 def default_log_file() -> Path:

@@ -139,7 +139,8 @@ def session_factory(target: Target, backend: AudioBackend,
     @contextlib.asynccontextmanager
     async def factory() -> AsyncIterator[LiveSession]:
         try:
-            async with endpoint(target, speech=speech) as ep:
+            # the embedded agent in a process of its own: its speech work would stall the app
+            async with endpoint(target, speech=speech, own_process=True) as ep:
                 yield LiveSession(Session(ep.adapter, backend, options), ep.label, ep.local, target.agent_id)
         finally:
             with contextlib.suppress(Exception):
