@@ -34,7 +34,7 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
         tmux.wait_for(lambda s: "or say help." in s and "agent talking" not in s, "the greeting's end", timeout=30)
         with pulse_bed.monitor(rate=24000) as monitor:
             pulse_bed.mic.play(question, tts.rate)
-            screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=30)
+            screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
             tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
         played = monitor.samples()
         assert "seven times eight" in screen.lower(), screen  # the user's words, recognised
