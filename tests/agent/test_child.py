@@ -35,6 +35,9 @@ async def test_the_child_serves_a_session_and_ends_with_the_context() -> None:
         assert agent.pid != os.getpid() and alive(agent.pid)
         if sys.platform != "win32":
             assert os.getsid(agent.pid) != os.getsid(0)  # Ctrl+C in the terminal is not its
+            # below the app it serves: the app's keys and drawing come first
+            ours = os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, agent.pid) == min(19, ours + child.CHILD_NICE)
         adapter = AtomsAdapter(DialectConfig(url=agent.url, agent_id="local", api_key=Secret("sk_local_embedded")))
         session = Session(adapter, ScriptedBackend(), SessionOptions())
         run = asyncio.create_task(session.run())

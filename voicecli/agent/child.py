@@ -35,6 +35,7 @@ from voicecli.secrets import RedactingFilter
 
 START_TIMEOUT_S = 60.0  # the speech models load before the answer (seconds on a slow machine)
 STOP_TIMEOUT_S = 5.0
+CHILD_NICE = 5  # below the app it serves (POSIX); Windows keeps the normal priority
 _CHILD_ARGS: tuple[str, ...] = ("-m", "voicecli.agent.child")
 log = logging.getLogger("voicecli.agent.child")
 
@@ -174,6 +175,9 @@ async def _serve(options: dict[str, Any]) -> int:
 
 
 def main() -> int:
+    if hasattr(os, "nice"):  # the app's keys and drawing come first, the agent's speech work next
+        with contextlib.suppress(OSError):
+            os.nice(CHILD_NICE)
     line = sys.stdin.readline()
     try:
         options = json.loads(line)
