@@ -185,9 +185,22 @@ class MonitorRecording:
         self._thread.join(timeout=3)
         return self.samples()
 
-    def samples(self) -> np.ndarray:
-        parts = [c for _, c in self.chunks]
+    def samples(self, since: float | None = None) -> np.ndarray:
+        """What was recorded (read at ``since`` or later, on the monotonic clock)."""
+        parts = [c for t, c in self.chunks if since is None or t >= since]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def wait_quiet(self, seconds: float, timeout: float, level: float = 0.05) -> None:
+        """Until nothing louder than ``level`` has been played for ``seconds`` (what a
+        person waits for before answering); AssertionError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            loud = [t for t, c in list(self.chunks) if c.size and np.abs(c).max() > level]
+            if time.monotonic() - (loud[-1] if loud else 0.0) >= seconds:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the speaker never went quiet for {seconds:g} s")
+            time.sleep(0.05)
 
     def __enter__(self) -> MonitorRecording:
         return self

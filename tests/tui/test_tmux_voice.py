@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 from tests.support.pulse import PulseBed
 from tests.support.terminal import open_tmux, voicecli_command
+from tests.support.waiting import patience
 from voicecli.agent.speech.tts import HibariSynthesizer
 
 pytestmark = [pytest.mark.tmux, pytest.mark.pulse, pytest.mark.slow]
@@ -28,15 +30,19 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
         tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
         screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
         assert "text only" not in screen and "no mic" not in screen, screen
-        # the greeting is spoken in full before we speak: its text is shown as it is said, and
-        # on a loaded machine its last words still play when they appear (the open mic's echo
-        # gate then holds back the start of a question spoken over them)
-        tmux.wait_for(lambda s: "or say help." in s and "agent talking" not in s, "the greeting's end", timeout=30)
         with pulse_bed.monitor(rate=24000) as monitor:
+            # the greeting is heard in full before we speak, as a person waits for it: its text
+            # is shown as it is said, and on a loaded machine its last words still play when
+            # they appear (the open mic's echo gate then holds back the start of a question
+            # spoken over them)
+            tmux.wait_for(lambda s: "or say help." in s and "agent talking" not in s, "the greeting's end",
+                          timeout=30)
+            monitor.wait_quiet(0.5, timeout=patience(10))
+            asked_at = time.monotonic()
             pulse_bed.mic.play(question, tts.rate)
             screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
             tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
-        played = monitor.samples()
+        played = monitor.samples(since=asked_at)
         assert "seven times eight" in screen.lower(), screen  # the user's words, recognised
         # the speaker really played the answer: a few hundred ms of voice at a speech level
         loud = np.abs(played) > 0.05
