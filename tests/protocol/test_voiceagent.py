@@ -261,7 +261,8 @@ def test_audio_after_response_complete_still_plays() -> None:
     a.feed('{"type":"speech_stream_start"}')
     a.feed(chunk(0))
     out = a.feed(json.dumps({"type": "response_complete", "text": "All done.", "toolCalls": [], "toolResults": []}))
-    assert out == [TranscriptFinal(role="agent", text="All done.", turn=1, as_heard=False), TurnComplete(text="All done.", turn=1)]
+    assert out == [TranscriptFinal(role="agent", text="All done.", turn=1, as_heard=False),
+                   TurnComplete(text="All done.", turn=1)]
     (trailing,) = a.feed(chunk(1))  # audio after the text is done belongs to the same turn
     assert isinstance(trailing, AgentAudio) and trailing.chunk_id == 1 and trailing.turn == 1
     a.feed('{"type":"speech_stream_end"}')
