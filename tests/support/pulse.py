@@ -12,7 +12,6 @@ speaker is a ``module-null-sink`` whose monitor source holds what was played.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -111,11 +110,6 @@ class MicFeeder:
         return out
 
     def _run(self) -> None:
-        # the user's voice keeps time like the terminal and the app it speaks to (nice -10,
-        # where allowed: Linux sets a thread's priority by its id), never behind the suite's
-        # batch work on a loaded machine
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)
         n = MIC_RATE * self.chunk_ms // 1000
         fd = os.open(self._fifo, os.O_WRONLY)
         try:
