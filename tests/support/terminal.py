@@ -118,10 +118,9 @@ def open_tmux(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterat
                   f"XDG_CONFIG_HOME={shlex.quote(str(tmp_path / 'config'))}; unset NO_COLOR", "Enter")
         term.wait_for(lambda s: PROMPT in s, "the shell prompt", timeout=10)
         _raise_priority(int(term.run("display-message", "-p", "#{pid}").strip()))  # the terminal itself
-        # the shell, so the app it starts (and the embedded agent's process, 5 below it): the
-        # foreground app of a machine whose other work is this suite's batch of tests or a CPU
-        # load beside it, not theirs to wait behind
-        _raise_priority(int(term.run("display-message", "-p", "#{pane_pid}").strip()))
+        # the shell, so the app it starts: the foreground app of a machine whose other work is
+        # this suite's own batch of tests, not theirs to wait behind (below the user's hands)
+        _raise_priority(int(term.run("display-message", "-p", "#{pane_pid}").strip()), -5)
         yield term
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
