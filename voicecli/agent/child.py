@@ -92,9 +92,10 @@ async def agent_process(*, greeting: str | None = None, allow_faults: bool = Fal
             except TimeoutError:
                 raise AgentProcessError(f"the local agent did not start within {START_TIMEOUT_S:g} s") from None
             answer = _answer(line, errors)
-            for notice in answer.get("notices", []):
+            notices = [str(n) for n in answer.get("notices", [])]
+            for notice in notices:
                 log.warning("local agent: %s", notice)  # e.g. no speech models: the tone voice
-            yield ChildAgent(url=answer["url"], notices=list(answer.get("notices", [])), pid=proc.pid)
+            yield ChildAgent(url=answer["url"], notices=notices, pid=proc.pid)
         finally:
             await _stop(proc)
 
