@@ -298,7 +298,7 @@ def test_event_details() -> None:
     assert one({"type": "ping", "ping_event": {"event_id": 9, "ping_ms": 120}}) == Ping(9, 120)
     assert one({"type": "ping", "ping_event": {"event_id": 10, "ping_ms": None}}) == Ping(10, None)
     assert one({"type": "agent_response", "agent_response_event": {"agent_response": "Hi", "event_id": 2}}) \
-        == TranscriptFinal(role="agent", text="Hi", event_id=2, turn=2)
+        == TranscriptFinal(role="agent", text="Hi", event_id=2, turn=2, as_heard=False)
     assert one({"type": "agent_response_correction", "agent_response_correction_event": {
         "original_agent_response": "Hi there", "corrected_agent_response": "Hi", "event_id": 2}}) \
         == TranscriptCorrection(original="Hi there", corrected="Hi", event_id=2, turn=2)

@@ -131,7 +131,7 @@ def test_ping_pong_forms() -> None:
 def test_transcripts() -> None:
     a = make()
     assert a.feed('{"type":"agent_response","agent_response_event":{"agent_response":"Hi","event_id":2}}') \
-        == [TranscriptFinal(role="agent", text="Hi", event_id=2, turn=2)]
+        == [TranscriptFinal(role="agent", text="Hi", event_id=2, turn=2, as_heard=False)]
     assert a.feed('{"type":"user_transcript","user_transcript":"yo"}') == [TranscriptFinal(role="user", text="yo")]
 
 

@@ -35,8 +35,10 @@ Interruption follows the Python SDK: after ``interruption{event_id: N}`` every
 ``audio`` whose ``event_id <= N`` is dropped.
 
 ``agent_response`` (the whole reply text, sent with the first audio chunk) is reported
-as an agent :class:`TranscriptFinal`; a later ``agent_response_correction`` (when the
-reply was cut off) as :class:`TranscriptCorrection`. The reply's ``event_id`` is the
+as an agent :class:`TranscriptFinal` that is not what was heard (``as_heard=False``: when it
+comes after the reply was cut, the transcript's estimate of what was heard still applies); a
+later ``agent_response_correction`` (when the reply was cut off, and the agent's
+``client_events`` include it) as :class:`TranscriptCorrection`. The reply's ``event_id`` is the
 events' ``turn``: text and audio of one reply share it, so the transcript keeps them
 together in whatever order they arrive.
 """
@@ -313,7 +315,8 @@ def _events(message: wire.Message, frame: Frame) -> list[Event]:
     """Events of the messages that leave the adapter's state alone."""
     match message:
         case wire.AgentResponse(agent_response=text, event_id=event_id):
-            return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id)]
+            # the whole reply as written, not as heard: after a cut the estimate applies to it
+            return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id, as_heard=False)]
         case wire.AgentResponseCorrection(event_id=event_id):
             return [TranscriptCorrection(original=message.original_agent_response,
                                          corrected=message.corrected_agent_response, event_id=event_id, turn=event_id)]

@@ -102,7 +102,8 @@ class TranscriptFinal(Event):
     """The final text of a turn. For the agent it is truncated to what was heard, unless
     ``as_heard`` is False: the text the agent generated, which after an interruption may
     run past what was played (VoiceAgent's ``response_complete`` holds the text streamed
-    so far); the transcript then keeps its own estimate of what was heard."""
+    so far; ElevenLabs' and PerfVoice's ``agent_response`` the whole reply); when it comes
+    after the cut, the transcript applies its own estimate of what was heard to it."""
 
     role: Role
     text: str

@@ -113,8 +113,8 @@ class PerfVoiceAdapter(ConvaiAdapter):
                 return [Ping(event_id=event_id, ping_ms=ping_ms)]
             case el.Interruption(event_id=event_id):
                 return self._interruption(event_id)
-            case el.AgentResponse(agent_response=text, event_id=event_id):
-                return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id)]
+            case el.AgentResponse(agent_response=text, event_id=event_id):  # the whole reply, as written
+                return [TranscriptFinal(role="agent", text=text, event_id=event_id, turn=event_id, as_heard=False)]
             case el.UserTranscript(user_transcript=text, event_id=event_id):
                 return [TranscriptFinal(role="user", text=text, event_id=event_id)]
             case el.Error(error_type=code, message=text):

@@ -18,7 +18,8 @@ provider sends a reply's pieces in:
 - an interruption marks the agent turn it cut; the provider's truncated text or
   correction, or else the share of audio heard (:class:`PlaybackFlushed`), edits it; a
   final text that is not what was heard (``as_heard=False``: VoiceAgent's text streamed
-  so far, which may arrive after the cut) is cut to that share too;
+  so far, ElevenLabs' and PerfVoice's whole reply, either of which may arrive after the
+  cut) is cut to that share too;
 - a lost connection (:class:`ConnectionLost`) settles the agent's turns and marks the reply
   it cut as interrupted; the provider's turn identities start again on the next connection,
   so they are keyed per connection ("epoch") and never land on an older turn;
