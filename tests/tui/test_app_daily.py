@@ -151,6 +151,28 @@ async def test_token_pcm_says_once_that_spoken_turns_show_no_words() -> None:
         assert notes == ["token-pcm sends no text: spoken turns show no words here"]
 
 
+async def test_a_round_trip_replaced_before_it_ran_leaves_no_coroutine_unawaited() -> None:
+    """The timer and the session's start can ask for a round trip in the same tick: the
+    second worker cancels the first before it ran, which must leave nothing behind for
+    Python's "coroutine ... was never awaited" warning (it reached the log file)."""
+    import gc
+    import warnings
+
+    from voicecli.tui import follow
+
+    session = AudioSession([STARTED])
+    app = create_app(fake_factory(session), TalkSettings())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.started)
+            follow.start_rtt(app)
+            follow.start_rtt(app)  # the first one is cancelled before it ran
+            await wait_until(pilot, lambda: app.state.rtt_ms is not None, what="the round trip")
+        gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)], [str(w.message) for w in caught]
+
+
 async def test_rec_indicator_round_trip_and_per_turn_latency() -> None:
     from voicecli.session.events import TurnLatency
 

@@ -154,8 +154,7 @@ class VoiceApp(QuietCrashApp[int]):
         if self.settings.text_only is not None:
             mic.go_text_only(self, self.settings.text_only)
         self._ptt_timer = self.set_interval(PTT_POLL_S, lambda: mic.poll_ptt(self), pause=True)
-        self.set_interval(RTT_EVERY_S, lambda: self.run_worker(follow.measure_rtt(self), group="rtt",
-                                                                exclusive=True, exit_on_error=False))
+        self.set_interval(RTT_EVERY_S, lambda: follow.start_rtt(self))
         for line in self.settings.notices:
             self.transcript_view.notice(line)
         self.message_input.focus()

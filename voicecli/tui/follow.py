@@ -4,6 +4,7 @@ text-only, the provider's limits, the device names, and the measured round trip.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ def show_event(app: VoiceApp, event: Event) -> None:
             how = "type" if app.text_only else "speak or type"
             app.notice(f"connected: {how} a message · F1 for keys and commands")
             note_limits(app)
-            app.run_worker(measure_rtt(app), group="rtt", exclusive=True, exit_on_error=False)
+            start_rtt(app)
         app.started = True
         app.open_log()
     elif isinstance(event, TurnLatency):
@@ -53,6 +54,13 @@ def note_limits(app: VoiceApp) -> None:
     caps = app.live.session.adapter.capabilities if app.live is not None else None
     if caps is not None and not caps.transcripts:
         app.notice(f"{app.settings.dialect} sends no text: spoken turns show no words here", "warning")
+
+
+def start_rtt(app: VoiceApp) -> None:
+    """Measure the round trip in a worker, in place of one still running. The worker gets
+    the coroutine function, not a coroutine: one it cancels before it ran leaves nothing
+    un-awaited behind (Python's warning would reach the log)."""
+    app.run_worker(functools.partial(measure_rtt, app), group="rtt", exclusive=True, exit_on_error=False)
 
 
 async def measure_rtt(app: VoiceApp) -> None:
