@@ -4,7 +4,6 @@ text-only, the provider's limits, the device names, and the measured round trip.
 from __future__ import annotations
 
 import contextlib
-import functools
 import time
 from typing import TYPE_CHECKING
 
@@ -60,7 +59,10 @@ def start_rtt(app: VoiceApp) -> None:
     """Measure the round trip in a worker, in place of one still running. The worker gets
     the coroutine function, not a coroutine: one it cancels before it ran leaves nothing
     un-awaited behind (Python's warning would reach the log)."""
-    app.run_worker(functools.partial(measure_rtt, app), group="rtt", exclusive=True, exit_on_error=False)
+    async def measure() -> None:
+        await measure_rtt(app)
+
+    app.run_worker(measure, group="rtt", exclusive=True, exit_on_error=False)  # type: ignore[arg-type]  # Textual types work as Never-returning
 
 
 async def measure_rtt(app: VoiceApp) -> None:
