@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.audio.conftest import from_pcm, pcm
-from tests.support.room import PLAUSIBLE, room_impulse_response, speechlike
+from tests.support.room import HARSH, PLAUSIBLE, room_impulse_response, speechlike
 from voicecli.audio.aec import ApmEchoCanceller, load_apm
 from voicecli.audio.aec_guard import EchoGuard
 
@@ -119,3 +119,61 @@ def test_a_replys_wide_watch_lasts_until_the_canceller_has_found_the_echo():
         wide.append(guard._wide > 0)
     assert all(wide[:150])  # 1.5 s, three times the fixed watch: the echo is not cancelled yet
     assert not any(wide[260:])  # ended soon after the canceller cleaned the echo
+
+
+def _gate(guard: EchoGuard, far: np.ndarray, mic: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """What the guard lets through, block by block (``out``: the canceller's output; by default
+    the microphone, as a canceller with nothing to cancel leaves it)."""
+    out = mic if out is None else out
+    kept = np.array(out, np.float32)
+    for k in range(0, far.size - BLOCK + 1, BLOCK):
+        if guard.process(far[k:k + BLOCK], mic[k:k + BLOCK], out[k:k + BLOCK]):
+            kept[k:k + BLOCK] = 0.0
+    return kept
+
+
+def _quiet_room(n: int) -> np.ndarray:
+    return (np.random.default_rng(7).standard_normal(n) * 3e-4).astype(np.float32)  # -70 dBFS of noise
+
+
+def test_with_no_echo_path_the_user_talks_over_the_agent_softer_than_its_playback():
+    """Headphones: the canceller never cleans anything, so no coupling is ever learnt; the
+    microphone's quiet beside the agent's voice bounds it, and a voice 10 dB below the
+    agent's playback gets through (before the bound, nothing under the playback's level did)."""
+    far = speechlike(RATE, 5.0, seed=2)
+    mic = _quiet_room(far.size)
+    talk = slice(3 * RATE, 4 * RATE)
+    mic[talk] += speechlike(RATE, 1.0, seed=4, amp=0.1)
+    guard = EchoGuard(RATE)
+    kept = _gate(guard, far, mic)
+    assert guard.coupling_db == 0.0  # nothing learnt from the canceller
+    assert guard.used_coupling_db() < -30.0
+    assert _longest_loud_run_ms(kept[talk]) >= 200
+    assert np.mean(kept[talk] ** 2) == pytest.approx(np.mean(mic[talk] ** 2), rel=0.05)
+
+
+def test_a_quiet_microphone_lets_the_user_in_when_the_agent_resumes_after_a_pause():
+    """The agent pauses 1.5 s, the user starts a question, the agent's voice comes back over it:
+    the bound learnt before the pause stands across it (it counts far-end play, not time)."""
+    far = speechlike(RATE, 6.0, seed=5)
+    far[3 * RATE:int(4.5 * RATE)] = 0.0
+    mic = _quiet_room(far.size)
+    talk = slice(int(4.3 * RATE), int(5.5 * RATE))
+    mic[talk] += speechlike(RATE, 1.2, seed=4, amp=0.1)
+    guard = EchoGuard(RATE)
+    kept = _gate(guard, far, mic)
+    over = slice(int(4.5 * RATE), int(5.5 * RATE))  # the user's words under the agent's resumed voice
+    assert np.mean(kept[over] ** 2) == pytest.approx(np.mean(mic[over] ** 2), rel=0.05)
+
+
+@pytest.mark.parametrize("room", [PLAUSIBLE, HARSH], ids=["plausible", "harsh"])
+def test_an_echo_the_canceller_leaves_whole_stays_gated_with_the_bound(room):
+    """A canceller that never converges: the echo it leaves is as loud as the room makes it; the
+    bound, measured on that echo, stays above it and the gate keeps it from the agent."""
+    far = speechlike(RATE, 5.0, seed=9)
+    echo = np.convolve(far, room_impulse_response(RATE, room.with_(delay_ms=120.0)))[:far.size]
+    mic = (echo + _quiet_room(far.size)).astype(np.float32)
+    guard = EchoGuard(RATE)
+    kept = _gate(guard, far, mic)
+    assert guard.bound_db() is not None and guard.bound_db() > room.attenuation_db
+    assert _longest_loud_run_ms(kept[RATE:]) < 60

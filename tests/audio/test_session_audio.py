@@ -66,3 +66,59 @@ def _voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
     n = int(rate * win_s)
     frames = x[: x.size // n * n].reshape(-1, n)
     return float(np.sum(np.sqrt(np.mean(frames**2, axis=1)) > 0.003) * win_s)
+
+
+
+async def test_a_voice_softer_than_the_agent_reaches_it_whole_through_echo_cancellation(pulse_bed, tmp_path):
+    """Headphones (the bed's speaker never reaches its microphone) with echo cancellation on:
+    two seconds into a reply the user cuts in 10 dB softer than the agent's playback; the
+    agent gets the words (the recording's microphone side is what was sent) and stops.
+    (The residual echo gate, which can learn no coupling where there is no echo, used to hold
+    back every block under the playback's level: the agent got a few loud syllables, 0.26 to
+    0.30 s of 1.66 voiced seconds. The canceller's own suppression and noise reduction leave
+    0.78 s of them with the gate taken out of the loop: the gate now lets as much through.)"""
+    from voicecli.agent.speech.tts import HibariSynthesizer
+    from voicecli.protocol.events import AgentStartedTalking, AgentStoppedTalking, Interruption
+
+    assert pulse_bed.mic is not None
+    tts = HibariSynthesizer(warm_up=False, seed=1)
+    user = np.frombuffer(tts.synthesize("Wait, stop, I have another question for you."), dtype="<i2")
+    user = (user.astype(np.float32) * 0.3).astype("<i2")  # -10.5 dB
+    target = Target(dialect="atoms", url=None, agent_id=None, key_env="VOICECLI_TEST_UNUSED_KEY")
+    recorder = Recorder(tmp_path, name="session.wav")
+    backend = SoundDeviceBackend()
+    outcome = "no reply"
+    try:
+        async with endpoint(target, greeting="", own_process=True) as ep:
+            session = Session(ep.adapter, backend, SessionOptions(aec="on", recorder=recorder))
+            runner = asyncio.create_task(session.run())
+            events = session.events()
+            async with asyncio.timeout(20):
+                async for event in events:
+                    if isinstance(event, AudioStatus):
+                        assert event.input and event.output, event
+                        break
+            session.submit(SendText("help"))
+            async with asyncio.timeout(30):
+                async for event in events:
+                    if isinstance(event, AgentStartedTalking):
+                        asyncio.get_running_loop().call_later(2.0, pulse_bed.mic.play, user, tts.rate)
+                    elif isinstance(event, Interruption):
+                        outcome = "interrupted"
+                        break
+                    elif isinstance(event, AgentStoppedTalking):
+                        outcome = "finished"
+                        break
+            await asyncio.to_thread(pulse_bed.mic.wait_idle)
+            await asyncio.sleep(0.3)  # the last words' frames through the gate
+            session.close()
+            async with asyncio.timeout(10):
+                await runner
+    finally:
+        await backend.close()
+        recorder.close()
+    assert outcome == "interrupted"
+    data, rate = read_wav(tmp_path / "session.wav")
+    sent = _voiced_seconds(data[:, 0], rate)
+    spoken = _voiced_seconds(user.astype(np.float32) / 32768, tts.rate)
+    assert sent > 0.35 * spoken, f"{sent:.2f} of the user's {spoken:.2f} voiced seconds reached the agent"
