@@ -34,15 +34,18 @@ echo's envelope closely, and user speech above the echo's level goes through.
 
 Where there is little or no echo (headphones, a microphone far from the speaker) the
 canceller never cleans 20 dB off anything and the coupling would stay at its cautious 0 dB:
-the user could not talk over the agent unless louder than the agent's playback. So the guard
-also bounds the coupling from above: whatever the delay, the microphone holds the echo and
-more, so over any ``bound_window_ms`` while the far end plays, the echo path can return no
-more than the microphone's energy over the far end's (its quietest window at any delay the
-guard allows). The bound is taken every 100 ms while the far end has played throughout, and
-the lowest of the last ``bound_keep_s`` of far-end play stands, ``bound_margin_db`` higher (a
-block's echo can rise above the window's mean): the coupling used is the lower of the two.
-A quiet microphone beside a talking agent thus lets the user through over the agent's next
-words, and across its pauses; an echo, heard, keeps the bound at its level.
+the user could not talk over the agent unless louder than the agent's playback. So until a
+coupling is learnt the guard bounds it from above: whatever the delay, the microphone holds
+the echo and more, so over any ``bound_window_ms`` while the far end plays, the echo path
+can return no more than the microphone's energy over the far end's (its quietest window at
+any delay up to ``bound_lag_ms``, far longer than the echo path's, so that a playback whose
+reported timing is off by a second still counts). The bound is taken every 100 ms while the
+far end has played throughout, and the lowest of the last ``bound_keep_s`` of far-end play
+stands, ``bound_margin_db`` higher (a block's echo can rise above the window's mean): the
+coupling used is the lower of the two. A quiet microphone beside a talking agent thus lets
+the user through over the agent's words after about two seconds of them, and across its
+pauses; an echo, heard, keeps the bound at its level, and once the canceller has shown an
+echo the learnt coupling alone counts.
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ class EchoGuard:
                  hold_ms: float = 150.0, floor_db: float = -60.0, learn_after_ms: float = 1000.0,
                  onset_after_ms: float = 300.0, onset_wide_ms: float = 500.0, ahead_ms: float = 500.0,
                  late_ms: float = 200.0, wide_max_ms: float = 2500.0, settle_ms: float = 200.0,
-                 bound_window_ms: float = 300.0, bound_keep_s: float = 3.0, bound_margin_db: float = 10.0) -> None:
+                 bound_window_ms: float = 500.0, bound_lag_ms: float = 1500.0, bound_keep_s: float = 3.0,
+                 bound_margin_db: float = 10.0) -> None:
         self.block = rate // 100
         self.max_lag = int(max_lag_ms // 10)
         self.jitter = int(jitter_ms // 10)
@@ -109,12 +113,11 @@ class EchoGuard:
         self._loud = 0  # blocks in a row louder than the echo can be
         self.blocks_muted = 0
         self.double_talk_blocks = 0
-        # the coupling's upper bound: the microphone's block powers, newest first, against the far end's
+        # the coupling's upper bound: the microphone's and the far end's block powers, newest first
         self._bound_w = int(bound_window_ms // 10)
-        self._bound_lags = min(self.max_lag + self.late, self._size - self._bound_w)
-        assert self._bound_lags >= 0, "bound_window_ms longer than the far-end history"
         self._mic = np.zeros(self._bound_w, np.float64)
-        self._mic_n = 0  # microphone blocks seen (the window is whole once it reaches _bound_w)
+        self._far_long = np.zeros(self._bound_w + int(bound_lag_ms // 10), np.float64)
+        self._mic_n = 0  # blocks seen (the far end's history is whole once it reaches its length)
         self._bounds: deque[float] = deque(maxlen=max(1, int(bound_keep_s * 10)))
         self._bound_tick = 0
         self.bound_margin_db = bound_margin_db
@@ -128,23 +131,24 @@ class EchoGuard:
         return min(self._bounds) + self.bound_margin_db if self._bounds else None
 
     def used_coupling_db(self) -> float:
-        """The coupling the prediction takes: the learnt one, or the bound where that is lower."""
+        """The coupling the prediction takes: the learnt one, or, until one is learnt from the
+        echo, the bound where that is lower."""
         bound = self.bound_db()
-        return self.coupling_db if bound is None else min(self.coupling_db, bound)
+        return self.coupling_db if bound is None or self._coupled else min(self.coupling_db, bound)
 
     def _measure_bound(self, mic_p: float) -> None:
-        """Every 100 ms of a far end that played through the whole window at every delay the guard
-        allows: how much of the far end the microphone could at most have heard."""
+        """Every 100 ms of a far end that played through the whole window at every delay up to
+        ``bound_lag_ms``: how much of the far end the microphone could at most have heard."""
         self._mic = np.roll(self._mic, 1)
         self._mic[0] = mic_p
+        self._far_long = np.roll(self._far_long, 1)
+        self._far_long[0] = self._far[0]
         self._mic_n += 1
         self._bound_tick = (self._bound_tick + 1) % 10
-        if self._bound_tick or self._mic_n < self._bound_w:
-            return
-        if self._wide > 0 and self._wide_for < self.onset_wide:  # the timing just broke, or began
+        if self._bound_tick or self._mic_n < self._far_long.size or self._coupled:
             return
         w = self._bound_w
-        sums = np.convolve(self._far[: self._bound_lags + w], np.ones(w), "valid")
+        sums = np.convolve(self._far_long, np.ones(w), "valid")
         quietest = float(sums.min())
         if quietest < w * self._floor_p * 100.0:  # the far end paused (20 dB over the floor)
             return
