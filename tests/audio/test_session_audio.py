@@ -69,25 +69,35 @@ def _voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
 
 
 
-async def test_a_voice_softer_than_the_agent_reaches_it_whole_through_echo_cancellation(pulse_bed, tmp_path):
+async def test_a_voice_softer_than_the_agent_gets_through_echo_cancellation_and_stops_it(pulse_bed, tmp_path):
     """Headphones (the bed's speaker never reaches its microphone) with echo cancellation on:
-    two seconds into a reply the user cuts in 10 dB softer than the agent's playback; the
-    agent gets the words (the recording's microphone side is what was sent) and stops.
+    2.4 s into a reply (as played) the user cuts in 16 dB softer than the agent's playback;
+    the agent gets the words (the recording's microphone side is what was sent) and stops.
     (The residual echo gate, which can learn no coupling where there is no echo, used to hold
-    back every block under the playback's level: the agent got a few loud syllables, 0.26 to
-    0.30 s of 1.66 voiced seconds. The canceller's own suppression and noise reduction leave
-    0.78 s of them with the gate taken out of the loop: the gate now lets as much through.)"""
+    back every block under the playback's level: 0.18 to 0.20 of 1.44 voiced seconds reached
+    the agent and the reply went on to its end; now 0.74 to 1.0 s, what the canceller's own
+    double-talk suppression and noise reduction leave of them.)"""
     from voicecli.agent.speech.tts import HibariSynthesizer
     from voicecli.protocol.events import AgentStartedTalking, AgentStoppedTalking, Interruption
 
     assert pulse_bed.mic is not None
     tts = HibariSynthesizer(warm_up=False, seed=1)
     user = np.frombuffer(tts.synthesize("Wait, stop, I have another question for you."), dtype="<i2")
-    user = (user.astype(np.float32) * 0.3).astype("<i2")  # -10.5 dB
+    user = (user.astype(np.float32) * 0.16).astype("<i2")  # -16 dB
     target = Target(dialect="atoms", url=None, agent_id=None, key_env="VOICECLI_TEST_UNUSED_KEY")
     recorder = Recorder(tmp_path, name="session.wav")
     backend = SoundDeviceBackend()
     outcome = "no reply"
+    cut_in: asyncio.Task[None] | None = None
+
+    async def cut_in_after(seconds: float) -> None:
+        """The user speaks once ``seconds`` of the reply have been played (not merely sent)."""
+        playback = session.playback
+        assert playback is not None and pulse_bed.mic is not None
+        while playback.played_seconds < seconds:
+            await asyncio.sleep(0.02)
+        pulse_bed.mic.play(user, tts.rate)
+
     try:
         async with endpoint(target, greeting="", own_process=True) as ep:
             session = Session(ep.adapter, backend, SessionOptions(aec="on", recorder=recorder))
@@ -101,14 +111,17 @@ async def test_a_voice_softer_than_the_agent_reaches_it_whole_through_echo_cance
             session.submit(SendText("help"))
             async with asyncio.timeout(30):
                 async for event in events:
-                    if isinstance(event, AgentStartedTalking):
-                        asyncio.get_running_loop().call_later(2.0, pulse_bed.mic.play, user, tts.rate)
+                    if isinstance(event, AgentStartedTalking) and cut_in is None:
+                        cut_in = asyncio.create_task(cut_in_after(2.4))
                     elif isinstance(event, Interruption):
                         outcome = "interrupted"
                         break
                     elif isinstance(event, AgentStoppedTalking):
                         outcome = "finished"
                         break
+            assert cut_in is not None, outcome
+            async with asyncio.timeout(10):  # (a reply cut before 2.4 s would never get there)
+                await cut_in
             await asyncio.to_thread(pulse_bed.mic.wait_idle)
             await asyncio.sleep(0.3)  # the last words' frames through the gate
             session.close()
@@ -117,8 +130,8 @@ async def test_a_voice_softer_than_the_agent_reaches_it_whole_through_echo_cance
     finally:
         await backend.close()
         recorder.close()
-    assert outcome == "interrupted"
     data, rate = read_wav(tmp_path / "session.wav")
     sent = _voiced_seconds(data[:, 0], rate)
     spoken = _voiced_seconds(user.astype(np.float32) / 32768, tts.rate)
     assert sent > 0.35 * spoken, f"{sent:.2f} of the user's {spoken:.2f} voiced seconds reached the agent"
+    assert outcome == "interrupted"
