@@ -113,7 +113,7 @@ class EchoGuard:
         self._loud = 0  # blocks in a row louder than the echo can be
         self.blocks_muted = 0
         self.double_talk_blocks = 0
-        # the coupling's upper bound: the microphone's and the far end's block powers, newest first
+        # the coupling's upper bound: the microphone's and the far end's block powers (rings)
         self._bound_w = int(bound_window_ms // 10)
         self._mic = np.zeros(self._bound_w, np.float64)
         self._far_long = np.zeros(self._bound_w + int(bound_lag_ms // 10), np.float64)
@@ -139,16 +139,16 @@ class EchoGuard:
     def _measure_bound(self, mic_p: float) -> None:
         """Every 100 ms of a far end that played through the whole window at every delay up to
         ``bound_lag_ms``: how much of the far end the microphone could at most have heard."""
-        self._mic = np.roll(self._mic, 1)
-        self._mic[0] = mic_p
-        self._far_long = np.roll(self._far_long, 1)
-        self._far_long[0] = self._far[0]
-        self._mic_n += 1
+        n = self._mic_n  # rings written in place (the oldest block overwritten), read in order below
+        self._mic[n % self._mic.size] = mic_p
+        self._far_long[n % self._far_long.size] = self._far[0]
+        self._mic_n = n + 1
         self._bound_tick = (self._bound_tick + 1) % 10
         if self._bound_tick or self._mic_n < self._far_long.size or self._coupled:
             return
         w = self._bound_w
-        sums = np.convolve(self._far_long, np.ones(w), "valid")
+        far = np.roll(self._far_long, -(self._mic_n % self._far_long.size))  # oldest first
+        sums = np.convolve(far, np.ones(w), "valid")
         quietest = float(sums.min())
         if quietest < w * self._floor_p * 100.0:  # the far end paused (20 dB over the floor)
             return
