@@ -35,6 +35,7 @@ from voicecli.secrets import RedactingFilter
 
 START_TIMEOUT_S = 60.0  # the speech models load before the answer (seconds on a slow machine)
 STOP_TIMEOUT_S = 5.0
+REAP_TIMEOUT_S = 2.0  # a killed child's output ends at once, unless something it started holds it
 CHILD_NICE = 5  # below the app it serves (POSIX); Windows keeps the normal priority
 _CHILD_ARGS: tuple[str, ...] = ("-m", "voicecli.agent.child")
 log = logging.getLogger("voicecli.agent.child")
@@ -116,18 +117,38 @@ def _answer(line: bytes, errors: IO[bytes]) -> dict[str, Any]:
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
-    """Close the child's stdin (its signal to stop), then wait; kill it if it does not."""
+    """Close the child's stdin (its signal to stop), then wait until it has exited and its
+    output has ended; kill it if it does not exit in time, or when the wait is cancelled (an
+    app leaving at once), and reap it then too. A child left unreaped keeps its pipes'
+    transports open, and the garbage collector closes them after the event loop has closed:
+    "Event loop is closed" tracebacks on the terminal as ``voicecli talk`` exited."""
     if proc.stdin is not None:
         with contextlib.suppress(OSError, RuntimeError):
             proc.stdin.close()
     try:
-        await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+        await asyncio.wait_for(_ended(proc), STOP_TIMEOUT_S)
     except TimeoutError:
         _kill(proc)
-        await proc.wait()
+        await _reaped(proc)
     except asyncio.CancelledError:
         _kill(proc)
+        with contextlib.suppress(asyncio.CancelledError):  # cancelled again: no longer waiting
+            await _reaped(proc)
         raise
+
+
+async def _ended(proc: asyncio.subprocess.Process) -> None:
+    """The child has exited and its stdout reached its end (that pipe's transport closed)."""
+    if proc.stdout is not None:
+        await proc.stdout.read()
+    await proc.wait()
+
+
+async def _reaped(proc: asyncio.subprocess.Process) -> None:
+    """After a kill: its exit at once, its output's end within a moment."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_ended(proc), REAP_TIMEOUT_S)
+    await proc.wait()
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
