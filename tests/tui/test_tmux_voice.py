@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from tests.support.pulse import PulseBed
-from tests.support.terminal import open_tmux, voicecli_command
+from tests.support.terminal import Tmux, open_tmux, voicecli_command
 from tests.support.waiting import patience
 from voicecli.agent.speech.tts import HibariSynthesizer
+from voicecli.audio.wav import read_wav
 
 pytestmark = [pytest.mark.tmux, pytest.mark.pulse, pytest.mark.slow]
 
@@ -26,7 +27,8 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
     tts = HibariSynthesizer(warm_up=False, seed=1)
     question = np.frombuffer(tts.synthesize("What is seven times eight?"), dtype="<i2")
     with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux:
-        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk"])
+        calls = tmp_path / "calls"  # the session's recording: what the mic sent, for a failure's message
+        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--record", str(calls)])
         tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
         screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
         assert "text only" not in screen and "no mic" not in screen, screen
@@ -40,7 +42,10 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
             monitor.wait_quiet(0.5, timeout=patience(10))
             asked_at = time.monotonic()
             pulse_bed.mic.play(question, tts.rate)
-            screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
+            try:
+                screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{what_was_sent(tmux, calls, question, tts.rate)}") from None
             tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
         played = monitor.samples(since=asked_at)
         assert "seven times eight" in screen.lower(), screen  # the user's words, recognised
@@ -51,3 +56,27 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
         tmux.send("Enter")
         screen = tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=15)
         assert "EXIT=0" in screen and "Traceback" not in screen
+
+
+def what_was_sent(tmux: Tmux, calls: Path, question: np.ndarray, rate: int) -> str:
+    """After a question went unanswered: the app leaves, and its recording says how much of the
+    question the microphone sent (none: the mic or the echo gate held it back; all of it: the
+    agent did not hear or understand it)."""
+    tmux.send("/quit")
+    tmux.send("Enter")
+    try:
+        tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=15)
+    except AssertionError:
+        return "(the app did not exit: no recording)"
+    wavs = sorted(calls.glob("*.wav"))
+    if not wavs:
+        return "(no recording)"
+    data, got = read_wav(wavs[-1])
+    return (f"the recording's mic side: {voiced_seconds(data[:, 0], got):.2f} voiced seconds sent, "
+            f"of {voiced_seconds(question.astype(np.float32) / 32768, rate):.2f} in the question")
+
+
+def voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
+    n = int(rate * win_s)
+    frames = np.asarray(x[: x.size // n * n], np.float64).reshape(-1, n)
+    return float(np.sum(np.sqrt(np.mean(frames ** 2, axis=1)) > 0.003) * win_s)
