@@ -45,7 +45,8 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
             try:
                 screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
             except AssertionError as exc:
-                raise AssertionError(f"{exc}\n{what_was_sent(tmux, calls, question, tts.rate)}") from None
+                heard_from = streams_on(pulse_bed)  # while the app still runs
+                raise AssertionError(f"{exc}\n{heard_from}\n{what_was_sent(tmux, calls, question, tts.rate)}") from None
             tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
         played = monitor.samples(since=asked_at)
         assert "seven times eight" in screen.lower(), screen  # the user's words, recognised
@@ -56,6 +57,18 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
         tmux.send("Enter")
         screen = tmux.wait_for(lambda s: re.search(r"EXIT=\d", s) is not None, "the app to exit", timeout=15)
         assert "EXIT=0" in screen and "Traceback" not in screen
+
+
+def streams_on(bed: PulseBed) -> str:
+    """Which of the bed's sources the recording streams read (the app's mic should be ``mic``)."""
+    try:
+        sources = {line.split("\t")[0]: line.split("\t")[1]
+                   for line in bed.pactl("list", "short", "sources").splitlines() if "\t" in line}
+        reading = [sources.get(line.split("\t")[1], line.split("\t")[1])
+                   for line in bed.pactl("list", "short", "source-outputs").splitlines() if "\t" in line]
+    except Exception as exc:  # noqa: BLE001 - a failure's message: say what could not be read
+        return f"(the bed's streams could not be listed: {exc})"
+    return f"the bed's recording streams read from: {', '.join(reading) or 'nothing'}"
 
 
 def what_was_sent(tmux: Tmux, calls: Path, question: np.ndarray, rate: int) -> str:
