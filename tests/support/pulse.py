@@ -55,6 +55,8 @@ class MicFeeder:
         self.marks: list[tuple[float, int]] = []
         """``(time, sample_index)`` of each ``play`` call's first sample when written."""
         self._mark_at: deque[int] = deque()
+        self.error: str | None = None
+        """Why the feeder's thread stopped writing before it was told to (then nothing is heard)."""
         self.mix: Callable[[float, int], np.ndarray] | None = None
         """Added to each chunk as it is written: ``mix(scheduled_time, samples)`` (the room's echo)."""
 
@@ -68,6 +70,15 @@ class MicFeeder:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+
+    def state(self) -> str:
+        """One line for a failure's message: is the feeder writing, and how much waits."""
+        alive = self._thread is not None and self._thread.is_alive()
+        with self._lock:
+            queued = sum(p.size for p in self._pending) / MIC_RATE
+        last = f"{time.monotonic() - self.writes[-1][0]:.1f} s ago" if self.writes else "never"
+        return (f"mic feeder: {'writing' if alive else 'stopped'}{f' ({self.error})' if self.error else ''}, "
+                f"{queued:.1f} s queued, last chunk written {last}")
 
     def play(self, samples: np.ndarray, rate: int = MIC_RATE) -> float:
         """Queue float (or int16) mono audio; returns its duration in seconds."""
@@ -123,7 +134,9 @@ class MicFeeder:
                 pcm = np.clip(np.rint(frame * 32768.0), -32768, 32767).astype("<i2").tobytes()
                 try:
                     os.write(fd, pcm)
-                except OSError:  # the server went away (bed stopping)
+                except OSError as exc:  # the server went away (bed stopping, or it failed)
+                    if not self._stop.is_set():
+                        self.error = f"{type(exc).__name__}: {exc}"
                     return
                 self.writes.append((now, self.samples_written))
                 while self._mark_at and self._mark_at[0] < self.samples_written + n:

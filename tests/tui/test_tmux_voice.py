@@ -45,7 +45,7 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
             try:
                 screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
             except AssertionError as exc:
-                heard_from = streams_on(pulse_bed)  # while the app still runs
+                heard_from = f"{streams_on(pulse_bed)}; {pulse_bed.mic.state()}"  # while the app still runs
                 raise AssertionError(f"{exc}\n{heard_from}\n{what_was_sent(tmux, calls, question, tts.rate)}") from None
             tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
         played = monitor.samples(since=asked_at)
