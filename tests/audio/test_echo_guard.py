@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -177,3 +179,18 @@ def test_an_echo_the_canceller_leaves_whole_stays_gated_with_the_bound(room):
     kept = _gate(guard, far, mic)
     assert guard.bound_db() is not None and guard.bound_db() > room.attenuation_db
     assert _longest_loud_run_ms(kept[RATE:]) < 60
+
+
+def test_a_voice_the_guard_holds_back_is_counted_and_logged_once_a_run(caplog):
+    """For a session's log: each run of loud blocks held back is one debug line with the
+    prediction's parts (what a failure to hear the user needs to be told from)."""
+    guard = EchoGuard(RATE)
+    far = speechlike(RATE, 3.0, seed=2)
+    mic = _quiet_room(far.size)
+    mic[RATE:2 * RATE] += speechlike(RATE, 1.0, seed=4, amp=0.1)  # 10 dB under the agent, no bound yet
+    with caplog.at_level(logging.DEBUG, logger="voicecli.audio.aec_guard"):
+        _gate(guard, far, mic)
+    lines = [r.getMessage() for r in caplog.records if "echo gate holds back" in r.getMessage()]
+    assert guard.voiced_blocks_muted > 20
+    assert 1 <= len(lines) < guard.voiced_blocks_muted
+    assert "bound none" in lines[0] and "coupling 0 dB learnt (not yet)" in lines[0], lines[0]

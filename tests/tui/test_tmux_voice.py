@@ -28,7 +28,9 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
     question = np.frombuffer(tts.synthesize("What is seven times eight?"), dtype="<i2")
     with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux:
         calls = tmp_path / "calls"  # the session's recording: what the mic sent, for a failure's message
-        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--record", str(calls)])
+        log = tmp_path / "talk.log"  # debug: the echo gate says what it held back
+        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--record", str(calls),
+                                                          "--log-file", str(log)])
         tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
         screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
         assert "text only" not in screen and "no mic" not in screen, screen
@@ -46,7 +48,8 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
                 screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
             except AssertionError as exc:
                 heard_from = f"{streams_on(pulse_bed)}; {pulse_bed.mic.state()}"  # while the app still runs
-                raise AssertionError(f"{exc}\n{heard_from}\n{what_was_sent(tmux, calls, question, tts.rate)}") from None
+                raise AssertionError(f"{exc}\n{heard_from}\n{what_was_sent(tmux, calls, question, tts.rate)}\n"
+                                     f"{gate_lines(log)}") from None
             tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
         played = monitor.samples(since=asked_at)
         assert "seven times eight" in screen.lower(), screen  # the user's words, recognised
@@ -93,3 +96,12 @@ def voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
     n = int(rate * win_s)
     frames = np.asarray(x[: x.size // n * n], np.float64).reshape(-1, n)
     return float(np.sum(np.sqrt(np.mean(frames ** 2, axis=1)) > 0.003) * win_s)
+
+
+def gate_lines(log: Path) -> str:
+    """The echo gate's lines in the app's log (each run of loud blocks it held back)."""
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if "echo gate" in line]
+    except OSError as exc:
+        return f"(no log: {exc})"
+    return "echo gate, last lines:\n" + "\n".join(lines[-8:]) if lines else "the echo gate held back nothing loud"

@@ -50,6 +50,7 @@ echo the learnt coupling alone counts.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 
@@ -59,6 +60,7 @@ import numpy.typing as npt
 from voicecli.pcm.convert import FloatArray
 
 Powers = npt.NDArray[np.float64]
+log = logging.getLogger(__name__)
 
 _TINY = 1e-12
 _MAX_COUPLING_DB = 10.0  # louder than that, the "echo" is something else
@@ -112,6 +114,8 @@ class EchoGuard:
         self._open = 0  # blocks the gate stays open (double talk)
         self._loud = 0  # blocks in a row louder than the echo can be
         self.blocks_muted = 0
+        self.voiced_blocks_muted = 0  # of those, blocks 20 dB over the floor (a voice, or a loud echo)
+        self._holding_voice = False  # in a run of such blocks (logged once a run)
         self.double_talk_blocks = 0
         # the coupling's upper bound: the microphone's and the far end's block powers (rings)
         self._bound_w = int(bound_window_ms // 10)
@@ -221,19 +225,35 @@ class EchoGuard:
             self._settled.append(mic_db - out_db >= 20.0)
         if predicted < self.floor_db:
             self._open = self._loud = 0
+            self._holding_voice = False
             return False
         if out_db > predicted + self.margin_db:
             self._loud += 1
             if self._loud >= 2 or self._open > 0:  # 20 ms of it: not a click of residual echo
                 self._open = self.hold
                 self.double_talk_blocks += 1
+                self._holding_voice = False
                 return False
         else:
             self._loud = 0
         if self._open > 0:
             self._open -= 1
+            self._holding_voice = False
             return False
         self.blocks_muted += 1
+        if mic_db >= self.floor_db + 20.0:  # a voice, or a loud echo, held back
+            self.voiced_blocks_muted += 1
+            if not self._holding_voice and log.isEnabledFor(logging.DEBUG):
+                bound = self.bound_db()
+                log.debug("echo gate holds back a loud block: mic %.0f dB, canceller out %.0f dB, echo up to "
+                          "%.0f dB (far end %.0f dB, coupling %.0f dB learnt%s, bound %s), watch %s, ahead %.0f dB",
+                          mic_db, out_db, predicted, self._reach_db(), self.coupling_db,
+                          "" if self._coupled else " (not yet)", "none" if bound is None else f"{bound:.0f} dB",
+                          "wide" if self._wide > 0 else "narrow",
+                          _db(float(self._ahead.max())) if self._ahead.size else float("-inf"))
+            self._holding_voice = True
+        else:
+            self._holding_voice = False
         return True
 
     def _learn(self, mic_p: float, mic_db: float, out_db: float) -> None:
