@@ -123,7 +123,6 @@ class EchoGuard:
         self._far_long = np.zeros(self._bound_w + int(bound_lag_ms // 10), np.float64)
         self._mic_n = 0  # blocks seen (the far end's history is whole once it reaches its length)
         self._bounds: deque[float] = deque(maxlen=max(1, int(bound_keep_s * 10)))
-        self._bound_tick = 0
         self.bound_margin_db = bound_margin_db
 
     def predicted_db(self) -> float:
@@ -147,8 +146,7 @@ class EchoGuard:
         self._mic[n % self._mic.size] = mic_p
         self._far_long[n % self._far_long.size] = self._far[0]
         self._mic_n = n + 1
-        self._bound_tick = (self._bound_tick + 1) % 10
-        if self._bound_tick or self._mic_n < self._far_long.size or self._coupled:
+        if self._mic_n % 10 or self._mic_n < self._far_long.size or self._coupled:
             return
         w = self._bound_w
         far = np.roll(self._far_long, -(self._mic_n % self._far_long.size))  # oldest first
@@ -223,27 +221,25 @@ class EchoGuard:
         predicted = self.predicted_db()
         if self._wide > 0 and predicted >= self.floor_db + 10.0 and mic_db >= self.floor_db + 10.0:
             self._settled.append(mic_db - out_db >= 20.0)
+        holding_voice, self._holding_voice = self._holding_voice, False
         if predicted < self.floor_db:
             self._open = self._loud = 0
-            self._holding_voice = False
             return False
         if out_db > predicted + self.margin_db:
             self._loud += 1
             if self._loud >= 2 or self._open > 0:  # 20 ms of it: not a click of residual echo
                 self._open = self.hold
                 self.double_talk_blocks += 1
-                self._holding_voice = False
                 return False
         else:
             self._loud = 0
         if self._open > 0:
             self._open -= 1
-            self._holding_voice = False
             return False
         self.blocks_muted += 1
         if mic_db >= self.floor_db + 20.0:  # a voice, or a loud echo, held back
             self.voiced_blocks_muted += 1
-            if not self._holding_voice and log.isEnabledFor(logging.DEBUG):
+            if not holding_voice and log.isEnabledFor(logging.DEBUG):
                 bound = self.bound_db()
                 log.debug("echo gate holds back a loud block: mic %.0f dB, canceller out %.0f dB, echo up to "
                           "%.0f dB (far end %.0f dB, coupling %.0f dB learnt%s, bound %s), watch %s, ahead %.0f dB",
@@ -252,8 +248,6 @@ class EchoGuard:
                           "wide" if self._wide > 0 else "narrow",
                           _db(float(self._ahead.max())) if self._ahead.size else float("-inf"))
             self._holding_voice = True
-        else:
-            self._holding_voice = False
         return True
 
     def _learn(self, mic_p: float, mic_db: float, out_db: float) -> None:
