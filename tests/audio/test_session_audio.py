@@ -8,6 +8,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from tests.support.pulse import voiced_seconds
 from voicecli.audio.backends import SoundDeviceBackend
 from voicecli.audio.recorder import Recorder
 from voicecli.audio.wav import read_wav
@@ -55,17 +56,12 @@ async def test_local_agent_reply_is_played_and_recorded(pulse_bed, tmp_path):
     assert played > 1.0
     data, rate = read_wav(tmp_path / "session.wav")
     assert data.shape[1] == 2
-    voiced_played = _voiced_seconds(data[:, 1], rate)  # right: agent audio as played (tap)
+    voiced_played = voiced_seconds(data[:, 1], rate)  # right: agent audio as played (tap)
     assert voiced_played > 0.3 * played
-    heard = _voiced_seconds(recorded, 48000)  # what actually came out of the speaker
+    heard = voiced_seconds(recorded, 48000)  # what actually came out of the speaker
     assert heard > 0.8 * voiced_played, f"only {heard:.2f} of {voiced_played:.2f} voiced seconds reached the speaker"
     assert np.max(np.abs(data[:, 0])) < 0.05  # left: the virtual mic heard silence
 
-
-def _voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
-    n = int(rate * win_s)
-    frames = x[: x.size // n * n].reshape(-1, n)
-    return float(np.sum(np.sqrt(np.mean(frames**2, axis=1)) > 0.003) * win_s)
 
 
 
@@ -131,7 +127,7 @@ async def test_a_voice_softer_than_the_agent_gets_through_echo_cancellation_and_
         await backend.close()
         recorder.close()
     data, rate = read_wav(tmp_path / "session.wav")
-    sent = _voiced_seconds(data[:, 0], rate)
-    spoken = _voiced_seconds(user.astype(np.float32) / 32768, tts.rate)
+    sent = voiced_seconds(data[:, 0], rate)
+    spoken = voiced_seconds(user.astype(np.float32) / 32768, tts.rate)
     assert sent > 0.35 * spoken, f"{sent:.2f} of the user's {spoken:.2f} voiced seconds reached the agent"
     assert outcome == "interrupted"

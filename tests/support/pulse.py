@@ -392,3 +392,10 @@ class PulseBed:
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
+    """Seconds of ``x`` (float samples) in 20 ms windows louder than -50 dBFS."""
+    n = int(rate * win_s)
+    frames = np.asarray(x[: x.size // n * n], np.float64).reshape(-1, n)
+    return float(np.sum(np.sqrt(np.mean(frames ** 2, axis=1)) > 0.003) * win_s)

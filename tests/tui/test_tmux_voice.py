@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.support.pulse import PulseBed
+from tests.support.pulse import PulseBed, voiced_seconds
 from tests.support.terminal import Tmux, open_tmux, voicecli_command
 from tests.support.waiting import patience
 from voicecli.agent.speech.tts import HibariSynthesizer
@@ -91,11 +91,6 @@ def what_was_sent(tmux: Tmux, calls: Path, question: np.ndarray, rate: int) -> s
     return (f"the recording's mic side: {voiced_seconds(data[:, 0], got):.2f} voiced seconds sent, "
             f"of {voiced_seconds(question.astype(np.float32) / 32768, rate):.2f} in the question")
 
-
-def voiced_seconds(x: np.ndarray, rate: int, win_s: float = 0.02) -> float:
-    n = int(rate * win_s)
-    frames = np.asarray(x[: x.size // n * n], np.float64).reshape(-1, n)
-    return float(np.sum(np.sqrt(np.mean(frames ** 2, axis=1)) > 0.003) * win_s)
 
 
 def gate_lines(log: Path) -> str:
