@@ -260,6 +260,10 @@ class PulseBed:
             raise PulseBedError(f"pactl {' '.join(args)} failed: {out.stderr.strip()}")
         return out.stdout
 
+    def listed(self, kind: str) -> list[list[str]]:
+        """``pactl list short KIND``: a row of tab-separated fields per object (index first)."""
+        return [line.split("\t") for line in self.pactl("list", "short", kind).splitlines() if "\t" in line]
+
     def start(self) -> PulseBed:
         for tool in ("pulseaudio", "pactl", "parec"):
             if shutil.which(tool) is None:
@@ -294,7 +298,7 @@ class PulseBed:
             self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"rate={rate}")
         self.pactl("set-default-sink", "spk")
         self.pactl("set-default-source", "mic")
-        sources = [line.split("\t")[1] for line in self.pactl("list", "short", "sources").splitlines() if "\t" in line]
+        sources = [row[1] for row in self.listed("sources")]
         if "mic" not in sources:
             self.stop()
             raise PulseBedError(f"virtual microphone missing (sources: {sources}); {self.log_tail()}")

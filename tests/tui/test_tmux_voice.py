@@ -65,10 +65,8 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
 def streams_on(bed: PulseBed) -> str:
     """Which of the bed's sources the recording streams read (the app's mic should be ``mic``)."""
     try:
-        sources = {line.split("\t")[0]: line.split("\t")[1]
-                   for line in bed.pactl("list", "short", "sources").splitlines() if "\t" in line}
-        reading = [sources.get(line.split("\t")[1], line.split("\t")[1])
-                   for line in bed.pactl("list", "short", "source-outputs").splitlines() if "\t" in line]
+        sources = {row[0]: row[1] for row in bed.listed("sources")}
+        reading = [sources.get(row[1], row[1]) for row in bed.listed("source-outputs")]
     except Exception as exc:  # noqa: BLE001 - a failure's message: say what could not be read
         return f"(the bed's streams could not be listed: {exc})"
     return f"the bed's recording streams read from: {', '.join(reading) or 'nothing'}"
