@@ -24,8 +24,8 @@ FMT = AudioFormat("pcm16", 16000)
 AUDIO = AgentAudio(data=bytes(640), format=FMT)
 
 
-def quiet(agent_db: float = -100.0, mic_db: float = -70.0) -> Levels:
-    return Levels(mic_db=mic_db, agent_db=agent_db, mic_open=True)
+def quiet(agent_db: float = -100.0, mic_db: float = -70.0, queued_s: float = 0.0) -> Levels:
+    return Levels(mic_db=mic_db, agent_db=agent_db, mic_open=True, agent_queued_s=queued_s)
 
 
 def test_while_connecting_the_mic_is_never_said_to_be_open() -> None:
@@ -89,6 +89,54 @@ def test_status_shows_profile_dialect_rec_half_duplex_devices_and_rtt() -> None:
     assert shown[0] == "wss://api.smallest.ai (atoms, profile work)"
     for part in ("● REC", "half-duplex", "rtt 31 ms", "mic mic · spk spk", "16 kHz", "live"):
         assert part in shown
+
+
+def test_the_agent_talks_until_the_speaker_has_played_what_came_before_it_stopped() -> None:
+    """A provider sends audio faster than it plays and says it stopped talking when it has
+    sent the last of it: the speaker may still have seconds of it to play."""
+    state = TalkState()
+    state.apply(SessionStarted(FMT, FMT))
+    state.apply(AgentStartedTalking())
+    state.apply(quiet(agent_db=-20.0, queued_s=2.7))
+    state.apply(AgentStoppedTalking())
+    assert state.agent_talking
+    for queued in (1.5, 0.4, 0.0):
+        state.apply(quiet(agent_db=-20.0, queued_s=queued))
+        assert state.agent_talking  # still heard
+    state.apply(quiet(queued_s=0.0))
+    assert not state.agent_talking and state.talk_word == "○ agent listening"
+
+
+def test_a_speaker_gap_before_the_agent_stopped_talking_is_not_its_end() -> None:
+    state = TalkState()
+    state.apply(SessionStarted(FMT, FMT))
+    state.apply(AgentStartedTalking())
+    state.apply(quiet(queued_s=0.0))  # the provider's audio is late: nothing to play yet
+    assert state.agent_talking
+    state.apply(quiet(agent_db=-20.0, queued_s=0.3))
+    state.apply(Interruption())  # a cut drops the queue: the agent stops at once
+    assert not state.agent_talking
+    state.apply(AgentStoppedTalking())
+    assert not state.agent_talking
+
+
+@given(st.lists(st.sampled_from(["audio", "quiet", "loud", "queued", "cut", "start", "stop"]), max_size=40))
+def test_the_agent_is_never_talking_once_it_stopped_and_the_speaker_drained(steps: list[str]) -> None:
+    state = TalkState()
+    state.apply(SessionStarted(FMT, FMT))
+    events = {"audio": AUDIO, "quiet": quiet(), "loud": quiet(agent_db=-10.0),
+              "queued": quiet(agent_db=-10.0, queued_s=1.0), "cut": Interruption(),
+              "start": AgentStartedTalking(), "stop": AgentStoppedTalking()}
+    queued = False  # the speaker's queue as the last meter reading (or a cut) left it
+    for step in steps:
+        state.apply(events[step])
+        if step in ("quiet", "loud", "queued", "cut"):
+            queued = step == "queued"
+    state.apply(AgentStoppedTalking())
+    assert state.agent_talking == queued
+    for _ in range(DRAINED_LEVELS):
+        state.apply(quiet())
+    assert not state.agent_talking
 
 
 @given(st.lists(st.sampled_from(["audio", "quiet", "loud", "cut"]), max_size=40))

@@ -211,7 +211,8 @@ class AudioLink:
             return None
         mic = self.capture.level_db if self.capture is not None else SILENCE_DB
         agent = self.playback.level_db if self.playback is not None else SILENCE_DB
-        return Levels(mic_db=mic, agent_db=agent, mic_open=mic_open)
+        queued = self.playback.buffered_seconds if self.playback is not None else 0.0
+        return Levels(mic_db=mic, agent_db=agent, mic_open=mic_open, agent_queued_s=queued)
 
     async def close(self) -> None:
         for stream in (self.capture, self.playback):

@@ -38,6 +38,8 @@ class Levels(Event):
     mic_db: float
     agent_db: float
     mic_open: bool
+    agent_queued_s: float = 0.0
+    """Agent audio received and not played yet (the speaker's queue)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,12 @@
 status bar and the indicators; widgets only render it. The connection phase goes
 ``starting → connecting → ready`` (``reconnecting`` between connections, ``closed`` at the
 end); until the provider says it is ready the mic is shown as ``waiting``, never as open.
-The agent talks from its ``AgentStartedTalking`` to its ``AgentStoppedTalking`` where the
-dialect sends those; elsewhere (ElevenLabs) from its first audio chunk until playback has
-drained (the speaker's level stays silent for :data:`DRAINED_LEVELS` meter readings).
+The agent talks from its ``AgentStartedTalking`` until the speaker has played what came
+before its ``AgentStoppedTalking``, where the dialect sends those (a provider sends audio
+faster than it is played, and says it stopped talking when it has sent the last of it:
+seconds may remain to be heard); elsewhere (ElevenLabs) from its first audio chunk until
+playback has drained (the speaker's level stays silent for :data:`DRAINED_LEVELS` meter
+readings).
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ class TalkState:
     output_device: str | None = None
     speaking_muted: bool = False  # speech on the mic while muted (warned once per stretch)
     _silent_levels: int = field(default=0, repr=False)
+    _provider_talking: bool = field(default=False, repr=False)  # between its talking events
+    _queued: bool = field(default=False, repr=False)  # agent audio waits for the speaker
     _muted_speech: int = field(default=0, repr=False)
 
     @property
@@ -121,13 +126,14 @@ class TalkState:
             self.rtt_ms = float(event.ping_ms)
         elif isinstance(event, (AgentStartedTalking, AgentStoppedTalking)):
             self.talk_events = True
-            self.agent_talking = isinstance(event, AgentStartedTalking)
+            self._provider_talking = isinstance(event, AgentStartedTalking)
+            self.agent_talking = self._provider_talking or self._queued
         elif isinstance(event, AgentAudio):
             self._silent_levels = 0
             if not self.talk_events:
                 self.agent_talking = True
         elif isinstance(event, (Interruption, PlaybackFlushed)):
-            self.agent_talking = False
+            self.agent_talking = self._provider_talking = self._queued = False
         else:
             self._connection(event)
         return None
@@ -165,9 +171,11 @@ class TalkState:
             self.failed = bool(event.error)
 
     def _levels(self, event: Levels) -> str | None:
+        self._queued = event.agent_queued_s > 0
         if event.agent_db <= SILENT_DB:
             self._silent_levels += 1
-            if not self.talk_events and self._silent_levels >= DRAINED_LEVELS:
+            drained = not self._queued if self.talk_events else self._silent_levels >= DRAINED_LEVELS
+            if drained and not self._provider_talking:
                 self.agent_talking = False
         else:
             self._silent_levels = 0
