@@ -35,10 +35,11 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
         screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
         assert "text only" not in screen and "no mic" not in screen, screen
         with pulse_bed.monitor(rate=24000) as monitor:
-            # the greeting is heard in full before we speak, as a person waits for it: its text
-            # is shown as it is said, and on a loaded machine its last words still play when
-            # they appear (the open mic's echo gate then holds back the start of a question
-            # spoken over them)
+            # the greeting is heard in full before we speak, as a person waits for it: the
+            # indicator says the agent listens once the speaker has played all it sent (on a
+            # loaded machine seconds of it are still queued when the agent says it stopped
+            # talking; a question spoken over them is the echo canceller's double talk, and
+            # AEC3, still learning the room at the first reply, suppresses most of it)
             tmux.wait_for(lambda s: "or say help." in s and "agent talking" not in s, "the greeting's end",
                           timeout=30)
             monitor.wait_quiet(0.5, timeout=patience(10))
@@ -47,7 +48,8 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
             try:
                 screen = tmux.wait_for(lambda s: "is 56." in s, "the spoken answer", timeout=20)
             except AssertionError as exc:
-                heard_from = f"{streams_on(pulse_bed)}; {pulse_bed.mic.state()}"  # while the app still runs
+                asked = time.strftime("%H:%M:%S", time.localtime(time.time() - time.monotonic() + asked_at))
+                heard_from = f"{streams_on(pulse_bed)}; {pulse_bed.mic.state()}; asked at {asked}"  # app still runs
                 raise AssertionError(f"{exc}\n{heard_from}\n{what_was_sent(tmux, calls, question, tts.rate)}\n"
                                      f"{gate_lines(log)}") from None
             tmux.wait_for(lambda s: "agent talking" not in s, "the answer to finish", timeout=15)
@@ -92,9 +94,11 @@ def what_was_sent(tmux: Tmux, calls: Path, question: np.ndarray, rate: int) -> s
 
 
 def gate_lines(log: Path) -> str:
-    """The echo gate's lines in the app's log (each run of loud blocks it held back)."""
+    """The app's log on the agent's turns and the echo gate (each run of loud blocks it held
+    back); the whole log, with the echo canceller's timing each second, is at ``log``."""
     try:
-        lines = [line for line in log.read_text(errors="replace").splitlines() if "echo gate" in line]
+        lines = [line for line in log.read_text(errors="replace").splitlines()
+                 if "echo gate" in line or "talking" in line]
     except OSError as exc:
         return f"(no log: {exc})"
-    return "echo gate, last lines:\n" + "\n".join(lines[-8:]) if lines else "the echo gate held back nothing loud"
+    return f"the app's log ({log}), last lines on turns and the echo gate:\n" + "\n".join(lines[-16:])

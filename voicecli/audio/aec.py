@@ -30,6 +30,7 @@ when it is missing. ``resolve_aec`` turns ``--aec on|off|auto`` into a decision.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,9 @@ AEC_MODES = ("auto", "on", "off")
 MISSING_NOTICE = "echo cancellation needs the aec extra (pip install 'voicecli[aec]'); using the open mic as is"
 
 ApmFactory = Callable[[], Any]
+log = logging.getLogger(__name__)
+_TIMING_LOG_S = 1.0
+"""At most one debug line a second from each side (reference, microphone) on their timing."""
 
 
 def load_apm() -> tuple[ApmFactory | None, str | None]:
@@ -90,6 +94,7 @@ class ApmEchoCanceller:
         self.guard = EchoGuard(rate) if guard else None
         self._timing_marks = (0, 0)  # the reference's runs and the mic clock's restarts seen
         self._far_end_t = -1.0  # where the reference ended at the last frame
+        self._logged = {"reference": -1e9, "mic": -1e9}  # when each side's timing was last logged
         self.enabled = True
         self.blocks_processed = 0
         self.cpu_s = 0.0
@@ -97,7 +102,18 @@ class ApmEchoCanceller:
         """The last frame as AEC3 left it, before the guard (for measurements)."""
 
     def reference(self, played: bytes, rate: int, t: float) -> None:
+        runs = self.timeline.runs
         self.timeline.add(played, rate, t)
+        if log.isEnabledFor(logging.DEBUG) and self._timing_due("reference", self.timeline.runs != runs):
+            log.debug("echo timing: reference run %d, a block played at %+.0f ms from now",
+                      self.timeline.runs, (t - self._clock()) * 1000)
+
+    def _timing_due(self, side: str, anyway: bool = False) -> bool:
+        now = self._clock()
+        if anyway or now - self._logged[side] >= _TIMING_LOG_S:
+            self._logged[side] = now
+            return True
+        return False
 
     def process(self, frame: bytes, playback_audible: bool, now: float | None = None) -> bytes:
         """``now``: capture time of the frame's first sample (arrival time if unknown)."""
@@ -106,8 +122,14 @@ class ApmEchoCanceller:
         n = len(frame) // 2
         if n == 0 or n % self.block:
             return frame
-        t0 = self._mic_clock.advance(self._clock() - n / self.rate if now is None else now, n)
+        reported = self._clock() - n / self.rate if now is None else now
+        t0 = self._mic_clock.advance(reported, n)
         self._watch_timing(t0)
+        if log.isEnabledFor(logging.DEBUG) and self._timing_due("mic"):
+            log.debug("echo timing: mic frame captured at %+.0f ms from now (reported %+.0f ms, %d restarts), "
+                      "reference up to %+.0f ms from it", (t0 - self._clock()) * 1000,
+                      (reported - self._clock()) * 1000, self._mic_clock.restarts,
+                      (self.timeline.end_time - t0) * 1000)
         started = time.perf_counter()
         mic = bytearray(frame)
         out, cancelled = bytearray(), bytearray()

@@ -12,6 +12,7 @@ reply, audio or (text-only) words, gives the ``reply`` latency of the user's tur
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import replace
 from typing import Any
@@ -40,6 +41,8 @@ from voicecli.session.events import Reconnected, TurnLatency
 from voicecli.session.mic_loop import MicAndMeters
 from voicecli.transport import ConnectionEnded
 
+log = logging.getLogger(__name__)
+
 
 class IncomingEvents(MicAndMeters):
     """Handles the provider's events (see the module docstring)."""
@@ -61,8 +64,12 @@ class IncomingEvents(MicAndMeters):
         elif isinstance(event, AgentStartedTalking):
             self.agent_talking = self._talk_events = True
             self.link.agent_turn_started()
+            log.debug("agent started talking (turn %s)", event.turn)
         elif isinstance(event, AgentStoppedTalking):
             self.agent_talking = False
+            playback = self.link.playback
+            log.debug("agent stopped talking (turn %s); %.2f s of its audio still to play", event.turn,
+                      playback.buffered_seconds if playback is not None else 0.0)
         elif isinstance(event, Interruption):
             self.agent_talking = False
             self._emit(event)  # before the flush's PlaybackFlushed: listeners know which turn was cut
