@@ -26,6 +26,9 @@ from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
 TEST_KEY = "sk_test_smoke_Zq81x0"
+NO_GREETING = ("--greeting-wait", "0")
+"""For smoke against these tests' agents, which have no greeting: turn 1 goes at once
+rather than after smoke's wait for one (2 s a run)."""
 
 
 @dataclass

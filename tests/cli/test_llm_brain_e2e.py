@@ -9,7 +9,7 @@ import math
 import socket
 
 from tests.agent_speech.fake_llm import running, stream_words
-from tests.cli.conftest import TEST_KEY, Cli
+from tests.cli.conftest import NO_GREETING, TEST_KEY, Cli
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -25,7 +25,7 @@ def test_streamed_llm_reply_is_spoken(cli: Cli) -> None:
         llm.script = stream_words("Paris is the capital of France. It is lovely in spring.")
         url, stop = agent_with_llm(llm.url)
         try:
-            proc, report = cli.smoke_json("--url", url, "--agent", "a", "--text", "capital of France?")
+            proc, report = cli.smoke_json(*NO_GREETING, "--url", url, "--agent", "a", "--text", "capital of France?")
         finally:
             stop()  # type: ignore[operator]
     assert proc.returncode == 0, proc.stderr
@@ -44,7 +44,7 @@ def test_llm_endpoint_down_is_said_not_crashed(cli: Cli) -> None:
     sock.close()
     url, stop = agent_with_llm(f"http://127.0.0.1:{port}")
     try:
-        proc, report = cli.smoke_json("--url", url, "--agent", "a", "--text", "hello")
+        proc, report = cli.smoke_json(*NO_GREETING, "--url", url, "--agent", "a", "--text", "hello")
     finally:
         stop()  # type: ignore[operator]
     assert proc.returncode == 0, proc.stderr

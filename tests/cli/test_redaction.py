@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import NO_GREETING, Cli
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -22,7 +22,7 @@ def test_key_never_printed_logged_or_written(cli: Cli, tmp_path: Path) -> None:
         config.write_text(f'[profiles.q]\ndialect = "atoms"\nurl = "{url}"\nagent = "a"\nkey_env = "MY_KEY"\n'
                           '[profiles.q.options]\nauth = "query"\n')
         env = {"MY_KEY": KEY, "VOICECLI_LOG": "debug"}
-        ok = cli.run("smoke", "--config", str(config), "--profile", "q", "--json", "--text", "hi",
+        ok = cli.run("smoke", *NO_GREETING, "--config", str(config), "--profile", "q", "--json", "--text", "hi",
                      "--out", str(tmp_path / "out" / "r.wav"), extra_env=env, process=True)
         assert ok.returncode == 0, ok.stderr
         assert "token=***" in ok.stdout  # the key travelled in the URL and was masked there
@@ -46,7 +46,7 @@ def test_url_password_and_header_values_never_printed(cli: Cli, tmp_path: Path) 
         config = tmp_path / "config.toml"
         config.write_text(f'[profiles.v]\ndialect = "voiceagent"\nurl = "{with_password}"\n'
                           f'[profiles.v.headers]\nX-Api-Token = "{header}"\n')
-        proc = cli.run("smoke", "--config", str(config), "--profile", "v", "--json", "--text", "hi",
+        proc = cli.run("smoke", *NO_GREETING, "--config", str(config), "--profile", "v", "--json", "--text", "hi",
                        extra_env={"VOICECLI_LOG": "debug"})
         assert proc.returncode == 0, proc.stderr
         assert "bob:***@" in proc.stdout  # the report's URL, masked

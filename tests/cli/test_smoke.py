@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli.conftest import TEST_KEY, Cli, tone_wav
+from tests.cli.conftest import NO_GREETING, TEST_KEY, Cli, tone_wav
 from voicecli.cli.smoke import SPEED_ENV, scripted_speed
 from voicecli.errors import UsageError
 
@@ -36,7 +36,7 @@ def test_no_arguments_talks_to_the_embedded_agent(cli: Cli) -> None:
 
 
 def test_text_turn_reports_figures_and_transcripts(cli: Cli, agent_url: str) -> None:
-    proc, report = cli.smoke_json("--url", agent_url, "--agent", "agent_1", "--text", "good morning",
+    proc, report = cli.smoke_json(*NO_GREETING, "--url", agent_url, "--agent", "agent_1", "--text", "good morning",
                                   "--expect", "you said")
     assert proc.returncode == 0, proc.stderr
     turn = report["turns"][0]
@@ -52,7 +52,7 @@ def test_text_turn_reports_figures_and_transcripts(cli: Cli, agent_url: str) -> 
 def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, paced_agent_url: str, tmp_path: Path) -> None:
     clip = tone_wav(tmp_path / "in.wav")  # 44.1 kHz stereo: resampled to the session rate
     out = tmp_path / "reply.wav"
-    proc, report = cli.smoke_json("--url", paced_agent_url, "--agent", "agent_1", "--sample-rate", "16000",
+    proc, report = cli.smoke_json(*NO_GREETING, "--url", paced_agent_url, "--agent", "agent_1", "--sample-rate", "16000",
                                   "--audio", str(clip), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     turn = report["turns"][0]
@@ -71,7 +71,7 @@ def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, paced_agent_url: str, t
 def test_barge_in_turn_marks_the_interrupted_reply(cli: Cli, paced_agent_url: str, tmp_path: Path) -> None:
     clip = tone_wav(tmp_path / "barge.wav", seconds=1.0, lead_silence=0.0)
     long_text = "please read this long sentence back to me slowly so that I can interrupt you " * 3
-    proc, report = cli.smoke_json("--url", paced_agent_url, "--agent", "agent_1", "--text", long_text,
+    proc, report = cli.smoke_json(*NO_GREETING, "--url", paced_agent_url, "--agent", "agent_1", "--text", long_text,
                                   "--audio", str(clip), "--interrupt-after", "0.5")
     assert proc.returncode == 0, proc.stderr
     first, second = report["turns"]

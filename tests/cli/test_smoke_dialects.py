@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli, tone_wav
+from tests.cli.conftest import NO_GREETING, Cli, tone_wav
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -33,7 +33,7 @@ def profile(tmp_path: Path, dialect: str, url: str) -> list[str]:
 
 @pytest.mark.parametrize("dialect", ["atoms", "elevenlabs", "voiceagent"])
 def test_text_turn(cli: Cli, base_url: str, tmp_path: Path, dialect: str) -> None:
-    proc, report = cli.smoke_json(*profile(tmp_path, dialect, base_url), "--text", "hello there",
+    proc, report = cli.smoke_json(*NO_GREETING, *profile(tmp_path, dialect, base_url), "--text", "hello there",
                                   extra_env=KEY_ENVS)
     assert proc.returncode == 0, proc.stderr
     assert report["dialect"] == dialect
@@ -47,7 +47,7 @@ def test_text_turn(cli: Cli, base_url: str, tmp_path: Path, dialect: str) -> Non
 @pytest.mark.parametrize("dialect", ["atoms", "elevenlabs", "token-pcm", "voiceagent", "perfvoice"])
 def test_audio_turn(cli: Cli, base_url: str, tmp_path: Path, dialect: str) -> None:
     clip = tone_wav(tmp_path / "in.wav", rate=48000, channels=1)
-    proc, report = cli.smoke_json(*profile(tmp_path, dialect, base_url), "--audio", str(clip),
+    proc, report = cli.smoke_json(*NO_GREETING, *profile(tmp_path, dialect, base_url), "--audio", str(clip),
                                   extra_env=KEY_ENVS)
     assert proc.returncode == 0, proc.stderr
     turn = report["turns"][0]
@@ -70,7 +70,7 @@ def test_barge_in_keeps_each_reply_on_its_turn(cli: Cli, base_url: str, tmp_path
     """Two typed turns, the second sent 0.6 s into the first reply: each turn reports its own
     reply, the first one cut (text truncated to what was heard), in conversation order."""
     first = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-    proc, report = cli.smoke_json(*profile(tmp_path, dialect, base_url), "--text", first, "--text", "second turn",
+    proc, report = cli.smoke_json(*NO_GREETING, *profile(tmp_path, dialect, base_url), "--text", first, "--text", "second turn",
                                   "--interrupt-after", "0.6", extra_env=KEY_ENVS)
     assert proc.returncode == 0, proc.stderr
     cut, second = report["turns"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Cli
+from tests.cli.conftest import NO_GREETING, Cli
 from tests.cli.test_smoke_dialects import KEY, KEY_ENVS, profile
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
@@ -29,7 +29,7 @@ def pausing_url() -> Iterator[str]:
 def test_a_reply_that_pauses_mid_sentence_is_one_reply(cli: Cli, pausing_url: str, tmp_path: Path,
                                                        dialect: str) -> None:
     first = "one two three four five six seven eight nine ten"
-    proc, report = cli.smoke_json(*profile(tmp_path, dialect, pausing_url), "--text", first,
+    proc, report = cli.smoke_json(*NO_GREETING, *profile(tmp_path, dialect, pausing_url), "--text", first,
                                   "--text", "thank you", extra_env=KEY_ENVS, timeout=60)
     assert proc.returncode == 0, proc.stderr
     one, two = report["turns"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.cli.conftest import TEST_KEY, Cli
+from tests.cli.conftest import NO_GREETING, TEST_KEY, Cli
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 from voicecli.cli.smoke import _print_human, trailing_silence_s
@@ -59,7 +59,7 @@ def test_an_utterance_the_agent_splits_reports_both_replies_on_its_turn(
         cli: Cli, quick_agent: str, tmp_path: Path) -> None:
     split = clip(tmp_path / "split.wav", ("tone", 0.6), ("silence", 2.5), ("tone", 0.6))
     single = clip(tmp_path / "single.wav", ("tone", 0.6), ("silence", 0.2))
-    proc, report = cli.smoke_json("--url", quick_agent, "--agent", "agent_1", "--sample-rate", "16000",
+    proc, report = cli.smoke_json(*NO_GREETING, "--url", quick_agent, "--agent", "agent_1", "--sample-rate", "16000",
                                   "--audio", str(split), "--audio", str(single), timeout=60)
     assert proc.returncode == 0, proc.stderr
     first, second = report["turns"]
@@ -77,7 +77,7 @@ def test_clips_the_agent_merges_report_one_reply_and_no_reply(cli: Cli, patient_
     first_clip = clip(tmp_path / "one.wav", ("tone", 0.6))
     # trailing silence: the agent's 3 s of patience runs out while the clip still plays
     second_clip = clip(tmp_path / "two.wav", ("tone", 0.6), ("silence", 2.6))
-    args = ("--url", patient_agent, "--agent", "agent_1", "--sample-rate", "16000", "--reply-wait", "1.5",
+    args = (*NO_GREETING, "--url", patient_agent, "--agent", "agent_1", "--sample-rate", "16000", "--reply-wait", "1.5",
             "--audio", str(first_clip), "--audio", str(second_clip))
     proc, report = cli.smoke_json(*args, timeout=60)
     first, second = report["turns"]

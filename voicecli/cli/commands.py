@@ -149,6 +149,9 @@ def smoke(
         "--interrupt-after", help="Start each next turn this many seconds into the agent's reply (barge-in).")] = None,
     reply_wait: Annotated[float | None, typer.Option(
         "--reply-wait", help="Give a turn this many seconds to get a reply, then report no reply and go on.")] = None,
+    greeting_wait: Annotated[float | None, typer.Option(
+        "--greeting-wait", help="Wait this many seconds for the agent's greeting to start before the first "
+                                "turn (default 2; 0 for an agent with no greeting).")] = None,
     allow_insecure: Annotated[bool, typer.Option("--allow-insecure",
                                                  help="Allow ws:// to non-loopback hosts.")] = False,
     config: Annotated[str | None, typer.Option("--config", help="Config file path.")] = None,
@@ -165,5 +168,5 @@ def smoke(
 
     return smoke_command(text=text, audio=audio, profile=profile, url=url, dialect=dialect, agent=agent, var=var,
                          sample_rate=sample_rate, expect=expect, out=out, json_out=json_out, timeout=timeout,
-                         interrupt_after=interrupt_after, reply_wait=reply_wait, allow_insecure=allow_insecure,
-                         config=config, retries=retries, retry_delay=retry_delay)
+                         interrupt_after=interrupt_after, reply_wait=reply_wait, greeting_wait=greeting_wait,
+                         allow_insecure=allow_insecure, config=config, retries=retries, retry_delay=retry_delay)

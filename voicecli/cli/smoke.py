@@ -116,8 +116,8 @@ def _print_human(report: SmokeReport) -> None:
 def smoke_command(
     *, text: list[str] | None, audio: list[Path] | None, profile: str | None, url: str | None, dialect: str | None,
     agent: str | None, var: list[str] | None, sample_rate: int | None, expect: str | None, out: Path | None,
-    json_out: bool, timeout: float, interrupt_after: float | None, reply_wait: float | None, allow_insecure: bool,
-    config: str | None, retries: int, retry_delay: float,
+    json_out: bool, timeout: float, interrupt_after: float | None, reply_wait: float | None,
+    greeting_wait: float | None, allow_insecure: bool, config: str | None, retries: int, retry_delay: float,
 ) -> int:
     """The work of ``voicecli smoke`` (its options are in :mod:`voicecli.cli.commands`)."""
     setup_logging()
@@ -133,6 +133,7 @@ def smoke_command(
         if not steps:
             steps = [Step("text", "hello")]
         checks.seconds("--reply-wait", reply_wait)
+        greeting_wait = checks.seconds("--greeting-wait", greeting_wait, zero_ok=True)
         try:
             redial = ReconnectSettings(user_backoff(retries, retry_delay), first_connection=True) if retries else None
         except ValueError as exc:
@@ -142,7 +143,8 @@ def smoke_command(
                          variables=parse_vars(var or []), config_file=config)
         report = asyncio.run(run_smoke(target, steps, timeout=timeout, allow_insecure=allow_insecure,
                                        interrupt_after=interrupt_after, out=out, retries=redial,
-                                       reply_wait=reply_wait, speed=speed))
+                                       reply_wait=reply_wait, speed=speed,
+                                       greeting_wait_s=GREETING_WAIT_S if greeting_wait is None else greeting_wait))
         if report.ok and pattern is not None:
             said = "\n".join(filter(None, [report.greeting] + [t.agent_transcript for t in report.turns]))
             if not pattern.search(said):
