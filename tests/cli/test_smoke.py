@@ -52,8 +52,8 @@ def test_text_turn_reports_figures_and_transcripts(cli: Cli, agent_url: str) -> 
 def test_audio_turn_from_a_wav_and_reply_saved(cli: Cli, paced_agent_url: str, tmp_path: Path) -> None:
     clip = tone_wav(tmp_path / "in.wav")  # 44.1 kHz stereo: resampled to the session rate
     out = tmp_path / "reply.wav"
-    proc, report = cli.smoke_json(*NO_GREETING, "--url", paced_agent_url, "--agent", "agent_1", "--sample-rate", "16000",
-                                  "--audio", str(clip), "--out", str(out))
+    proc, report = cli.smoke_json(*NO_GREETING, "--url", paced_agent_url, "--agent", "agent_1",
+                                  "--sample-rate", "16000", "--audio", str(clip), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     turn = report["turns"][0]
     assert turn["input"] == "audio"

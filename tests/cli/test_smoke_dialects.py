@@ -70,8 +70,8 @@ def test_barge_in_keeps_each_reply_on_its_turn(cli: Cli, base_url: str, tmp_path
     """Two typed turns, the second sent 0.6 s into the first reply: each turn reports its own
     reply, the first one cut (text truncated to what was heard), in conversation order."""
     first = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
-    proc, report = cli.smoke_json(*NO_GREETING, *profile(tmp_path, dialect, base_url), "--text", first, "--text", "second turn",
-                                  "--interrupt-after", "0.6", extra_env=KEY_ENVS)
+    proc, report = cli.smoke_json(*NO_GREETING, *profile(tmp_path, dialect, base_url), "--text", first,
+                                  "--text", "second turn", "--interrupt-after", "0.6", extra_env=KEY_ENVS)
     assert proc.returncode == 0, proc.stderr
     cut, second = report["turns"]
     assert cut["interrupted"] and not second["interrupted"], report
