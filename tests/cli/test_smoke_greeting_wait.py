@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 import voicecli.cli.smoke as smoke
-from voicecli.cli.main import app
+from tests.support.inprocess import run_in_process
 from voicecli.scenario.attribution import SmokeReport
 from voicecli.scenario.conversation import GREETING_WAIT_S
 
 
 def invoke(*args: str) -> tuple[int, str]:
-    """The command's exit code as ``voicecli`` exits with it (``main`` passes on the return value)."""
-    result = CliRunner().invoke(app, ["smoke", "--url", "ws://127.0.0.1:9/x", "--dialect", "atoms", *args],
-                                standalone_mode=False)
-    assert result.exception is None, result.output
-    return result.return_value, result.output
+    """``voicecli smoke`` in this process (its logging set up and put back as for a process)."""
+    proc = run_in_process(["smoke", "--url", "ws://127.0.0.1:9/x", "--dialect", "atoms", *args], dict(os.environ))
+    return proc.returncode, proc.stderr
 
 
 @pytest.fixture
