@@ -7,6 +7,7 @@ local agents, the test suite's workers among them, pays for one load and one war
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from voicecli.pcm.convert import float_to_pcm16
 
 RATE = 24000
 DEFAULT_VOICE = "heart"  # the one voice inside the package; the others would need a download
+ORT_TELEMETRY_ENV = "ORT_DISABLE_TELEMETRY"  # onnxruntime's opt-out of its usage telemetry
 
 
 @dataclass
@@ -63,6 +65,11 @@ class HibariSynthesizer:
         seed: int | None = None,
         warm_up: bool = True,
     ) -> None:
+        # hibari runs on onnxruntime, whose Linux and macOS builds (1.29 on) write a device id
+        # and a telemetry store under the user's cache folder and send usage events to
+        # Microsoft unless this is set before it starts: an offline agent sends nothing (a
+        # user who sets the variable to 0 keeps their choice)
+        os.environ.setdefault(ORT_TELEMETRY_ENV, "1")
         from hibari import Hibari
         from hibari.voices import voice_path
 
