@@ -135,16 +135,18 @@ class ApmEchoCanceller:
         out, cancelled = bytearray(), bytearray()
         step = self.block * 2
         for i in range(n // self.block):
-            far = self.timeline.read(t0 + self.lead_s + i * self.block / self.rate, self.block)
-            ref = np.clip(far * 32768.0, -32768, 32767).astype(np.int16)
-            self._apm.process_reverse_stream(self._frame_type(ref.tobytes(), self.rate, 1, self.block))
+            at = t0 + self.lead_s + i * self.block / self.rate
+            far = self.timeline.read(at, self.block)
+            quiet = self.timeline.silent_from(at)
+            ref = bytes(step) if quiet else np.clip(far * 32768.0, -32768, 32767).astype(np.int16).tobytes()
+            self._apm.process_reverse_stream(self._frame_type(ref, self.rate, 1, self.block))
             near = self._frame_type(bytes(mic[i * step:(i + 1) * step]), self.rate, 1, self.block)
             self._apm.process_stream(near)
             cleaned = bytes(near.data)
             cancelled += cleaned
             if self.guard is not None and self.guard.process(
                     far, pcm16_to_float(mic[i * step:(i + 1) * step]), pcm16_to_float(cleaned),
-                    self._far_history(t0 + self.lead_s + i * self.block / self.rate)):
+                    self._far_history(at)):
                 cleaned = bytes(step)
             out += cleaned
             self.blocks_processed += 1
@@ -169,7 +171,10 @@ class ApmEchoCanceller:
         guard = self.guard
         assert guard is not None
         step = self.block / self.rate
-        x = self.timeline.read(t - (guard.span - guard.ahead - 1) * step, guard.span * self.block)
+        start = t - (guard.span - guard.ahead - 1) * step
+        if self.timeline.silent_from(start):  # the far end quiet all along: nothing to measure
+            return np.zeros(guard.span)
+        x = self.timeline.read(start, guard.span * self.block)
         powers: Powers = np.mean(np.square(x.reshape(guard.span, self.block), dtype=np.float64), axis=1)
         return powers[::-1]
 

@@ -32,6 +32,7 @@ class ReferenceTimeline:
         self.rate = rate
         self._ring = np.zeros(max(1, int(rate * seconds)), dtype=np.float32)
         self._hi = -1  # one past the highest absolute index written (-1: nothing yet)
+        self._loud_hi = -1  # every sample from this absolute index on is silence
         self._resampler: PolyphaseResampler | None = None
         self._run_next = 0  # absolute index of the next resampled sample of the current run
         self._run_end_t = -1.0  # input time where the current run's last block ended
@@ -80,6 +81,8 @@ class ReferenceTimeline:
         self._ring[:n - first] = out[first:]
         self._run_next = start + n
         self._hi = max(self._hi, start + n)
+        if out.any():
+            self._loud_hi = max(self._loud_hi, start + n)
 
     def _zero(self, lo: int, hi: int) -> None:
         size = self._ring.size
@@ -95,12 +98,17 @@ class ReferenceTimeline:
 
     # ---- reading (microphone side) ------------------------------------------------------
 
+    def silent_from(self, t: float) -> bool:
+        """Whether nothing but silence was played from time ``t`` on (the agent quiet: the
+        canceller's reads need no copying, its guard no measuring)."""
+        return round(t * self.rate) >= self._loud_hi
+
     def read(self, t: float, n: int) -> FloatArray:
         """The ``n`` samples played from time ``t`` on (silence where nothing was)."""
         out = np.zeros(n, dtype=np.float32)
-        if self._hi < 0:
-            return out
         start = round(t * self.rate)
+        if self._hi < 0 or start >= self._loud_hi:
+            return out
         lo = max(start, self._hi - self._ring.size)
         hi = min(start + n, self._hi)
         if hi <= lo:
