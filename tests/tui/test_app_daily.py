@@ -100,8 +100,13 @@ async def test_history_and_multi_line_paste() -> None:
         assert app.focused is app.message_input and app.message_input.value == "pasted ⏎ after escape"
         await pilot.press("enter")
         await pilot.pause()
+        app.message_input.post_message(events.Paste("one line"))
+        await pilot.pause()
+        assert app.message_input.value == "one line"  # once
+        await pilot.press("enter")
+        await pilot.pause()
         sent = [c.text for c in session.commands if isinstance(c, SendText)]
-        assert sent == ["first", "second", "line one\nline two", "pasted\nafter escape"]
+        assert sent == ["first", "second", "line one\nline two", "pasted\nafter escape", "one line"]
 
 
 async def test_sending_while_scrolled_up_scrolls_to_the_reply() -> None:
@@ -273,3 +278,25 @@ async def test_agent_talking_without_talk_events_follows_its_audio() -> None:
             session.emit(Levels(mic_db=-70.0, agent_db=-100.0, mic_open=True))
         await wait_until(pilot, lambda: "agent listening" in str(app.talking_indicator.render()),
                          what="listening once the speaker drained")
+
+
+async def test_the_cursor_stops_blinking_when_nobody_types_and_blinks_again_at_a_key(monkeypatch: Any) -> None:
+    """An idle session redraws nothing: the cursor blinks ``blink_s`` after the last key,
+    then stays lit; a key (or a paste) sets it blinking again."""
+    from voicecli.tui.widgets.input import MessageInput
+
+    monkeypatch.setattr(MessageInput, "blink_s", 0.3)
+    session = FakeSession([STARTED], capabilities=Capabilities(text_input=True))
+    app = create_app(fake_factory(session), TalkSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        box = app.message_input
+        await wait_until(pilot, lambda: app.started)
+        assert box.cursor_blink
+        await wait_until(pilot, lambda: not box.cursor_blink, timeout=5)
+        assert box._cursor_visible  # steady, not left hidden half-way through a blink
+        await pilot.press("h")
+        assert box.cursor_blink and box.value == "h"
+        await wait_until(pilot, lambda: not box.cursor_blink, timeout=5)
+        box.post_message(events.Paste("there"))
+        await pilot.pause()
+        assert box.cursor_blink and box.value == "hthere"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input
 
 LINE_BREAK = " ⏎ "  # how a pasted line break shows in the one-line box
@@ -31,14 +32,35 @@ class MessageInput(Input):
         """Space was pressed (or auto-repeated) in the empty box."""
 
     talk_key = False  # True while push-to-talk is on: space in the empty box is the talk key
+    blink_s = 10.0
+    """The cursor blinks this long after the last key, then stays lit: a session left open
+    redraws nothing twice a second (the terminal is written only when something changes)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.history: list[str] = []
         self._at: int | None = None  # the history entry shown, None: the line being typed
         self._draft = ""
+        self._settle: Timer | None = None
+
+    def on_mount(self) -> None:
+        self._wake_cursor()
+
+    def on_focus(self) -> None:
+        self._wake_cursor()
+
+    def _wake_cursor(self) -> None:
+        """Blinking again, for ``blink_s`` from now."""
+        self.cursor_blink = True
+        if self._settle is not None:
+            self._settle.stop()
+        self._settle = self.set_timer(self.blink_s, self._settle_cursor)
+
+    def _settle_cursor(self) -> None:
+        self.cursor_blink = False  # the cursor stays shown
 
     async def _on_key(self, event: events.Key) -> None:
+        self._wake_cursor()
         if self.talk_key and event.key == "space" and not self.value:
             event.stop()
             event.prevent_default()
@@ -47,6 +69,7 @@ class MessageInput(Input):
         await super()._on_key(event)
 
     def _on_paste(self, event: events.Paste) -> None:
+        self._wake_cursor()
         lines = event.text.splitlines()
         if len(lines) > 1:
             while lines and not lines[-1].strip():
@@ -54,8 +77,8 @@ class MessageInput(Input):
             event.stop()
             event.prevent_default()  # not Input's own handler, which keeps the first line only
             self.insert_text_at_cursor(LINE_BREAK.join(lines))
-            return
-        super()._on_paste(event)
+        # one line: Input's own handler inserts it (Textual runs each class's handler in
+        # turn; calling it from here as well pasted the line twice)
 
     def remember(self, line: str) -> None:
         """A submitted line goes to the end of the history (not twice in a row)."""
