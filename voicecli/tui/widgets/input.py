@@ -46,9 +46,6 @@ class MessageInput(Input):
     def on_mount(self) -> None:
         self._wake_cursor()
 
-    def on_focus(self) -> None:
-        self._wake_cursor()
-
     def _wake_cursor(self) -> None:
         """Blinking again, for ``blink_s`` from now."""
         self.cursor_blink = True
