@@ -40,14 +40,17 @@ class Tmux:
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-J", "-t", self.session)  # -J: wrapped lines joined
 
-    def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 20.0) -> str:
+    def wait_for(self, predicate: Callable[[str], bool], what: str, timeout: float = 20.0,
+                 log: Path | None = None) -> str:
+        """The screen once ``predicate`` holds; past the deadline, an error with the screen
+        and, with ``log`` (the app's ``--log-file``), the log's last lines: where it waits."""
         end = time.monotonic() + patience(timeout)
         while True:
             text = self.screen()
             if predicate(text):
                 return text
             if time.monotonic() > end:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}" + log_tail(log))
             time.sleep(0.2)  # each look is a tmux process: a few ms of CPU, 5-10 times a second
 
     @contextlib.contextmanager
@@ -93,6 +96,17 @@ while not select.select([sys.stdin], [], [], wait)[0]:
 client.stdin.close()
 client.wait(10)
 """
+
+
+def log_tail(log: Path | None, lines: int = 40) -> str:
+    """The last ``lines`` of an app's log file, for a failure's message ('' without one)."""
+    if log is None:
+        return ""
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as exc:
+        return f"\nno log at {log}: {exc}"
+    return f"\nthe app's log ({log}), last {len(tail)} lines:\n" + "\n".join(tail)
 
 
 def _raise_priority(pid: int, nice: int = -10) -> None:

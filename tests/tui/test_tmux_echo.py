@@ -55,10 +55,12 @@ def said(turn: dict[str, Any]) -> str:
     return str(turn["text"]).replace("⏹", "").replace("interrupted", "").strip()
 
 
-def start_talk(tmux: Tmux, *options: str) -> None:
-    command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", *options])
+def start_talk(tmux: Tmux, log: Path, *options: str) -> None:
+    """``voicecli talk`` with ``options``, its debug log at ``log`` (shown if it never connects)."""
+    command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--log-file", str(log),
+                                                      *options])
     tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
-    screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
+    screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect", log=log)
     assert "text only" not in screen and "no mic" not in screen, screen
 
 
@@ -88,7 +90,7 @@ def test_open_mic_answers_finish_over_their_echo_and_the_user_still_cuts_in(puls
     try:
         with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux, \
                 pulse_bed.monitor(rate=RATE) as monitor:
-            start_talk(tmux)
+            start_talk(tmux, tmp_path / "talk.log")
             tmux.wait_for(lambda s: "or say help." in s, "the greeting", timeout=30)
             for n in range(1, 4):  # three long answers, the echo coming back all along
                 ask_help(tmux, monitor)
@@ -117,7 +119,7 @@ def test_without_echo_cancellation_the_agent_cuts_its_own_answer(pulse_bed: Puls
     try:
         with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux, \
                 pulse_bed.monitor(rate=RATE) as monitor:
-            start_talk(tmux, "--aec", "off")
+            start_talk(tmux, tmp_path / "talk.log", "--aec", "off")
             wait_until(lambda: heard_since(monitor, 0.0) is not None, "the greeting", 30)
             tmux.wait_for(lambda s: "interrupted" in s, "the agent hearing itself", timeout=20)
             quit_talk(tmux)

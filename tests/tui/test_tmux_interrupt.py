@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.support.pulse import MonitorRecording, PulseBed
-from tests.support.terminal import open_tmux, voicecli_command
+from tests.support.terminal import log_tail, open_tmux, voicecli_command
 from tests.support.waiting import patience
 from voicecli.agent.brains.rules import HELP
 
@@ -43,9 +43,11 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float) -> None
 @pytest.mark.parametrize("dialect", ["atoms", "elevenlabs"])
 def test_f4_stops_the_spoken_reply(pulse_bed: PulseBed, tmp_path: Path, dialect: str) -> None:
     with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux, pulse_bed.monitor(rate=RATE) as monitor:
-        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--dialect", dialect])
+        log = tmp_path / "talk.log"  # debug: for a failure's message
+        command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--dialect", dialect,
+                                                          "--log-file", str(log)])
         tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
-        tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
+        tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect", log=log)
         # the greeting is heard to its end: the app says the agent stopped talking (a starved
         # machine may pause the audio mid-greeting), then the speaker is quiet for a second
         wait_until(lambda: heard_since(monitor, 0.0) is not None, "the greeting", 30)
@@ -85,7 +87,7 @@ def test_f4_stops_the_spoken_reply(pulse_bed: PulseBed, tmp_path: Path, dialect:
     last = {r["index"]: r for r in records if r.get("type") == "turn"}  # a turn's last record wins
     agent = [r for r in last.values() if r["role"] == "agent"]
     cut = [r for r in agent if r.get("interrupted")]
-    assert len(cut) == 1, agent
+    assert len(cut) == 1, f"{agent}{log_tail(log)}"
     heard = cut[0]["text"].replace("⏹", "").replace("interrupted", "").strip()
     # cut where it was heard: about a second of speech, the start of the help answer
     assert heard and FULL.startswith(heard.rstrip(".… ")), heard

@@ -32,7 +32,7 @@ def test_spoken_conversation_in_a_real_terminal(pulse_bed: PulseBed, tmp_path: P
         command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--record", str(calls),
                                                           "--log-file", str(log)])
         tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
-        screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect")
+        screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect", log=log)
         assert "text only" not in screen and "no mic" not in screen, screen
         with pulse_bed.monitor(rate=24000) as monitor:
             # the greeting is heard in full before we speak, as a person waits for it: the
