@@ -50,8 +50,27 @@ class Tmux:
             if predicate(text):
                 return text
             if time.monotonic() > end:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}" + log_tail(log))
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{text}" + log_tail(log)
+                                     + self.processes())
             time.sleep(0.2)  # each look is a tmux process: a few ms of CPU, 5-10 times a second
+
+    def processes(self) -> str:
+        """The pane's processes, for a failure's message: state, what each waits in (wchan),
+        age and CPU time, so a stalled app says whether it runs, sleeps or never started."""
+        try:
+            pane = int(self.run("display-message", "-p", "-t", self.session, "#{pane_pid}").strip())
+            table = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,ni=,stat=,wchan:24=,etime=,time=,args="],
+                                   capture_output=True, text=True, timeout=10).stdout.splitlines()
+        except (OSError, ValueError, subprocess.SubprocessError, AssertionError) as exc:
+            return f"\n(no process list: {exc})"
+        rows = {int(line.split()[0]): (int(line.split()[1]), line) for line in table if line.split()}
+        tree, todo = [], [pane]
+        while todo:
+            pid = todo.pop(0)
+            if pid in rows:
+                tree.append(rows[pid][1][:200])
+                todo += [child for child, (parent, _) in rows.items() if parent == pid]
+        return "\nthe pane's processes (pid ppid nice stat wchan elapsed cpu args):\n" + "\n".join(tree)
 
     @contextlib.contextmanager
     def held(self, key: str, delay: float = 0.5, interval: float = 0.1) -> Iterator[None]:
