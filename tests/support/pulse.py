@@ -26,6 +26,7 @@ from types import TracebackType
 import numpy as np
 
 from tests.support.room import PLAUSIBLE, Acoustics, Room
+from tests.support.waiting import patience
 
 MIC_RATE = 16000
 FRAME_MS = 20
@@ -187,6 +188,9 @@ class MonitorRecording:
             if not self.keep:
                 continue
             self.chunks.append((time.monotonic(), np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0))
+
+    def exited(self) -> bool:
+        return self._proc.poll() is not None
 
     def stop(self) -> np.ndarray:
         self._proc.terminate()
@@ -357,7 +361,18 @@ class PulseBed:
             self._room = None
 
     def monitor(self, rate: int = 48000, source: str = "spk.monitor") -> MonitorRecording:
-        return MonitorRecording(self.env, rate, source)
+        """A recording of ``source``, returned once its stream is connected to the server,
+        so that what plays next is recorded from its first sample (a recorder still starting
+        on a loaded machine could miss the start of a short burst)."""
+        before = len(self.listed("source-outputs"))
+        recording = MonitorRecording(self.env, rate, source)
+        deadline = time.monotonic() + patience(5)
+        while len(self.listed("source-outputs")) <= before:
+            if recording.exited() or time.monotonic() > deadline:
+                recording.stop()
+                raise PulseBedError(f"the recorder of {source} never connected: {self.log_tail()}")
+            time.sleep(0.01)
+        return recording
 
     def log_tail(self, lines: int = 5) -> str:
         if self.dir is None or not (self.dir / "pulseaudio.log").exists():
