@@ -20,9 +20,13 @@ def test_the_recording_is_named_at_start_and_at_exit(pulse_bed: PulseBed, tmp_pa
     with short_dir() as folder:
         calls = folder / "calls"
         with open_tmux(tmp_path, {"PULSE_SERVER": pulse_bed.server}) as tmux:
-            command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--record", str(calls)])
+            log = tmp_path / "talk.log"  # debug: for a failure's message
+            command = " ".join(shlex.quote(part) for part in [*voicecli_command(), "talk", "--record", str(calls),
+                                                              "--log-file", str(log)])
             tmux.send("clear; " + command + "; echo EXIT=$?", "Enter")
-            screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect", timeout=45)
+            # the default deadline (60 s with the suite's patience) ends before pytest's own
+            # 120 s, so a stalled start fails with the screen, the log and the processes
+            screen = tmux.wait_for(lambda s: "connected: speak or type" in s, "the app to connect", log=log)
             started = re.search(r"recording to (\S+\.wav)", screen)
             assert started, screen
             wav = Path(started.group(1))
