@@ -63,7 +63,10 @@ class Tmux:
                                    capture_output=True, text=True, timeout=10).stdout.splitlines()
         except (OSError, ValueError, subprocess.SubprocessError, AssertionError) as exc:
             return f"\n(no process list: {exc})"
-        rows = {int(line.split()[0]): (int(line.split()[1]), line) for line in table if line.split()}
+        rows: dict[int, tuple[int, str]] = {}  # pid: (parent, the whole row)
+        for line in filter(str.strip, table):
+            pid, parent = line.split()[:2]
+            rows[int(pid)] = (int(parent), line)
         tree, todo = [], [pane]
         while todo:
             pid = todo.pop(0)
