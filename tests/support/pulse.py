@@ -25,6 +25,7 @@ from types import TracebackType
 
 import numpy as np
 
+from tests.support.priority import popen_raised, realtime_thread
 from tests.support.room import PLAUSIBLE, Acoustics, Room
 from tests.support.waiting import patience
 
@@ -71,6 +72,11 @@ class MicFeeder:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+
+    @property
+    def thread_id(self) -> int | None:
+        """The writing thread's id in the operating system (None when stopped)."""
+        return None if self._thread is None else self._thread.native_id
 
     def state(self) -> str:
         """One line for a failure's message: is the feeder writing, and how much waits."""
@@ -122,6 +128,7 @@ class MicFeeder:
         return out
 
     def _run(self) -> None:
+        realtime_thread()  # a sound card is never late
         n = MIC_RATE * self.chunk_ms // 1000
         fd = os.open(self._fifo, os.O_WRONLY)
         try:
@@ -167,7 +174,7 @@ class MonitorRecording:
         self.keep = keep
         self.bytes_read = 0
         self.chunks: list[tuple[float, np.ndarray]] = []
-        self._proc = subprocess.Popen(
+        self._proc = popen_raised(
             ["parec", "-d", source, "--format=s16le", f"--rate={rate}", "--channels=1",
              "--latency-msec=5", "--process-time-msec=5", "--raw"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
@@ -176,6 +183,7 @@ class MonitorRecording:
         self._thread.start()
 
     def _read(self) -> None:
+        realtime_thread()  # each chunk is stamped when read
         assert self._proc.stdout is not None
         block = self.rate // 100 * 2
         while True:
@@ -278,7 +286,7 @@ class PulseBed:
         self.dir = Path(tempfile.mkdtemp(prefix="voicecli-pulse-"))
         fifo = self.dir / "mic.fifo"  # must not exist yet: module-pipe-source creates it
         log = open(self.dir / "pulseaudio.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        self.proc = popen_raised(
             ["pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit",
              "--use-pid-file=no", "-L", f"module-native-protocol-unix socket={self.dir / 'native'} auth-anonymous=1",
              "-L", "module-null-sink sink_name=spk",

@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from tests.support.priority import popen_raised, realtime_thread
+
 
 @dataclass(frozen=True)
 class Acoustics:
@@ -116,10 +118,10 @@ class Room:
         # its monitor is one unbroken stream whose sample count keeps time
         sink = source.removesuffix(".monitor")
         with open("/dev/zero", "rb") as zeros:
-            self._air = subprocess.Popen(
+            self._air = popen_raised(
                 ["pacat", "--playback", "-d", sink, "--format=s16le", "--rate=8000", "--channels=1", "--raw",
                  "--latency-msec=50"], stdin=zeros, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        self._proc = subprocess.Popen(
+        self._proc = popen_raised(
             ["parec", "-d", source, "--format=s16le", f"--rate={rate}", "--channels=1",
              "--latency-msec=5", "--process-time-msec=5", "--raw"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
@@ -129,6 +131,7 @@ class Room:
     def _read(self) -> None:
         import time
 
+        realtime_thread()  # the room's echo is mixed into the microphone as it is played
         assert self._proc.stdout is not None
         block = self.rate // 100 * 2
         while True:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.support.priority import raise_process
 from tests.support.waiting import patience
 
 PROMPT = "READY>"
@@ -82,6 +83,7 @@ class Tmux:
         holder = subprocess.Popen([sys.executable, "-c", _HOLD_SCRIPT, self.socket, self.session, key,
                                    str(delay), str(interval)], stdin=subprocess.PIPE,
                                   start_new_session=True)  # a session of its own: its own CPU share
+        raise_process(holder.pid, -10)
         assert holder.stdin is not None
         try:
             yield
@@ -95,16 +97,12 @@ class Tmux:
 
 
 # A key held down, as a keyboard sends it: one press, the initial delay, then repeats until
-# released. A process and session of its own (Linux gives each session its share of the CPU),
-# at a raised priority where allowed: a busy test process or machine would otherwise space the
-# repeats out past the app's release gap, as no keyboard does.
+# released. A process and session of its own, raised where allowed (tests.support.priority): a
+# busy test process or machine would otherwise space the repeats out past the app's release
+# gap, as no keyboard does.
 _HOLD_SCRIPT = """
-import os, select, subprocess, sys, time
+import select, subprocess, sys
 socket, session, key, delay, interval = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
-try:
-    os.nice(-10)
-except (AttributeError, OSError):
-    pass
 client = subprocess.Popen(["tmux", "-L", socket, "-C", "attach-session", "-t", session],
                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 def press():
@@ -131,13 +129,6 @@ def log_tail(log: Path | None, lines: int = 40) -> str:
     return f"\nthe app's log ({log}), last {len(tail)} lines:\n" + "\n".join(tail)
 
 
-def _raise_priority(pid: int, nice: int = -10) -> None:
-    """Best effort: a process the tests use as the user's hands or the terminal gets ahead of
-    the machine's other work (root may; others keep the default)."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, pid, nice)
-
-
 @contextlib.contextmanager
 def open_tmux(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Tmux]:
     """A 120x40 tmux session running bash with a known prompt and private XDG dirs."""
@@ -153,10 +144,10 @@ def open_tmux(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterat
         term.send(f"export PS1='{PROMPT} ' XDG_DATA_HOME={shlex.quote(str(tmp_path / 'data'))} "
                   f"XDG_CONFIG_HOME={shlex.quote(str(tmp_path / 'config'))}; unset NO_COLOR", "Enter")
         term.wait_for(lambda s: PROMPT in s, "the shell prompt", timeout=10)
-        _raise_priority(int(term.run("display-message", "-p", "#{pid}").strip()))  # the terminal itself
+        raise_process(int(term.run("display-message", "-p", "#{pid}").strip()), -10)  # the terminal itself
         # the shell, so the app it starts: the foreground app of a machine whose other work is
         # this suite's own batch of tests, not theirs to wait behind (below the user's hands)
-        _raise_priority(int(term.run("display-message", "-p", "#{pane_pid}").strip()), -5)
+        raise_process(int(term.run("display-message", "-p", "#{pane_pid}").strip()), -5)
         yield term
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)

@@ -1,0 +1,49 @@
+"""Scheduling for the parts of a test that stand in for real time: the sound card, the user's
+terminal and hands. A loaded suite (eight workers beside other work) must not make them late,
+as no sound card or keyboard is late.
+
+Linux gives each session its own CPU share ("autogroup"): a process's nice value only ranks it
+against the rest of its own session. So these processes start in sessions of their own, raised
+through the session's nice (``/proc/PID/autogroup``) as well as their own; a thread of a test
+worker (the microphone's feeder, a recorder's reader) takes a real-time round-robin slot. All
+best effort: raising needs root (CI runs as root); elsewhere the defaults stay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+RT_PRIORITY = 10  # above every normal task, below the sound server's own real-time threads
+SESSION_NICE = -10
+
+
+def raise_session(pid: int, nice: int = SESSION_NICE) -> None:
+    """The session ``pid`` leads (its autogroup), to ``nice``; nothing if it leads none."""
+    with contextlib.suppress(AttributeError, OSError):
+        if os.getsid(pid) == pid:
+            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+
+
+def raise_process(pid: int, nice: int = SESSION_NICE) -> None:
+    """``pid`` itself and the session it leads, to ``nice``."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, nice)
+    raise_session(pid, nice)
+
+
+def popen_raised(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen`` in a session of its own, raised (the process keeps its own nice:
+    the sound server sets its own)."""
+    proc: subprocess.Popen[Any] = subprocess.Popen(args, start_new_session=True, **kwargs)
+    raise_session(proc.pid)
+    return proc
+
+
+def realtime_thread() -> None:
+    """The calling thread in the real-time round-robin class (it must sleep most of the time)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(RT_PRIORITY))
