@@ -3,7 +3,8 @@
 ``cli.run(...)`` runs the command in the test's process (:mod:`tests.support.inprocess`: its
 exit code, stdout and stderr as a child process gives them, without the child's half second
 of imports); ``Cli(env, process=True)`` or ``cli.run(..., process=True)`` starts the real
-``python -m voicecli`` where the process itself is under test."""
+``python -m voicecli`` where the process itself is under test, and ``cli.run(..., ahead=True)``
+where a run in real time must not wait behind the suite's other work."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 
 from tests.support.inprocess import run_in_process
+from tests.support.priority import popen_raised
 from voicecli.agent.config import AgentConfig
 from voicecli.agent.server import start_in_thread
 
@@ -37,13 +39,24 @@ class Cli:
     process: bool = False  # a real child process for every run
 
     def run(self, *args: str, timeout: float = 60, extra_env: dict[str, str] | None = None,
-            process: bool | None = None) -> subprocess.CompletedProcess[str]:
+            process: bool | None = None, ahead: bool = False) -> subprocess.CompletedProcess[str]:
+        """``ahead``: the real process, in a session of its own raised above the suite's other
+        work (:mod:`tests.support.priority`), for a run in real time whose own local agent
+        stands in for a provider's server (which no load on the user's machine slows down)."""
         env = dict(self.env)
         env.update(extra_env or {})
+        command = [sys.executable, "-m", "voicecli", *args]
+        if ahead:
+            with popen_raised(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+                try:
+                    out, err = proc.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    raise
+            return subprocess.CompletedProcess(command, proc.returncode, out, err)
         if not (self.process if process is None else process):
             return run_in_process(args, env, timeout)
-        return subprocess.run([sys.executable, "-m", "voicecli", *args], capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
     def smoke_json(self, *args: str, **kw: Any) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
         proc = self.run("smoke", "--json", *args, **kw)
