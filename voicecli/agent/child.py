@@ -36,7 +36,10 @@ from voicecli.secrets import RedactingFilter
 START_TIMEOUT_S = 60.0  # the speech models load before the answer (seconds on a slow machine)
 STOP_TIMEOUT_S = 5.0
 REAP_TIMEOUT_S = 2.0  # a killed child's output ends at once, unless something it started holds it
-CHILD_NICE = 5  # below the app it serves (POSIX); Windows keeps the normal priority
+# below the app it serves (POSIX; Windows keeps the normal priority), where nice values rank
+# processes across sessions: under Linux's autogroup scheduling the child's own session has a
+# CPU share of its own beside the app's, and its nice ranks it only within that session
+CHILD_NICE = 5
 _CHILD_ARGS: tuple[str, ...] = ("-m", "voicecli.agent.child")
 log = logging.getLogger("voicecli.agent.child")
 
