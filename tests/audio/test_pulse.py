@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.audio.conftest import from_pcm, pcm, peak_hz, tone
-from tests.support.priority import SESSION_NICE
+from tests.support.priority import SESSION_NICE, can_raise
 from tests.support.pulse import PulseBed
 from voicecli.audio.backends import SoundDeviceBackend
 from voicecli.audio.base import MonitoredStream, TappablePlayback, frame_bytes
@@ -238,12 +238,11 @@ async def test_capture_device_loss_raises_once_with_notice(pulse_bed):
 def test_the_bed_stands_in_for_hardware_ahead_of_the_suite(pulse_bed):
     """The sound server runs in a session of its own, raised, and the microphone's feeder
     in the real-time class: a loaded suite (its own workers' batch work) must not make a
-    sound card late. Raising takes root, which CI has."""
-    if os.geteuid() != 0 and not os.environ.get("CI"):
-        pytest.skip("raising a session or a thread's priority needs root (CI runs as root)")
+    sound card late. Where raising is not allowed (no CAP_SYS_NICE), the defaults stay."""
     daemon = pulse_bed.proc.pid
     assert os.getsid(daemon) == daemon  # its own session: its own CPU share
-    assert os.sched_getscheduler(pulse_bed.mic.thread_id) == os.SCHED_RR
+    raised = can_raise()
+    assert os.sched_getscheduler(pulse_bed.mic.thread_id) == (os.SCHED_RR if raised else os.SCHED_OTHER)
     autogroup = Path(f"/proc/{daemon}/autogroup")
     if autogroup.exists():  # Linux built with autogroup: the session's share is raised
-        assert autogroup.read_text().split()[-1] == str(SESSION_NICE), autogroup.read_text()
+        assert autogroup.read_text().split()[-1] == str(SESSION_NICE if raised else 0), autogroup.read_text()

@@ -6,7 +6,8 @@ Linux gives each session its own CPU share ("autogroup"): a process's nice value
 against the rest of its own session. So these processes start in sessions of their own, raised
 through the session's nice (``/proc/PID/autogroup``) as well as their own; a thread of a test
 worker (the microphone's feeder, a recorder's reader) takes a real-time round-robin slot. All
-best effort: raising needs root (CI runs as root); elsewhere the defaults stay.
+best effort: raising needs CAP_SYS_NICE (root has it; CI runs as root); elsewhere the defaults
+stay.
 """
 
 from __future__ import annotations
@@ -19,6 +20,20 @@ from typing import Any
 
 RT_PRIORITY = 10  # above every normal task, below the sound server's own real-time threads
 SESSION_NICE = -10
+
+
+CAP_SYS_NICE = 23
+
+
+def can_raise() -> bool:
+    """Whether this process may raise priorities: CAP_SYS_NICE on Linux (root has it, unless a
+    container took it away), root elsewhere."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return hasattr(os, "geteuid") and os.geteuid() == 0
+    effective = next((line.split()[1] for line in status.splitlines() if line.startswith("CapEff:")), "0")
+    return bool(int(effective, 16) >> CAP_SYS_NICE & 1)
 
 
 def raise_session(pid: int, nice: int = SESSION_NICE) -> None:
