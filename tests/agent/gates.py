@@ -7,8 +7,8 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 
-from voicecli.agent.interfaces import BaseBrain
 from voicecli.agent.tone import ToneSynthesizer
+from voicecli.agent.voice_contracts import BaseBrain
 
 
 class GatedSynth:

@@ -12,7 +12,6 @@ from tests.agent.test_engine_replies import wait_for
 from voicecli.agent.engine import Engine, EngineOptions
 from voicecli.agent.interfaces import (
     AgentOutput,
-    BaseBrain,
     TalkStart,
     TranscriptOut,
     UserAudio,
@@ -20,6 +19,7 @@ from voicecli.agent.interfaces import (
     UserHold,
 )
 from voicecli.agent.tone import ToneSynthesizer
+from voicecli.agent.voice_contracts import BaseBrain
 
 RATE = 16000
 FRAME = RATE * 2 * 20 // 1000  # 20 ms

@@ -15,10 +15,8 @@ from voicecli.agent.engine import Engine, EngineOptions
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
-    Brain,
     Interrupted,
     ReplyText,
-    Synthesizer,
     TalkStart,
     TalkStop,
     TextOut,
@@ -27,6 +25,7 @@ from voicecli.agent.interfaces import (
     UserText,
 )
 from voicecli.agent.tone import ToneSynthesizer
+from voicecli.agent.voice_contracts import Brain, Synthesizer
 
 RATE = 16000
 LONG = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"

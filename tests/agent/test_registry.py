@@ -15,7 +15,6 @@ from voicecli.agent import dialects
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
-    BaseBrain,
     Closing,
     ErrorOut,
     Frame,
@@ -38,6 +37,7 @@ from voicecli.agent.interfaces import (
     UserText,
 )
 from voicecli.agent.server import LocalAgent
+from voicecli.agent.voice_contracts import BaseBrain
 from voicecli.protocol.base import HttpRequest
 from voicecli.transport import http_request
 

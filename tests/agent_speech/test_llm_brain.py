@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.waiting import eventually
 from voicecli.agent.brains.llm import LlmBrain, chat_url
-from voicecli.agent.interfaces import Brain
+from voicecli.agent.voice_contracts import Brain
 
 from .fake_llm import FakeLlm, Handler, chunk, running, stream_words
 

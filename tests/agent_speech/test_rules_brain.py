@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from voicecli.agent.brains.rules import RulesBrain
-from voicecli.agent.interfaces import Brain
+from voicecli.agent.voice_contracts import Brain
 
 NOW = datetime(2026, 11, 22, 15, 5)
 

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from voicecli.agent.interfaces import Recognizer, Synthesizer
 from voicecli.agent.speech.stt import PocketSphinxRecognizer
 from voicecli.agent.speech.tts import HibariSynthesizer
+from voicecli.agent.voice_contracts import Recognizer, Synthesizer
 
 from .conftest import frames
 

@@ -27,8 +27,8 @@ streams, ``ReplyText`` once it is whole (before the first audio when the dialect
 unpaced, each sentence as soon as it is synthesized) with cumulative
 transcript deltas revealed word by word as the audio goes out.
 
-Brain hooks (declared by :class:`~voicecli.agent.interfaces.Brain`, defaults in
-:class:`~voicecli.agent.interfaces.BaseBrain`): ``configure(prompt=, language=)`` receives
+Brain hooks (declared by :class:`~voicecli.agent.voice_contracts.Brain`, defaults in
+:class:`~voicecli.agent.voice_contracts.BaseBrain`): ``configure(prompt=, language=)`` receives
 a client's prompt and language overrides when the session starts; ``bind_client_tools(call)``
 receives :meth:`Engine.call_client_tool` when the dialect can ask its client to run tools
 (a ``ToolCallOut``, answered by ``UserToolResult``); ``add_context(text)`` receives a
@@ -49,8 +49,6 @@ from typing import Any
 
 from voicecli.agent.interfaces import (
     AgentOutput,
-    Brain,
-    Chunker,
     ClientClose,
     Closing,
     ErrorOut,
@@ -58,8 +56,6 @@ from voicecli.agent.interfaces import (
     PingOut,
     ProtocolViolation,
     Ready,
-    Recognizer,
-    Synthesizer,
     TalkStop,
     ToolCallOut,
     TranscriptOut,
@@ -75,6 +71,7 @@ from voicecli.agent.interfaces import (
 )
 from voicecli.agent.listener import Listener
 from voicecli.agent.speaker import Speaker, pace_clock
+from voicecli.agent.voice_contracts import Brain, Chunker, Recognizer, Synthesizer
 from voicecli.audio.vad import SPEECH_END, SPEECH_START, EnergyVad
 
 log = logging.getLogger(__name__)

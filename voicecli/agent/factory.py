@@ -27,11 +27,11 @@ from typing import Protocol, runtime_checkable
 from voicecli.agent.brains.echo import GREETING, EchoBrain
 from voicecli.agent.brains.factory import make_brain
 from voicecli.agent.config import AgentConfig
-from voicecli.agent.interfaces import Brain, Recognizer, Synthesizer
 from voicecli.agent.pool import Lease, RecognizerPool
 from voicecli.agent.speech import load_speech
 from voicecli.agent.speech.constrained import GrammarRecognizer
 from voicecli.agent.tone import ToneSynthesizer
+from voicecli.agent.voice_contracts import Brain, Recognizer, Synthesizer
 
 log = logging.getLogger(__name__)
 _noticed: set[str] = set()

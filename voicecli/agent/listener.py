@@ -22,8 +22,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from voicecli.agent.interfaces import AgentOutput, Recognizer, TranscriptOut
+from voicecli.agent.interfaces import AgentOutput, TranscriptOut
 from voicecli.agent.pool import Lease
+from voicecli.agent.voice_contracts import Recognizer
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from voicecli.agent.interfaces import Recognizer
+from voicecli.agent.voice_contracts import Recognizer
 
 log = logging.getLogger(__name__)
 

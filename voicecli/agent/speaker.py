@@ -34,15 +34,14 @@ from typing import Protocol
 from voicecli.agent.interfaces import (
     AgentOutput,
     AudioOut,
-    Chunker,
     ReplyText,
-    Synthesizer,
     TalkStart,
     TalkStop,
     TextOut,
     TranscriptOut,
     TurnDone,
 )
+from voicecli.agent.voice_contracts import Chunker, Synthesizer
 from voicecli.pcm.sentences import SentenceChunker
 
 LATE_RESET_S = 0.1  # behind schedule by more than this: restart the clock, don't burst

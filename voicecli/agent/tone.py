@@ -53,7 +53,7 @@ def tone_pattern(text: str, rate: int = RATE) -> bytes:
 
 
 class ToneSynthesizer:
-    """A :class:`~voicecli.agent.interfaces.Synthesizer` that plays tones for text."""
+    """A :class:`~voicecli.agent.voice_contracts.Synthesizer` that plays tones for text."""
 
     name = "tone"
 

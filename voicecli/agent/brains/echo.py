@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from voicecli.agent.interfaces import BaseBrain
+from voicecli.agent.voice_contracts import BaseBrain
 
 GREETING = "Hello! This is the local voice agent. Type or talk, and I will echo you."
 

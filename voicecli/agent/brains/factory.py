@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voicecli.agent.interfaces import Brain
+from voicecli.agent.voice_contracts import Brain
 
 BRAINS = ("echo", "rules", "llm")
 

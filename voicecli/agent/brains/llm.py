@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from voicecli.agent.interfaces import BaseBrain
+from voicecli.agent.voice_contracts import BaseBrain
 from voicecli.pcm.sentences import SentenceChunker
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class _ThinkFilter:
 
 
 class LlmBrain(BaseBrain):
-    """A :class:`~voicecli.agent.interfaces.Brain` backed by an OpenAI-compatible chat model.
+    """A :class:`~voicecli.agent.voice_contracts.Brain` backed by an OpenAI-compatible chat model.
 
     ``url`` may be the server root (``http://127.0.0.1:11434``), its ``/v1`` base or the full
     ``…/v1/chat/completions`` endpoint. The API key, if any, is read from the environment

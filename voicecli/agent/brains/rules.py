@@ -20,9 +20,9 @@ from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from fractions import Fraction
 
-from voicecli.agent.interfaces import BaseBrain, ClientToolCall
 from voicecli.agent.speech.grammar import jsgf
 from voicecli.agent.speech.numbers import parse_expression, say_number
+from voicecli.agent.voice_contracts import BaseBrain, ClientToolCall
 
 HELP = [
     "I can tell you the time and the date, and do simple arithmetic.",
@@ -62,7 +62,7 @@ def _has(words: set[str], text: str, *phrases: str) -> bool:
 
 
 class RulesBrain(BaseBrain):
-    """A :class:`~voicecli.agent.interfaces.Brain` that answers from fixed rules, offline."""
+    """A :class:`~voicecli.agent.voice_contracts.Brain` that answers from fixed rules, offline."""
 
     name = "rules"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from voicecli.agent.interfaces import Recognizer, Synthesizer
 from voicecli.agent.speech.stt import PocketSphinxRecognizer
 from voicecli.agent.speech.tts import HibariSynthesizer
+from voicecli.agent.voice_contracts import Recognizer, Synthesizer
 
 INSTALL_NOTICE = "offline speech not installed: pip install 'voicecli[local]'"
 

@@ -38,7 +38,7 @@ def choose(grammar_text: str, open_text: str, understands: Callable[[str], bool]
 
 
 class GrammarRecognizer:
-    """A :class:`~voicecli.agent.interfaces.Recognizer` for a brain with a grammar.
+    """A :class:`~voicecli.agent.voice_contracts.Recognizer` for a brain with a grammar.
 
     ``understands(text)`` says whether the brain answers ``text``. Loads two decoders (about
     0.4 s) and feeds both; the grammar search costs a fraction of the general model's, so the

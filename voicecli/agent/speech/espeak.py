@@ -13,7 +13,7 @@ from voicecli.pcm.wav import read_wav_bytes
 
 
 class EspeakSynthesizer:
-    """A :class:`~voicecli.agent.interfaces.Synthesizer` over the ``espeak-ng`` command.
+    """A :class:`~voicecli.agent.voice_contracts.Synthesizer` over the ``espeak-ng`` command.
 
     ``voice``: an espeak-ng voice name with an optional variant ("en-us", "en-gb+m3");
     ``speed``: words per minute (espeak-ng's default is 175). Raises ``FileNotFoundError``

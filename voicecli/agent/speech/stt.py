@@ -31,7 +31,7 @@ GRAMMAR_OPTIONS: dict[str, Any] = {"lw": 12.0, "bestpath": False, "beam": 1e-60,
 
 
 class PocketSphinxRecognizer:
-    """A :class:`~voicecli.agent.interfaces.Recognizer` over one reused PocketSphinx decoder.
+    """A :class:`~voicecli.agent.voice_contracts.Recognizer` over one reused PocketSphinx decoder.
 
     One utterance at a time: ``start()``, ``feed()`` 16 kHz PCM16 mono as it arrives (each
     call returns the partial hypothesis when it changed), ``finish()`` for the final text.

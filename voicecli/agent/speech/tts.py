@@ -45,7 +45,7 @@ def shared_model(voice: str, threads: int, load: Callable[[], Any]) -> SharedMod
 
 
 class HibariSynthesizer:
-    """A :class:`~voicecli.agent.interfaces.Synthesizer`: one sentence → PCM16 mono at 24 kHz.
+    """A :class:`~voicecli.agent.voice_contracts.Synthesizer`: one sentence → PCM16 mono at 24 kHz.
 
     The model and its pronunciation dictionary are loaded by the first synthesizer of a voice
     in the process (and warmed up, so the first real sentence is fast), then shared. Only
