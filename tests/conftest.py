@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.support.priority import threads_raised
 from tests.support.pulse import PulseBed, PulseBedError
 
 # A suite started where SIGINT is ignored (a background job of a script: POSIX shells ignore
@@ -77,6 +78,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # stable: the order within each part is kept; the PulseAudio tests first and together, so
     # that a run without xdist starts the bed once
     items.sort(key=lambda item: (not _runs_long(item), item.get_closest_marker("pulse") is None))
+
+
+@pytest.fixture(autouse=True)
+def _real_time_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that waits in real time (its PortAudio streams, a paced agent in a thread, the
+    processes it starts) runs ahead of the other workers' batch work in the run's own session."""
+    if not _runs_long(request.node):
+        yield
+        return
+    with threads_raised():
+        yield
 
 
 _bed: PulseBed | None = None

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,32 @@ def realtime_thread() -> None:
     """The calling thread in the real-time round-robin class (it must sleep most of the time)."""
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(RT_PRIORITY))
+
+
+def _threads() -> list[int]:
+    try:
+        return [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        return [threading.get_native_id()]
+
+
+@contextlib.contextmanager
+def threads_raised(nice: int = SESSION_NICE) -> Iterator[None]:
+    """Every thread of this process (and so the threads and processes they start meanwhile)
+    at ``nice`` for the block, then back: a test worker while it runs a test that waits in
+    real time, ahead of the other workers of the run's own session (not of the machine's
+    other sessions). Nothing where raising is not allowed."""
+    if not can_raise():
+        yield
+        return
+    before = {tid: os.getpriority(os.PRIO_PROCESS, tid) for tid in _threads()}
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    for tid in before:
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+    try:
+        yield
+    finally:
+        for tid in _threads():  # those started meanwhile too
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, tid, before.get(tid, base))
