@@ -5,6 +5,9 @@ sound server, measured the same way as voicecli in the same run.
   20 ms frame to the event loop as soon as it is whole (the sound server resamples);
 - ``MinimalPlayback``: a 10 ms output callback that plays queued 24 kHz samples and
   empties its queue on ``flush`` (the TESTBED's barge-in floor).
+
+Their callback threads ask for real-time scheduling as voicecli's do
+(:mod:`voicecli.audio.realtime`), so that both are timed under the same conditions.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from voicecli.audio.devices import load_sounddevice, quiet_stderr
+from voicecli.audio.realtime import CallbackThread
 
 
 def _sd() -> Any:
@@ -37,6 +41,7 @@ class MinimalCapture:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.callback_thread = CallbackThread()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -46,6 +51,8 @@ class MinimalCapture:
             self._stream.start()
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        if self.callback_thread.realtime is None:
+            self.callback_thread.first_call()
         self._acc += bytes(indata)
         while len(self._acc) >= self._frame_bytes:
             frame = bytes(self._acc[: self._frame_bytes])
@@ -73,6 +80,7 @@ class MinimalPlayback:
         self._chunks: deque[np.ndarray] = deque()
         self._lock = threading.Lock()
         self._stream: Any = None
+        self.callback_thread = CallbackThread()
 
     async def start(self) -> None:
         with quiet_stderr():
@@ -81,6 +89,8 @@ class MinimalPlayback:
             self._stream.start()
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        if self.callback_thread.realtime is None:
+            self.callback_thread.first_call()
         out = outdata[:, 0]
         filled = 0
         with self._lock:

@@ -80,11 +80,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: (not _runs_long(item), item.get_closest_marker("pulse") is None))
 
 
+PACED_FIXTURES = ("paced_agent", "paced_agent_url")  # a local agent speaking in real time
+
+
 @pytest.fixture(autouse=True)
 def _real_time_ahead(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that waits in real time (its PortAudio streams, a paced agent in a thread, the
     processes it starts) runs ahead of the other workers' batch work in the run's own session."""
-    if not _runs_long(request.node):
+    if not (_runs_long(request.node) or any(name in request.fixturenames for name in PACED_FIXTURES)):
         yield
         return
     with threads_raised():

@@ -18,6 +18,7 @@ from voicecli.audio.base import MonitoredStream, TappablePlayback, frame_bytes
 from voicecli.audio.capture import DeviceCapture
 from voicecli.audio.devices import list_devices
 from voicecli.audio.playback import DevicePlayback
+from voicecli.audio.realtime import server_client_threads
 from voicecli.errors import AudioDeviceError
 
 pytestmark = pytest.mark.pulse
@@ -246,3 +247,26 @@ def test_the_bed_stands_in_for_hardware_ahead_of_the_suite(pulse_bed):
     autogroup = Path(f"/proc/{daemon}/autogroup")
     if autogroup.exists():  # Linux built with autogroup: the session's share is raised
         assert autogroup.read_text().split()[-1] == str(SESSION_NICE if raised else 0), autogroup.read_text()
+
+
+async def test_the_streams_audio_threads_run_in_real_time_where_allowed(pulse_bed):
+    """Each stream's callback thread and the sound server client's thread that carries its
+    samples (libpulse's ``threaded-ml``) run in the real-time class where allowed, so a busy
+    machine does not underflow the speaker; elsewhere they keep the normal class."""
+    before = server_client_threads()
+    play, cap = DevicePlayback(24000), DeviceCapture(16000)
+    await play.start()
+    await cap.start()
+    try:
+        deadline = time.monotonic() + 5
+        while None in (play.callback_thread.realtime, cap.callback_thread.realtime):
+            assert time.monotonic() < deadline, "the streams never called back"
+            await asyncio.sleep(0.01)
+        wanted = os.SCHED_RR if can_raise() else os.SCHED_OTHER
+        carriers = server_client_threads() - before
+        assert carriers, "no sound server client thread was started for the streams"
+        for tid in [play.callback_thread.native_id, cap.callback_thread.native_id, *carriers]:
+            assert os.sched_getscheduler(tid) == wanted, tid
+    finally:
+        await play.close()
+        await cap.close()

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-RT_PRIORITY = 10  # above every normal task, below the sound server's own real-time threads
+RT_PRIORITY = 4  # below the sound server's real-time threads (5), above the app's audio callbacks (3)
 SESSION_NICE = -10
 
 

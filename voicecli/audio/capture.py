@@ -12,6 +12,7 @@ from voicecli.audio.base import FRAME_MS
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.framer import Frame
 from voicecli.audio.pipeline import CapturePipeline
+from voicecli.audio.realtime import CallbackThread
 from voicecli.errors import AudioDeviceError
 from voicecli.pcm.levels import SILENCE_DB, mean_square_db, window_mean_squares
 
@@ -62,6 +63,7 @@ class DeviceCapture:
         self.device_overflows = 0
         """Blocks the device reported as overflowed (PortAudio status flag)."""
         self.callbacks = 0
+        self.callback_thread = CallbackThread()
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -103,6 +105,8 @@ class DeviceCapture:
         # The pipeline resamples and cuts a frame only every other 10 ms block (a 20 ms frame
         # is two blocks); the event loop is woken only when a whole frame is ready.
         try:
+            if self.callback_thread.realtime is None:
+                self.callback_thread.first_call()
             self.callbacks += 1
             if status and status.input_overflow:
                 self.device_overflows += 1

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any, Literal
 
+from voicecli.audio.realtime import raise_server_client_threads, server_client_threads
 from voicecli.errors import AudioDeviceError
 
 Direction = Literal["input", "output"]
@@ -256,6 +257,7 @@ def start_stream(factory: Callable[..., Any], fmt: StreamFormat, direction: Dire
     callback can run), ``set_clock_offset`` gets the offset that maps PortAudio's stream
     clock, which is not ``time.monotonic()``, to the monotonic clock. Failures become
     one-line ``AudioDeviceError``s."""
+    before = server_client_threads()
     try:
         with quiet_stderr():
             stream = factory(samplerate=fmt.rate, dtype="float32", latency="low", **kwargs)
@@ -264,6 +266,7 @@ def start_stream(factory: Callable[..., Any], fmt: StreamFormat, direction: Dire
     except Exception as exc:  # noqa: BLE001 - PortAudioError or ValueError from sounddevice
         raise AudioDeviceError(f"cannot open {direction} device {fmt.name!r} at {fmt.rate} Hz: "
                                f"{str(exc).splitlines()[0]}") from None
+    raise_server_client_threads(before)  # the callback thread asks for itself (realtime.py)
     return stream
 
 

@@ -15,6 +15,7 @@ from voicecli.audio.base import PlaybackTap
 from voicecli.audio.devices import load_sounddevice, quiet_stderr, start_stream, stream_format, unavailable_reason
 from voicecli.audio.jitter import JitterPolicy, PlaybackBuffer
 from voicecli.audio.playclock import StreamClock
+from voicecli.audio.realtime import CallbackThread
 from voicecli.audio.resample import PolyphaseResampler
 from voicecli.errors import AudioDeviceError
 from voicecli.pcm.convert import float_to_pcm16, pcm16_to_float
@@ -66,6 +67,7 @@ class DevicePlayback:
         self.last_audible_callback = 0.0
         """``time.monotonic()`` at the end of the latest callback that produced agent audio."""
         self.output_latency = 0.0
+        self.callback_thread = CallbackThread()
 
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -131,6 +133,8 @@ class DevicePlayback:
     # --- audio thread ------------------------------------------------------------------
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
+            if self.callback_thread.realtime is None:
+                self.callback_thread.first_call()
             if status and status.output_underflow:
                 self.device_underflows += 1
                 self._stream_clock.restart()  # the device played silence we did not count
