@@ -82,10 +82,11 @@ def threads_raised(nice: int = SESSION_NICE) -> Iterator[None]:
     if not can_raise():
         yield
         return
-    before = {tid: os.getpriority(os.PRIO_PROCESS, tid) for tid in _threads()}
-    base = os.getpriority(os.PRIO_PROCESS, 0)
-    for tid in before:
-        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+    base = os.getpriority(os.PRIO_PROCESS, 0)  # for the threads started meanwhile
+    before: dict[int, int] = {}
+    for tid in _threads():
+        with contextlib.suppress(OSError):  # a thread that ended since it was listed
+            before[tid] = os.getpriority(os.PRIO_PROCESS, tid)
             os.setpriority(os.PRIO_PROCESS, tid, nice)
     try:
         yield
