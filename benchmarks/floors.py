@@ -51,8 +51,7 @@ class MinimalCapture:
             self._stream.start()
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
-        if self.callback_thread.realtime is None:
-            self.callback_thread.first_call()
+        self.callback_thread.on_callback()
         self._acc += bytes(indata)
         while len(self._acc) >= self._frame_bytes:
             frame = bytes(self._acc[: self._frame_bytes])
@@ -89,8 +88,7 @@ class MinimalPlayback:
             self._stream.start()
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-        if self.callback_thread.realtime is None:
-            self.callback_thread.first_call()
+        self.callback_thread.on_callback()
         out = outdata[:, 0]
         filled = 0
         with self._lock:

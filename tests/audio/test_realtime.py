@@ -51,7 +51,7 @@ def _in_thread(body: Callable[[], object], name: bytes | None = None) -> tuple[i
 def test_a_callback_thread_asks_once_and_says_what_it_got() -> None:
     record = CallbackThread()
     assert record.native_id is None and record.realtime is None
-    tid, done, thread = _in_thread(record.first_call)
+    tid, done, thread = _in_thread(record.on_callback)
     try:
         assert record.native_id == tid
         assert record.realtime is _allowed()

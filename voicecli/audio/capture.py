@@ -105,8 +105,7 @@ class DeviceCapture:
         # The pipeline resamples and cuts a frame only every other 10 ms block (a 20 ms frame
         # is two blocks); the event loop is woken only when a whole frame is ready.
         try:
-            if self.callback_thread.realtime is None:
-                self.callback_thread.first_call()
+            self.callback_thread.on_callback()
             self.callbacks += 1
             if status and status.input_overflow:
                 self.device_overflows += 1

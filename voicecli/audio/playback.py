@@ -133,8 +133,7 @@ class DevicePlayback:
     # --- audio thread ------------------------------------------------------------------
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         try:
-            if self.callback_thread.realtime is None:
-                self.callback_thread.first_call()
+            self.callback_thread.on_callback()
             if status and status.output_underflow:
                 self.device_underflows += 1
                 self._stream_clock.restart()  # the device played silence we did not count

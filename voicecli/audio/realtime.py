@@ -32,20 +32,22 @@ class CallbackThread:
         self.native_id: int | None = None
         self.realtime: bool | None = None
 
-    def first_call(self) -> None:
-        """Called by the callback on its first run: records the thread and asks once."""
-        self.native_id = threading.get_native_id()
-        self.realtime = request_realtime()
+    def on_callback(self) -> None:
+        """Called at the top of each callback: the first call records the thread and asks
+        for real time, once."""
+        if self.realtime is None:
+            self.native_id = threading.get_native_id()
+            self.realtime = request_realtime(0)
 
 
-def request_realtime(priority: int = AUDIO_RT_PRIORITY) -> bool:
-    """The calling thread in the round-robin real-time class at ``priority``; False where the
-    system refuses (or has no such class)."""
+def request_realtime(tid: int, priority: int = AUDIO_RT_PRIORITY) -> bool:
+    """Thread ``tid`` (0: the calling one) in the round-robin real-time class at ``priority``;
+    False where the system refuses (or has no such class)."""
     setter = getattr(os, "sched_setscheduler", None)
     if setter is None:
         return False
     try:
-        setter(0, os.SCHED_RR, os.sched_param(priority))
+        setter(tid, os.SCHED_RR, os.sched_param(priority))
     except (OSError, AttributeError):
         return False
     return True
@@ -76,14 +78,4 @@ def server_client_threads() -> set[int]:
 def raise_server_client_threads(before: set[int], priority: int = AUDIO_RT_PRIORITY) -> int:
     """The sound-server client threads started since ``before`` was taken (a stream's own),
     in the real-time class; how many the system allowed."""
-    setter = getattr(os, "sched_setscheduler", None)
-    if setter is None:
-        return 0
-    raised = 0
-    for tid in server_client_threads() - before:
-        try:
-            setter(tid, os.SCHED_RR, os.sched_param(priority))
-        except (OSError, AttributeError):
-            continue
-        raised += 1
-    return raised
+    return sum(request_realtime(tid, priority) for tid in server_client_threads() - before)
