@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from voicecli.audio.realtime import request_realtime
+
 RT_PRIORITY = 4  # below the sound server's real-time threads (5), above the app's audio callbacks (3)
 SESSION_NICE = -10
-
-
 CAP_SYS_NICE = 23
 
 
@@ -62,8 +62,7 @@ def popen_raised(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
 
 def realtime_thread() -> None:
     """The calling thread in the real-time round-robin class (it must sleep most of the time)."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(RT_PRIORITY))
+    request_realtime(0, RT_PRIORITY)
 
 
 def _threads() -> list[int]:
